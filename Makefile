@@ -1,0 +1,76 @@
+# pmd: `make` builds pmd and pmctl, `make run` runs pmd on the example
+# config, `make check` runs every test (unit and integration, under ASan
+# and UBSan), `make bench` measures the performance targets of SPEC.md.
+
+CC	?= cc
+PREFIX	?= /usr/local
+PKGS	 = libcjson inih
+CFLAGS	?= -O2 -g
+WARN	 = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
+CPPFLAGS += -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libev ships no .pc file: plain -l.
+LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+PYTHON	 = /usr/bin/python3
+
+COMMON	 = src/util.c src/parse.c
+DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
+	   src/logs.c src/control.c src/cmd.c src/config.c \
+	   $(wildcard src/cmd-*.c) $(COMMON)
+CLIENT	 = src/pmctl.c $(COMMON)
+HEADERS	 = $(wildcard include/*.h)
+UNIT	 = parse config supervise
+
+all: deps pmd pmctl
+
+deps:
+	@scripts/deps.sh build
+
+pmd: $(DAEMON) $(HEADERS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDFLAGS) $(LDLIBS)
+
+pmctl: $(CLIENT) $(HEADERS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(CLIENT) $(LDFLAGS) $(LDLIBS)
+
+# The sanitized builds that make check runs.
+build/san/pmd: $(DAEMON) $(HEADERS)
+	@mkdir -p build/san
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(DAEMON) $(LDLIBS)
+
+build/san/pmctl: $(CLIENT) $(HEADERS)
+	@mkdir -p build/san
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(CLIENT) $(LDLIBS)
+
+# Each unit test links its module alone (plus the helpers every module uses).
+UNIT_SRC_parse	   = src/parse.c src/util.c
+UNIT_SRC_config	   = src/config.c src/parse.c src/util.c
+UNIT_SRC_supervise = src/supervise.c
+
+build/san/test-%: tests/unit/test-%.c $(HEADERS) src/*.c
+	@mkdir -p build/san
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< $(UNIT_SRC_$*) \
+	    $(LDLIBS) -lcmocka
+
+run: all
+	@mkdir -p .run
+	@echo "pmd: running conf/example.conf with PMD_HOME=$(CURDIR)/.run"
+	@echo "pmd: in another terminal: export PMD_HOME=$(CURDIR)/.run; ./pmctl list"
+	PMD_HOME=$(CURDIR)/.run ./pmd -c conf/example.conf
+
+check: all
+	@scripts/deps.sh test
+	$(MAKE) build/san/pmd build/san/pmctl $(UNIT:%=build/san/test-%)
+	@for t in $(UNIT); do echo "== unit: $$t"; \
+	    ./build/san/test-$$t || exit 1; done
+	mandoc -Tlint -Wwarning man/*.[0-9]
+	PMD_BIN_DIR=$(CURDIR)/build/san $(PYTHON) -m pytest -q tests/integration
+
+bench: all
+	@scripts/deps.sh bench
+	$(PYTHON) bench/bench.py
+
+clean:
+	rm -rf pmd pmctl build .run
+
+.PHONY: all deps run check bench clean

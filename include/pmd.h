@@ -1,0 +1,325 @@
+/*
+ * Internal interfaces of pmd. Each section belongs to one module of src/;
+ * a struct is created and freed only by the module that owns it.
+ */
+#ifndef PMD_H
+#define PMD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#define container_of(p, type, member) \
+	((type *)((char *)(p) - offsetof(type, member)))
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+#define PMD_EX_CONFIG	78	/* sysexits EX_CONFIG: the config did not load */
+
+/* util.c: allocation that cannot fail, the daemon's own log, fd flags. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+char	*xprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 fatalx(int, const char *, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+int	 fd_nonblock(int);
+int	 mkdir_p(const char *, mode_t, char **);
+char	*path_join(const char *, const char *);
+char	*path_dirname(const char *);
+struct cJSON;
+const char *json_string(struct cJSON *, const char *);
+
+/* parse.c: values of config keys and command-line arguments. */
+int	 parse_duration(const char *, uint64_t *, char **);
+int	 parse_size(const char *, uint64_t *, char **);
+int	 parse_bool(const char *, int *, char **);
+int	 parse_uint(const char *, unsigned long, unsigned long *, char **);
+int	 parse_signal(const char *, int *, char **);
+const char *signal_name(int);
+int	 parse_instances(const char *, int *, char **);
+unsigned instances_resolve(int, long);
+int	 parse_exit_codes(const char *, uint8_t [32], char **);
+int	 split_command(const char *, char ***, char **);
+void	 argv_free(char **);
+size_t	 argv_count(char *const *);
+char	**argv_dup(char *const *);
+int	 app_name_valid(const char *);
+int	 env_name_valid(const char *);
+const char *suggest(const char *, const char *const *, size_t);
+char	*status_string(int);
+
+/* config.c: the INI files, parsed and checked, as a list of app configs. */
+struct envvar {
+	char			*profile;	/* NULL: always set */
+	char			*key;
+	char			*value;
+};
+
+struct app_config {
+	TAILQ_ENTRY(app_config)	 entry;
+	int			 refs;
+	char			*name;
+	char			*file;		/* where [app:NAME] stands */
+	int			 line;
+
+	char			*command;	/* as written, for show */
+	char			**argv;
+	char			*cwd;
+	int			 instances;	/* N, 0 for max, -N */
+	struct envvar		*env;
+	size_t			 nenv;
+	int			 autorestart;
+	uint64_t		 min_uptime;	/* all durations in ms */
+	unsigned		 max_restarts;
+	uint64_t		 restart_delay;
+	uint64_t		 exp_backoff;
+	uint64_t		 kill_timeout;
+	int			 kill_signal;
+	uint8_t			 stop_exit_codes[32];
+	char			*user;
+	char			*group;
+	uid_t			 uid;
+	gid_t			 gid;
+};
+TAILQ_HEAD(app_config_list, app_config);
+
+struct config {
+	char			*file;
+	char			*log_dir;
+	char			*socket;
+	struct app_config_list	 apps;
+};
+
+int	 config_load(const char *, struct config **, char **);
+struct config *config_empty(void);
+void	 config_free(struct config *);
+struct app_config *config_find(struct config *, const char *);
+struct app_config *appcfg_new(const char *);
+void	 appcfg_ref(struct app_config *);
+void	 appcfg_unref(struct app_config *);
+extern const char *const config_app_keys[];
+extern const size_t config_napp_keys;
+
+/* supervise.c: the restart policy, a state x event table. */
+enum wstate {
+	W_STOPPED,	/* no process, none wanted */
+	W_STARTING,	/* spawned, not yet known to run */
+	W_ONLINE,	/* running */
+	W_STOPPING,	/* kill_signal sent, waiting for the exit */
+	W_WAITING,	/* exited, restart timer armed */
+	W_ERRORED,	/* gave up after max_restarts unstable starts */
+	W_NSTATES
+};
+
+enum wevent {
+	E_START,	/* the user wants it running */
+	E_STOP,		/* the user wants it stopped */
+	E_RESTART,	/* stop if running, then start */
+	E_RESET,	/* zero the counters; start again if errored */
+	E_READY,	/* the process is known to run */
+	E_EXIT,		/* the process exited */
+	E_TIMER,	/* restart delay or kill timeout expired */
+	E_NEVENTS
+};
+
+/* Actions the caller performs after a step, in this order. */
+#define A_CANCEL	0x01	/* stop the timer */
+#define A_KILL		0x02	/* kill_signal to the group, arm kill_timeout */
+#define A_SIGKILL	0x04	/* SIGKILL to the group */
+#define A_DELAY		0x08	/* arm the timer for sm_out.delay ms */
+#define A_SPAWN		0x10	/* start a new process */
+
+enum wreason {
+	R_NONE,
+	R_USER,		/* stopped by a command */
+	R_EXIT_CODE,	/* exit code in stop_exit_codes */
+	R_NO_RESTART,	/* autorestart is off */
+	R_UNSTABLE	/* too many starts shorter than min_uptime */
+};
+
+struct policy {
+	int		 autorestart;
+	uint64_t	 min_uptime;
+	unsigned	 max_restarts;
+	uint64_t	 restart_delay;
+	uint64_t	 exp_backoff;
+	const uint8_t	*stop_exit_codes;
+};
+
+struct sm {
+	enum wstate	 state;
+	enum wreason	 reason;	/* why it last stopped or errored */
+	unsigned	 unstable;	/* consecutive starts shorter than min_uptime */
+	unsigned	 restarts;	/* restarts since start or reset */
+	uint64_t	 backoff;	/* current exponential delay, ms */
+	uint64_t	 delay;		/* with A_DELAY: how long */
+	int		 then_start;	/* STOPPING: start again after the exit */
+};
+
+#define BACKOFF_MAX	15000	/* ms */
+#define BACKOFF_RESET	30000	/* ms up that resets the backoff */
+
+int	 sm_step(struct sm *, enum wevent, const struct policy *, int,
+	    uint64_t);
+const char *sm_state_name(enum wstate);
+const char *sm_event_name(enum wevent);
+const char *sm_reason_name(enum wreason);
+
+/* proc.c: fork and exec one process, nothing more. */
+struct spawn {
+	char *const	*argv;
+	char *const	*envp;
+	const char	*cwd;
+	int		 set_ids;
+	uid_t		 uid;
+	gid_t		 gid;
+	const char	*user;		/* for initgroups */
+	int		 out_fd;
+	int		 err_fd;
+};
+
+pid_t	 proc_spawn(const struct spawn *, int *, char **);
+int	 proc_exec_error(int, char **);
+int	 proc_sample(pid_t, unsigned long long *, uint64_t *);
+
+/* logs.c: worker output from pipes to files, and the stderr tail. */
+struct logfile;
+struct logpipe;
+
+#define TAIL_SIZE	2048
+
+struct tail {
+	size_t		 len;
+	char		 buf[TAIL_SIZE];
+};
+
+struct logfile *logfile_open(const char *);
+void	 logfile_ref(struct logfile *);
+void	 logfile_unref(struct logfile *);
+uint64_t logfile_dropped(struct logfile *);
+void	 logpipe_new(int, struct logfile *, struct tail **,
+	    struct logpipe **);
+void	 logpipe_release(struct logpipe **);
+void	 logs_close_all(void);
+void	 tail_append(struct tail **, const char *, size_t);
+
+/* worker.c: one instance slot of an app and the process it runs. */
+struct app;
+
+struct worker {
+	struct app	*app;
+	unsigned	 instance;
+	unsigned	 id;		/* PMD_WORKER_ID of the current process */
+	pid_t		 pid;
+	struct sm	 sm;
+	int		 leaving;	/* scaled down: freed once stopped */
+
+	double		 started;	/* ev_now() at spawn */
+	int		 last_status;	/* wait status of the last exit */
+	int		 have_status;
+	char		*exec_error;	/* why the last spawn failed */
+
+	int		 exec_fd;	/* reports exec failure, EOF on success */
+	struct logpipe	*out;
+	struct logpipe	*err;
+	struct tail	*tail;		/* last bytes of stderr */
+
+	unsigned long long cpu_ticks;	/* last sample, for cpu % */
+	double		 cpu_at;
+
+	ev_child	 child_w;
+	ev_timer	 timer_w;
+	ev_io		 exec_w;
+};
+
+struct worker *worker_new(struct app *, unsigned);
+void	 worker_free(struct worker *);
+void	 worker_event(struct worker *, enum wevent);
+int	 worker_busy(const struct worker *);
+void	 worker_signal(struct worker *, int);
+struct cJSON *worker_json(struct worker *, int);
+
+/* app.c: the registry of apps and their desired state. */
+struct app {
+	TAILQ_ENTRY(app)	 entry;
+	char			*name;
+	struct app_config	*cfg;
+	char			*profile;	/* env_PROFILE chosen at start */
+	char			**base_env;	/* NULL: pmd's own environment */
+	int			 adhoc;
+	int			 deleting;
+	struct worker		**workers;
+	unsigned		 nworkers;
+	struct logfile		*out;
+	struct logfile		*err;
+};
+TAILQ_HEAD(app_list, app);
+
+struct target {
+	char		*name;		/* NULL: all apps */
+	int		 instance;	/* -1: every instance */
+};
+
+extern struct app_list apps;
+extern char *log_dir;
+
+struct app *app_find(const char *);
+struct app *app_create(struct app_config *, char **, int, const char *);
+void	 app_apply(struct app *, enum wevent, int);
+void	 app_scale(struct app *, unsigned);
+void	 app_delete(struct app *);
+void	 app_settle_all(void);
+int	 app_all_stopped(void);
+int	 app_settled(const struct target *, int);
+int	 target_parse(const char *, struct target *, char **);
+void	 target_clear(struct target *);
+struct policy app_policy(const struct app *);
+char	**app_environ(struct app *, struct worker *);
+struct cJSON *app_list_json(const char *);
+
+/* pmd.c: daemon-wide state. */
+extern struct config *config;
+extern int daemon_stopping;
+void	 daemon_dirty(void);
+void	 daemon_shutdown(void);
+long	 daemon_ncpu(void);
+
+/* control.c: the control socket and its clients. */
+struct client;
+typedef int (*client_wait_fn)(struct client *, struct cJSON **);
+
+int	 control_listen(const char *, gid_t, char **);
+void	 control_close(void);
+void	 control_check_waiters(void);
+void	 control_kill_replies(void);
+void	 client_wait(struct client *, client_wait_fn, struct target *, int);
+struct target *client_target(struct client *);
+int	 client_mode(struct client *);
+
+/* cmd.c: the dispatch table, one cmd-NAME.c per command. */
+struct cJSON;
+typedef struct cJSON *(*cmd_exec_fn)(struct client *, struct cJSON *);
+
+struct cmd_entry {
+	const char	*name;
+	cmd_exec_fn	 exec;
+};
+
+const struct cmd_entry *cmd_find(const char *);
+struct cJSON *reply_ok(void);
+struct cJSON *reply_error(const char *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 cmd_get_target(struct cJSON *, struct target *, struct cJSON **);
+struct cJSON *cmd_reply_list(void);
+struct cJSON *cmd_apply_target(struct client *, struct cJSON *, enum wevent,
+	    int);
+struct cJSON *cmd_wait(struct client *, struct target *, int);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * The registry of apps: each app's config, its instance slots, its log
+ * files and what the user wants of it. Commands act on apps through
+ * app_apply(); slots being scaled away and apps being deleted are freed by
+ * app_settle_all() once their processes are gone, outside any callback.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+
+extern char **environ;
+
+struct app_list apps = TAILQ_HEAD_INITIALIZER(apps);
+char *log_dir;
+
+struct app *
+app_find(const char *name)
+{
+	struct app	*a;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (strcmp(a->name, name) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+/*
+ * Create and start an app. Takes a reference to cfg, and base_env (NULL
+ * for pmd's own environment); profile chooses env_PROFILE.* keys.
+ */
+struct app *
+app_create(struct app_config *cfg, char **base_env, int adhoc,
+    const char *profile)
+{
+	struct app	*a = xcalloc(1, sizeof *a);
+	char		*path;
+
+	appcfg_ref(cfg);
+	a->cfg = cfg;
+	a->name = xstrdup(cfg->name);
+	a->base_env = base_env;
+	a->adhoc = adhoc;
+	a->profile = profile != NULL ? xstrdup(profile) : NULL;
+	path = xprintf("%s/%s.out.log", log_dir, a->name);
+	a->out = logfile_open(path);
+	free(path);
+	path = xprintf("%s/%s.err.log", log_dir, a->name);
+	a->err = logfile_open(path);
+	free(path);
+	TAILQ_INSERT_TAIL(&apps, a, entry);
+	app_scale(a, instances_resolve(cfg->instances, daemon_ncpu()));
+	return a;
+}
+
+static void
+app_free(struct app *a)
+{
+	unsigned	i;
+
+	TAILQ_REMOVE(&apps, a, entry);
+	for (i = 0; i < a->nworkers; i++)
+		worker_free(a->workers[i]);
+	free(a->workers);
+	logfile_unref(a->out);
+	logfile_unref(a->err);
+	appcfg_unref(a->cfg);
+	argv_free(a->base_env);
+	free(a->profile);
+	free(a->name);
+	free(a);
+}
+
+/* Feed ev to one instance (or all, instance -1) of a. */
+void
+app_apply(struct app *a, enum wevent ev, int instance)
+{
+	unsigned	i;
+
+	for (i = 0; i < a->nworkers; i++) {
+		if (instance >= 0 && (unsigned)instance != i)
+			continue;
+		if (a->workers[i]->leaving)
+			continue;
+		worker_event(a->workers[i], ev);
+	}
+}
+
+/*
+ * Grow to n slots (new ones start at once) or mark the slots from n up as
+ * leaving: they stop, and app_settle_all() frees them.
+ */
+void
+app_scale(struct app *a, unsigned n)
+{
+	unsigned	i;
+
+	if (n > a->nworkers) {
+		a->workers = xrealloc(a->workers, n * sizeof *a->workers);
+		for (i = a->nworkers; i < n; i++)
+			a->workers[i] = worker_new(a, i);
+		a->nworkers = n;
+	}
+	for (i = 0; i < a->nworkers; i++) {
+		if (i < n && a->workers[i]->leaving) {
+			a->workers[i]->leaving = 0;
+			worker_event(a->workers[i], E_START);
+		} else if (i < n && a->workers[i]->sm.state == W_STOPPED &&
+		    a->workers[i]->sm.reason == R_NONE)
+			worker_event(a->workers[i], E_START);	/* new slot */
+		else if (i >= n && !a->workers[i]->leaving) {
+			a->workers[i]->leaving = 1;
+			worker_event(a->workers[i], E_STOP);
+		}
+	}
+}
+
+void
+app_delete(struct app *a)
+{
+	a->deleting = 1;
+	app_apply(a, E_STOP, -1);
+	daemon_dirty();
+}
+
+static int
+slot_idle(const struct worker *w)
+{
+	return w->pid == 0 && !worker_busy(w) && w->sm.state != W_WAITING;
+}
+
+void
+app_settle_all(void)
+{
+	struct app	*a, *next;
+	unsigned	 i;
+	int		 idle;
+
+	for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, entry);
+		while (a->nworkers > 0 &&
+		    a->workers[a->nworkers - 1]->leaving &&
+		    slot_idle(a->workers[a->nworkers - 1]))
+			worker_free(a->workers[--a->nworkers]);
+		if (!a->deleting)
+			continue;
+		idle = 1;
+		for (i = 0; i < a->nworkers; i++)
+			idle = idle && slot_idle(a->workers[i]);
+		if (idle) {
+			if (!daemon_stopping)
+				log_info("%s: deleted", a->name);
+			app_free(a);
+		}
+	}
+}
+
+int
+app_all_stopped(void)
+{
+	struct app	*a;
+	unsigned	 i;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		for (i = 0; i < a->nworkers; i++) {
+			if (!slot_idle(a->workers[i]))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * Whether the workers a command acted on have done what it asked: with
+ * down, no process is left; otherwise none is starting or stopping (and
+ * a scale has finished). An app that is gone has settled.
+ */
+int
+app_settled(const struct target *t, int down)
+{
+	struct app	*a;
+	struct worker	*w;
+	unsigned	 i;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (t->name != NULL && strcmp(t->name, a->name) != 0)
+			continue;
+		for (i = 0; i < a->nworkers; i++) {
+			w = a->workers[i];
+			if (t->instance >= 0 && (unsigned)t->instance != i)
+				continue;
+			if (down ? !slot_idle(w) : worker_busy(w) || w->leaving)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* "NAME", "NAME:INSTANCE" or "all". */
+int
+target_parse(const char *s, struct target *t, char **cause)
+{
+	const char	*colon = strrchr(s, ':');
+	unsigned long	 n;
+	char		*why;
+
+	t->name = NULL;
+	t->instance = -1;
+	if (strcmp(s, "all") == 0)
+		return 0;
+	if (colon != NULL) {
+		if (parse_uint(colon + 1, 4095, &n, &why) == -1) {
+			*cause = xprintf("\"%s\": the instance after ':' must be "
+			    "a number", s);
+			free(why);
+			return -1;
+		}
+		t->instance = (int)n;
+		t->name = xstrndup(s, colon - s);
+	} else
+		t->name = xstrdup(s);
+	if (!app_name_valid(t->name)) {
+		*cause = xprintf("\"%s\" is not a valid app name", t->name);
+		target_clear(t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+target_clear(struct target *t)
+{
+	free(t->name);
+	t->name = NULL;
+}
+
+struct policy
+app_policy(const struct app *a)
+{
+	struct policy	p;
+
+	p.autorestart = a->cfg->autorestart;
+	p.min_uptime = a->cfg->min_uptime;
+	p.max_restarts = a->cfg->max_restarts;
+	p.restart_delay = a->cfg->restart_delay;
+	p.exp_backoff = a->cfg->exp_backoff;
+	p.stop_exit_codes = a->cfg->stop_exit_codes;
+	return p;
+}
+
+/* Variables pmd's own environment must not pass on to workers. */
+static const char *const unset_vars[] = {
+	"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+	"PMD_READY_FD",
+};
+
+static void
+env_set(char ***envp, size_t *n, const char *key, const char *value)
+{
+	size_t	i, klen = strlen(key);
+
+	for (i = 0; i < *n; i++) {
+		if (strncmp((*envp)[i], key, klen) == 0 &&
+		    (*envp)[i][klen] == '=') {
+			free((*envp)[i]);
+			(*envp)[i] = xprintf("%s=%s", key, value);
+			return;
+		}
+	}
+	*envp = xrealloc(*envp, (*n + 2) * sizeof **envp);
+	(*envp)[(*n)++] = xprintf("%s=%s", key, value);
+	(*envp)[*n] = NULL;
+}
+
+/* The environment of a new process of w: base, app env, profile, ours. */
+char **
+app_environ(struct app *a, struct worker *w)
+{
+	struct app_config	*cfg = a->cfg;
+	char			**base = a->base_env ? a->base_env : environ;
+	char			**envp = NULL, buf[32];
+	size_t			 n = 0, i, j;
+
+	envp = xcalloc(1, sizeof *envp);
+	for (i = 0; base[i] != NULL; i++) {
+		for (j = 0; j < nitems(unset_vars); j++) {
+			size_t l = strlen(unset_vars[j]);
+			if (strncmp(base[i], unset_vars[j], l) == 0 &&
+			    base[i][l] == '=')
+				break;
+		}
+		if (j < nitems(unset_vars) || strchr(base[i], '=') == NULL)
+			continue;
+		envp = xrealloc(envp, (n + 2) * sizeof *envp);
+		envp[n++] = xstrdup(base[i]);
+		envp[n] = NULL;
+	}
+	if (cfg->user != NULL && geteuid() == 0) {
+		env_set(&envp, &n, "USER", cfg->user);
+		env_set(&envp, &n, "LOGNAME", cfg->user);
+	}
+	for (i = 0; i < cfg->nenv; i++) {
+		if (cfg->env[i].profile == NULL)
+			env_set(&envp, &n, cfg->env[i].key, cfg->env[i].value);
+	}
+	for (i = 0; a->profile != NULL && i < cfg->nenv; i++) {
+		if (cfg->env[i].profile != NULL &&
+		    strcmp(cfg->env[i].profile, a->profile) == 0)
+			env_set(&envp, &n, cfg->env[i].key, cfg->env[i].value);
+	}
+	env_set(&envp, &n, "PMD_APP", a->name);
+	snprintf(buf, sizeof buf, "%u", w->instance);
+	env_set(&envp, &n, "PMD_INSTANCE", buf);
+	env_set(&envp, &n, "NODE_APP_INSTANCE", buf);
+	snprintf(buf, sizeof buf, "%u", w->id);
+	env_set(&envp, &n, "PMD_WORKER_ID", buf);
+	return envp;
+}
+
+/* The rows of `list`, for one app or (name NULL) all of them. */
+cJSON *
+app_list_json(const char *name)
+{
+	cJSON		*rows = cJSON_CreateArray();
+	struct app	*a;
+	unsigned	 i;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (name != NULL && strcmp(name, a->name) != 0)
+			continue;
+		for (i = 0; i < a->nworkers; i++)
+			cJSON_AddItemToArray(rows, worker_json(a->workers[i],
+			    0));
+	}
+	return rows;
+}

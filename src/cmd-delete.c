@@ -1,0 +1,30 @@
+/* delete NAME|all: stop the app's workers and forget the app. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+#include "pmd-protocol.h"
+
+cJSON *
+cmd_delete_exec(struct client *c, cJSON *req)
+{
+	struct target	 t;
+	struct app	*a, *next;
+	cJSON		*reply;
+
+	if (cmd_get_target(req, &t, &reply) == -1)
+		return reply;
+	if (t.instance >= 0) {
+		target_clear(&t);
+		return reply_error(PMD_E_ARGS, "delete takes a whole app; use "
+		    "scale to run fewer instances");
+	}
+	for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
+		next = TAILQ_NEXT(a, entry);
+		if (t.name == NULL || strcmp(a->name, t.name) == 0)
+			app_delete(a);
+	}
+	return cmd_wait(c, &t, 1);
+}

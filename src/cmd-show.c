@@ -1,0 +1,95 @@
+/* show NAME: an app's settings, where it came from, and each worker. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+#include "pmd-protocol.h"
+
+static const char *
+app_status(const struct app *a)
+{
+	unsigned	i, errored = 0, online = 0;
+
+	for (i = 0; i < a->nworkers; i++) {
+		errored += a->workers[i]->sm.state == W_ERRORED;
+		online += a->workers[i]->sm.state == W_ONLINE;
+	}
+	if (a->nworkers > 0 && errored == a->nworkers)
+		return "errored";
+	if (errored > 0)
+		return "degraded";
+	if (online == a->nworkers)
+		return "online";
+	return online > 0 ? "partial" : "stopped";
+}
+
+cJSON *
+cmd_show_exec(struct client *c, cJSON *req)
+{
+	const char		*name = json_string(req, "name");
+	struct app		*a;
+	struct app_config	*cfg;
+	cJSON			*o, *app, *arr, *env;
+	char			*path;
+	size_t			 i;
+
+	(void)c;
+	if (name == NULL)
+		return reply_error(PMD_E_ARGS, "field \"name\": expected an "
+		    "app name");
+	if ((a = app_find(name)) == NULL)
+		return reply_error(PMD_E_NOAPP, "no app named \"%s\"", name);
+	cfg = a->cfg;
+	o = reply_ok();
+	app = cJSON_AddObjectToObject(o, "app");
+	cJSON_AddStringToObject(app, "name", a->name);
+	cJSON_AddStringToObject(app, "status", app_status(a));
+	if (cfg->file != NULL) {
+		path = xprintf("%s:%d", cfg->file, cfg->line);
+		cJSON_AddStringToObject(app, "source", path);
+		free(path);
+	} else
+		cJSON_AddStringToObject(app, "source", "pmctl start");
+	cJSON_AddStringToObject(app, "command", cfg->command);
+	arr = cJSON_AddArrayToObject(app, "argv");
+	for (i = 0; cfg->argv[i] != NULL; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(cfg->argv[i]));
+	cJSON_AddStringToObject(app, "cwd", cfg->cwd);
+	cJSON_AddNumberToObject(app, "instances", a->nworkers);
+	if (a->profile != NULL)
+		cJSON_AddStringToObject(app, "env_profile", a->profile);
+	env = cJSON_AddObjectToObject(app, "env");
+	for (i = 0; i < cfg->nenv; i++) {
+		if (cfg->env[i].profile == NULL ||
+		    (a->profile && strcmp(a->profile, cfg->env[i].profile) == 0))
+			cJSON_AddStringToObject(env, cfg->env[i].key,
+			    cfg->env[i].value);
+	}
+	cJSON_AddBoolToObject(app, "autorestart", cfg->autorestart);
+	cJSON_AddNumberToObject(app, "min_uptime_ms", cfg->min_uptime);
+	cJSON_AddNumberToObject(app, "max_restarts", cfg->max_restarts);
+	cJSON_AddNumberToObject(app, "restart_delay_ms", cfg->restart_delay);
+	cJSON_AddNumberToObject(app, "exp_backoff_restart_delay_ms",
+	    cfg->exp_backoff);
+	cJSON_AddStringToObject(app, "kill_signal",
+	    signal_name(cfg->kill_signal));
+	cJSON_AddNumberToObject(app, "kill_timeout_ms", cfg->kill_timeout);
+	if (cfg->user != NULL)
+		cJSON_AddStringToObject(app, "user", cfg->user);
+	if (cfg->group != NULL)
+		cJSON_AddStringToObject(app, "group", cfg->group);
+	path = xprintf("%s/%s.out.log", log_dir, a->name);
+	cJSON_AddStringToObject(app, "out_file", path);
+	free(path);
+	path = xprintf("%s/%s.err.log", log_dir, a->name);
+	cJSON_AddStringToObject(app, "err_file", path);
+	free(path);
+	cJSON_AddNumberToObject(app, "log_lines_dropped",
+	    (double)(logfile_dropped(a->out) + logfile_dropped(a->err)));
+	arr = cJSON_AddArrayToObject(app, "workers");
+	for (i = 0; i < a->nworkers; i++)
+		cJSON_AddItemToArray(arr, worker_json(a->workers[i], 1));
+	return o;
+}

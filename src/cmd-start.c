@@ -1,0 +1,261 @@
+/*
+ * start: a configured app by name (or all of them), the apps of a config
+ * file, or an ad-hoc command with the client's cwd and environment.
+ * Answers once the started workers are running (or have failed).
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+#include "pmd-protocol.h"
+
+/* Start a, creating it from cfg if it does not exist. */
+static void
+start_app(struct app_config *cfg, const char *profile)
+{
+	struct app	*a = app_find(cfg->name);
+
+	if (a == NULL) {
+		app_create(cfg, NULL, 0, profile);
+		return;
+	}
+	if (profile != NULL) {
+		free(a->profile);
+		a->profile = xstrdup(profile);
+	}
+	app_apply(a, E_START, -1);
+}
+
+static int
+has_profile(struct app_config *cfg, const char *profile)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nenv; i++) {
+		if (cfg->env[i].profile != NULL &&
+		    strcmp(cfg->env[i].profile, profile) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static cJSON *
+start_named(struct client *c, const char *name, const char *profile)
+{
+	struct target		 t = { NULL, -1 };
+	struct app_config	*cfg;
+	struct app		*a, *next;
+	const char		*close;
+	const char		**names;
+	size_t			 n = 0;
+	cJSON			*reply;
+
+	if (strcmp(name, "all") == 0) {
+		TAILQ_FOREACH(cfg, &config->apps, entry)
+			start_app(cfg, profile);
+		for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
+			next = TAILQ_NEXT(a, entry);
+			if (!a->deleting)
+				app_apply(a, E_START, -1);
+		}
+		return cmd_wait(c, &t, 0);
+	}
+	a = app_find(name);
+	cfg = a != NULL && !a->deleting ? a->cfg : config_find(config, name);
+	if (cfg == NULL) {
+		TAILQ_FOREACH(cfg, &config->apps, entry)
+			n++;
+		names = xcalloc(n + 1, sizeof *names);
+		n = 0;
+		TAILQ_FOREACH(cfg, &config->apps, entry)
+			names[n++] = cfg->name;
+		close = suggest(name, names, n);
+		reply = close ? reply_error(PMD_E_NOAPP, "no app named \"%s\" "
+		    "(did you mean \"%s\"?)", name, close) :
+		    reply_error(PMD_E_NOAPP, "no app named \"%s\" in the "
+		    "config or the running set", name);
+		free(names);
+		return reply;
+	}
+	if (profile != NULL && !has_profile(cfg, profile))
+		return reply_error(PMD_E_ARGS, "app \"%s\" has no env_%s.* "
+		    "keys", name, profile);
+	if (a != NULL && a->deleting)
+		return reply_error(PMD_E_FAILED, "app \"%s\" is being deleted",
+		    name);
+	start_app(cfg, profile);
+	t.name = xstrdup(name);
+	return cmd_wait(c, &t, 0);
+}
+
+static cJSON *
+start_file(struct client *c, const char *file)
+{
+	struct target		 t = { NULL, -1 };
+	struct config		*loaded;
+	struct app_config	*cfg, *known;
+	struct app		*a;
+	cJSON			*reply;
+	char			*cause;
+
+	if (config_load(file, &loaded, &cause) == -1) {
+		reply = reply_error(PMD_E_CONFIG, "%s", cause);
+		free(cause);
+		return reply;
+	}
+	TAILQ_FOREACH(cfg, &loaded->apps, entry) {
+		known = config_find(config, cfg->name);
+		a = app_find(cfg->name);
+		if ((known != NULL && strcmp(known->file, cfg->file) != 0) ||
+		    (a != NULL && a->adhoc)) {
+			reply = reply_error(PMD_E_EXIST, "%s:%d: app \"%s\" "
+			    "already exists (from %s); delete it or rename "
+			    "this one", cfg->file, cfg->line, cfg->name,
+			    known ? known->file : "pmctl start");
+			config_free(loaded);
+			return reply;
+		}
+	}
+	while ((cfg = TAILQ_FIRST(&loaded->apps)) != NULL) {
+		TAILQ_REMOVE(&loaded->apps, cfg, entry);
+		if ((known = config_find(config, cfg->name)) == NULL) {
+			TAILQ_INSERT_TAIL(&config->apps, cfg, entry);
+			known = cfg;
+		} else
+			appcfg_unref(cfg);
+		start_app(known, NULL);
+	}
+	config_free(loaded);
+	return cmd_wait(c, &t, 0);
+}
+
+static char *
+default_name(const char *argv0)
+{
+	const char	*base = strrchr(argv0, '/');
+	char		*name, *p;
+
+	name = xstrndup(base ? base + 1 : argv0, 64);
+	for (p = name; *p != '\0'; p++) {
+		if (strchr("._-", *p) == NULL && !(*p >= 'a' && *p <= 'z') &&
+		    !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9'))
+			*p = '_';
+	}
+	return name;
+}
+
+static cJSON *
+start_adhoc(struct client *c, cJSON *req, cJSON *command)
+{
+	struct target		 t = { NULL, -1 };
+	struct app_config	*cfg;
+	struct app		*a;
+	cJSON			*item, *env, *inst;
+	const char		*cwd = json_string(req, "cwd");
+	const char		*name = json_string(req, "name");
+	char			**argv, **envp = NULL, *cause;
+	size_t			 n = 0;
+	int			 spec = 1;
+
+	if (!cJSON_IsArray(command) || cJSON_GetArraySize(command) == 0)
+		return reply_error(PMD_E_ARGS, "field \"command\": expected a "
+		    "non-empty array of strings");
+	argv = xcalloc(cJSON_GetArraySize(command) + 1, sizeof *argv);
+	cJSON_ArrayForEach(item, command) {
+		if (!cJSON_IsString(item)) {
+			argv_free(argv);
+			return reply_error(PMD_E_ARGS, "field \"command\": "
+			    "item %zu is not a string", n);
+		}
+		argv[n++] = xstrdup(item->valuestring);
+	}
+	inst = cJSON_GetObjectItemCaseSensitive(req, "instances");
+	if (cJSON_IsString(inst)) {
+		if (parse_instances(inst->valuestring, &spec, &cause) == -1) {
+			argv_free(argv);
+			cJSON *r = reply_error(PMD_E_ARGS, "instances: %s",
+			    cause);
+			free(cause);
+			return r;
+		}
+	} else if (cJSON_IsNumber(inst) && inst->valuedouble >= 1 &&
+	    inst->valuedouble <= 4096)
+		spec = (int)inst->valuedouble;
+	else if (inst != NULL) {
+		argv_free(argv);
+		return reply_error(PMD_E_ARGS, "field \"instances\": expected "
+		    "a number from 1 to 4096, \"max\" or -N");
+	}
+	if (cwd == NULL || cwd[0] != '/') {
+		argv_free(argv);
+		return reply_error(PMD_E_ARGS, "field \"cwd\": expected an "
+		    "absolute path");
+	}
+	cfg = appcfg_new(name != NULL ? name : "x");
+	if (name == NULL) {
+		free(cfg->name);
+		cfg->name = default_name(argv[0]);
+	}
+	cfg->argv = argv;
+	cfg->instances = spec;
+	cfg->cwd = xstrdup(cwd);
+	cfg->command = xstrdup(argv[0]);
+	for (n = 1; argv[n] != NULL; n++) {
+		char *s = xprintf("%s %s", cfg->command, argv[n]);
+		free(cfg->command);
+		cfg->command = s;
+	}
+	if (!app_name_valid(cfg->name)) {
+		cJSON *r = reply_error(PMD_E_ARGS, "invalid app name \"%s\": "
+		    "use 1 to 64 of A-Z a-z 0-9 . _ - (and not \"all\")",
+		    cfg->name);
+		appcfg_unref(cfg);
+		return r;
+	}
+	if (app_find(cfg->name) != NULL || config_find(config, cfg->name)) {
+		cJSON *r = reply_error(PMD_E_EXIST, "an app named \"%s\" "
+		    "already exists; choose another with --name", cfg->name);
+		appcfg_unref(cfg);
+		return r;
+	}
+	env = cJSON_GetObjectItemCaseSensitive(req, "env");
+	if (cJSON_IsObject(env)) {
+		n = 0;
+		envp = xcalloc(cJSON_GetArraySize(env) + 1, sizeof *envp);
+		cJSON_ArrayForEach(item, env) {
+			if (cJSON_IsString(item) && env_name_valid(item->string))
+				envp[n++] = xprintf("%s=%s", item->string,
+				    item->valuestring);
+		}
+	}
+	a = app_create(cfg, envp, 1, NULL);
+	appcfg_unref(cfg);
+	t.name = xstrdup(a->name);
+	return cmd_wait(c, &t, 0);
+}
+
+cJSON *
+cmd_start_exec(struct client *c, cJSON *req)
+{
+	cJSON		*command = cJSON_GetObjectItemCaseSensitive(req,
+			    "command");
+	const char	*target = json_string(req, "target");
+	const char	*file = json_string(req, "file");
+	const char	*profile = json_string(req, "env_profile");
+
+	if (command != NULL)
+		return start_adhoc(c, req, command);
+	if (file != NULL) {
+		if (file[0] != '/')
+			return reply_error(PMD_E_ARGS, "field \"file\": "
+			    "expected an absolute path");
+		return start_file(c, file);
+	}
+	if (target != NULL)
+		return start_named(c, target, profile);
+	return reply_error(PMD_E_ARGS, "start needs \"target\", \"file\" or "
+	    "\"command\"");
+}

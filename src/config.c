@@ -1,0 +1,672 @@
+/*
+ * The configuration: INI files read with inih into a list of app configs,
+ * every value checked as it is read. Errors name file:line and the key.
+ * inih is fed by our own reader so that we know the physical line of each
+ * key, can join indented continuation lines, and can refuse a line longer
+ * than inih's fixed buffer instead of letting it be cut silently.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "pmd.h"
+
+#define INIH_LINE_MAX	200	/* INI_MAX_LINE in Debian's libinih */
+#define KEYCHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+struct parse {
+	struct config		*cfg;
+	const char		*file;
+	char			*dir;		/* of file, for relative paths */
+	int			 main;		/* the main file, not an include */
+	FILE			*fp;
+	int			 line;
+	int			 continued;	/* this line continues a value */
+	int			 long_line;	/* first over-long line */
+	char			*error;		/* first error, "file:line: ..." */
+	int			 error_line;
+
+	enum { S_NONE, S_DAEMON, S_APP, S_BAD } section;
+	struct app_config	*app;
+	char			 lastkey[128];
+	char			**includes;
+	int			 include_line;
+	char			*seen;		/* "\nkey\n" per key of section */
+};
+
+typedef int (*setter_fn)(struct parse *, struct app_config *, const char *,
+    char **);
+
+#define DURATION(field)							\
+static int								\
+set_##field(struct parse *p, struct app_config *a, const char *v,	\
+    char **cause)							\
+{									\
+	(void)p;							\
+	return parse_duration(v, &a->field, cause);			\
+}
+DURATION(min_uptime)
+DURATION(restart_delay)
+DURATION(exp_backoff)
+DURATION(kill_timeout)
+
+static int
+set_command(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	char	**argv;
+
+	(void)p;
+	if (split_command(v, &argv, cause) == -1)
+		return -1;
+	argv_free(a->argv);
+	free(a->command);
+	a->argv = argv;
+	a->command = xstrdup(v);
+	return 0;
+}
+
+static int
+set_cwd(struct parse *p, struct app_config *a, const char *v, char **cause)
+{
+	if (*v == '\0') {
+		*cause = xstrdup("expected a directory");
+		return -1;
+	}
+	free(a->cwd);
+	a->cwd = path_join(p->dir, v);
+	return 0;
+}
+
+static int
+set_instances(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	return parse_instances(v, &a->instances, cause);
+}
+
+static int
+set_autorestart(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	return parse_bool(v, &a->autorestart, cause);
+}
+
+static int
+set_max_restarts(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	unsigned long	n;
+
+	(void)p;
+	if (parse_uint(v, 1000000, &n, cause) == -1)
+		return -1;
+	a->max_restarts = (unsigned)n;
+	return 0;
+}
+
+static int
+set_kill_signal(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	return parse_signal(v, &a->kill_signal, cause);
+}
+
+static int
+set_stop_exit_codes(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	return parse_exit_codes(v, a->stop_exit_codes, cause);
+}
+
+static int
+set_user(struct parse *p, struct app_config *a, const char *v, char **cause)
+{
+	struct passwd	*pw;
+
+	(void)p;
+	if (geteuid() != 0) {
+		*cause = xstrdup("only allowed when pmd runs as root");
+		return -1;
+	}
+	if ((pw = getpwnam(v)) == NULL) {
+		*cause = xprintf("no such user \"%s\"", v);
+		return -1;
+	}
+	free(a->user);
+	a->user = xstrdup(v);
+	a->uid = pw->pw_uid;
+	if (a->group == NULL)
+		a->gid = pw->pw_gid;
+	return 0;
+}
+
+static int
+set_group(struct parse *p, struct app_config *a, const char *v, char **cause)
+{
+	struct group	*gr;
+
+	(void)p;
+	if (geteuid() != 0) {
+		*cause = xstrdup("only allowed when pmd runs as root");
+		return -1;
+	}
+	if ((gr = getgrnam(v)) == NULL) {
+		*cause = xprintf("no such group \"%s\"", v);
+		return -1;
+	}
+	free(a->group);
+	a->group = xstrdup(v);
+	a->gid = gr->gr_gid;
+	return 0;
+}
+
+static const struct {
+	const char	*name;
+	setter_fn	 set;
+} app_keys[] = {
+	{ "command", set_command },
+	{ "cwd", set_cwd },
+	{ "instances", set_instances },
+	{ "autorestart", set_autorestart },
+	{ "min_uptime", set_min_uptime },
+	{ "max_restarts", set_max_restarts },
+	{ "restart_delay", set_restart_delay },
+	{ "exp_backoff_restart_delay", set_exp_backoff },
+	{ "stop_exit_codes", set_stop_exit_codes },
+	{ "kill_signal", set_kill_signal },
+	{ "kill_timeout", set_kill_timeout },
+	{ "user", set_user },
+	{ "group", set_group },
+};
+
+const char *const config_app_keys[] = {
+	"command", "cwd", "instances", "autorestart", "min_uptime",
+	"max_restarts", "restart_delay", "exp_backoff_restart_delay",
+	"stop_exit_codes", "kill_signal", "kill_timeout", "user", "group",
+	"env.NAME", "env_PROFILE.NAME",
+};
+const size_t config_napp_keys = nitems(config_app_keys);
+
+static const char *const daemon_keys[] = { "include", "log_dir", "socket" };
+
+struct app_config *
+appcfg_new(const char *name)
+{
+	struct app_config	*a = xcalloc(1, sizeof *a);
+
+	a->refs = 1;
+	a->name = xstrdup(name);
+	a->instances = 1;
+	a->autorestart = 1;
+	a->min_uptime = 1000;
+	a->max_restarts = 16;
+	a->kill_timeout = 5000;
+	a->kill_signal = SIGTERM;
+	a->stop_exit_codes[0] = 0;	/* PM2: every exit is restarted */
+	a->uid = (uid_t)-1;
+	a->gid = (gid_t)-1;
+	return a;
+}
+
+void
+appcfg_ref(struct app_config *a)
+{
+	a->refs++;
+}
+
+void
+appcfg_unref(struct app_config *a)
+{
+	size_t	i;
+
+	if (a == NULL || --a->refs > 0)
+		return;
+	for (i = 0; i < a->nenv; i++) {
+		free(a->env[i].profile);
+		free(a->env[i].key);
+		free(a->env[i].value);
+	}
+	free(a->env);
+	free(a->name);
+	free(a->file);
+	free(a->command);
+	argv_free(a->argv);
+	free(a->cwd);
+	free(a->user);
+	free(a->group);
+	free(a);
+}
+
+struct config *
+config_empty(void)
+{
+	struct config	*cfg = xcalloc(1, sizeof *cfg);
+
+	TAILQ_INIT(&cfg->apps);
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	struct app_config	*a;
+
+	if (cfg == NULL)
+		return;
+	while ((a = TAILQ_FIRST(&cfg->apps)) != NULL) {
+		TAILQ_REMOVE(&cfg->apps, a, entry);
+		appcfg_unref(a);
+	}
+	free(cfg->file);
+	free(cfg->log_dir);
+	free(cfg->socket);
+	free(cfg);
+}
+
+struct app_config *
+config_find(struct config *cfg, const char *name)
+{
+	struct app_config	*a;
+
+	TAILQ_FOREACH(a, &cfg->apps, entry) {
+		if (strcmp(a->name, name) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+static void
+perror_at(struct parse *p, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+perror_at(struct parse *p, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	if (p->error != NULL && p->error_line <= line)
+		return;
+	free(p->error);
+	p->error_line = line;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
+	va_end(ap);
+	p->error = xprintf("%s:%d: %s", p->file, line, msg ? msg : "error");
+	free(msg);
+}
+
+static void begin_section(struct parse *, const char *);
+
+/* Reads one physical line per call, so inih's line count is ours. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse	*p = stream;
+	int		 c;
+	size_t		 len = 0;
+	int		 over = 0;
+	char		*lead, *end, *name;
+
+	for (;;) {
+		c = getc(p->fp);
+		if (c == EOF) {
+			if (len == 0 && !over)
+				return NULL;
+			break;
+		}
+		if (len + 2 < (size_t)num)
+			str[len++] = (char)c;
+		else if (c != '\n')
+			over = 1;
+		if (c == '\n')
+			break;
+	}
+	str[len] = '\0';
+	p->line++;
+	if (over) {
+		if (p->long_line == 0)
+			p->long_line = p->line;
+		/* Hand inih a blank line rather than a truncated value. */
+		str[0] = '\n';
+		str[1] = '\0';
+	}
+	lead = str + strspn(str, " \t");
+	if (lead != str && (*lead == '[' || (lead[strspn(lead, KEYCHARS)] ==
+	    '=' || lead[strspn(lead, KEYCHARS) + strspn(lead +
+	    strspn(lead, KEYCHARS), " \t")] == '='))) {
+		/* An indented "key = value" or [section] is not a continuation. */
+		memmove(str, lead, strlen(lead) + 1);
+		lead = str;
+	}
+	p->continued = lead != str && *lead != '\0' && *lead != '\r' &&
+	    *lead != '\n' && *lead != ';' && *lead != '#';
+	if (*lead == '[' && (end = strchr(lead, ']')) != NULL) {
+		name = xstrndup(lead + 1, end - lead - 1);
+		begin_section(p, name);
+		free(name);
+	}
+	return str;
+}
+
+/* Whether key was set before in this section; remembers it if not. */
+static int
+seen_key(struct parse *p, const char *key)
+{
+	char	*needle = xprintf("\n%s\n", key);
+	int	 found = p->seen != NULL && strstr(p->seen, needle) != NULL;
+	char	*grown;
+
+	if (!found) {
+		grown = xprintf("%s%s\n", p->seen ? p->seen : "\n", key);
+		free(p->seen);
+		p->seen = grown;
+	}
+	free(needle);
+	return found;
+}
+
+static void
+begin_section(struct parse *p, const char *section)
+{
+	struct app_config	*a;
+	const char		*name;
+
+	free(p->seen);
+	p->seen = NULL;
+	p->app = NULL;
+	p->section = S_BAD;
+	if (strcmp(section, "daemon") == 0) {
+		if (!p->main) {
+			perror_at(p, p->line, "[daemon] is only allowed in the "
+			    "main config file");
+			return;
+		}
+		p->section = S_DAEMON;
+		return;
+	}
+	if (strncmp(section, "app:", 4) != 0) {
+		perror_at(p, p->line, "unknown section [%s]: expected [daemon] "
+		    "or [app:NAME]", section);
+		return;
+	}
+	name = section + 4;
+	if (!app_name_valid(name)) {
+		perror_at(p, p->line, "[%s]: invalid app name \"%s\": use 1 to "
+		    "64 of A-Z a-z 0-9 . _ - (and not \"all\")", section, name);
+		return;
+	}
+	if ((a = config_find(p->cfg, name)) != NULL) {
+		perror_at(p, p->line, "[%s]: app \"%s\" is already defined at "
+		    "%s:%d", section, name, a->file, a->line);
+		return;
+	}
+	a = appcfg_new(name);
+	a->file = xstrdup(p->file);
+	a->line = p->line;
+	a->cwd = xstrdup(p->dir);
+	TAILQ_INSERT_TAIL(&p->cfg->apps, a, entry);
+	p->app = a;
+	p->section = S_APP;
+}
+
+static void
+set_env(struct parse *p, struct app_config *a, const char *key,
+    const char *value)
+{
+	const char	*dot = strchr(key, '.'), *var = dot + 1;
+	char		*profile = NULL;
+	size_t		 i;
+
+	if (strncmp(key, "env_", 4) == 0) {
+		profile = xstrndup(key + 4, dot - (key + 4));
+		if (*profile == '\0' || strspn(profile, "abcdefghijklmnopqrstuv"
+		    "wxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		    strlen(profile)) {
+			perror_at(p, p->line, "%s: invalid profile name \"%s\"",
+			    key, profile);
+			free(profile);
+			return;
+		}
+	}
+	if (!env_name_valid(var)) {
+		perror_at(p, p->line, "%s: invalid environment variable name "
+		    "\"%s\"", key, var);
+		free(profile);
+		return;
+	}
+	i = a->nenv++;
+	a->env = xrealloc(a->env, a->nenv * sizeof *a->env);
+	a->env[i].profile = profile;
+	a->env[i].key = xstrdup(var);
+	a->env[i].value = xstrdup(value);
+}
+
+static void
+unknown_key(struct parse *p, const char *key, const char *const *keys,
+    size_t nkeys, const char *where)
+{
+	const char	*close = suggest(key, keys, nkeys);
+
+	if (close != NULL)
+		perror_at(p, p->line, "%s: unknown key in %s (did you mean "
+		    "\"%s\"?)", key, where, close);
+	else
+		perror_at(p, p->line, "%s: unknown key in %s", key, where);
+}
+
+static void
+daemon_key(struct parse *p, const char *key, const char *value)
+{
+	char	**slot = NULL;
+
+	if (strcmp(key, "include") == 0) {
+		p->includes = xrealloc(p->includes, (argv_count(p->includes) +
+		    2) * sizeof *p->includes);
+		slot = &p->includes[argv_count(p->includes)];
+		slot[1] = NULL;
+		*slot = path_join(p->dir, value);
+		p->include_line = p->line;
+		return;
+	}
+	if (strcmp(key, "log_dir") == 0)
+		slot = &p->cfg->log_dir;
+	else if (strcmp(key, "socket") == 0)
+		slot = &p->cfg->socket;
+	else {
+		unknown_key(p, key, daemon_keys, nitems(daemon_keys),
+		    "[daemon]");
+		return;
+	}
+	if (*value == '\0') {
+		perror_at(p, p->line, "%s: expected a path", key);
+		return;
+	}
+	free(*slot);
+	*slot = path_join(p->dir, value);
+}
+
+static void
+app_key(struct parse *p, const char *key, const char *value)
+{
+	struct app_config	*a = p->app;
+	char			*cause;
+	size_t			 i;
+
+	if ((strncmp(key, "env.", 4) == 0 || strncmp(key, "env_", 4) == 0) &&
+	    strchr(key, '.') != NULL) {
+		set_env(p, a, key, value);
+		return;
+	}
+	for (i = 0; i < nitems(app_keys); i++) {
+		if (strcmp(key, app_keys[i].name) != 0)
+			continue;
+		if (app_keys[i].set(p, a, value, &cause) == -1) {
+			perror_at(p, p->line, "%s: %s", key, cause);
+			free(cause);
+		}
+		return;
+	}
+	unknown_key(p, key, config_app_keys, config_napp_keys, "[app:NAME]");
+}
+
+static int
+handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse	*p = user;
+	char		*joined;
+
+	if (p->error != NULL)
+		return 1;
+	if (p->continued && strcmp(key, p->lastkey) == 0) {
+		/* An indented line continues the value before it. */
+		if (p->section == S_APP && strcmp(key, "command") == 0) {
+			joined = xprintf("%s %s", p->app->command, value);
+			app_key(p, key, joined);
+			free(joined);
+			return 1;
+		}
+		perror_at(p, p->line, "%s: only command may continue on an "
+		    "indented line", key);
+		return 1;
+	}
+	if (p->section == S_NONE) {
+		perror_at(p, p->line, "%s: key outside a section: start with "
+		    "[daemon] or [app:NAME]", key);
+		return 1;
+	}
+	snprintf(p->lastkey, sizeof p->lastkey, "%s", key);
+	if (p->section == S_BAD)
+		return 1;
+	if (seen_key(p, key)) {
+		perror_at(p, p->line, "%s: set twice in [%s]", key, section);
+		return 1;
+	}
+	if (p->section == S_DAEMON)
+		daemon_key(p, key, value);
+	else
+		app_key(p, key, value);
+	return 1;
+}
+
+static int parse_file(struct config *, const char *, int, char **);
+
+static int
+parse_includes(struct parse *p, char **cause)
+{
+	glob_t	 g;
+	size_t	 i, j;
+	int	 rc;
+
+	for (i = 0; p->includes != NULL && p->includes[i] != NULL; i++) {
+		rc = glob(p->includes[i], GLOB_ERR, NULL, &g);
+		if (rc == GLOB_NOMATCH)
+			continue;
+		if (rc != 0) {
+			*cause = xprintf("%s:%d: include: cannot read \"%s\"",
+			    p->file, p->include_line, p->includes[i]);
+			return -1;
+		}
+		for (j = 0; j < g.gl_pathc; j++) {
+			if (parse_file(p->cfg, g.gl_pathv[j], 0, cause) == -1) {
+				globfree(&g);
+				return -1;
+			}
+		}
+		globfree(&g);
+	}
+	return 0;
+}
+
+static int
+check_apps(struct config *cfg, char **cause)
+{
+	struct app_config	*a;
+
+	TAILQ_FOREACH(a, &cfg->apps, entry) {
+		if (a->argv == NULL) {
+			*cause = xprintf("%s:%d: [app:%s]: command: required "
+			    "key missing", a->file, a->line, a->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_file(struct config *cfg, const char *file, int main, char **cause)
+{
+	struct parse	 p;
+	int		 rc;
+
+	memset(&p, 0, sizeof p);
+	p.cfg = cfg;
+	p.file = file;
+	p.main = main;
+	p.dir = path_dirname(file);
+	if ((p.fp = fopen(file, "re")) == NULL) {
+		*cause = xprintf("%s: %s", file, strerror(errno));
+		free(p.dir);
+		return -1;
+	}
+	rc = ini_parse_stream(reader, &p, handler, &p);
+	fclose(p.fp);
+	/* perror_at keeps the earliest: ours, inih's syntax error, a long line. */
+	if (rc > 0)
+		perror_at(&p, rc, "syntax error: expected [section], "
+		    "key = value, or a comment");
+	if (p.long_line != 0)
+		perror_at(&p, p.long_line, "line longer than %d characters: "
+		    "continue a long command on indented lines",
+		    INIH_LINE_MAX - 2);
+	if (rc < 0 && p.error == NULL)
+		p.error = xprintf("%s: out of memory", file);
+	if (p.error == NULL && main)
+		rc = parse_includes(&p, &p.error);
+	free(p.dir);
+	free(p.seen);
+	argv_free(p.includes);
+	if (p.error != NULL) {
+		*cause = p.error;
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(const char *file, struct config **cfgp, char **cause)
+{
+	struct config	*cfg = config_empty();
+	char		 abs[PATH_MAX];
+
+	if (realpath(file, abs) == NULL) {
+		*cause = xprintf("%s: %s", file, strerror(errno));
+		config_free(cfg);
+		return -1;
+	}
+	cfg->file = xstrdup(abs);
+	if (parse_file(cfg, abs, 1, cause) == -1 ||
+	    check_apps(cfg, cause) == -1) {
+		config_free(cfg);
+		return -1;
+	}
+	*cfgp = cfg;
+	return 0;
+}

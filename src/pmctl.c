@@ -1,0 +1,689 @@
+/*
+ * pmctl, the client: turns its command line into one JSON request, finds
+ * the daemon (starting a user-mode pmd when none answers), prints the reply
+ * for a person or, with --json, for a program. Exit status: 0 ok, 1 the
+ * daemon reported an error, 2 usage error, 3 daemon unreachable or the
+ * protocol broke.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+#include "pmd-protocol.h"
+
+#define EXIT_DAEMON	1
+#define EXIT_USAGE	2
+#define EXIT_UNREACH	3
+
+#define SYSTEM_SOCKET	"/run/pmd/pmd.sock"
+
+extern char **environ;
+
+enum args {
+	ARGS_NONE, ARGS_TARGET, ARGS_NAME, ARGS_SCALE, ARGS_SIGNAL,
+	ARGS_START
+};
+
+struct command {
+	const char	*name;
+	enum args	 args;
+	const char	*usage;
+	const char	*help;
+};
+
+#define ROW(name, args, usage, help) { #name, args, usage, help },
+static const struct command commands[] = {
+	PMD_COMMANDS(ROW)
+};
+
+static const struct { const char *alias, *name; } aliases[] = {
+	{ "ls", "list" }, { "status", "list" }, { "info", "show" },
+	{ "del", "delete" }, { "rm", "delete" },
+};
+
+static int	 json_out;
+static int	 color;
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	fputs("pmctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(code);
+}
+
+static void
+usage(FILE *f)
+{
+	size_t	i;
+
+	fprintf(f, "usage: pmctl [-s SOCKET] [--json] COMMAND [ARGS]\n\n");
+	for (i = 0; i < nitems(commands); i++)
+		fprintf(f, "  %-8s %s\n           %s\n", commands[i].name,
+		    commands[i].usage, commands[i].help);
+	fprintf(f, "\nExit status: 0 ok, 1 the daemon reported an error, "
+	    "2 usage error,\n3 daemon unreachable. See pmctl(1).\n");
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	fputs("pmctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\n(pmctl --help lists the commands)\n", stderr);
+	va_end(ap);
+	exit(EXIT_USAGE);
+}
+
+static int
+try_connect(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path)
+		die(EXIT_UNREACH, "socket path too long: %s", path);
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		die(EXIT_UNREACH, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static char *
+find_pmd(void)
+{
+	const char	*env = getenv("PMD_BIN");
+	char		 self[PATH_MAX], *dir, *path;
+	ssize_t		 n;
+
+	if (env != NULL && *env != '\0')
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		dir = path_dirname(self);
+		path = xprintf("%s/pmd", dir);
+		free(dir);
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	return xstrdup("pmd");
+}
+
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Start a user-mode pmd for home and wait until it says its socket answers.
+ * If another pmctl started one at the same time, pmd's lock lets only one
+ * live; the loser exits and we connect to the winner.
+ */
+static int
+start_daemon(const char *home, const char *path)
+{
+	char	*pmd = find_pmd(), errbuf[4096], fdstr[16], c;
+	int	 ready[2], errp[2], fd, status;
+	ssize_t	 n, len = 0;
+	pid_t	 pid;
+	double	 deadline;
+
+	if (pipe2(ready, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1)
+		die(EXIT_UNREACH, "pipe: %s", strerror(errno));
+	switch (pid = fork()) {
+	case -1:
+		die(EXIT_UNREACH, "fork: %s", strerror(errno));
+	case 0:
+		fd = fcntl(ready[1], F_DUPFD, 3);	/* without CLOEXEC */
+		snprintf(fdstr, sizeof fdstr, "%d", fd);
+		setenv("PMD_READY_FD", fdstr, 1);
+		setenv("PMD_HOME", home, 1);
+		dup2(errp[1], STDERR_FILENO);
+		execlp(pmd, pmd, "--daemon", (char *)NULL);
+		dprintf(STDERR_FILENO, "cannot run %s: %s\n", pmd,
+		    strerror(errno));
+		_exit(127);
+	}
+	close(ready[1]);
+	close(errp[1]);
+	n = read(ready[0], &c, 1);
+	close(ready[0]);
+	while (len < (ssize_t)sizeof errbuf - 1 &&
+	    (n = read(errp[0], errbuf + len, sizeof errbuf - 1 - len)) > 0)
+		len += n;
+	errbuf[len] = '\0';
+	close(errp[0]);
+	waitpid(pid, &status, 0);
+	free(pmd);
+	deadline = now() + 5;
+	do {
+		if ((fd = try_connect(path)) != -1)
+			return fd;
+		/* The client may wait: a short pause between tries. */
+		poll(NULL, 0, 10);
+	} while (now() < deadline && len == 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PMD_EX_CONFIG)
+		die(EXIT_UNREACH, "pmd did not start: %s", errbuf);
+	die(EXIT_UNREACH, "pmd did not start%s%s", len ? ": " : "", errbuf);
+}
+
+static char *
+default_home(void)
+{
+	const char	*h = getenv("HOME");
+	struct passwd	*pw;
+
+	if ((h == NULL || *h == '\0') && (pw = getpwuid(getuid())) != NULL)
+		h = pw->pw_dir;
+	if (h == NULL)
+		die(EXIT_UNREACH, "cannot find the home directory; set "
+		    "PMD_HOME");
+	return xprintf("%s/.pmd", h);
+}
+
+/* SPEC.md's order: -s, $PMD_SOCKET, $PMD_HOME, /run/pmd, ~/.pmd. */
+static int
+connect_daemon(const char *opt_socket, int autostart, char **pathp)
+{
+	const char	*env;
+	char		*home = NULL, *path;
+	int		 fd;
+
+	if (opt_socket != NULL || ((env = getenv("PMD_SOCKET")) != NULL &&
+	    *env != '\0')) {
+		path = xstrdup(opt_socket ? opt_socket : env);
+		autostart = 0;
+	} else if ((env = getenv("PMD_HOME")) != NULL && *env != '\0') {
+		home = xstrdup(env);
+		path = xprintf("%s/pmd.sock", home);
+	} else if ((fd = try_connect(SYSTEM_SOCKET)) != -1) {
+		*pathp = xstrdup(SYSTEM_SOCKET);
+		return fd;
+	} else {
+		home = default_home();
+		path = xprintf("%s/pmd.sock", home);
+	}
+	*pathp = path;
+	fd = try_connect(path);
+	if (fd == -1 && autostart) {
+		char *cause;
+		if (mkdir_p(home, 0700, &cause) == -1)
+			die(EXIT_UNREACH, "cannot create %s", cause);
+		fd = start_daemon(home, path);
+	}
+	free(home);
+	return fd;
+}
+
+static cJSON *
+exchange(int fd, cJSON *req)
+{
+	char	*line = cJSON_PrintUnformatted(req), *buf = NULL;
+	size_t	 len = 0, cap = 0, off = 0, n;
+	ssize_t	 r;
+	cJSON	*reply;
+
+	n = strlen(line);
+	line = xrealloc(line, n + 2);
+	line[n++] = '\n';
+	while (off < n) {
+		r = send(fd, line + off, n - off, MSG_NOSIGNAL);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die(EXIT_UNREACH, "lost the daemon: %s",
+			    strerror(errno));
+		off += r;
+	}
+	free(line);
+	for (;;) {
+		if (len + 4096 > cap)
+			buf = xrealloc(buf, cap = cap * 2 + 8192);
+		r = read(fd, buf + len, cap - len - 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die(EXIT_UNREACH, "the daemon closed the connection "
+			    "without a reply");
+		len += r;
+		if (memchr(buf, '\n', len) != NULL)
+			break;
+	}
+	buf[len] = '\0';
+	if ((reply = cJSON_Parse(buf)) == NULL || !cJSON_IsObject(reply))
+		die(EXIT_UNREACH, "protocol error: the reply is not JSON");
+	free(buf);
+	return reply;
+}
+
+static const char *
+paint(const char *status)
+{
+	if (!color)
+		return "";
+	if (strcmp(status, "online") == 0)
+		return "\033[32m";
+	if (strcmp(status, "errored") == 0)
+		return "\033[31m";
+	if (strcmp(status, "stopped") == 0)
+		return "\033[90m";
+	return "\033[33m";
+}
+
+static void
+fmt_duration(char *buf, size_t size, double ms)
+{
+	double	s = ms / 1000;
+
+	if (ms <= 0)
+		snprintf(buf, size, "-");
+	else if (s < 60)
+		snprintf(buf, size, "%.0fs", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%.0fm", s / 60);
+	else if (s < 86400)
+		snprintf(buf, size, "%.1fh", s / 3600);
+	else
+		snprintf(buf, size, "%.1fd", s / 86400);
+}
+
+static void
+fmt_bytes(char *buf, size_t size, double b)
+{
+	if (b <= 0)
+		snprintf(buf, size, "-");
+	else if (b < 1024 * 1024)
+		snprintf(buf, size, "%.0fK", b / 1024);
+	else if (b < 1024.0 * 1024 * 1024)
+		snprintf(buf, size, "%.1fM", b / 1024 / 1024);
+	else
+		snprintf(buf, size, "%.2fG", b / 1024 / 1024 / 1024);
+}
+
+static double
+num(cJSON *o, const char *key)
+{
+	cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *
+str(cJSON *o, const char *key)
+{
+	const char	*s = json_string(o, key);
+
+	return s ? s : "";
+}
+
+static void
+print_table(cJSON *rows)
+{
+	cJSON	*r;
+	char	 up[16], mem[16], pid[16];
+	int	 w = 4;
+
+	cJSON_ArrayForEach(r, rows) {
+		if ((int)strlen(str(r, "name")) > w)
+			w = (int)strlen(str(r, "name"));
+	}
+	printf("%-*s  %4s  %8s  %-9s  %8s  %6s  %6s  %7s\n", w, "NAME", "ID",
+	    "PID", "STATUS", "RESTARTS", "UPTIME", "CPU", "MEM");
+	cJSON_ArrayForEach(r, rows) {
+		fmt_duration(up, sizeof up, num(r, "uptime_ms"));
+		fmt_bytes(mem, sizeof mem, num(r, "memory"));
+		if (num(r, "pid") > 0)
+			snprintf(pid, sizeof pid, "%.0f", num(r, "pid"));
+		else
+			snprintf(pid, sizeof pid, "-");
+		printf("%-*s  %4.0f  %8s  %s%-9s%s  %8.0f  %6s  %5.1f%%  %7s\n",
+		    w, str(r, "name"), num(r, "instance"), pid,
+		    paint(str(r, "status")), str(r, "status"),
+		    color ? "\033[0m" : "", num(r, "restarts"), up,
+		    num(r, "cpu"), mem);
+	}
+	if (cJSON_GetArraySize(rows) == 0)
+		printf("(no apps)\n");
+}
+
+static void
+print_show(cJSON *app)
+{
+	static const char *const keys[] = {
+		"source", "command", "cwd", "env_profile", "user", "group",
+		"kill_signal", "out_file", "err_file",
+	};
+	static const char *const nums[] = {
+		"instances", "min_uptime_ms", "max_restarts",
+		"restart_delay_ms", "exp_backoff_restart_delay_ms",
+		"kill_timeout_ms", "log_lines_dropped",
+	};
+	cJSON	*w, *env, *line, *tail;
+	char	 up[16], mem[16];
+	size_t	 i;
+
+	printf("%-29s %s%s%s\n", "app", str(app, "name"), "", "");
+	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
+	    str(app, "status"), color ? "\033[0m" : "");
+	for (i = 0; i < nitems(keys); i++) {
+		if (json_string(app, keys[i]) != NULL)
+			printf("%-29s %s\n", keys[i], str(app, keys[i]));
+	}
+	for (i = 0; i < nitems(nums); i++)
+		printf("%-29s %.0f\n", nums[i], num(app, nums[i]));
+	printf("%-29s %s\n", "autorestart", cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(app, "autorestart")) ?
+	    "true" : "false");
+	env = cJSON_GetObjectItemCaseSensitive(app, "env");
+	cJSON_ArrayForEach(line, env)
+		printf("%-29s %s=%s\n", "env", line->string,
+		    cJSON_IsString(line) ? line->valuestring : "");
+	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(app,
+	    "workers")) {
+		fmt_duration(up, sizeof up, num(w, "uptime_ms"));
+		fmt_bytes(mem, sizeof mem, num(w, "memory"));
+		printf("\ninstance %.0f: %s%s%s", num(w, "instance"),
+		    paint(str(w, "status")), str(w, "status"),
+		    color ? "\033[0m" : "");
+		if (num(w, "pid") > 0)
+			printf(", pid %.0f, up %s, cpu %.1f%%, mem %s",
+			    num(w, "pid"), up, num(w, "cpu"), mem);
+		printf("\n  restarts %.0f (unstable in a row: %.0f), worker "
+		    "id %.0f\n", num(w, "restarts"),
+		    num(w, "unstable_restarts"), num(w, "worker_id"));
+		if (json_string(w, "reason"))
+			printf("  reason: %s\n", str(w, "reason"));
+		if (json_string(w, "last_exit"))
+			printf("  last exit: %s\n", str(w, "last_exit"));
+		if (json_string(w, "exec_error"))
+			printf("  start failed: %s\n", str(w, "exec_error"));
+		if (cJSON_GetObjectItemCaseSensitive(w, "restart_in_ms"))
+			printf("  restarting in %.0f ms\n",
+			    num(w, "restart_in_ms"));
+		tail = cJSON_GetObjectItemCaseSensitive(w, "stderr_tail");
+		if (cJSON_GetArraySize(tail) > 0) {
+			int n = cJSON_GetArraySize(tail), k = 0;
+			printf("  last lines of stderr:\n");
+			cJSON_ArrayForEach(line, tail) {
+				if (k++ >= n - 10)
+					printf("    | %s\n", line->valuestring);
+			}
+		}
+	}
+}
+
+/* Turn start's arguments into the request's fields. */
+static void
+build_start(cJSON *req, int argc, char **argv)
+{
+	const char	*name = NULL, *inst = NULL, *profile = NULL;
+	char		 path[PATH_MAX], cwd[PATH_MAX];
+	cJSON		*cmd, *env;
+	char		**e, *eq, *key;
+	int		 i;
+
+	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (i + 1 >= argc)
+			usage_error("start: %s needs a value", argv[i]);
+		if (strcmp(argv[i], "--name") == 0 || strcmp(argv[i], "-n") == 0)
+			name = argv[++i];
+		else if (strcmp(argv[i], "-i") == 0 ||
+		    strcmp(argv[i], "--instances") == 0)
+			inst = argv[++i];
+		else if (strcmp(argv[i], "--env") == 0)
+			profile = argv[++i];
+		else
+			usage_error("start: unknown option %s", argv[i]);
+	}
+	if (i < argc && strcmp(argv[i], "--") == 0) {
+		if (++i == argc)
+			usage_error("start: no command after --");
+		if (profile != NULL)
+			usage_error("start: --env chooses a profile of a "
+			    "configured app, not of a command");
+		cmd = cJSON_AddArrayToObject(req, "command");
+		for (; i < argc; i++)
+			cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
+		if (name != NULL)
+			cJSON_AddStringToObject(req, "name", name);
+		if (inst != NULL) {
+			char *end;
+			long n = strtol(inst, &end, 10);
+			if (*end == '\0' && n >= 1)
+				cJSON_AddNumberToObject(req, "instances", n);
+			else
+				cJSON_AddStringToObject(req, "instances", inst);
+		}
+		if (getcwd(cwd, sizeof cwd) == NULL)
+			die(EXIT_USAGE, "getcwd: %s", strerror(errno));
+		cJSON_AddStringToObject(req, "cwd", cwd);
+		/* As with PM2, the command gets the environment of pmctl. */
+		env = cJSON_AddObjectToObject(req, "env");
+		for (e = environ; *e != NULL; e++) {
+			if ((eq = strchr(*e, '=')) == NULL)
+				continue;
+			key = xstrndup(*e, eq - *e);
+			if (!cJSON_HasObjectItem(env, key))
+				cJSON_AddStringToObject(env, key, eq + 1);
+			free(key);
+		}
+		return;
+	}
+	if (i + 1 != argc)
+		usage_error("start: expected NAME, all, FILE.conf, or "
+		    "-- COMMAND");
+	if (name != NULL || inst != NULL)
+		usage_error("start: --name and -i go with -- COMMAND");
+	if (strchr(argv[i], '/') != NULL || (strlen(argv[i]) > 5 &&
+	    strcmp(argv[i] + strlen(argv[i]) - 5, ".conf") == 0)) {
+		if (realpath(argv[i], path) == NULL)
+			die(EXIT_USAGE, "%s: %s", argv[i], strerror(errno));
+		cJSON_AddStringToObject(req, "file", path);
+		return;
+	}
+	cJSON_AddStringToObject(req, "target", argv[i]);
+	if (profile != NULL)
+		cJSON_AddStringToObject(req, "env_profile", profile);
+}
+
+static cJSON *
+build_request(const struct command *cmd, int argc, char **argv)
+{
+	cJSON	*req = cJSON_CreateObject();
+	char	*end;
+	long	 n;
+
+	cJSON_AddNumberToObject(req, "v", PMD_PROTOCOL_VERSION);
+	cJSON_AddStringToObject(req, "cmd", cmd->name);
+	switch (cmd->args) {
+	case ARGS_NONE:
+		if (argc != 0)
+			usage_error("%s takes no arguments", cmd->name);
+		break;
+	case ARGS_TARGET:
+	case ARGS_NAME:
+		if (argc != 1)
+			usage_error("usage: pmctl %s %s", cmd->name, cmd->usage);
+		cJSON_AddStringToObject(req, cmd->args == ARGS_NAME ? "name" :
+		    "target", argv[0]);
+		break;
+	case ARGS_SCALE:
+		if (argc != 2)
+			usage_error("usage: pmctl scale NAME N");
+		n = strtol(argv[1], &end, 10);
+		if (*argv[1] == '\0' || *end != '\0' || n < 1 || n > 4096)
+			usage_error("scale: N must be a number from 1 to 4096, "
+			    "got \"%s\"", argv[1]);
+		cJSON_AddStringToObject(req, "name", argv[0]);
+		cJSON_AddNumberToObject(req, "instances", n);
+		break;
+	case ARGS_SIGNAL:
+		if (argc != 2)
+			usage_error("usage: pmctl signal %s", cmd->usage);
+		cJSON_AddStringToObject(req, "signal", argv[0]);
+		cJSON_AddStringToObject(req, "target", argv[1]);
+		break;
+	case ARGS_START:
+		build_start(req, argc, argv);
+		break;
+	}
+	return req;
+}
+
+static int
+print_reply(const struct command *cmd, cJSON *reply)
+{
+	cJSON	*err = cJSON_GetObjectItemCaseSensitive(reply, "error");
+	cJSON	*rows = cJSON_GetObjectItemCaseSensitive(reply, "workers");
+	char	*s;
+
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+		if (json_out) {
+			s = cJSON_PrintUnformatted(reply);
+			puts(s);
+			free(s);
+		} else
+			fprintf(stderr, "pmctl: %s\n", cJSON_IsObject(err) ?
+			    str(err, "message") : "the daemon reported an "
+			    "error");
+		return EXIT_DAEMON;
+	}
+	if (json_out) {
+		s = cJSON_PrintUnformatted(strcmp(cmd->name, "list") == 0 &&
+		    rows != NULL ? rows : reply);
+		puts(s);
+		free(s);
+		return 0;
+	}
+	if (strcmp(cmd->name, "ping") == 0)
+		printf("pong: pmd %s, pid %.0f\n", str(reply, "version"),
+		    num(reply, "pid"));
+	else if (strcmp(cmd->name, "version") == 0)
+		printf("pmctl %s\npmd %s (protocol %.0f)\n", PMD_VERSION,
+		    str(reply, "version"), num(reply, "protocol"));
+	else if (strcmp(cmd->name, "kill") == 0)
+		printf("pmd stopped\n");
+	else if (strcmp(cmd->name, "signal") == 0)
+		printf("signalled %.0f worker(s)\n", num(reply, "signalled"));
+	else if (strcmp(cmd->name, "show") == 0)
+		print_show(cJSON_GetObjectItemCaseSensitive(reply, "app"));
+	else if (rows != NULL)
+		print_table(rows);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command	*cmd = NULL;
+	const char		*opt_socket = NULL, *name, *nc;
+	char			*path;
+	cJSON			*req, *reply;
+	size_t			 i;
+	int			 fd, rc, autostart;
+
+	for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-s") == 0 ||
+		    strcmp(argv[i], "--socket") == 0) {
+			if (++i == (size_t)argc)
+				usage_error("%s needs a socket path",
+				    argv[i - 1]);
+			opt_socket = argv[i];
+		} else if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+		else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "-V") == 0 ||
+		    strcmp(argv[i], "--version") == 0) {
+			printf("pmctl %s\n", PMD_VERSION);
+			return 0;
+		} else
+			usage_error("unknown option %s", argv[i]);
+	}
+	if (i == (size_t)argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	name = argv[i++];
+	if (strcmp(name, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t j = 0; j < nitems(aliases); j++) {
+		if (strcmp(name, aliases[j].alias) == 0)
+			name = aliases[j].name;
+	}
+	for (size_t j = 0; j < nitems(commands); j++) {
+		if (strcmp(name, commands[j].name) == 0)
+			cmd = &commands[j];
+	}
+	if (cmd == NULL) {
+		const char *names[nitems(commands)], *close;
+		for (size_t j = 0; j < nitems(commands); j++)
+			names[j] = commands[j].name;
+		close = suggest(name, names, nitems(commands));
+		if (close != NULL)
+			usage_error("unknown command \"%s\" (did you mean "
+			    "\"%s\"?)", name, close);
+		usage_error("unknown command \"%s\"", name);
+	}
+	nc = getenv("NO_COLOR");
+	color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0') &&
+	    !json_out;
+	req = build_request(cmd, argc - (int)i, argv + i);
+
+	autostart = strcmp(cmd->name, "kill") != 0 &&
+	    strcmp(cmd->name, "ping") != 0 && strcmp(cmd->name, "version") != 0;
+	if ((fd = connect_daemon(opt_socket, autostart, &path)) == -1) {
+		if (strcmp(cmd->name, "version") == 0)
+			printf("pmctl %s\npmd not running\n", PMD_VERSION);
+		die(EXIT_UNREACH, "no pmd answers on %s", path);
+	}
+	reply = exchange(fd, req);
+	close(fd);
+	rc = print_reply(cmd, reply);
+	cJSON_Delete(req);
+	cJSON_Delete(reply);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,326 @@
+/*
+ * pmd, the daemon: finds its files (system or user mode), loads the config
+ * (exit 78 if it is bad), takes the one-daemon lock, binds the control
+ * socket, starts the configured apps and runs the event loop until SIGTERM,
+ * SIGINT or `pmctl kill`, when it stops every worker and exits 0.
+ */
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+#include "pmd-protocol.h"
+
+#define SYSTEM_CONFIG	"/etc/pmd/pmd.conf"
+#define SYSTEM_SOCKET	"/run/pmd/pmd.sock"
+#define SYSTEM_LOGS	"/var/log/pmd"
+
+struct config	*config;
+int		 daemon_stopping;
+
+static ev_idle	 settle_w;
+static ev_signal sig_w[6];
+static long	 ncpu;
+
+static void __attribute__((noreturn))
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: pmd [-d | -f] [-c FILE] [--system]\n"
+	    "  -c, --config FILE  read this config file\n"
+	    "  -d, --daemon       detach and log to LOG_DIR/pmd.log\n"
+	    "  -f, --foreground   stay in the foreground (the default)\n"
+	    "      --system       system mode: " SYSTEM_CONFIG ", "
+	    SYSTEM_SOCKET "\n"
+	    "  -V, --version      print the version\n");
+	exit(code);
+}
+
+long
+daemon_ncpu(void)
+{
+	return ncpu;
+}
+
+/* Something changed: settle apps and waiting clients once this turn ends. */
+void
+daemon_dirty(void)
+{
+	ev_idle_start(EV_DEFAULT, &settle_w);
+}
+
+static void
+settle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)revents;
+	ev_idle_stop(loop, w);
+	app_settle_all();
+	control_check_waiters();
+	if (daemon_stopping && app_all_stopped()) {
+		control_kill_replies();
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+void
+daemon_shutdown(void)
+{
+	struct app	*a;
+	unsigned	 i;
+
+	if (daemon_stopping) {
+		/* Asked twice: do not wait out the kill timeouts. */
+		log_info("stopping now: SIGKILL to every worker");
+		TAILQ_FOREACH(a, &apps, entry) {
+			for (i = 0; i < a->nworkers; i++)
+				worker_signal(a->workers[i], SIGKILL);
+		}
+		return;
+	}
+	daemon_stopping = 1;
+	log_info("stopping all workers");
+	TAILQ_FOREACH(a, &apps, entry)
+		app_apply(a, E_STOP, -1);
+	daemon_dirty();
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop; (void)revents;
+	switch (w->signum) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("got %s", signal_name(w->signum));
+		daemon_shutdown();
+		break;
+	default:
+		log_warn("got %s: not handled by this version of pmd; "
+		    "ignored", signal_name(w->signum));
+		break;
+	}
+}
+
+static char *
+user_home(void)
+{
+	const char	*home = getenv("PMD_HOME"), *h;
+	struct passwd	*pw;
+
+	if (home != NULL && *home != '\0')
+		return xstrdup(home);
+	if ((h = getenv("HOME")) == NULL || *h == '\0') {
+		if ((pw = getpwuid(getuid())) == NULL)
+			fatalx(1, "cannot find the home directory; set "
+			    "PMD_HOME");
+		h = pw->pw_dir;
+	}
+	return xprintf("%s/.pmd", h);
+}
+
+/* One daemon per socket: a lock beside it, held for pmd's lifetime. */
+static int
+take_lock(const char *socket_path)
+{
+	char	*path = xprintf("%s.lock", socket_path), buf[32];
+	int	 fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		fatalx(1, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		fatalx(1, "another pmd (pid %s) is running on %s",
+		    *buf ? buf : "?", socket_path);
+	}
+	free(path);
+	return fd;	/* kept open for good: it holds the lock */
+}
+
+static void
+daemonize(const char *logfile)
+{
+	int	fd;
+
+	switch (fork()) {
+	case -1:
+		fatalx(1, "fork: %s", strerror(errno));
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	setsid();
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+	}
+	fd = open(logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd != -1) {
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+}
+
+/* Tell the pmctl that started us that the socket answers. */
+static void
+notify_ready_fd(void)
+{
+	const char	*s = getenv("PMD_READY_FD");
+	int		 fd;
+
+	if (s == NULL || (fd = atoi(s)) < 3)
+		return;
+	(void)!write(fd, "1", 1);
+	close(fd);
+	unsetenv("PMD_READY_FD");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "system", no_argument, NULL, 'S' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const int signals[] = {
+		SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2,
+	};
+	struct app_config	*cfg;
+	struct group		*gr;
+	char			*file = NULL, *home = NULL, *socket_path, *cause;
+	gid_t			 gid = (gid_t)-1;
+	int			 ch, detach = 0, sysmode = 0, lockfd;
+	size_t			 i;
+
+	while ((ch = getopt_long(argc, argv, "c:dfhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'd':
+			detach = 1;
+			break;
+		case 'f':
+			detach = 0;
+			break;
+		case 'S':
+			sysmode = 1;
+			break;
+		case 'V':
+			printf("pmd %s (protocol %d)\n", PMD_VERSION,
+			    PMD_PROTOCOL_VERSION);
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+	if (file != NULL && strcmp(file, SYSTEM_CONFIG) == 0)
+		sysmode = 1;
+	if (sysmode && file == NULL)
+		file = SYSTEM_CONFIG;
+	if (!sysmode) {
+		home = user_home();
+		if (mkdir_p(home, 0700, &cause) == -1)
+			fatalx(1, "%s", cause);
+		if (file == NULL) {
+			char *def = xprintf("%s/pmd.conf", home);
+			if (access(def, F_OK) == 0)
+				file = def;
+			else
+				free(def);
+		}
+	}
+
+	if (file == NULL)
+		config = config_empty();
+	else if (config_load(file, &config, &cause) == -1)
+		fatalx(PMD_EX_CONFIG, "%s", cause);
+
+	log_dir = config->log_dir ? xstrdup(config->log_dir) :
+	    sysmode ? xstrdup(SYSTEM_LOGS) : xprintf("%s/logs", home);
+	socket_path = config->socket ? xstrdup(config->socket) :
+	    sysmode ? xstrdup(SYSTEM_SOCKET) : xprintf("%s/pmd.sock", home);
+	if (mkdir_p(log_dir, 0750, &cause) == -1)
+		fatalx(1, "log_dir: %s", cause);
+	{
+		char *dir = path_dirname(socket_path);
+		if (mkdir_p(dir, sysmode ? 0755 : 0700, &cause) == -1)
+			fatalx(1, "socket: %s", cause);
+		free(dir);
+	}
+	if (sysmode && (gr = getgrnam("pmd")) != NULL)
+		gid = gr->gr_gid;
+
+	lockfd = take_lock(socket_path);
+	if (detach) {
+		char *logfile = xprintf("%s/pmd.log", log_dir);
+		daemonize(logfile);
+		free(logfile);
+	}
+	/* Our pid, for the message a second pmd prints. */
+	if (ftruncate(lockfd, 0) == 0)
+		dprintf(lockfd, "%ld\n", (long)getpid());
+	signal(SIGPIPE, SIG_IGN);
+	if (ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV) == NULL)
+		fatalx(1, "cannot initialise the event loop");
+	if (control_listen(socket_path, gid, &cause) == -1)
+		fatalx(1, "control socket: %s", cause);
+	/* Orphans of our workers come back to us, and libev reaps them. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+
+	ev_idle_init(&settle_w, settle_cb);
+	for (i = 0; i < nitems(signals); i++) {
+		ev_signal_init(&sig_w[i], signal_cb, signals[i]);
+		ev_signal_start(EV_DEFAULT, &sig_w[i]);
+	}
+	log_info("pmd %s started: config %s, socket %s, logs %s", PMD_VERSION,
+	    config->file ? config->file : "(none)", socket_path, log_dir);
+	TAILQ_FOREACH(cfg, &config->apps, entry)
+		app_create(cfg, NULL, 0, NULL);
+	notify_ready_fd();
+
+	ev_run(EV_DEFAULT, 0);
+
+	control_close();
+	while (!TAILQ_EMPTY(&apps)) {
+		TAILQ_FIRST(&apps)->deleting = 1;
+		app_settle_all();
+	}
+	logs_close_all();
+	config_free(config);
+	free(log_dir);
+	free(socket_path);
+	free(home);
+	log_info("stopped");
+	ev_loop_destroy(EV_DEFAULT);
+	return 0;
+}

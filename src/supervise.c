@@ -1,0 +1,282 @@
+/*
+ * The restart policy of one worker, as a state x event table of action
+ * functions (after s6-supervise). A step changes the worker's state and
+ * counters and returns the actions the caller must perform (spawn, kill,
+ * arm a timer); it touches no process, timer or file itself, so the whole
+ * policy is unit-tested without running anything.
+ */
+#include <sys/wait.h>
+
+#include <stddef.h>
+
+#include "pmd.h"
+
+typedef int (*sm_action)(struct sm *, const struct policy *, int, uint64_t);
+
+static int
+act_none(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)sm; (void)p; (void)status; (void)up;
+	return 0;
+}
+
+/* A fresh start asked for by the user: counters start over. */
+static int
+act_start(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->state = W_STARTING;
+	sm->reason = R_NONE;
+	sm->unstable = 0;
+	sm->backoff = 0;
+	return A_SPAWN;
+}
+
+static int
+act_start_waiting(struct sm *sm, const struct policy *p, int status,
+    uint64_t up)
+{
+	return A_CANCEL | act_start(sm, p, status, up);
+}
+
+static int
+act_stop(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->state = W_STOPPING;
+	sm->reason = R_USER;
+	sm->then_start = 0;
+	return A_KILL;
+}
+
+static int
+act_restart(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	act_stop(sm, p, status, up);
+	sm->then_start = 1;
+	sm->restarts++;
+	return A_KILL;
+}
+
+/* WAITING or ERRORED has no process: stopping is immediate. */
+static int
+act_stopped(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	int	was_waiting = sm->state == W_WAITING;
+
+	(void)p; (void)status; (void)up;
+	sm->state = W_STOPPED;
+	sm->reason = R_USER;
+	return was_waiting ? A_CANCEL : 0;
+}
+
+static int
+act_restart_stopping(struct sm *sm, const struct policy *p, int status,
+    uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->then_start = 1;
+	return 0;
+}
+
+static int
+act_stop_stopping(struct sm *sm, const struct policy *p, int status,
+    uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->then_start = 0;
+	return 0;
+}
+
+static int
+act_restart_idle(struct sm *sm, const struct policy *p, int status,
+    uint64_t up)
+{
+	int	cancel = sm->state == W_WAITING ? A_CANCEL : 0;
+	int	actions;
+
+	actions = act_start(sm, p, status, up);
+	sm->restarts++;
+	return cancel | actions;
+}
+
+static int
+act_reset(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->restarts = 0;
+	sm->unstable = 0;
+	sm->backoff = 0;
+	return 0;
+}
+
+static int
+act_reset_errored(struct sm *sm, const struct policy *p, int status,
+    uint64_t up)
+{
+	act_reset(sm, p, status, up);
+	return act_start(sm, p, status, up);
+}
+
+static int
+act_ready(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->state = W_ONLINE;
+	return 0;
+}
+
+static int
+exit_code_listed(const struct policy *p, int status)
+{
+	int	code;
+
+	if (!WIFEXITED(status) || p->stop_exit_codes == NULL)
+		return 0;
+	code = WEXITSTATUS(status);
+	return (p->stop_exit_codes[code / 8] >> (code % 8)) & 1;
+}
+
+/* The process died on its own: restart now, later, or give up. */
+static int
+act_exited(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	if (up >= p->min_uptime)
+		sm->unstable = 0;
+	if (up >= BACKOFF_RESET)
+		sm->backoff = 0;
+	if (exit_code_listed(p, status)) {
+		sm->state = W_STOPPED;
+		sm->reason = R_EXIT_CODE;
+		return 0;
+	}
+	if (!p->autorestart) {
+		sm->state = W_STOPPED;
+		sm->reason = R_NO_RESTART;
+		return 0;
+	}
+	if (up < p->min_uptime && ++sm->unstable > p->max_restarts) {
+		sm->state = W_ERRORED;
+		sm->reason = R_UNSTABLE;
+		return 0;
+	}
+	sm->restarts++;
+	sm->reason = R_NONE;
+	if (p->exp_backoff > 0) {
+		sm->backoff = sm->backoff == 0 ? p->exp_backoff :
+		    sm->backoff + sm->backoff / 2;
+		if (sm->backoff > BACKOFF_MAX)
+			sm->backoff = BACKOFF_MAX;
+		sm->delay = sm->backoff;
+	} else
+		sm->delay = p->restart_delay;
+	if (sm->delay == 0) {
+		sm->state = W_STARTING;
+		return A_SPAWN;
+	}
+	sm->state = W_WAITING;
+	return A_DELAY;
+}
+
+/* The exit we asked for: done, or start again for a restart. */
+static int
+act_stop_done(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	if (sm->then_start) {
+		sm->then_start = 0;
+		sm->state = W_STARTING;
+		sm->reason = R_NONE;
+		sm->unstable = 0;
+		sm->backoff = 0;
+		return A_CANCEL | A_SPAWN;
+	}
+	sm->state = W_STOPPED;
+	return A_CANCEL;
+}
+
+static int
+act_kill_timeout(struct sm *sm, const struct policy *p, int status,
+    uint64_t up)
+{
+	(void)sm; (void)p; (void)status; (void)up;
+	return A_SIGKILL;
+}
+
+static int
+act_delay_over(struct sm *sm, const struct policy *p, int status,
+    uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->state = W_STARTING;
+	return A_SPAWN;
+}
+
+static const sm_action table[W_NSTATES][E_NEVENTS] = {
+	/*		E_START		E_STOP		E_RESTART
+	 *		E_RESET		E_READY		E_EXIT		E_TIMER */
+	[W_STOPPED] = {	act_start,	act_none,	act_restart_idle,
+			act_reset,	act_none,	act_none,	act_none },
+	[W_STARTING] = { act_none,	act_stop,	act_restart,
+			act_reset,	act_ready,	act_exited,	act_none },
+	[W_ONLINE] = {	act_none,	act_stop,	act_restart,
+			act_reset,	act_none,	act_exited,	act_none },
+	[W_STOPPING] = { act_restart_stopping, act_stop_stopping,
+			act_restart_stopping,
+			act_reset,	act_none,	act_stop_done,
+			act_kill_timeout },
+	[W_WAITING] = {	act_start_waiting, act_stopped,	act_restart_idle,
+			act_reset,	act_none,	act_none,
+			act_delay_over },
+	[W_ERRORED] = {	act_start,	act_stopped,	act_restart_idle,
+			act_reset_errored, act_none,	act_none,	act_none },
+};
+
+/*
+ * Feed one event. status and uptime (ms) matter for E_EXIT only. Returns
+ * the A_* actions to perform; sm->delay says how long for A_DELAY.
+ */
+int
+sm_step(struct sm *sm, enum wevent ev, const struct policy *p, int status,
+    uint64_t uptime)
+{
+	return table[sm->state][ev](sm, p, status, uptime);
+}
+
+const char *
+sm_state_name(enum wstate s)
+{
+	static const char *const names[W_NSTATES] = {
+		"stopped", "starting", "online", "stopping", "waiting",
+		"errored",
+	};
+
+	return s < W_NSTATES ? names[s] : "unknown";
+}
+
+const char *
+sm_event_name(enum wevent e)
+{
+	static const char *const names[E_NEVENTS] = {
+		"start", "stop", "restart", "reset", "ready", "exit", "timer",
+	};
+
+	return e < E_NEVENTS ? names[e] : "unknown";
+}
+
+const char *
+sm_reason_name(enum wreason r)
+{
+	switch (r) {
+	case R_USER:
+		return "stopped by command";
+	case R_EXIT_CODE:
+		return "exit code listed in stop_exit_codes";
+	case R_NO_RESTART:
+		return "exited and autorestart is off";
+	case R_UNSTABLE:
+		return "too many unstable restarts (max_restarts)";
+	default:
+		return "";
+	}
+}

@@ -1,0 +1,328 @@
+/*
+ * One instance slot of an app and the process it currently runs: the libev
+ * watchers (child, exec report, timer) and the glue that feeds events to the
+ * restart table (supervise.c) and performs the actions it returns. A slot
+ * outlives its processes; its counters and stderr tail span restarts.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+
+static unsigned	next_worker_id;
+
+static void	worker_step(struct worker *, enum wevent, int, uint64_t);
+
+static void
+child_cb(struct ev_loop *loop, ev_child *cw, int revents)
+{
+	struct worker	*w = container_of(cw, struct worker, child_w);
+	char		*cause, *how;
+	uint64_t	 uptime;
+	pid_t		 pid = w->pid;
+
+	(void)revents;
+	ev_child_stop(loop, cw);
+	w->last_status = cw->rstatus;
+	w->have_status = 1;
+	if (w->exec_fd != -1) {
+		if (proc_exec_error(w->exec_fd, &cause) == 0 && cause != NULL) {
+			free(w->exec_error);
+			w->exec_error = cause;
+		}
+		ev_io_stop(loop, &w->exec_w);
+		close(w->exec_fd);
+		w->exec_fd = -1;
+	}
+	logpipe_release(&w->out);
+	logpipe_release(&w->err);
+	uptime = pid > 0 ? (uint64_t)((ev_now(loop) - w->started) * 1000) : 0;
+	if (pid > 0) {
+		/* Whatever the worker left in its process group goes too. */
+		kill(-pid, SIGKILL);
+		how = status_string(w->last_status);
+		log_info("%s:%u: pid %ld %s after %llums%s%s", w->app->name,
+		    w->instance, (long)pid, how, (unsigned long long)uptime,
+		    w->exec_error ? ": " : "",
+		    w->exec_error ? w->exec_error : "");
+		free(how);
+	}
+	w->pid = 0;
+	worker_step(w, E_EXIT, w->last_status, uptime);
+}
+
+static void
+exec_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker	*w = container_of(io, struct worker, exec_w);
+	char		*cause;
+
+	(void)revents;
+	if (proc_exec_error(w->exec_fd, &cause) == -1)
+		return;
+	ev_io_stop(loop, io);
+	close(w->exec_fd);
+	w->exec_fd = -1;
+	if (cause != NULL) {
+		/* The exit that follows carries it into the restart policy. */
+		free(w->exec_error);
+		w->exec_error = cause;
+		return;
+	}
+	worker_step(w, E_READY, 0, 0);
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop; (void)revents;
+	worker_step(container_of(t, struct worker, timer_w), E_TIMER, 0, 0);
+}
+
+struct worker *
+worker_new(struct app *app, unsigned instance)
+{
+	struct worker	*w = xcalloc(1, sizeof *w);
+
+	w->app = app;
+	w->instance = instance;
+	w->exec_fd = -1;
+	w->sm.state = W_STOPPED;
+	ev_init(&w->timer_w, timer_cb);
+	ev_child_init(&w->child_w, child_cb, 0, 0);
+	return w;
+}
+
+/* Only for a slot with no process left. */
+void
+worker_free(struct worker *w)
+{
+	ev_timer_stop(EV_DEFAULT, &w->timer_w);
+	ev_child_stop(EV_DEFAULT, &w->child_w);
+	ev_clear_pending(EV_DEFAULT, &w->child_w);
+	if (w->exec_fd != -1) {
+		ev_io_stop(EV_DEFAULT, &w->exec_w);
+		close(w->exec_fd);
+	}
+	logpipe_release(&w->out);
+	logpipe_release(&w->err);
+	free(w->tail);
+	free(w->exec_error);
+	free(w);
+}
+
+static void
+worker_spawn(struct worker *w)
+{
+	struct app		*a = w->app;
+	struct app_config	*cfg = a->cfg;
+	struct spawn		 sp;
+	char			**envp, *cause;
+	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	pid_t			 pid = -1;
+
+	w->id = ++next_worker_id;
+	free(w->exec_error);
+	w->exec_error = NULL;
+	w->started = ev_now(EV_DEFAULT);
+	w->cpu_at = 0;
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
+		cause = xprintf("pipe: %s", strerror(errno));
+		goto failed;
+	}
+	envp = app_environ(a, w);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = cfg->argv;
+	sp.envp = envp;
+	sp.cwd = cfg->cwd;
+	sp.set_ids = (cfg->user != NULL || cfg->group != NULL) &&
+	    geteuid() == 0;
+	sp.uid = cfg->user != NULL ? cfg->uid : geteuid();
+	sp.gid = cfg->gid != (gid_t)-1 ? cfg->gid : getegid();
+	sp.user = cfg->user != NULL ? cfg->user : "root";
+	sp.out_fd = out[1];
+	sp.err_fd = err[1];
+	pid = proc_spawn(&sp, &w->exec_fd, &cause);
+	argv_free(envp);
+	if (pid == -1)
+		goto failed;
+	close(out[1]);
+	close(err[1]);
+	w->pid = pid;
+	ev_child_set(&w->child_w, pid, 0);
+	ev_child_start(EV_DEFAULT, &w->child_w);
+	ev_io_init(&w->exec_w, exec_cb, w->exec_fd, EV_READ);
+	ev_io_start(EV_DEFAULT, &w->exec_w);
+	logpipe_new(out[0], a->out, NULL, &w->out);
+	logpipe_new(err[0], a->err, &w->tail, &w->err);
+	log_info("%s:%u: started pid %ld (worker %u)", a->name, w->instance,
+	    (long)pid, w->id);
+	return;
+
+failed:
+	log_warn("%s:%u: cannot start: %s", a->name, w->instance, cause);
+	w->exec_error = cause;
+	if (out[0] != -1) {
+		close(out[0]);
+		close(out[1]);
+	}
+	if (err[0] != -1) {
+		close(err[0]);
+		close(err[1]);
+	}
+	/*
+	 * Report it as an exit from the next loop iteration, as a real child
+	 * would, so the restart policy applies and nothing recurses here.
+	 */
+	w->pid = 0;
+	w->child_w.rstatus = 127 << 8;
+	ev_feed_event(EV_DEFAULT, &w->child_w, EV_CHILD);
+}
+
+static void
+arm(struct worker *w, uint64_t ms)
+{
+	ev_timer_stop(EV_DEFAULT, &w->timer_w);
+	ev_timer_set(&w->timer_w, ms / 1000.0, 0);
+	ev_timer_start(EV_DEFAULT, &w->timer_w);
+}
+
+static void
+worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
+{
+	struct policy	p = app_policy(w->app);
+	enum wstate	before = w->sm.state;
+	int		actions;
+
+	actions = sm_step(&w->sm, ev, &p, status, uptime);
+	if (actions & A_CANCEL)
+		ev_timer_stop(EV_DEFAULT, &w->timer_w);
+	if (actions & A_KILL) {
+		if (w->pid > 0)
+			kill(-w->pid, w->app->cfg->kill_signal);
+		arm(w, w->app->cfg->kill_timeout);
+	}
+	if ((actions & A_SIGKILL) && w->pid > 0) {
+		log_warn("%s:%u: pid %ld still running after kill_timeout, "
+		    "sending SIGKILL to its process group", w->app->name,
+		    w->instance, (long)w->pid);
+		kill(-w->pid, SIGKILL);
+	}
+	if (actions & A_DELAY)
+		arm(w, w->sm.delay);
+	if (w->sm.state != before && w->sm.state == W_ERRORED)
+		log_warn("%s:%u: errored: %s", w->app->name, w->instance,
+		    sm_reason_name(w->sm.reason));
+	if (actions & A_SPAWN)
+		worker_spawn(w);
+	daemon_dirty();
+}
+
+void
+worker_event(struct worker *w, enum wevent ev)
+{
+	worker_step(w, ev, 0, 0);
+}
+
+/* Starting or stopping: a command waiting on it is not done yet. */
+int
+worker_busy(const struct worker *w)
+{
+	return w->sm.state == W_STARTING || w->sm.state == W_STOPPING;
+}
+
+void
+worker_signal(struct worker *w, int sig)
+{
+	if (w->pid > 0)
+		kill(-w->pid, sig);
+}
+
+static void
+add_tail(cJSON *o, const struct tail *t)
+{
+	cJSON		*lines = cJSON_AddArrayToObject(o, "stderr_tail");
+	const char	*p, *end, *nl;
+	char		*line;
+
+	if (t == NULL)
+		return;
+	p = t->buf;
+	end = t->buf + t->len;
+	/* The first line may be cut by the ring: skip it unless it is all. */
+	if (t->len == TAIL_SIZE && (nl = memchr(p, '\n', t->len)) != NULL)
+		p = nl + 1;
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		line = xstrndup(p, (nl ? nl : end) - p);
+		cJSON_AddItemToArray(lines, cJSON_CreateString(line));
+		free(line);
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* A row of `list`, or with detail everything `show` tells of a worker. */
+cJSON *
+worker_json(struct worker *w, int detail)
+{
+	cJSON			*o = cJSON_CreateObject();
+	double			 now = ev_now(EV_DEFAULT), cpu = 0;
+	unsigned long long	 ticks;
+	uint64_t		 rss = 0;
+	char			*s;
+
+	if (w->pid > 0 && proc_sample(w->pid, &ticks, &rss) == 0) {
+		double hz = (double)sysconf(_SC_CLK_TCK);
+		double since = w->cpu_at > w->started ? w->cpu_at : w->started;
+		unsigned long long base = w->cpu_at > w->started ?
+		    w->cpu_ticks : 0;
+
+		if (now - since > 0.001)
+			cpu = (ticks - base) / hz / (now - since) * 100;
+		w->cpu_ticks = ticks;
+		w->cpu_at = now;
+	}
+	cJSON_AddStringToObject(o, "name", w->app->name);
+	cJSON_AddNumberToObject(o, "instance", w->instance);
+	cJSON_AddNumberToObject(o, "worker_id", w->id);
+	cJSON_AddNumberToObject(o, "pid", w->pid);
+	cJSON_AddStringToObject(o, "status", sm_state_name(w->sm.state));
+	cJSON_AddNumberToObject(o, "restarts", w->sm.restarts);
+	cJSON_AddNumberToObject(o, "uptime_ms", w->pid > 0 ?
+	    (double)(uint64_t)((now - w->started) * 1000) : 0);
+	cJSON_AddNumberToObject(o, "cpu", (double)(int)(cpu * 10) / 10);
+	cJSON_AddNumberToObject(o, "memory", (double)rss);
+	if (!detail)
+		return o;
+	cJSON_AddNumberToObject(o, "unstable_restarts", w->sm.unstable);
+	if (w->sm.reason != R_NONE)
+		cJSON_AddStringToObject(o, "reason",
+		    sm_reason_name(w->sm.reason));
+	if (w->have_status) {
+		s = status_string(w->last_status);
+		cJSON_AddStringToObject(o, "last_exit", s);
+		free(s);
+		if (WIFEXITED(w->last_status))
+			cJSON_AddNumberToObject(o, "exit_code",
+			    WEXITSTATUS(w->last_status));
+		else if (WIFSIGNALED(w->last_status))
+			cJSON_AddStringToObject(o, "exit_signal",
+			    signal_name(WTERMSIG(w->last_status)));
+	}
+	if (w->exec_error != NULL)
+		cJSON_AddStringToObject(o, "exec_error", w->exec_error);
+	if (w->sm.state == W_WAITING)
+		cJSON_AddNumberToObject(o, "restart_in_ms",
+		    (double)(uint64_t)(ev_timer_remaining(EV_DEFAULT,
+		    &w->timer_w) * 1000));
+	add_tail(o, w->tail);
+	return o;
+}
