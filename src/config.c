@@ -478,11 +478,12 @@ daemon_key(struct parse *p, const char *key, const char *value)
 	char	**slot = NULL;
 
 	if (strcmp(key, "include") == 0) {
-		p->includes = xrealloc(p->includes, (argv_count(p->includes) +
-		    2) * sizeof *p->includes);
-		slot = &p->includes[argv_count(p->includes)];
-		slot[1] = NULL;
-		*slot = path_join(p->dir, value);
+		size_t n = argv_count(p->includes);
+
+		p->includes = xrealloc(p->includes, (n + 2) *
+		    sizeof *p->includes);
+		p->includes[n] = path_join(p->dir, value);
+		p->includes[n + 1] = NULL;
 		p->include_line = p->line;
 		return;
 	}

@@ -160,7 +160,7 @@ parse_signal(const char *s, int *sig, char **cause)
 {
 	const char	*name = s;
 	unsigned long	 n;
-	char		*ignored;
+	char		*ignored = NULL;
 	size_t		 i;
 
 	if (isdigit((unsigned char)*s)) {
@@ -205,7 +205,7 @@ int
 parse_instances(const char *s, int *spec, char **cause)
 {
 	unsigned long	 n;
-	char		*ignored;
+	char		*ignored = NULL;
 
 	if (strcasecmp(s, "max") == 0) {
 		*spec = 0;

@@ -1,0 +1,285 @@
+/* The restart table (supervise.c), driven event by event: no processes. */
+#include <sys/wait.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pmd.h"
+
+#define EXITED(code)	((code) << 8)
+#define KILLED(sig)	(sig)
+
+static uint8_t	 codes[32];
+static struct policy p;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(codes, 0, sizeof codes);
+	codes[0] = 1;		/* stop_exit_codes = 0 */
+	p.autorestart = 1;
+	p.min_uptime = 1000;
+	p.max_restarts = 3;
+	p.restart_delay = 0;
+	p.exp_backoff = 0;
+	p.stop_exit_codes = codes;
+	return 0;
+}
+
+static struct sm
+running(void)
+{
+	struct sm	sm = { 0 };
+
+	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), A_SPAWN);
+	assert_int_equal(sm.state, W_STARTING);
+	assert_int_equal(sm_step(&sm, E_READY, &p, 0, 0), 0);
+	assert_int_equal(sm.state, W_ONLINE);
+	return sm;
+}
+
+static void
+test_crash_restarts_at_once(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, KILLED(SIGKILL), 5000),
+	    A_SPAWN);
+	assert_int_equal(sm.state, W_STARTING);
+	assert_int_equal(sm.restarts, 1);
+	assert_int_equal(sm.unstable, 0);
+}
+
+static void
+test_unstable_starts_end_errored(void **state)
+{
+	struct sm	sm = running();
+	unsigned	i;
+
+	(void)state;
+	/* max_restarts = 3: three quick crashes restart, the fourth gives up. */
+	for (i = 1; i <= 3; i++) {
+		assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(1), 10),
+		    A_SPAWN);
+		assert_int_equal(sm.unstable, i);
+	}
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(1), 10), 0);
+	assert_int_equal(sm.state, W_ERRORED);
+	assert_int_equal(sm.reason, R_UNSTABLE);
+	assert_int_equal(sm.restarts, 3);
+}
+
+static void
+test_stable_run_resets_unstable(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	sm_step(&sm, E_EXIT, &p, EXITED(1), 10);
+	sm_step(&sm, E_EXIT, &p, EXITED(1), 10);
+	assert_int_equal(sm.unstable, 2);
+	/* Up for min_uptime: the count starts over. */
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(1), 1000), A_SPAWN);
+	assert_int_equal(sm.unstable, 0);
+}
+
+static void
+test_stop_exit_codes(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(0), 10), 0);
+	assert_int_equal(sm.state, W_STOPPED);
+	assert_int_equal(sm.reason, R_EXIT_CODE);
+	/* A signal is never an exit code. */
+	sm = running();
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, KILLED(SIGTERM), 10),
+	    A_SPAWN);
+}
+
+static void
+test_autorestart_off(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	p.autorestart = 0;
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(2), 5000), 0);
+	assert_int_equal(sm.state, W_STOPPED);
+	assert_int_equal(sm.reason, R_NO_RESTART);
+}
+
+static void
+test_restart_delay(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	p.restart_delay = 250;
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(1), 5000), A_DELAY);
+	assert_int_equal(sm.state, W_WAITING);
+	assert_int_equal(sm.delay, 250);
+	assert_int_equal(sm_step(&sm, E_TIMER, &p, 0, 0), A_SPAWN);
+	assert_int_equal(sm.state, W_STARTING);
+}
+
+static void
+test_exp_backoff(void **state)
+{
+	struct sm	sm = running();
+	uint64_t	want[] = { 100, 150, 225, 337, 505 };
+	size_t		i;
+
+	(void)state;
+	p.exp_backoff = 100;
+	p.max_restarts = 100;
+	for (i = 0; i < nitems(want); i++) {
+		assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(1), 10),
+		    A_DELAY);
+		assert_int_equal(sm.delay, want[i]);
+		sm_step(&sm, E_TIMER, &p, 0, 0);
+	}
+	/* Capped at 15 s. */
+	for (i = 0; i < 20; i++) {
+		sm_step(&sm, E_EXIT, &p, EXITED(1), 10);
+		sm_step(&sm, E_TIMER, &p, 0, 0);
+	}
+	assert_int_equal(sm.delay, BACKOFF_MAX);
+	/* 30 s up resets it. */
+	sm_step(&sm, E_EXIT, &p, EXITED(1), BACKOFF_RESET);
+	assert_int_equal(sm.delay, 100);
+}
+
+static void
+test_stop_kills_then_sigkill(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	assert_int_equal(sm_step(&sm, E_STOP, &p, 0, 0), A_KILL);
+	assert_int_equal(sm.state, W_STOPPING);
+	assert_int_equal(sm_step(&sm, E_TIMER, &p, 0, 0), A_SIGKILL);
+	assert_int_equal(sm.state, W_STOPPING);
+	/* The exit we asked for is not a crash: no restart. */
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, KILLED(SIGKILL), 10),
+	    A_CANCEL);
+	assert_int_equal(sm.state, W_STOPPED);
+	assert_int_equal(sm.reason, R_USER);
+	assert_int_equal(sm.restarts, 0);
+}
+
+static void
+test_restart_stops_then_starts(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	assert_int_equal(sm_step(&sm, E_RESTART, &p, 0, 0), A_KILL);
+	assert_int_equal(sm.state, W_STOPPING);
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, KILLED(SIGTERM), 10),
+	    A_CANCEL | A_SPAWN);
+	assert_int_equal(sm.state, W_STARTING);
+	assert_int_equal(sm.restarts, 1);
+}
+
+static void
+test_stop_while_waiting(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	p.restart_delay = 1000;
+	sm_step(&sm, E_EXIT, &p, EXITED(1), 5000);
+	assert_int_equal(sm.state, W_WAITING);
+	assert_int_equal(sm_step(&sm, E_STOP, &p, 0, 0), A_CANCEL);
+	assert_int_equal(sm.state, W_STOPPED);
+	/* A late timer does nothing. */
+	assert_int_equal(sm_step(&sm, E_TIMER, &p, 0, 0), 0);
+}
+
+static void
+test_start_during_stop_restarts(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	sm_step(&sm, E_STOP, &p, 0, 0);
+	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), 0);
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(0), 10),
+	    A_CANCEL | A_SPAWN);
+	assert_int_equal(sm.state, W_STARTING);
+}
+
+static void
+test_errored_cleared_by_restart_and_reset(void **state)
+{
+	struct sm	sm = running();
+
+	(void)state;
+	p.max_restarts = 0;
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(1), 10), 0);
+	assert_int_equal(sm.state, W_ERRORED);
+	assert_int_equal(sm_step(&sm, E_RESTART, &p, 0, 0), A_SPAWN);
+	assert_int_equal(sm.state, W_STARTING);
+	assert_int_equal(sm.unstable, 0);
+	sm_step(&sm, E_EXIT, &p, EXITED(1), 10);
+	assert_int_equal(sm.state, W_ERRORED);
+	assert_int_equal(sm_step(&sm, E_RESET, &p, 0, 0), A_SPAWN);
+	assert_int_equal(sm.restarts, 0);
+	/* reset of a healthy worker only zeroes the counters. */
+	sm = running();
+	sm.restarts = 7;
+	assert_int_equal(sm_step(&sm, E_RESET, &p, 0, 0), 0);
+	assert_int_equal(sm.state, W_ONLINE);
+	assert_int_equal(sm.restarts, 0);
+}
+
+static void
+test_every_cell_is_defined(void **state)
+{
+	int	s, e;
+
+	(void)state;
+	/* No state x event pair may crash or leave the state range. */
+	for (s = 0; s < W_NSTATES; s++) {
+		for (e = 0; e < E_NEVENTS; e++) {
+			struct sm sm = { 0 };
+			sm.state = s;
+			sm_step(&sm, e, &p, EXITED(1), 10);
+			assert_true(sm.state < W_NSTATES);
+			assert_string_not_equal(sm_state_name(sm.state),
+			    "unknown");
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_crash_restarts_at_once, setup),
+		cmocka_unit_test_setup(test_unstable_starts_end_errored, setup),
+		cmocka_unit_test_setup(test_stable_run_resets_unstable, setup),
+		cmocka_unit_test_setup(test_stop_exit_codes, setup),
+		cmocka_unit_test_setup(test_autorestart_off, setup),
+		cmocka_unit_test_setup(test_restart_delay, setup),
+		cmocka_unit_test_setup(test_exp_backoff, setup),
+		cmocka_unit_test_setup(test_stop_kills_then_sigkill, setup),
+		cmocka_unit_test_setup(test_restart_stops_then_starts, setup),
+		cmocka_unit_test_setup(test_stop_while_waiting, setup),
+		cmocka_unit_test_setup(test_start_during_stop_restarts, setup),
+		cmocka_unit_test_setup(test_errored_cleared_by_restart_and_reset,
+		    setup),
+		cmocka_unit_test_setup(test_every_cell_is_defined, setup),
+	};
+
+	return cmocka_run_group_tests_name("supervise", tests, NULL, NULL);
+}
