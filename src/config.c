@@ -33,7 +33,15 @@ struct parse {
 	FILE			*fp;
 	int			 line;
 	int			 continued;	/* this line continues a value */
-	int			 long_line;	/* first over-long line */
+	int			 long_line;	/* first line too long to split */
+	char			*buf;		/* the physical line */
+	size_t			 bufsize;
+	int			 fed;		/* lines given to inih ... */
+	int			*linemap;	/* ... and their physical lines */
+	char			*pend;		/* the rest of a long line */
+	size_t			 pendoff;
+	enum { CHUNK_NONE, CHUNK_FIRST, CHUNK_MORE, CHUNK_LAST } chunk;
+	char			*acc;		/* a long value, glued back */
 	char			*error;		/* first error, "file:line: ..." */
 	int			 error_line;
 
@@ -315,54 +323,121 @@ perror_at(struct parse *p, int line, const char *fmt, ...)
 
 static void begin_section(struct parse *, const char *);
 
-/* Reads one physical line per call, so inih's line count is ours. */
+/*
+ * The last place at most max bytes into s between two non-blanks, where the
+ * piece after it does not start with ; or # (inih would take it for a
+ * comment), or 0.
+ */
+static size_t
+cut_point(const char *s, size_t max)
+{
+	size_t	i;
+
+	for (i = max; i > 0; i--) {
+		if (s[i] != '\0' && !isspace((unsigned char)s[i - 1]) &&
+		    !isspace((unsigned char)s[i]) && s[i] != ';' && s[i] != '#')
+			return i;
+	}
+	return 0;
+}
+
+/* A line inih cannot take: given as a blank line, reported as an error. */
+static char *
+too_long(struct parse *p, char *str)
+{
+	if (p->long_line == 0)
+		p->long_line = p->line;
+	strcpy(str, "\n");
+	return str;
+}
+
+/*
+ * inih's reader. Reads one physical line per call (so we know each key's
+ * line), un-indents lines that are keys or sections (inih would take them
+ * as continuations), notes sections as they start, and feeds a line longer
+ * than inih's buffer as pieces that inih sees as continuation lines: each
+ * piece is cut between two non-blanks so inih's trimming loses nothing, and
+ * the handler glues them back before it uses the value.
+ */
 static char *
 reader(char *str, int num, void *stream)
 {
 	struct parse	*p = stream;
-	int		 c;
-	size_t		 len = 0;
-	int		 over = 0;
-	char		*lead, *end, *name;
+	char		*line, *lead, *end, *name, *eq;
+	size_t		 len, cut;
+	ssize_t		 n;
 
-	for (;;) {
-		c = getc(p->fp);
-		if (c == EOF) {
-			if (len == 0 && !over)
-				return NULL;
-			break;
+	p->fed++;
+	p->linemap = xrealloc(p->linemap, (p->fed + 1) * sizeof *p->linemap);
+	p->continued = 0;
+	if (p->pend != NULL) {
+		len = strlen(p->pend + p->pendoff);
+		cut = len + 4 <= (size_t)num ? len :
+		    cut_point(p->pend + p->pendoff, num - 4);
+		if (cut == 0)
+			cut = num - 4;	/* blanks only: nothing to lose */
+		snprintf(str, num, "  %.*s\n", (int)cut, p->pend + p->pendoff);
+		p->pendoff += cut;
+		p->chunk = p->pend[p->pendoff] == '\0' ? CHUNK_LAST : CHUNK_MORE;
+		if (p->chunk == CHUNK_LAST) {
+			free(p->pend);
+			p->pend = NULL;
 		}
-		if (len + 2 < (size_t)num)
-			str[len++] = (char)c;
-		else if (c != '\n')
-			over = 1;
-		if (c == '\n')
-			break;
+		p->linemap[p->fed] = p->line;
+		return str;
 	}
-	str[len] = '\0';
+	p->chunk = CHUNK_NONE;
+	if ((n = getline(&p->buf, &p->bufsize, p->fp)) == -1)
+		return NULL;
 	p->line++;
-	if (over) {
-		if (p->long_line == 0)
-			p->long_line = p->line;
-		/* Hand inih a blank line rather than a truncated value. */
-		str[0] = '\n';
-		str[1] = '\0';
-	}
-	lead = str + strspn(str, " \t");
-	if (lead != str && (*lead == '[' || (lead[strspn(lead, KEYCHARS)] ==
-	    '=' || lead[strspn(lead, KEYCHARS) + strspn(lead +
-	    strspn(lead, KEYCHARS), " \t")] == '='))) {
+	p->linemap[p->fed] = p->line;
+	line = p->buf;
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	lead = line + strspn(line, " \t");
+	if (lead != line && (*lead == '[' || lead[strspn(lead, KEYCHARS) +
+	    strspn(lead + strspn(lead, KEYCHARS), " \t")] == '=')) {
 		/* An indented "key = value" or [section] is not a continuation. */
-		memmove(str, lead, strlen(lead) + 1);
-		lead = str;
+		line = lead;
 	}
-	p->continued = lead != str && *lead != '\0' && *lead != '\r' &&
-	    *lead != '\n' && *lead != ';' && *lead != '#';
+	p->continued = lead != line && *lead != '\0' && *lead != ';' &&
+	    *lead != '#';
 	if (*lead == '[' && (end = strchr(lead, ']')) != NULL) {
 		name = xstrndup(lead + 1, end - lead - 1);
 		begin_section(p, name);
 		free(name);
 	}
+	if (strlen(line) + 2 <= (size_t)num) {
+		snprintf(str, num, "%s\n", line);
+		return str;
+	}
+	if (*lead == ';' || *lead == '#') {
+		strcpy(str, "\n");
+		return str;
+	}
+	if (p->continued || (eq = strchr(line, '=')) == NULL)
+		return too_long(p, str);
+	/* Drop an inline comment here: inih would see only part of it. */
+	for (end = eq; (end = strchr(end, ';')) != NULL; end++) {
+		if (isspace((unsigned char)end[-1])) {
+			*end = '\0';
+			break;
+		}
+	}
+	len = strlen(line);
+	while (len > 0 && isspace((unsigned char)line[len - 1]))
+		line[--len] = '\0';
+	if (len + 2 <= (size_t)num) {
+		snprintf(str, num, "%s\n", line);
+		return str;
+	}
+	cut = cut_point(line, num - 2);
+	if (cut <= (size_t)(eq - line) + 1 + strspn(eq + 1, " \t"))
+		return too_long(p, str);
+	snprintf(str, num, "%.*s\n", (int)cut, line);
+	p->pend = xstrdup(line + cut);
+	p->pendoff = 0;
+	p->chunk = CHUNK_FIRST;
 	return str;
 }
 
@@ -536,6 +611,16 @@ handler(void *user, const char *section, const char *key, const char *value)
 
 	if (p->error != NULL)
 		return 1;
+	if (p->chunk != CHUNK_NONE) {
+		/* A piece of a long line: glue, and go on with the whole. */
+		joined = xprintf("%s%s", p->chunk == CHUNK_FIRST ? "" :
+		    p->acc, value);
+		free(p->acc);
+		p->acc = joined;
+		if (p->chunk != CHUNK_LAST)
+			return 1;
+		value = p->acc;
+	}
 	if (p->continued && strcmp(key, p->lastkey) == 0) {
 		/* An indented line continues the value before it. */
 		if (p->section == S_APP && strcmp(key, "command") == 0) {
@@ -631,18 +716,22 @@ parse_file(struct config *cfg, const char *file, int main, char **cause)
 	fclose(p.fp);
 	/* perror_at keeps the earliest: ours, inih's syntax error, a long line. */
 	if (rc > 0)
-		perror_at(&p, rc, "syntax error: expected [section], "
+		perror_at(&p, p.linemap[rc], "syntax error: expected [section], "
 		    "key = value, or a comment");
 	if (p.long_line != 0)
-		perror_at(&p, p.long_line, "line longer than %d characters: "
-		    "continue a long command on indented lines",
-		    INIH_LINE_MAX - 2);
+		perror_at(&p, p.long_line, "line too long to read: a "
+		    "continuation line or a key of over %d characters",
+		    INIH_LINE_MAX - 4);
 	if (rc < 0 && p.error == NULL)
 		p.error = xprintf("%s: out of memory", file);
 	if (p.error == NULL && main)
 		rc = parse_includes(&p, &p.error);
 	free(p.dir);
 	free(p.seen);
+	free(p.buf);
+	free(p.linemap);
+	free(p.pend);
+	free(p.acc);
 	argv_free(p.includes);
 	if (p.error != NULL) {
 		*cause = p.error;

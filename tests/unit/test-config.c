@@ -253,17 +253,41 @@ test_errors_more(void **state)
 }
 
 static void
-test_long_line(void **state)
+test_long_lines(void **state)
 {
-	char	 text[512], *got;
+	struct config		*cfg;
+	struct app_config	*a;
+	char			*text, *path, *cause = NULL, *longval, *got;
+	size_t			 i;
 
 	(void)state;
-	snprintf(text, sizeof text, "[app:api]\ncommand = x\n"
-	    "env.LONG = %0300d\n", 7);
+	/* Far past inih's 200-byte buffer, with spaces and quotes throughout. */
+	longval = xcalloc(1, 3000);
+	for (i = 0; i < 250; i++)
+		strcat(longval, i % 7 == 3 ? "'a  b' " : i % 5 == 1 ?
+		    "x;#;#;#;#;#;#;#;#;# " : "word ");
+	text = xprintf("; %0400d\n[app:api]\ncommand = echo %s ; note\n"
+	    "env.LONG = %s\ninstances = 2\n", 1, longval, longval);
+	path = write_file("long.conf", text);
+	assert_int_equal(config_load(path, &cfg, &cause), 0);
+	a = config_find(cfg, "api");
+	assert_int_equal(argv_count(a->argv), 251);
+	assert_string_equal(a->argv[4], "a  b");
+	assert_string_equal(a->argv[2], "x;#;#;#;#;#;#;#;#;#");
+	longval[strlen(longval) - 1] = '\0';	/* inih trims the end */
+	assert_string_equal(a->env[0].value, longval);
+	assert_int_equal(a->instances, 2);
+	config_free(cfg);
+	free(path);
+	free(text);
+	/* Errors after a long line still name the right line. */
+	text = xprintf("[app:api]\ncommand = echo %s\nnonsense\n", longval);
 	got = load_error(text);
-	assert_string_equal(got, "main.conf:3: line longer than 198 "
-	    "characters: continue a long command on indented lines");
+	assert_string_equal(got, "main.conf:3: syntax error: expected "
+	    "[section], key = value, or a comment");
 	free(got);
+	free(text);
+	free(longval);
 }
 
 static void
@@ -325,7 +349,7 @@ main(void)
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_errors_more),
-		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_user_needs_root),
 		cmocka_unit_test(test_missing_file),
 	};

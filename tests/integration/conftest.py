@@ -1,0 +1,191 @@
+"""Fixtures for black-box tests: a real pmd on a private PMD_HOME per test.
+
+Every daemon gets a unique marker variable in its environment, which its
+workers inherit; after the test, no process may still carry it. Tests never
+sleep to wait: they poll with a deadline (wait_until).
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN_DIR = os.environ.get("PMD_BIN_DIR", ROOT)
+PMD = os.path.join(BIN_DIR, "pmd")
+PMCTL = os.path.join(BIN_DIR, "pmctl")
+
+# Leak checks on; a sanitizer report fails the test through the exit code
+# and the log scan in Daemon.stop().
+SAN_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=86",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=87",
+}
+
+
+def wait_until(pred, timeout=10.0, interval=0.01, what="condition"):
+    """Poll pred() until it returns a true value; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def marked_pids(marker):
+    """Pids of live processes whose environment holds marker."""
+    found = []
+    needle = f"PMD_TEST_MARK={marker}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle in f.read().split(b"\0") and pid_alive(int(entry)):
+                    found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+class Daemon:
+    def __init__(self, tmp_path):
+        self.dir = tmp_path
+        self.home = tmp_path / "home"
+        self.home.mkdir()
+        self.marker = uuid.uuid4().hex
+        self.env = dict(os.environ)
+        self.env.update(SAN_ENV)
+        self.env.pop("PMD_SOCKET", None)
+        self.env.update(PMD_HOME=str(self.home), PMD_TEST_MARK=self.marker,
+                        PMD_BIN=PMD, NO_COLOR="1")
+        self.proc = None
+        self.log_path = tmp_path / "pmd.stderr"
+        self.socket = str(self.home / "pmd.sock")
+        self.logs = self.home / "logs"
+
+    def write_config(self, text, name="pmd.conf"):
+        path = self.dir / name
+        path.write_text(text)
+        return path
+
+    def start(self, config_text=None, args=(), wait=True):
+        """Run pmd in the foreground on config_text (if any)."""
+        cmd = [PMD]
+        if config_text is not None:
+            cmd += ["-c", str(self.write_config(config_text))]
+        cmd += list(args)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log,
+                                     stderr=self.log, stdin=subprocess.DEVNULL)
+        if wait:
+            wait_until(lambda: self.ctl("ping").returncode == 0 or self.proc.poll() is not None,
+                       what="pmd to answer ping")
+            assert self.proc.poll() is None, self.stderr()
+        return self
+
+    def stderr(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def ctl(self, *args, timeout=30, env=None, **kw):
+        e = dict(self.env)
+        e.update(env or {})
+        return subprocess.run([PMCTL, *map(str, args)], env=e, capture_output=True,
+                              text=True, timeout=timeout, **kw)
+
+    def ok(self, *args, **kw):
+        r = self.ctl(*args, **kw)
+        assert r.returncode == 0, f"pmctl {' '.join(map(str, args))}: rc {r.returncode}\n{r.stdout}{r.stderr}"
+        return r
+
+    def json(self, *args):
+        return json.loads(self.ok("--json", *args).stdout)
+
+    def workers(self, name=None):
+        return [w for w in self.json("list") if name is None or w["name"] == name]
+
+    def show(self, name):
+        return self.json("show", name)["app"]
+
+    def wait_status(self, name, status, count=None, timeout=10):
+        def check():
+            ws = self.workers(name)
+            return ws and all(w["status"] == status for w in ws) and \
+                (count is None or len(ws) == count) and ws
+        return wait_until(check, timeout, what=f"{name} to be {status}")
+
+    def request(self, raw, read=True):
+        """Send raw bytes on a new connection; return the reply lines."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.socket)
+        s.sendall(raw)
+        data = b""
+        if read:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        s.close()
+        return [json.loads(line) for line in data.splitlines()]
+
+    def stop(self):
+        """SIGTERM pmd; it must exit 0, clean under the sanitizers."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("pmd did not exit within 30s of SIGTERM")
+        self.log.close()
+        rc = self.proc.returncode
+        self.proc = None
+        text = self.stderr()
+        assert "ERROR: AddressSanitizer" not in text, text
+        assert "ERROR: LeakSanitizer" not in text, text
+        assert "runtime error:" not in text, text
+        return rc
+
+
+@pytest.fixture
+def pmd(tmp_path):
+    d = Daemon(tmp_path)
+    yield d
+    failures = []
+    try:
+        rc = d.stop()
+        if rc not in (None, 0):
+            failures.append(f"pmd exited {rc}:\n{d.stderr()[-3000:]}")
+    except AssertionError as e:
+        failures.append(str(e))
+    left = marked_pids(d.marker)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if left:
+        failures.append(f"processes left behind: {left}")
+    if failures:
+        pytest.fail("\n".join(failures))
