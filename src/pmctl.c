@@ -257,6 +257,7 @@ exchange(int fd, cJSON *req)
 	char	*line = cJSON_PrintUnformatted(req), *buf = NULL;
 	size_t	 len = 0, cap = 0, off = 0, n;
 	ssize_t	 r;
+	int	 sent_errno = 0;
 	cJSON	*reply;
 
 	n = strlen(line);
@@ -266,9 +267,11 @@ exchange(int fd, cJSON *req)
 		r = send(fd, line + off, n - off, MSG_NOSIGNAL);
 		if (r == -1 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			die(EXIT_UNREACH, "lost the daemon: %s",
-			    strerror(errno));
+		if (r <= 0) {
+			/* Closed on us: it may have said why (a refused uid). */
+			sent_errno = errno;
+			break;
+		}
 		off += r;
 	}
 	free(line);
@@ -278,6 +281,9 @@ exchange(int fd, cJSON *req)
 		r = read(fd, buf + len, cap - len - 1);
 		if (r == -1 && errno == EINTR)
 			continue;
+		if (r <= 0 && sent_errno != 0)
+			die(EXIT_UNREACH, "lost the daemon: %s",
+			    strerror(sent_errno));
 		if (r <= 0)
 			die(EXIT_UNREACH, "the daemon closed the connection "
 			    "without a reply");
@@ -453,14 +459,19 @@ static void
 build_start(cJSON *req, int argc, char **argv)
 {
 	const char	*name = NULL, *inst = NULL, *profile = NULL;
+	const char	*target = NULL;
 	char		 path[PATH_MAX], cwd[PATH_MAX];
 	cJSON		*cmd, *env;
 	char		**e, *eq, *key;
 	int		 i;
 
-	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (argv[i][0] != '-' || argv[i][1] == '\0') {
+			if (target != NULL)
+				usage_error("start: one app or file at a time");
+			target = argv[i];
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage_error("start: %s needs a value", argv[i]);
 		if (strcmp(argv[i], "--name") == 0 || strcmp(argv[i], "-n") == 0)
@@ -473,7 +484,9 @@ build_start(cJSON *req, int argc, char **argv)
 		else
 			usage_error("start: unknown option %s", argv[i]);
 	}
-	if (i < argc && strcmp(argv[i], "--") == 0) {
+	if (i < argc) {
+		if (target != NULL)
+			usage_error("start: either NAME or -- COMMAND, not both");
 		if (++i == argc)
 			usage_error("start: no command after --");
 		if (profile != NULL)
@@ -507,19 +520,21 @@ build_start(cJSON *req, int argc, char **argv)
 		}
 		return;
 	}
-	if (i + 1 != argc)
+	if (target == NULL)
 		usage_error("start: expected NAME, all, FILE.conf, or "
 		    "-- COMMAND");
 	if (name != NULL || inst != NULL)
 		usage_error("start: --name and -i go with -- COMMAND");
-	if (strchr(argv[i], '/') != NULL || (strlen(argv[i]) > 5 &&
-	    strcmp(argv[i] + strlen(argv[i]) - 5, ".conf") == 0)) {
-		if (realpath(argv[i], path) == NULL)
-			die(EXIT_USAGE, "%s: %s", argv[i], strerror(errno));
+	if (strchr(target, '/') != NULL || (strlen(target) > 5 &&
+	    strcmp(target + strlen(target) - 5, ".conf") == 0)) {
+		if (profile != NULL)
+			usage_error("start: --env goes with an app's NAME");
+		if (realpath(target, path) == NULL)
+			die(EXIT_USAGE, "%s: %s", target, strerror(errno));
 		cJSON_AddStringToObject(req, "file", path);
 		return;
 	}
-	cJSON_AddStringToObject(req, "target", argv[i]);
+	cJSON_AddStringToObject(req, "target", target);
 	if (profile != NULL)
 		cJSON_AddStringToObject(req, "env_profile", profile);
 }

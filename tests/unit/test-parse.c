@@ -225,6 +225,7 @@ test_suggest(void **state)
 	assert_string_equal(suggest("instance", words, 4), "instances");
 	assert_string_equal(suggest("max_restart", words, 4), "max_restarts");
 	assert_string_equal(suggest("comand", words, 4), "command");
+	assert_string_equal(suggest("comamnd", words, 4), "command");
 	assert_null(suggest("banana", words, 4));
 }
 

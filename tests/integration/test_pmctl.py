@@ -1,0 +1,143 @@
+"""pmctl as a user drives it: ad-hoc starts, profiles, output, autostart."""
+import json
+import os
+import subprocess
+import threading
+
+from conftest import PMCTL, marked_pids, pid_alive, wait_until
+
+
+def test_adhoc_start_uses_the_clients_cwd_and_environment(pmd, tmp_path):
+    pmd.start()
+    work = tmp_path / "work"
+    work.mkdir()
+    r = pmd.ok("start", "--name", "web", "-i", "2", "--", "sh", "-c",
+               'echo "$(pwd) $FROM_CLIENT $PMD_INSTANCE"; exec sleep 1000',
+               cwd=work, env={"FROM_CLIENT": "yes please"})
+    assert "web" in r.stdout and r.stdout.count("online") == 2
+    ws = pmd.wait_status("web", "online", count=2)
+    out = pmd.logs / "web.out.log"
+    lines = wait_until(lambda: out.exists() and len(out.read_text().splitlines()) == 2 and
+                       sorted(out.read_text().splitlines()), what="output")
+    assert lines == [f"{work} yes please 0", f"{work} yes please 1"]
+    app = pmd.show("web")
+    assert app["source"] == "pmctl start" and app["argv"][:2] == ["sh", "-c"]
+    # Same name again is refused; the default name comes from the program.
+    r = pmd.ctl("start", "--name", "web", "--", "sleep", "1")
+    assert r.returncode == 1 and 'an app named "web" already exists' in r.stderr
+    pmd.ok("start", "--", "/bin/sleep", "1000")
+    pmd.wait_status("sleep", "online")
+    r = pmd.ctl("start", "--name", "bad/name", "--", "sleep", "1")
+    assert r.returncode == 1 and 'invalid app name "bad/name"' in r.stderr
+    assert {w["pid"] for w in pmd.workers("web")} == {w["pid"] for w in ws}
+
+
+def test_env_profile(pmd):
+    pmd.start("""
+[app:api]
+command = sh -c 'echo "$LEVEL $ONLY_BASE"; exec sleep 1000'
+env.LEVEL = debug
+env.ONLY_BASE = base
+env_production.LEVEL = warn
+""")
+    pmd.wait_status("api", "online")
+    pmd.ok("delete", "api")
+    pmd.ok("start", "api", "--env", "production")
+    pmd.wait_status("api", "online")
+    out = pmd.logs / "api.out.log"
+    wait_until(lambda: len(out.read_text().splitlines()) == 2, what="two runs")
+    assert out.read_text().splitlines() == ["debug base", "warn base"]
+    assert pmd.show("api")["env"] == {"LEVEL": "warn", "ONLY_BASE": "base"}
+    r = pmd.ctl("start", "api", "--env", "staging")
+    assert r.returncode == 1 and 'app "api" has no env_staging.* keys' in r.stderr
+
+
+def test_list_json_and_table(pmd):
+    pmd.start("[app:api]\ncommand = sleep 1000\ninstances = 2\n")
+    ws = pmd.wait_status("api", "online", count=2)
+    for w in ws:
+        assert set(w) >= {"name", "instance", "pid", "status", "restarts", "uptime_ms",
+                          "cpu", "memory"}
+        assert w["memory"] > 0  # resident bytes read from /proc
+    table = pmd.ok("list").stdout.splitlines()
+    assert table[0].split() == ["NAME", "ID", "PID", "STATUS", "RESTARTS", "UPTIME", "CPU", "MEM"]
+    assert "\033[" not in "".join(table)  # not a terminal: no colour
+    assert pmd.ok("ls").stdout.splitlines()[0] == table[0]
+    v = pmd.ok("version").stdout
+    assert v.startswith("pmctl ") and "\npmd " in v
+
+
+def test_busy_worker_shows_cpu(pmd):
+    pmd.start("[app:spin]\ncommand = sh -c 'while :; do :; done'\n")
+    pmd.wait_status("spin", "online")
+    pmd.workers()  # first sample
+    wait_until(lambda: pmd.workers("spin")[0]["cpu"] > 20, timeout=10, interval=0.2,
+               what="cpu to show")
+
+
+def test_pmctl_starts_one_daemon_even_when_two_race(tmp_path):
+    home = tmp_path / "home"
+    marker = os.urandom(8).hex()
+    env = dict(os.environ, PMD_HOME=str(home), PMD_TEST_MARK=marker, NO_COLOR="1",
+               PMD_BIN=os.path.join(os.path.dirname(PMCTL), "pmd"))
+    env.pop("PMD_SOCKET", None)
+    results = []
+
+    def run():
+        results.append(subprocess.run([PMCTL, "--json", "list"], env=env, capture_output=True,
+                                      text=True, timeout=60))
+    try:
+        threads = [threading.Thread(target=run) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [r.returncode for r in results] == [0] * 4, [r.stderr for r in results]
+        assert all(json.loads(r.stdout) == [] for r in results)
+        # Exactly one daemon, and every pmctl talked to it.
+        daemons = marked_pids(marker)
+        assert len(daemons) == 1, daemons
+        pid = json.loads(subprocess.run([PMCTL, "--json", "ping"], env=env, capture_output=True,
+                                        text=True).stdout)["pid"]
+        assert daemons == [pid]
+        assert (home / "logs" / "pmd.log").exists()
+        r = subprocess.run([PMCTL, "kill"], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout == "pmd stopped\n"
+        wait_until(lambda: not pid_alive(pid), what="daemon to exit")
+        # ping and kill never start a daemon.
+        r = subprocess.run([PMCTL, "ping"], env=env, capture_output=True, text=True)
+        assert r.returncode == 3
+        assert marked_pids(marker) == []
+    finally:
+        for p in marked_pids(marker):
+            os.kill(p, 9)
+
+
+def test_second_daemon_on_the_same_home_is_refused(pmd):
+    pmd.start()
+    first = pmd.json("ping")["pid"]
+    import subprocess as sp
+    r = sp.run([__import__("conftest").PMD], env=pmd.env, capture_output=True, text=True,
+               timeout=30)
+    assert r.returncode == 1
+    assert r.stderr == f"pmd: another pmd (pid {first}) is running on {pmd.socket}\n"
+    assert pmd.json("ping")["pid"] == first
+
+
+def test_stale_socket_is_replaced(pmd):
+    # A socket file left by a daemon that died.
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(pmd.socket)
+    s.close()
+    pmd.start()
+    pmd.ok("ping")
+
+
+def test_kill_stops_workers_and_exits_0(pmd):
+    pmd.start("[app:api]\ncommand = sh -c 'sleep 1000 & wait'\ninstances = 2\n")
+    pids = [w["pid"] for w in pmd.wait_status("api", "online", count=2)]
+    r = pmd.ok("kill")
+    assert r.stdout == "pmd stopped\n"
+    assert pmd.proc.wait(timeout=30) == 0
+    assert not any(pid_alive(p) for p in pids)
