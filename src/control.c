@@ -34,9 +34,11 @@ struct client {
 
 	char			*in;
 	size_t			 inlen;
-	char			*out;
+	size_t			 incap;
+	char			*out;		/* replies from outoff to outlen */
 	size_t			 outlen;
 	size_t			 outoff;
+	size_t			 outcap;
 	int			 closing;	/* close once out is flushed */
 
 	client_wait_fn		 wait;
@@ -110,23 +112,30 @@ client_send(struct client *c, cJSON *obj)
 	size_t	 len = strlen(s);
 
 	cJSON_Delete(obj);
-	if (c->outlen + len + 1 > OUT_MAX) {
+	if (c->outlen - c->outoff + len + 1 > OUT_MAX) {
 		log_warn("control: client (uid %ld) does not read its "
 		    "replies; dropped", (long)c->uid);
 		free(s);
 		client_free(c);
 		return -1;
 	}
-	if (c->outoff > 0) {
+	if (c->outlen + len + 1 > c->outcap && c->outoff > 0) {
 		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
 		c->outlen -= c->outoff;
 		c->outoff = 0;
 	}
-	c->out = xrealloc(c->out, c->outlen + len + 1);
+	if (c->outlen + len + 1 > c->outcap) {
+		while (c->outlen + len + 1 > c->outcap)
+			c->outcap = c->outcap ? c->outcap * 2 : 4096;
+		c->out = xrealloc(c->out, c->outcap);
+	}
 	memcpy(c->out + c->outlen, s, len);
 	c->out[c->outlen + len] = '\n';
 	c->outlen += len + 1;
 	free(s);
+	/* While the socket is full, write_cb sends when it has room. */
+	if (ev_is_active(&c->write_w))
+		return 0;
 	return client_flush(c);
 }
 
@@ -204,20 +213,24 @@ client_request(struct client *c, const char *line, size_t len)
 static void
 client_process(struct client *c)
 {
-	char	*nl;
-	size_t	 len;
+	char	*nl, *line;
+	size_t	 off = 0, len;
+	int	 gone;
 
 	while (c->wait == NULL && !c->kill_reply && !c->closing &&
-	    (nl = memchr(c->in, '\n', c->inlen)) != NULL) {
-		len = nl - c->in;
+	    (nl = memchr(c->in + off, '\n', c->inlen - off)) != NULL) {
+		len = nl - (c->in + off);
 		/* client_request may free c: take the line out first. */
-		char *line = xstrndup(c->in, len);
-		memmove(c->in, nl + 1, c->inlen - len - 1);
-		c->inlen -= len + 1;
-		int gone = client_request(c, line, len);
+		line = xstrndup(c->in + off, len);
+		off += len + 1;
+		gone = client_request(c, line, len);
 		free(line);
 		if (gone)
 			return;
+	}
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
 	}
 	if (c->inlen > PMD_MAX_REQUEST)
 		client_refuse(c, reply_error(PMD_E_TOOBIG, "request longer "
@@ -231,8 +244,11 @@ read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	ssize_t		 n;
 
 	(void)loop; (void)revents;
-	c->in = xrealloc(c->in, c->inlen + 65536);
-	n = recv(io->fd, c->in + c->inlen, 65536, MSG_DONTWAIT);
+	if (c->incap - c->inlen < 65536) {
+		c->incap = c->inlen + 65536;
+		c->in = xrealloc(c->in, c->incap);
+	}
+	n = recv(io->fd, c->in + c->inlen, c->incap - c->inlen, MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
