@@ -185,8 +185,7 @@ struct spawn {
 	int		 err_fd;
 };
 
-pid_t	 proc_spawn(const struct spawn *, int *, char **);
-int	 proc_exec_error(int, char **);
+pid_t	 proc_spawn(const struct spawn *, char **, char **);
 int	 proc_sample(pid_t, unsigned long long *, uint64_t *);
 
 /* logs.c: worker output from pipes to files, and the stderr tail. */
@@ -226,7 +225,6 @@ struct worker {
 	int		 have_status;
 	char		*exec_error;	/* why the last spawn failed */
 
-	int		 exec_fd;	/* reports exec failure, EOF on success */
 	struct logpipe	*out;
 	struct logpipe	*err;
 	struct tail	*tail;		/* last bytes of stderr */
@@ -236,7 +234,6 @@ struct worker {
 
 	ev_child	 child_w;
 	ev_timer	 timer_w;
-	ev_io		 exec_w;
 };
 
 struct worker *worker_new(struct app *, unsigned);

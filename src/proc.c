@@ -1,15 +1,23 @@
 /*
- * Spawning one process, nothing more: fork with every signal blocked, and
- * in the child reset dispositions and the mask, start a new session (so the
- * worker leads its own process group), place fds, drop privileges, exec.
- * A close-on-exec pipe tells the parent, without blocking, whether exec
- * worked: EOF means it did, a struct exec_failure means it did not.
+ * Spawning one process, nothing more. The child is made with
+ * clone(CLONE_VM | CLONE_VFORK), as posix_spawn does: it shares pmd's memory
+ * and pmd waits only until it has called execve, so there is no page table
+ * to copy and an exec failure is known when proc_spawn returns, written by
+ * the child into the parent's memory. Everything the child does is a plain
+ * system call on its own stack: no malloc, no stdio, no NSS (the user's
+ * groups are looked up before the clone). With every signal blocked across
+ * the clone, the child resets dispositions and the mask, starts a new
+ * session (so it leads its own process group), places fds, drops
+ * privileges and execs.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +26,9 @@
 
 #include "pmd.h"
 
-extern char **environ;
-
-struct exec_failure {
-	int	stage;	/* index into stages[] */
-	int	error;	/* errno */
-};
+#define CHILD_STACK	(64 * 1024)
+#define DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+#define MAX_GROUPS	256
 
 static const char *const stages[] = {
 	"open /dev/null", "dup2", "chdir", "setgroups", "setgid", "setuid",
@@ -31,106 +36,149 @@ static const char *const stages[] = {
 };
 enum { ST_NULL, ST_DUP, ST_CHDIR, ST_GROUPS, ST_GID, ST_UID, ST_EXEC };
 
-static void __attribute__((noreturn))
-child_fail(int fd, int stage)
-{
-	struct exec_failure	f = { stage, errno };
+struct child_args {
+	const struct spawn	*sp;
+	gid_t			 groups[MAX_GROUPS];
+	int			 ngroups;
+	int			 stage;		/* written by the child on failure */
+	int			 error;
+};
 
-	(void)!write(fd, &f, sizeof f);
+static int __attribute__((noreturn))
+child_fail(struct child_args *ca, int stage)
+{
+	ca->stage = stage;
+	ca->error = errno;
 	_exit(127);
 }
 
-static void __attribute__((noreturn))
-child(const struct spawn *sp, int report, const sigset_t *oldmask)
+/* execvp with envp, without malloc: each PATH entry in a stack buffer. */
+static void
+child_exec(char *const argv[], char *const envp[])
 {
-	struct sigaction	sa;
-	sigset_t		empty;
-	int			sig, null;
+	const char	*path = DEFAULT_PATH, *p, *end;
+	char		 buf[PATH_MAX];
+	size_t		 dlen, flen = strlen(argv[0]);
+	int		 i, eacces = 0;
 
+	if (strchr(argv[0], '/') != NULL) {
+		execve(argv[0], argv, envp);
+		return;
+	}
+	for (i = 0; envp[i] != NULL; i++) {
+		if (strncmp(envp[i], "PATH=", 5) == 0) {
+			path = envp[i] + 5;
+			break;
+		}
+	}
+	for (p = path; ; p = end + 1) {
+		end = strchr(p, ':');
+		dlen = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (dlen + flen + 2 <= sizeof buf) {
+			memcpy(buf, p, dlen);
+			if (dlen == 0)
+				buf[dlen++] = '.';
+			buf[dlen] = '/';
+			memcpy(buf + dlen + 1, argv[0], flen + 1);
+			execve(buf, argv, envp);
+			if (errno == EACCES)
+				eacces = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return;
+		}
+		if (end == NULL)
+			break;
+	}
+	errno = eacces ? EACCES : ENOENT;
+}
+
+static int
+child(void *arg)
+{
+	struct child_args	*ca = arg;
+	const struct spawn	*sp = ca->sp;
+	struct sigaction	 sa;
+	sigset_t		 empty;
+	int			 sig, null;
+
+	/* Our handlers must not run here: back to defaults, then unblock. */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL);
-	(void)oldmask;
 	sigemptyset(&empty);
 	sigprocmask(SIG_SETMASK, &empty, NULL);
 
 	setsid();
 	if ((null = open("/dev/null", O_RDONLY)) == -1)
-		child_fail(report, ST_NULL);
+		child_fail(ca, ST_NULL);
 	if (dup2(null, STDIN_FILENO) == -1 ||
 	    dup2(sp->out_fd, STDOUT_FILENO) == -1 ||
 	    dup2(sp->err_fd, STDERR_FILENO) == -1)
-		child_fail(report, ST_DUP);
+		child_fail(ca, ST_DUP);
 	if (sp->cwd != NULL && chdir(sp->cwd) == -1)
-		child_fail(report, ST_CHDIR);
+		child_fail(ca, ST_CHDIR);
 	if (sp->set_ids) {
-		if (initgroups(sp->user, sp->gid) == -1)
-			child_fail(report, ST_GROUPS);
+		if (setgroups(ca->ngroups, ca->groups) == -1)
+			child_fail(ca, ST_GROUPS);
 		if (setgid(sp->gid) == -1)
-			child_fail(report, ST_GID);
+			child_fail(ca, ST_GID);
 		if (setuid(sp->uid) == -1)
-			child_fail(report, ST_UID);
+			child_fail(ca, ST_UID);
 	}
-	/* execvp searches the worker's own PATH. */
-	environ = (char **)sp->envp;
-	execvp(sp->argv[0], sp->argv);
-	child_fail(report, ST_EXEC);
+	child_exec(sp->argv, sp->envp);
+	child_fail(ca, ST_EXEC);
 }
 
 /*
- * Start sp. On success returns the pid and sets *report to the read end of
- * the exec-report pipe (non-blocking); the caller reads it with
- * proc_exec_error() once it is readable or the child has exited.
+ * Start sp. Returns the pid, or -1 with *cause if no process could be made.
+ * If the child failed before or at exec, *exec_error says why; it exits
+ * 127 and is reaped like any other.
  */
 pid_t
-proc_spawn(const struct spawn *sp, int *report, char **cause)
+proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 {
-	sigset_t	all, old;
-	int		fds[2];
-	pid_t		pid;
+	static char		*stack;
+	struct child_args	 ca;
+	sigset_t		 all, old;
+	pid_t			 pid;
 
-	if (pipe2(fds, O_CLOEXEC) == -1) {
-		*cause = xprintf("pipe: %s", strerror(errno));
-		return -1;
+	*exec_error = NULL;
+	if (stack == NULL) {
+		stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (stack == MAP_FAILED) {
+			stack = NULL;
+			*cause = xprintf("mmap: %s", strerror(errno));
+			return -1;
+		}
+	}
+	memset(&ca, 0, sizeof ca);
+	ca.sp = sp;
+	ca.stage = -1;
+	if (sp->set_ids) {
+		ca.ngroups = MAX_GROUPS;
+		if (getgrouplist(sp->user, sp->gid, ca.groups,
+		    &ca.ngroups) == -1) {
+			*cause = xprintf("user %s is in more than %d groups",
+			    sp->user, MAX_GROUPS);
+			return -1;
+		}
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		close(fds[0]);
-		child(sp, fds[1], &old);
-	}
+	/* The parent sleeps until the child has exec'd or exited. */
+	pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK |
+	    SIGCHLD, &ca);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(fds[1]);
 	if (pid == -1) {
-		*cause = xprintf("fork: %s", strerror(errno));
-		close(fds[0]);
+		*cause = xprintf("clone: %s", strerror(errno));
 		return -1;
 	}
-	fd_nonblock(fds[0]);
-	*report = fds[0];
+	if (ca.stage >= 0)
+		*exec_error = xprintf("%s: %s", stages[ca.stage],
+		    strerror(ca.error));
 	return pid;
-}
-
-/*
- * What the exec-report pipe says: 0 and *cause NULL if exec worked (EOF),
- * 0 with a sentence in *cause if it failed, -1 if nothing is there yet.
- */
-int
-proc_exec_error(int fd, char **cause)
-{
-	struct exec_failure	f;
-	ssize_t			n;
-
-	*cause = NULL;
-	n = read(fd, &f, sizeof f);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return -1;
-	if (n == (ssize_t)sizeof f && f.stage >= 0 &&
-	    (size_t)f.stage < nitems(stages))
-		*cause = xprintf("%s: %s", stages[f.stage], strerror(f.error));
-	return 0;
 }
 
 /*

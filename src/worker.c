@@ -1,6 +1,6 @@
 /*
  * One instance slot of an app and the process it currently runs: the libev
- * watchers (child, exec report, timer) and the glue that feeds events to the
+ * watchers (child, timer) and the glue that feeds events to the
  * restart table (supervise.c) and performs the actions it returns. A slot
  * outlives its processes; its counters and stderr tail span restarts.
  */
@@ -25,7 +25,7 @@ static void
 child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 {
 	struct worker	*w = container_of(cw, struct worker, child_w);
-	char		*cause, *how;
+	char		*how;
 	uint64_t	 uptime;
 	pid_t		 pid = w->pid;
 
@@ -33,15 +33,6 @@ child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 	ev_child_stop(loop, cw);
 	w->last_status = cw->rstatus;
 	w->have_status = 1;
-	if (w->exec_fd != -1) {
-		if (proc_exec_error(w->exec_fd, &cause) == 0 && cause != NULL) {
-			free(w->exec_error);
-			w->exec_error = cause;
-		}
-		ev_io_stop(loop, &w->exec_w);
-		close(w->exec_fd);
-		w->exec_fd = -1;
-	}
 	logpipe_release(&w->out);
 	logpipe_release(&w->err);
 	uptime = pid > 0 ? (uint64_t)((ev_now(loop) - w->started) * 1000) : 0;
@@ -60,27 +51,6 @@ child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 }
 
 static void
-exec_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct worker	*w = container_of(io, struct worker, exec_w);
-	char		*cause;
-
-	(void)revents;
-	if (proc_exec_error(w->exec_fd, &cause) == -1)
-		return;
-	ev_io_stop(loop, io);
-	close(w->exec_fd);
-	w->exec_fd = -1;
-	if (cause != NULL) {
-		/* The exit that follows carries it into the restart policy. */
-		free(w->exec_error);
-		w->exec_error = cause;
-		return;
-	}
-	worker_step(w, E_READY, 0, 0);
-}
-
-static void
 timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop; (void)revents;
@@ -94,7 +64,6 @@ worker_new(struct app *app, unsigned instance)
 
 	w->app = app;
 	w->instance = instance;
-	w->exec_fd = -1;
 	w->sm.state = W_STOPPED;
 	ev_init(&w->timer_w, timer_cb);
 	ev_child_init(&w->child_w, child_cb, 0, 0);
@@ -108,10 +77,6 @@ worker_free(struct worker *w)
 	ev_timer_stop(EV_DEFAULT, &w->timer_w);
 	ev_child_stop(EV_DEFAULT, &w->child_w);
 	ev_clear_pending(EV_DEFAULT, &w->child_w);
-	if (w->exec_fd != -1) {
-		ev_io_stop(EV_DEFAULT, &w->exec_w);
-		close(w->exec_fd);
-	}
 	logpipe_release(&w->out);
 	logpipe_release(&w->err);
 	free(w->tail);
@@ -150,7 +115,7 @@ worker_spawn(struct worker *w)
 	sp.user = cfg->user != NULL ? cfg->user : "root";
 	sp.out_fd = out[1];
 	sp.err_fd = err[1];
-	pid = proc_spawn(&sp, &w->exec_fd, &cause);
+	pid = proc_spawn(&sp, &w->exec_error, &cause);
 	argv_free(envp);
 	if (pid == -1)
 		goto failed;
@@ -159,12 +124,18 @@ worker_spawn(struct worker *w)
 	w->pid = pid;
 	ev_child_set(&w->child_w, pid, 0);
 	ev_child_start(EV_DEFAULT, &w->child_w);
-	ev_io_init(&w->exec_w, exec_cb, w->exec_fd, EV_READ);
-	ev_io_start(EV_DEFAULT, &w->exec_w);
 	logpipe_new(out[0], a->out, NULL, &w->out);
 	logpipe_new(err[0], a->err, &w->tail, &w->err);
+	if (w->exec_error != NULL) {
+		/* Its exit, coming next, carries this into the restart policy. */
+		log_warn("%s:%u: cannot start: %s", a->name, w->instance,
+		    w->exec_error);
+		return;
+	}
 	log_info("%s:%u: started pid %ld (worker %u)", a->name, w->instance,
 	    (long)pid, w->id);
+	/* The program runs: proc_spawn returns after its exec. */
+	worker_step(w, E_READY, 0, 0);
 	return;
 
 failed:

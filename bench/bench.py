@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""make bench: SPEC.md's performance targets, measured on this machine in one run.
+
+Each figure is printed beside its target. Nothing here is asserted: the
+machine is shared and noisy, so read the figures (and ratios within one run),
+not a pass/fail. Everything runs on a private PMD_HOME and is cleaned up.
+"""
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PMD = os.path.join(ROOT, "pmd")
+PMCTL = os.path.join(ROOT, "pmctl")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Bench:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="pmd-bench-")
+        self.env = dict(os.environ, PMD_HOME=os.path.join(self.tmp, "home"), NO_COLOR="1")
+        self.env.pop("PMD_SOCKET", None)
+        self.rows = []
+
+    def ctl(self, *args):
+        r = subprocess.run([PMCTL, *args], env=self.env, capture_output=True, text=True,
+                           timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"pmctl {' '.join(args)}: {r.stderr}")
+        return r.stdout
+
+    def workers(self, name=None):
+        return [w for w in json.loads(self.ctl("--json", "list")) if name in (None, w["name"])]
+
+    def wait(self, pred, timeout=60):
+        deadline = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise RuntimeError("timed out")
+            time.sleep(0.01)
+
+    def row(self, what, value, target):
+        self.rows.append((what, value, target))
+        print(f"  {what:<52} {value:>14}   target {target}", flush=True)
+
+    def start(self):
+        self.log = open(os.path.join(self.tmp, "pmd.log"), "w")
+        os.makedirs(self.env["PMD_HOME"])
+        self.pmd = subprocess.Popen([PMD], env=self.env, stderr=self.log, stdout=self.log)
+        self.wait(lambda: subprocess.run([PMCTL, "ping"], env=self.env,
+                                         capture_output=True).returncode == 0)
+
+    def list_latency(self, n=50):
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            subprocess.run([PMCTL, "list"], env=self.env, capture_output=True, check=True)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times) * 1000
+
+    def run(self):
+        print(f"pmd bench on {os.cpu_count()} CPUs ({os.uname().release})")
+        self.start()
+        pid = self.pmd.pid
+        self.row("pmd RSS, no workers", f"{rss_kib(pid) / 1024:.2f} MiB", "-")
+
+        # 200 workers online after one pmctl start (which returns once they are).
+        t = time.perf_counter()
+        self.ctl("start", "--name", "burst", "-i", "200", "--", "sleep", "100000")
+        took = time.perf_counter() - t
+        online = sum(w["status"] == "online" for w in self.workers("burst"))
+        self.row(f"200 workers online after pmctl start ({online} online)",
+                 f"{took * 1000:.0f} ms", "<= 300 ms")
+        self.ctl("delete", "burst")
+
+        self.ctl("start", "--name", "sleepers", "-i", "100", "--", "sleep", "100000")
+        self.row("pmd RSS, 100 workers", f"{rss_kib(pid) / 1024:.2f} MiB", "<= 2 MiB")
+        self.row("pmctl list, 100 workers (median of 50)",
+                 f"{self.list_latency():.2f} ms", "<= 5 ms")
+        self.ctl("scale", "sleepers", "1000")
+        self.row("pmd RSS, 1000 workers", f"{rss_kib(pid) / 1024:.2f} MiB", "<= 8 MiB")
+        self.row("pmctl list, 1000 workers (median of 20)",
+                 f"{self.list_latency(20):.2f} ms", "-")
+        self.ctl("delete", "sleepers")
+
+        # Restart latency: SIGKILL to the replacement's first instruction.
+        stamp = os.path.join(self.tmp, "stamp-worker")
+        subprocess.run(["cc", "-O2", "-o", stamp, os.path.join(ROOT, "bench", "stamp-worker.c")],
+                       check=True)
+        self.ctl("start", "--name", "stamp", "--", stamp)
+        out = os.path.join(self.env["PMD_HOME"], "logs", "stamp.out.log")
+        self.wait(lambda: os.path.exists(out) and open(out).read().count("\n") == 1)
+        lat = []
+        for i in range(30):
+            w = self.workers("stamp")[0]
+            self.wait(lambda: self.workers("stamp")[0]["status"] == "online")
+            w = self.workers("stamp")[0]
+            # Keep each run past min_uptime so none counts as unstable.
+            time.sleep(max(0, 1.05 - w["uptime_ms"] / 1000))
+            t = time.monotonic()
+            os.kill(w["pid"], signal.SIGKILL)
+            self.wait(lambda: open(out).read().count("\n") == i + 2)
+            lat.append((float(open(out).read().splitlines()[-1]) - t) * 1000)
+        self.row("restart after SIGKILL, median of 30",
+                 f"{statistics.median(lat):.2f} ms", "<= 3 ms")
+        self.row("restart after SIGKILL, worst of 30", f"{max(lat):.2f} ms", "-")
+        self.ctl("delete", "stamp")
+
+        # Idle: system calls pmd makes in 10 s with a worker and nothing to do.
+        if shutil.which("strace"):
+            self.ctl("start", "--name", "idle", "--", "sleep", "100000")
+            r = subprocess.run(["timeout", "-s", "INT", "10", "strace", "-c", "-f", "-p",
+                                str(pid)], capture_output=True, text=True)
+            calls = 0
+            for line in r.stderr.splitlines():
+                parts = line.split()
+                if parts and parts[-1] == "total":
+                    calls = int(parts[3]) if len(parts) >= 5 else int(parts[2])
+            self.row("pmd system calls while idle, 10 s", f"{calls}", "0")
+            self.ctl("delete", "idle")
+
+    def close(self):
+        if getattr(self, "pmd", None) and self.pmd.poll() is None:
+            self.pmd.send_signal(signal.SIGTERM)
+            self.pmd.wait(timeout=60)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    b = Bench()
+    try:
+        b.run()
+    finally:
+        b.close()
+    sys.exit(0)
