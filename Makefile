@@ -8,8 +8,9 @@ PKGS	 = libcjson inih
 CFLAGS	?= -O2 -g
 WARN	 = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libev ships no .pc file: plain -l.
+# libev ships no .pc file: plain -l. pmctl needs cJSON only.
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CLIENT_LIBS = $(shell pkg-config --libs libcjson 2>/dev/null)
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
 PYTHON	 = /usr/bin/python3
@@ -31,7 +32,7 @@ pmd: $(DAEMON) $(HEADERS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDFLAGS) $(LDLIBS)
 
 pmctl: $(CLIENT) $(HEADERS)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(CLIENT) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(CLIENT) $(LDFLAGS) $(CLIENT_LIBS)
 
 # The sanitized builds that make check runs.
 build/san/pmd: $(DAEMON) $(HEADERS)
@@ -40,7 +41,7 @@ build/san/pmd: $(DAEMON) $(HEADERS)
 
 build/san/pmctl: $(CLIENT) $(HEADERS)
 	@mkdir -p build/san
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(CLIENT) $(LDLIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(CLIENT) $(CLIENT_LIBS)
 
 # Each unit test links its module alone (plus the helpers every module uses).
 UNIT_SRC_parse	   = src/parse.c src/util.c

@@ -186,6 +186,7 @@ struct spawn {
 };
 
 pid_t	 proc_spawn(const struct spawn *, char **, char **);
+void	 proc_kill_strays(void);
 int	 proc_sample(pid_t, unsigned long long *, uint64_t *);
 
 /* logs.c: worker output from pipes to files, and the stderr tail. */

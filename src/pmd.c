@@ -311,6 +311,7 @@ main(int argc, char **argv)
 	ev_run(EV_DEFAULT, 0);
 
 	control_close();
+	proc_kill_strays();
 	while (!TAILQ_EMPTY(&apps)) {
 		TAILQ_FIRST(&apps)->deleting = 1;
 		app_settle_all();

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -38,6 +39,7 @@ enum { ST_NULL, ST_DUP, ST_CHDIR, ST_GROUPS, ST_GID, ST_UID, ST_EXEC };
 
 struct child_args {
 	const struct spawn	*sp;
+	const sigset_t		*handled;	/* signals not at SIG_DFL */
 	gid_t			 groups[MAX_GROUPS];
 	int			 ngroups;
 	int			 stage;		/* written by the child on failure */
@@ -104,8 +106,10 @@ child(void *arg)
 	/* Our handlers must not run here: back to defaults, then unblock. */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sigismember(ca->handled, sig) == 1)
+			sigaction(sig, &sa, NULL);
+	}
 	sigemptyset(&empty);
 	sigprocmask(SIG_SETMASK, &empty, NULL);
 
@@ -139,9 +143,12 @@ pid_t
 proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 {
 	static char		*stack;
+	static sigset_t		 handled;
 	struct child_args	 ca;
+	struct sigaction	 sa;
 	sigset_t		 all, old;
 	pid_t			 pid;
+	int			 sig;
 
 	*exec_error = NULL;
 	if (stack == NULL) {
@@ -152,9 +159,20 @@ proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 			*cause = xprintf("mmap: %s", strerror(errno));
 			return -1;
 		}
+		/*
+		 * pmd sets its signal dispositions before the first spawn and
+		 * never after: note once which the child must reset.
+		 */
+		sigemptyset(&handled);
+		for (sig = 1; sig < NSIG; sig++) {
+			if (sigaction(sig, NULL, &sa) == 0 &&
+			    sa.sa_handler != SIG_DFL)
+				sigaddset(&handled, sig);
+		}
 	}
 	memset(&ca, 0, sizeof ca);
 	ca.sp = sp;
+	ca.handled = &handled;
 	ca.stage = -1;
 	if (sp->set_ids) {
 		ca.ngroups = MAX_GROUPS;
@@ -218,4 +236,43 @@ proc_sample(pid_t pid, unsigned long long *ticks, uint64_t *rss)
 	*ticks = ut + st;
 	*rss = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
 	return 0;
+}
+
+/*
+ * Kill what is left among our children: processes that left their worker's
+ * process group (setsid) and came to us, the subreaper, when their parent
+ * died. Called as pmd exits, so that nothing it started outlives it.
+ */
+void
+proc_kill_strays(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[300], buf[512], *p;
+	long		 ppid;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((d = opendir("/proc")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid ...", comm may hold anything. */
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != getpid())
+			continue;
+		log_warn("killing pid %s, left behind by a worker",
+		    de->d_name);
+		kill((pid_t)atol(de->d_name), SIGKILL);
+	}
+	closedir(d);
 }

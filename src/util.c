@@ -93,15 +93,21 @@ log_line(const char *level, const char *fmt, va_list ap)
 {
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 stamp[32], msg[1024];
+	char		 stamp[32], msg[1024], line[1200];
+	int		 n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	/* One write per line, so lines from a forked child never interleave. */
-	dprintf(STDERR_FILENO, "%s.%03ld pmd[%ld]: %s%s\n", stamp,
+	n = snprintf(line, sizeof line, "%s.%03ld pmd[%ld]: %s%s\n", stamp,
 	    ts.tv_nsec / 1000000, (long)getpid(), level, msg);
+	if (n >= (int)sizeof line) {
+		n = sizeof line;
+		line[n - 1] = '\n';
+	}
+	/* One write per line: whole lines, even in a shared file. */
+	(void)!write(STDERR_FILENO, line, n);
 }
 
 void

@@ -258,10 +258,13 @@ instances = 3
 [app:b]
 command = sh -c 'trap "" TERM; exec sleep 1000'
 kill_timeout = 200ms
+[app:escape]
+command = sh -c 'setsid sleep 1000 & exec sleep 1000'
 """)
     pmd.wait_status("a", "online", count=3)
     pmd.wait_status("b", "online")
-    wait_until(lambda: len(__import__("conftest").marked_pids(pmd.marker)) >= 1 + 3 * 3 + 1,
+    # pmd, 3 x (sh + 2 sleeps), b, escape's sleep and the one that left its group.
+    wait_until(lambda: len(__import__("conftest").marked_pids(pmd.marker)) == 1 + 3 * 3 + 1 + 2,
                what="all worker processes")
     assert pmd.stop() == 0
     assert __import__("conftest").marked_pids(pmd.marker) == []
