@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -175,6 +176,7 @@ const char *sm_reason_name(enum wreason);
 /* proc.c: fork and exec one process, nothing more. */
 struct spawn {
 	char *const	*argv;
+	const struct rlimit *nofile;	/* for the worker; NULL: keep ours */
 	char *const	*envp;
 	const char	*cwd;
 	int		 set_ids;
@@ -288,6 +290,7 @@ extern int daemon_stopping;
 void	 daemon_dirty(void);
 void	 daemon_shutdown(void);
 long	 daemon_ncpu(void);
+extern struct rlimit worker_nofile;
 
 /* control.c: the control socket and its clients. */
 struct client;

@@ -30,6 +30,7 @@
 
 struct config	*config;
 int		 daemon_stopping;
+struct rlimit	 worker_nofile;
 
 static ev_idle	 settle_w;
 static ev_signal sig_w[6];
@@ -293,6 +294,17 @@ main(int argc, char **argv)
 		fatalx(1, "control socket: %s", cause);
 	/* Orphans of our workers come back to us, and libev reaps them. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/*
+	 * Two pipes per worker: a thousand workers need more fds than the
+	 * usual soft limit of 1024. Take the hard limit for pmd, and give
+	 * workers the limit pmd was started with.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &worker_nofile) == 0 &&
+	    worker_nofile.rlim_cur < worker_nofile.rlim_max) {
+		struct rlimit raised = worker_nofile;
+		raised.rlim_cur = raised.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &raised);
+	}
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
 		ncpu = 1;

@@ -122,6 +122,9 @@ child(void *arg)
 		child_fail(ca, ST_DUP);
 	if (sp->cwd != NULL && chdir(sp->cwd) == -1)
 		child_fail(ca, ST_CHDIR);
+	/* pmd raised its own fd limit; the worker gets the usual one. */
+	if (sp->nofile != NULL)
+		setrlimit(RLIMIT_NOFILE, sp->nofile);
 	if (sp->set_ids) {
 		if (setgroups(ca->ngroups, ca->groups) == -1)
 			child_fail(ca, ST_GROUPS);

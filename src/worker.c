@@ -106,6 +106,7 @@ worker_spawn(struct worker *w)
 	envp = app_environ(a, w);
 	memset(&sp, 0, sizeof sp);
 	sp.argv = cfg->argv;
+	sp.nofile = &worker_nofile;
 	sp.envp = envp;
 	sp.cwd = cfg->cwd;
 	sp.set_ids = (cfg->user != NULL || cfg->group != NULL) &&

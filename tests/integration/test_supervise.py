@@ -275,3 +275,16 @@ def test_socket_is_private(pmd):
     pmd.start()
     mode = os.stat(pmd.socket).st_mode
     assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o600
+
+
+def test_workers_get_the_usual_fd_limit(pmd, tmp_path):
+    # pmd raises its own soft limit (two pipes per worker); workers do not.
+    pmd.start("[app:lim]\ncommand = sh -c 'ulimit -n; exec sleep 1000'\n",
+              preexec=lambda: __import__("resource").setrlimit(
+                  __import__("resource").RLIMIT_NOFILE, (256, 4096)))
+    out = pmd.logs / "lim.out.log"
+    wait_until(lambda: out.exists() and out.read_text().strip(), what="ulimit output")
+    assert out.read_text().strip() == "256"
+    with open(f"/proc/{pmd.proc.pid}/limits") as f:
+        line = next(l for l in f if l.startswith("Max open files"))
+    assert line.split()[3:5] == ["4096", "4096"]
