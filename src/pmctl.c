@@ -60,19 +60,6 @@ static const struct { const char *alias, *name; } aliases[] = {
 static int	 json_out;
 static int	 color;
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int code, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	fputs("pmctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(code);
-}
-
 static void
 usage(FILE *f)
 {
@@ -108,10 +95,10 @@ try_connect(const char *path)
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path)
-		die(EXIT_UNREACH, "socket path too long: %s", path);
+		fatalx(EXIT_UNREACH, "socket path too long: %s", path);
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		die(EXIT_UNREACH, "socket: %s", strerror(errno));
+		fatalx(EXIT_UNREACH, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		close(fd);
 		return -1;
@@ -165,10 +152,10 @@ start_daemon(const char *home, const char *path)
 	double	 deadline;
 
 	if (pipe2(ready, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1)
-		die(EXIT_UNREACH, "pipe: %s", strerror(errno));
+		fatalx(EXIT_UNREACH, "pipe: %s", strerror(errno));
 	switch (pid = fork()) {
 	case -1:
-		die(EXIT_UNREACH, "fork: %s", strerror(errno));
+		fatalx(EXIT_UNREACH, "fork: %s", strerror(errno));
 	case 0:
 		fd = fcntl(ready[1], F_DUPFD, 3);	/* without CLOEXEC */
 		snprintf(fdstr, sizeof fdstr, "%d", fd);
@@ -199,8 +186,8 @@ start_daemon(const char *home, const char *path)
 		poll(NULL, 0, 10);
 	} while (now() < deadline && len == 0);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == PMD_EX_CONFIG)
-		die(EXIT_UNREACH, "pmd did not start: %s", errbuf);
-	die(EXIT_UNREACH, "pmd did not start%s%s", len ? ": " : "", errbuf);
+		fatalx(EXIT_UNREACH, "pmd did not start: %s", errbuf);
+	fatalx(EXIT_UNREACH, "pmd did not start%s%s", len ? ": " : "", errbuf);
 }
 
 static char *
@@ -212,7 +199,7 @@ default_home(void)
 	if ((h == NULL || *h == '\0') && (pw = getpwuid(getuid())) != NULL)
 		h = pw->pw_dir;
 	if (h == NULL)
-		die(EXIT_UNREACH, "cannot find the home directory; set "
+		fatalx(EXIT_UNREACH, "cannot find the home directory; set "
 		    "PMD_HOME");
 	return xprintf("%s/.pmd", h);
 }
@@ -244,7 +231,7 @@ connect_daemon(const char *opt_socket, int autostart, char **pathp)
 	if (fd == -1 && autostart) {
 		char *cause;
 		if (mkdir_p(home, 0700, &cause) == -1)
-			die(EXIT_UNREACH, "cannot create %s", cause);
+			fatalx(EXIT_UNREACH, "cannot create %s", cause);
 		fd = start_daemon(home, path);
 	}
 	free(home);
@@ -282,10 +269,10 @@ exchange(int fd, cJSON *req)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0 && sent_errno != 0)
-			die(EXIT_UNREACH, "lost the daemon: %s",
+			fatalx(EXIT_UNREACH, "lost the daemon: %s",
 			    strerror(sent_errno));
 		if (r <= 0)
-			die(EXIT_UNREACH, "the daemon closed the connection "
+			fatalx(EXIT_UNREACH, "the daemon closed the connection "
 			    "without a reply");
 		len += r;
 		if (memchr(buf, '\n', len) != NULL)
@@ -293,7 +280,7 @@ exchange(int fd, cJSON *req)
 	}
 	buf[len] = '\0';
 	if ((reply = cJSON_Parse(buf)) == NULL || !cJSON_IsObject(reply))
-		die(EXIT_UNREACH, "protocol error: the reply is not JSON");
+		fatalx(EXIT_UNREACH, "protocol error: the reply is not JSON");
 	free(buf);
 	return reply;
 }
@@ -506,7 +493,7 @@ build_start(cJSON *req, int argc, char **argv)
 				cJSON_AddStringToObject(req, "instances", inst);
 		}
 		if (getcwd(cwd, sizeof cwd) == NULL)
-			die(EXIT_USAGE, "getcwd: %s", strerror(errno));
+			fatalx(EXIT_USAGE, "getcwd: %s", strerror(errno));
 		cJSON_AddStringToObject(req, "cwd", cwd);
 		/* As with PM2, the command gets the environment of pmctl. */
 		env = cJSON_AddObjectToObject(req, "env");
@@ -530,7 +517,7 @@ build_start(cJSON *req, int argc, char **argv)
 		if (profile != NULL)
 			usage_error("start: --env goes with an app's NAME");
 		if (realpath(target, path) == NULL)
-			die(EXIT_USAGE, "%s: %s", target, strerror(errno));
+			fatalx(EXIT_USAGE, "%s: %s", target, strerror(errno));
 		cJSON_AddStringToObject(req, "file", path);
 		return;
 	}
@@ -692,7 +679,7 @@ main(int argc, char **argv)
 	if ((fd = connect_daemon(opt_socket, autostart, &path)) == -1) {
 		if (strcmp(cmd->name, "version") == 0)
 			printf("pmctl %s\npmd not running\n", PMD_VERSION);
-		die(EXIT_UNREACH, "no pmd answers on %s", path);
+		fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
 	}
 	reply = exchange(fd, req);
 	close(fd);

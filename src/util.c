@@ -130,14 +130,17 @@ log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Only before the event loop runs: print the message plainly and exit. */
+/*
+ * Print "PROGRAM: message" and exit with code: for pmctl, and for pmd only
+ * before its event loop runs.
+ */
 void
 fatalx(int code, const char *fmt, ...)
 {
 	va_list	ap;
 
 	va_start(ap, fmt);
-	fputs("pmd: ", stderr);
+	fprintf(stderr, "%s: ", program_invocation_short_name);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
