@@ -25,35 +25,42 @@
 #define PMD_E_SHUTDOWN	"ESHUTDOWN"	/* the daemon is stopping */
 
 /*
- * The commands: name, how pmctl turns its arguments into a request, usage,
- * summary. Both programs expand this list: pmd into its dispatch table (one
- * cmd-NAME.c each), pmctl into its argument parser and its help.
+ * The commands: C name, name, how pmctl turns its arguments into a
+ * request, usage, summary. Both programs expand this list: pmd into its
+ * dispatch table (one cmd-NAME.c each), pmctl into its parser and help.
  */
 #define PMD_COMMANDS(X)							\
-	X(start, ARGS_START,						\
+	X(start, "start", ARGS_START,					\
 	    "NAME|all|FILE.conf [--env PROFILE] | --name NAME [-i N] -- CMD [ARG...]", \
 	    "start a configured app, the apps of a file, or a command")	\
-	X(stop, ARGS_TARGET, "NAME|all|NAME:INSTANCE",			\
+	X(stop, "stop", ARGS_TARGET, "NAME|all|NAME:INSTANCE",		\
 	    "stop workers and wait until they have exited")		\
-	X(restart, ARGS_TARGET, "NAME|all|NAME:INSTANCE",		\
+	X(restart, "restart", ARGS_TARGET, "NAME|all|NAME:INSTANCE",	\
 	    "stop then start workers; clears errored")			\
-	X(delete, ARGS_TARGET, "NAME|all",				\
+	X(delete, "delete", ARGS_TARGET, "NAME|all",			\
 	    "stop an app and forget it")				\
-	X(reset, ARGS_TARGET, "NAME|all|NAME:INSTANCE",			\
+	X(reset, "reset", ARGS_TARGET, "NAME|all|NAME:INSTANCE",	\
 	    "zero restart counters and start errored workers again")	\
-	X(scale, ARGS_SCALE, "NAME N",					\
+	X(scale, "scale", ARGS_SCALE, "NAME N",				\
 	    "run N instances of an app")				\
-	X(list, ARGS_NONE, "",						\
+	X(list, "list", ARGS_NONE, "",					\
 	    "one line per worker: pid, status, restarts, uptime, cpu, memory") \
-	X(show, ARGS_NAME, "NAME",					\
+	X(show, "show", ARGS_NAME, "NAME",				\
 	    "everything about one app and each of its workers")		\
-	X(signal, ARGS_SIGNAL, "SIGNAL NAME|all|NAME:INSTANCE",		\
+	X(logs, "logs", ARGS_LOGS,					\
+	    "[NAME] [--lines N] [--follow] [--err|--out]",		\
+	    "the last lines of the logs, then with --follow new ones")	\
+	X(flush, "flush", ARGS_OPTNAME, "[NAME]",			\
+	    "empty the log files of an app, or of all")			\
+	X(reopen_logs, "reopen-logs", ARGS_NONE, "",			\
+	    "reopen every log file (after logrotate moved them)")	\
+	X(signal, "signal", ARGS_SIGNAL, "SIGNAL NAME|all|NAME:INSTANCE",	\
 	    "send a signal to workers' process groups")			\
-	X(ping, ARGS_NONE, "",						\
+	X(ping, "ping", ARGS_NONE, "",					\
 	    "check that the daemon answers")				\
-	X(version, ARGS_NONE, "",					\
+	X(version, "version", ARGS_NONE, "",				\
 	    "print the client's and the daemon's versions")		\
-	X(kill, ARGS_NONE, "",						\
+	X(kill, "kill", ARGS_NONE, "",					\
 	    "stop every worker, then the daemon")
 
 #endif

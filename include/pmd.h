@@ -88,8 +88,18 @@ struct app_config {
 	char			*group;
 	uid_t			 uid;
 	gid_t			 gid;
+
+	char			*out_file;	/* NULL: LOG_DIR/NAME.out.log */
+	char			*err_file;
+	int			 merge_logs;	/* one file per app, not instance */
+	char			*log_date_format; /* NULL: no timestamps */
+	uint64_t		 log_max_size;	/* 0: never rotate */
+	unsigned		 log_retain;
 };
 TAILQ_HEAD(app_config_list, app_config);
+
+#define LOG_DATE_DEFAULT	"%Y-%m-%dT%H:%M:%S.%L%z"
+
 
 struct config {
 	char			*file;
@@ -194,7 +204,10 @@ int	 proc_sample(pid_t, unsigned long long *, uint64_t *);
 /* logs.c: worker output from pipes to files, and the stderr tail. */
 struct logfile;
 struct logpipe;
+struct cJSON;
 
+#define LOG_OUT		0
+#define LOG_ERR		1
 #define TAIL_SIZE	2048
 
 struct tail {
@@ -202,14 +215,21 @@ struct tail {
 	char		 buf[TAIL_SIZE];
 };
 
-struct logfile *logfile_open(const char *);
-void	 logfile_ref(struct logfile *);
+/* Called with each line while set (by control.c, for followers). */
+typedef void (*log_tap_fn)(const char *, int, int, const char *);
+extern log_tap_fn log_tap;
+
+struct logfile *logfile_open(const char *, const char *, int, int,
+	    const struct app_config *);
 void	 logfile_unref(struct logfile *);
-uint64_t logfile_dropped(struct logfile *);
-void	 logpipe_new(int, struct logfile *, struct tail **,
+struct cJSON *logfile_json(struct logfile *);
+void	 logpipe_new(int, struct logfile *, int, struct tail **,
 	    struct logpipe **);
 void	 logpipe_release(struct logpipe **);
 void	 logs_close_all(void);
+int	 logs_reopen_all(void);
+struct cJSON *logs_flush(const char *);
+struct cJSON *logs_tail(const char *, int, unsigned);
 void	 tail_append(struct tail **, const char *, size_t);
 
 /* worker.c: one instance slot of an app and the process it runs. */
@@ -228,6 +248,8 @@ struct worker {
 	int		 have_status;
 	char		*exec_error;	/* why the last spawn failed */
 
+	struct logfile	*outf;		/* where its stdout and stderr go */
+	struct logfile	*errf;
 	struct logpipe	*out;
 	struct logpipe	*err;
 	struct tail	*tail;		/* last bytes of stderr */
@@ -257,8 +279,6 @@ struct app {
 	int			 deleting;
 	struct worker		**workers;
 	unsigned		 nworkers;
-	struct logfile		*out;
-	struct logfile		*err;
 };
 TAILQ_HEAD(app_list, app);
 
@@ -283,6 +303,7 @@ void	 target_clear(struct target *);
 struct policy app_policy(const struct app *);
 char	**app_environ(struct app *, struct worker *);
 struct cJSON *app_list_json(const char *);
+char	*app_log_path(const struct app *, unsigned, int);
 
 /* pmd.c: daemon-wide state. */
 extern struct config *config;
@@ -302,6 +323,7 @@ void	 control_check_waiters(void);
 void	 control_kill_replies(void);
 void	 client_wait(struct client *, client_wait_fn, struct target *, int);
 struct target *client_target(struct client *);
+void	 client_follow(struct client *, const char *, int);
 int	 client_mode(struct client *);
 
 /* cmd.c: the dispatch table, one cmd-NAME.c per command. */

@@ -40,7 +40,6 @@ app_create(struct app_config *cfg, char **base_env, int adhoc,
     const char *profile)
 {
 	struct app	*a = xcalloc(1, sizeof *a);
-	char		*path;
 
 	appcfg_ref(cfg);
 	a->cfg = cfg;
@@ -48,12 +47,6 @@ app_create(struct app_config *cfg, char **base_env, int adhoc,
 	a->base_env = base_env;
 	a->adhoc = adhoc;
 	a->profile = profile != NULL ? xstrdup(profile) : NULL;
-	path = xprintf("%s/%s.out.log", log_dir, a->name);
-	a->out = logfile_open(path);
-	free(path);
-	path = xprintf("%s/%s.err.log", log_dir, a->name);
-	a->err = logfile_open(path);
-	free(path);
 	TAILQ_INSERT_TAIL(&apps, a, entry);
 	app_scale(a, instances_resolve(cfg->instances, daemon_ncpu()));
 	return a;
@@ -68,8 +61,6 @@ app_free(struct app *a)
 	for (i = 0; i < a->nworkers; i++)
 		worker_free(a->workers[i]);
 	free(a->workers);
-	logfile_unref(a->out);
-	logfile_unref(a->err);
 	appcfg_unref(a->cfg);
 	argv_free(a->base_env);
 	free(a->profile);
@@ -339,4 +330,32 @@ app_list_json(const char *name)
 			    0));
 	}
 	return rows;
+}
+
+/*
+ * Where instance's stream goes: LOG_DIR/NAME.out.log, or NAME-N.out.log
+ * with merge_logs off; out_file and err_file replace the default, with -N
+ * before their extension when each instance has its own.
+ */
+char *
+app_log_path(const struct app *a, unsigned instance, int stream)
+{
+	const char	*file = stream == LOG_ERR ? a->cfg->err_file :
+			    a->cfg->out_file;
+	const char	*what = stream == LOG_ERR ? "err" : "out";
+	const char	*dot, *slash;
+
+	if (file == NULL) {
+		if (a->cfg->merge_logs)
+			return xprintf("%s/%s.%s.log", log_dir, a->name, what);
+		return xprintf("%s/%s-%u.%s.log", log_dir, a->name, instance,
+		    what);
+	}
+	if (a->cfg->merge_logs || strcmp(file, "/dev/null") == 0)
+		return xstrdup(file);
+	dot = strrchr(file, '.');
+	slash = strrchr(file, '/');
+	if (dot == NULL || (slash != NULL && dot < slash))
+		return xprintf("%s-%u", file, instance);
+	return xprintf("%.*s-%u%s", (int)(dot - file), file, instance, dot);
 }

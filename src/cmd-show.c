@@ -80,14 +80,27 @@ cmd_show_exec(struct client *c, cJSON *req)
 		cJSON_AddStringToObject(app, "user", cfg->user);
 	if (cfg->group != NULL)
 		cJSON_AddStringToObject(app, "group", cfg->group);
-	path = xprintf("%s/%s.out.log", log_dir, a->name);
-	cJSON_AddStringToObject(app, "out_file", path);
-	free(path);
-	path = xprintf("%s/%s.err.log", log_dir, a->name);
-	cJSON_AddStringToObject(app, "err_file", path);
-	free(path);
-	cJSON_AddNumberToObject(app, "log_lines_dropped",
-	    (double)(logfile_dropped(a->out) + logfile_dropped(a->err)));
+	cJSON_AddBoolToObject(app, "merge_logs", cfg->merge_logs);
+	cJSON_AddStringToObject(app, "log_date_format",
+	    cfg->log_date_format ? cfg->log_date_format : "none");
+	cJSON_AddNumberToObject(app, "log_max_size", (double)cfg->log_max_size);
+	cJSON_AddNumberToObject(app, "log_retain", cfg->log_retain);
+	/* Each file once: instances share a file unless merge_logs is off. */
+	arr = cJSON_AddArrayToObject(app, "log_files");
+	for (i = 0; i < a->nworkers; i++) {
+		struct logfile *f[2] = { a->workers[i]->outf,
+		    a->workers[i]->errf };
+		for (int k = 0; k < 2; k++) {
+			size_t j;
+			for (j = 0; j < i; j++) {
+				if (a->workers[j]->outf == f[k] ||
+				    a->workers[j]->errf == f[k])
+					break;
+			}
+			if (j == i && (k == 0 || f[1] != f[0]))
+				cJSON_AddItemToArray(arr, logfile_json(f[k]));
+		}
+	}
 	arr = cJSON_AddArrayToObject(app, "workers");
 	for (i = 0; i < a->nworkers; i++)
 		cJSON_AddItemToArray(arr, worker_json(a->workers[i], 1));

@@ -13,11 +13,11 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-#define DECLARE(name, args, usage, help) \
-	cJSON *cmd_##name##_exec(struct client *, cJSON *);
+#define DECLARE(id, name, args, usage, help) \
+	cJSON *cmd_##id##_exec(struct client *, cJSON *);
 PMD_COMMANDS(DECLARE)
 
-#define ENTRY(name, args, usage, help) { #name, cmd_##name##_exec },
+#define ENTRY(id, name, args, usage, help) { name, cmd_##id##_exec },
 static const struct cmd_entry cmd_table[] = {
 	PMD_COMMANDS(ENTRY)
 };

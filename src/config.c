@@ -184,6 +184,86 @@ set_group(struct parse *p, struct app_config *a, const char *v, char **cause)
 	return 0;
 }
 
+static int
+set_log_file(char **field, struct parse *p, const char *v, char **cause)
+{
+	if (*v == '\0') {
+		*cause = xstrdup("expected a file path (or /dev/null)");
+		return -1;
+	}
+	free(*field);
+	*field = path_join(p->dir, v);
+	return 0;
+}
+
+static int
+set_out_file(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	return set_log_file(&a->out_file, p, v, cause);
+}
+
+static int
+set_err_file(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	return set_log_file(&a->err_file, p, v, cause);
+}
+
+static int
+set_merge_logs(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	return parse_bool(v, &a->merge_logs, cause);
+}
+
+static int
+set_log_date_format(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	free(a->log_date_format);
+	a->log_date_format = NULL;
+	if (strcmp(v, "none") == 0)
+		return 0;
+	if (*v == '\0' || strlen(v) > 64) {
+		*cause = xstrdup("expected a strftime(3) format of up to 64 "
+		    "characters (%L for milliseconds), or none");
+		return -1;
+	}
+	a->log_date_format = xstrdup(v);
+	return 0;
+}
+
+static int
+set_log_max_size(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	if (parse_size(v, &a->log_max_size, cause) == -1)
+		return -1;
+	if (a->log_max_size != 0 && a->log_max_size < 1024) {
+		*cause = xprintf("expected 0 (never rotate) or at least 1K, "
+		    "got \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_log_retain(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	unsigned long	n;
+
+	(void)p;
+	if (parse_uint(v, 1000, &n, cause) == -1)
+		return -1;
+	a->log_retain = (unsigned)n;
+	return 0;
+}
+
 static const struct {
 	const char	*name;
 	setter_fn	 set;
@@ -201,13 +281,20 @@ static const struct {
 	{ "kill_timeout", set_kill_timeout },
 	{ "user", set_user },
 	{ "group", set_group },
+	{ "out_file", set_out_file },
+	{ "err_file", set_err_file },
+	{ "merge_logs", set_merge_logs },
+	{ "log_date_format", set_log_date_format },
+	{ "log_max_size", set_log_max_size },
+	{ "log_retain", set_log_retain },
 };
 
 const char *const config_app_keys[] = {
 	"command", "cwd", "instances", "autorestart", "min_uptime",
 	"max_restarts", "restart_delay", "exp_backoff_restart_delay",
 	"stop_exit_codes", "kill_signal", "kill_timeout", "user", "group",
-	"env.NAME", "env_PROFILE.NAME",
+	"out_file", "err_file", "merge_logs", "log_date_format",
+	"log_max_size", "log_retain", "env.NAME", "env_PROFILE.NAME",
 };
 const size_t config_napp_keys = nitems(config_app_keys);
 
@@ -229,6 +316,10 @@ appcfg_new(const char *name)
 	a->stop_exit_codes[0] = 0;	/* PM2: every exit is restarted */
 	a->uid = (uid_t)-1;
 	a->gid = (gid_t)-1;
+	a->merge_logs = 1;
+	a->log_date_format = xstrdup(LOG_DATE_DEFAULT);
+	a->log_max_size = 10 * 1024 * 1024;
+	a->log_retain = 5;
 	return a;
 }
 
@@ -258,6 +349,9 @@ appcfg_unref(struct app_config *a)
 	free(a->cwd);
 	free(a->user);
 	free(a->group);
+	free(a->out_file);
+	free(a->err_file);
+	free(a->log_date_format);
 	free(a);
 }
 

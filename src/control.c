@@ -24,6 +24,7 @@
 
 #define STALL_SECONDS	10.0
 #define OUT_MAX		(8 * 1024 * 1024)
+#define FOLLOW_MAX	(1024 * 1024)	/* a follower this far behind goes */
 
 struct client {
 	LIST_ENTRY(client)	 entry;
@@ -45,9 +46,14 @@ struct client {
 	struct target		 target;
 	int			 mode;
 	int			 kill_reply;	/* answer when pmd exits */
+
+	int			 follow;	/* streams log lines */
+	char			*follow_app;	/* NULL: every app */
+	int			 follow_mask;
 };
 
 static LIST_HEAD(, client) clients = LIST_HEAD_INITIALIZER(clients);
+static unsigned	 nfollowers;
 static ev_io	 listen_w;
 static char	*listen_path;
 static gid_t	 listen_gid = (gid_t)-1;
@@ -62,6 +68,9 @@ client_free(struct client *c)
 	ev_timer_stop(EV_DEFAULT, &c->stall_w);
 	close(c->read_w.fd);
 	LIST_REMOVE(c, entry);
+	if (c->follow && --nfollowers == 0)
+		log_tap = NULL;
+	free(c->follow_app);
 	target_clear(&c->target);
 	free(c->in);
 	free(c->out);
@@ -149,7 +158,7 @@ client_refuse(struct client *c, cJSON *reply)
 }
 
 static const char *const stopping_ok[] = {
-	"ping", "version", "list", "show", "kill",
+	"ping", "version", "list", "show", "logs", "kill",
 };
 
 /* Run one request line. Returns -1 if c was freed. */
@@ -217,6 +226,10 @@ client_process(struct client *c)
 	size_t	 off = 0, len;
 	int	 gone;
 
+	if (c->follow) {
+		c->inlen = 0;	/* a follower only listens */
+		return;
+	}
 	while (c->wait == NULL && !c->kill_reply && !c->closing &&
 	    (nl = memchr(c->in + off, '\n', c->inlen - off)) != NULL) {
 		len = nl - (c->in + off);
@@ -468,4 +481,43 @@ control_kill_replies(void)
 			client_send(c, reply_ok());
 		}
 	}
+}
+
+/* Send each new log line to the followers that want it. */
+static void
+control_tap(const char *app, int instance, int stream, const char *line)
+{
+	struct client	*c, *next;
+	cJSON		*o;
+
+	for (c = LIST_FIRST(&clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (!c->follow || !(c->follow_mask & (1 << stream)) ||
+		    (c->follow_app != NULL && strcmp(c->follow_app, app) != 0))
+			continue;
+		if (c->outlen - c->outoff > FOLLOW_MAX) {
+			log_warn("control: log follower (uid %ld) does not keep "
+			    "up; dropped", (long)c->uid);
+			client_free(c);
+			continue;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "app", app);
+		cJSON_AddNumberToObject(o, "instance", instance);
+		cJSON_AddStringToObject(o, "stream", stream == LOG_ERR ? "err" :
+		    "out");
+		cJSON_AddStringToObject(o, "line", line);
+		client_send(c, o);
+	}
+}
+
+/* From now on c gets the log lines of app (every app if NULL) in mask. */
+void
+client_follow(struct client *c, const char *app, int mask)
+{
+	c->follow = 1;
+	c->follow_app = app != NULL ? xstrdup(app) : NULL;
+	c->follow_mask = mask;
+	nfollowers++;
+	log_tap = control_tap;
 }

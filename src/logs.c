@@ -1,65 +1,134 @@
 /*
  * Worker output: each worker's stdout and stderr are non-blocking pipes
- * read in the event loop and written, in whole lines, to the app's log
- * files (O_APPEND, so lines of several instances never mix mid-line).
- * All pipes share one read buffer; a pipe keeps only its unfinished last
- * line, and that at most LINE_MAX_BYTES, so pmd's memory does not grow
- * with the volume of output. A pipe lives until EOF, which may come after
- * its worker exited (a child of the worker may still hold it).
+ * read in the event loop and written in whole lines, with an optional
+ * timestamp, to log files opened O_APPEND (so the lines of several
+ * instances never mix mid-line). Files rotate by size and can be flushed,
+ * reopened and tailed; followers get each line as it comes.
+ *
+ * Memory does not grow with output: all pipes share one read buffer and
+ * one output buffer, and a pipe keeps only its unfinished last line, at
+ * most LINE_MAX_BYTES. A file that cannot be written loses lines, counted
+ * and marked in the file once writing works again; the pipes are read all
+ * the same, so no worker ever blocks on its output because of pmd.
  */
-#include <sys/uio.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "pmd.h"
 
 #define READ_SIZE	65536
-#define LINE_MAX_BYTES	65536	/* a longer line is written in pieces */
+#define LINE_MAX_BYTES	65536		/* a longer line is written in pieces */
+#define OUT_SIZE	(4 * READ_SIZE)	/* fits a read, pieces and prefixes */
+#define RETRY_SECONDS	1.0		/* between tries to open a lost file */
+#define TAIL_READ_MAX	(1024 * 1024)	/* logs --lines reads at most this */
 
 struct logfile {
-	int		 fd;		/* -1 if it could not be opened */
-	char		*path;
-	int		 refs;
-	uint64_t	 dropped;	/* lines that could not be written */
+	LIST_ENTRY(logfile)	 entry;
+	char			*path;
+	char			*app;
+	int			 instance;	/* -1: every instance's lines */
+	int			 stream;	/* LOG_OUT or LOG_ERR */
+	int			 refs;
+	int			 fd;		/* -1: not open (see error) */
+	int			 discard;	/* /dev/null: drop silently */
+	uint64_t		 size;
+	uint64_t		 max_size;
+	unsigned		 retain;
+	char			*date_format;	/* NULL: no timestamp */
+	uint64_t		 dropped;	/* lines lost, in all */
+	uint64_t		 unreported;	/* lost since the last marker */
+	char			*error;		/* why lines are being lost */
+	double			 retry_at;
 };
 
 struct logpipe {
 	LIST_ENTRY(logpipe)	 entry;
 	ev_io			 io_w;
 	struct logfile		*file;
-	struct tail		**tail;		/* NULL once detached */
+	struct tail		**tail;		/* NULL once released */
 	struct logpipe		**self;		/* the owner's pointer to us */
+	int			 instance;	/* of the worker, for followers */
 	char			*partial;
 	size_t			 plen;
 };
 
+static LIST_HEAD(, logfile) files = LIST_HEAD_INITIALIZER(files);
 static LIST_HEAD(, logpipe) pipes = LIST_HEAD_INITIALIZER(pipes);
-static char readbuf[READ_SIZE];
+static char	 readbuf[READ_SIZE];
+static char	 outbuf[OUT_SIZE];
+static size_t	 outlen;
+static size_t	 outlines;
 
-struct logfile *
-logfile_open(const char *path)
+log_tap_fn	 log_tap;
+
+static void
+set_error(struct logfile *f, const char *what)
 {
-	struct logfile	*f = xcalloc(1, sizeof *f);
+	char	*e = xprintf("%s: %s: %s", f->path, what, strerror(errno));
 
-	f->refs = 1;
-	f->path = xstrdup(path);
-	if (strcmp(path, "/dev/null") == 0)
-		f->fd = -1;
-	else if ((f->fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
-	    O_CLOEXEC | O_NOCTTY, 0640)) == -1)
-		log_warn("log file %s: %s; its lines are dropped", path,
-		    strerror(errno));
-	return f;
+	if (f->error == NULL || strcmp(f->error, e) != 0)
+		log_warn("log file %s; its lines are dropped until it works",
+		    e);
+	free(f->error);
+	f->error = e;
 }
 
-void
-logfile_ref(struct logfile *f)
+static int
+logfile_reopen(struct logfile *f)
 {
-	f->refs++;
+	struct stat	st;
+
+	if (f->fd != -1)
+		close(f->fd);
+	f->retry_at = ev_now(EV_DEFAULT) + RETRY_SECONDS;
+	f->fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK, 0640);
+	if (f->fd == -1) {
+		set_error(f, "open");
+		return -1;
+	}
+	f->size = fstat(f->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return 0;
+}
+
+/* The file at path for app's lines; one struct per path, shared. */
+struct logfile *
+logfile_open(const char *path, const char *app, int instance, int stream,
+    const struct app_config *cfg)
+{
+	struct logfile	*f;
+
+	LIST_FOREACH(f, &files, entry) {
+		if (strcmp(f->path, path) == 0) {
+			f->refs++;
+			return f;
+		}
+	}
+	f = xcalloc(1, sizeof *f);
+	f->refs = 1;
+	f->fd = -1;
+	f->path = xstrdup(path);
+	f->app = xstrdup(app);
+	f->instance = instance;
+	f->stream = stream;
+	f->max_size = cfg->log_max_size;
+	f->retain = cfg->log_retain;
+	if (cfg->log_date_format != NULL)
+		f->date_format = xstrdup(cfg->log_date_format);
+	f->discard = strcmp(path, "/dev/null") == 0;
+	if (!f->discard)
+		logfile_reopen(f);
+	LIST_INSERT_HEAD(&files, f, entry);
+	return f;
 }
 
 void
@@ -67,47 +136,203 @@ logfile_unref(struct logfile *f)
 {
 	if (f == NULL || --f->refs > 0)
 		return;
+	LIST_REMOVE(f, entry);
 	if (f->fd != -1)
 		close(f->fd);
 	free(f->path);
+	free(f->app);
+	free(f->date_format);
+	free(f->error);
 	free(f);
 }
 
-uint64_t
-logfile_dropped(struct logfile *f)
+/* {"file":..., "dropped":..., "error":...} for `show`. */
+cJSON *
+logfile_json(struct logfile *f)
 {
-	return f->dropped;
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "file", f->path);
+	cJSON_AddNumberToObject(o, "dropped_lines", (double)f->dropped);
+	if (f->error != NULL && f->unreported > 0)
+		cJSON_AddStringToObject(o, "error", f->error);
+	return o;
 }
 
-/* Write the iovecs in full, or count the lines as dropped. */
 static void
-logfile_write(struct logfile *f, struct iovec *iov, int n, size_t lines)
+rotated_name(char *buf, size_t size, const char *path, unsigned n)
+{
+	snprintf(buf, size, "%s.%u", path, n);
+}
+
+/*
+ * Make room for len more bytes: if they would take the file past its
+ * max_size, shift NAME.1 .. NAME.(retain-1) up one, NAME to NAME.1, and
+ * start a new NAME. A size changed behind our back (copytruncate) counts.
+ */
+static void
+logfile_make_room(struct logfile *f, size_t len)
+{
+	char		 from[4200], to[4200];
+	struct stat	 st;
+	unsigned	 i;
+
+	if (f->max_size == 0 || f->fd == -1 || f->size + len <= f->max_size ||
+	    f->size == 0)
+		return;
+	if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size != f->size) {
+		f->size = st.st_size;
+		if (f->size == 0 || f->size + len <= f->max_size)
+			return;
+	}
+	if (f->retain == 0) {
+		if (ftruncate(f->fd, 0) == 0)
+			f->size = 0;
+		return;
+	}
+	for (i = f->retain; i > 1; i--) {
+		rotated_name(from, sizeof from, f->path, i - 1);
+		rotated_name(to, sizeof to, f->path, i);
+		rename(from, to);
+	}
+	rotated_name(to, sizeof to, f->path, 1);
+	if (rename(f->path, to) == -1)
+		set_error(f, "rotate");
+	logfile_reopen(f);
+}
+
+/* Write buf in full, or count its lines as lost. */
+static int
+logfile_write_all(struct logfile *f, const char *buf, size_t len,
+    size_t lines)
 {
 	ssize_t	w;
 
-	if (f->fd == -1) {
-		if (strcmp(f->path, "/dev/null") != 0)
-			f->dropped += lines;
-		return;
-	}
-	while (n > 0) {
-		w = writev(f->fd, iov, n);
+	while (len > 0) {
+		w = write(f->fd, buf, len);
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w <= 0) {
+			set_error(f, "write");
 			f->dropped += lines;
-			return;
+			f->unreported += lines;
+			return -1;
 		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= w;
-		}
+		f->size += w;
+		buf += w;
+		len -= w;
 	}
+	return 0;
+}
+
+/* Write the output buffer (whole lines of f) to f. */
+static void
+out_flush(struct logfile *f)
+{
+	char	marker[128];
+	int	n;
+
+	if (outlen == 0)
+		return;
+	if (f->fd == -1 && ev_now(EV_DEFAULT) >= f->retry_at)
+		logfile_reopen(f);
+	if (f->fd == -1) {
+		f->dropped += outlines;
+		f->unreported += outlines;
+	} else {
+		if (f->unreported > 0) {
+			n = snprintf(marker, sizeof marker, "[pmd] %llu lines "
+			    "dropped: this file could not be written\n",
+			    (unsigned long long)f->unreported);
+			if (logfile_write_all(f, marker, n, 0) == 0) {
+				f->unreported = 0;
+				free(f->error);
+				f->error = NULL;
+			}
+		}
+		logfile_write_all(f, outbuf, outlen, outlines);
+	}
+	outlen = outlines = 0;
+}
+
+/* The timestamp prefix for now, with %L as milliseconds; "" for none. */
+static const char *
+stamp_for(struct logfile *f, size_t *len)
+{
+	static char		 stamp[160], fmt[200];
+	static double		 at = -1;
+	static const char	*made_for;
+	struct tm		 tm;
+	double			 now = ev_now(EV_DEFAULT);
+	time_t			 secs;
+	const char		*p;
+	size_t			 i = 0;
+	int			 ms;
+
+	if (f->date_format == NULL) {
+		*len = 0;
+		return "";
+	}
+	if (now != at || made_for != f->date_format) {
+		secs = (time_t)now;
+		ms = (int)((now - secs) * 1000);
+		for (p = f->date_format; *p != '\0' && i < sizeof fmt - 4; p++) {
+			if (p[0] == '%' && p[1] == 'L') {
+				i += snprintf(fmt + i, sizeof fmt - i, "%03d", ms);
+				p++;
+			} else if (p[0] == '%' && p[1] != '\0') {
+				fmt[i++] = *p++;
+				fmt[i++] = *p;
+			} else
+				fmt[i++] = *p;
+		}
+		fmt[i] = '\0';
+		localtime_r(&secs, &tm);
+		i = strftime(stamp, sizeof stamp - 1, fmt, &tm);
+		stamp[i++] = ' ';
+		stamp[i] = '\0';
+		at = now;
+		made_for = f->date_format;
+	}
+	*len = strlen(stamp);
+	return stamp;
+}
+
+/* Queue one line (a then b, then a newline) for f, rotating first. */
+static void
+out_line(struct logpipe *lp, const char *a, size_t alen, const char *b,
+    size_t blen)
+{
+	struct logfile	*f = lp->file;
+	const char	*stamp;
+	size_t		 slen, len;
+
+	if (log_tap != NULL) {
+		char *line = xmalloc(alen + blen + 1);
+		if (alen > 0)
+			memcpy(line, a, alen);
+		if (blen > 0)
+			memcpy(line + alen, b, blen);
+		line[alen + blen] = '\0';
+		log_tap(f->app, lp->instance, f->stream, line);
+		free(line);
+	}
+	if (f->discard)
+		return;
+	stamp = stamp_for(f, &slen);
+	len = slen + alen + blen + 1;
+	if (outlen + len > sizeof outbuf ||
+	    (f->max_size != 0 && f->size + outlen + len > f->max_size))
+		out_flush(f);
+	logfile_make_room(f, len);
+	memcpy(outbuf + outlen, stamp, slen);
+	if (alen > 0)
+		memcpy(outbuf + outlen + slen, a, alen);
+	if (blen > 0)
+		memcpy(outbuf + outlen + slen + alen, b, blen);
+	outbuf[outlen + len - 1] = '\n';
+	outlen += len;
+	outlines++;
 }
 
 void
@@ -131,69 +356,40 @@ tail_append(struct tail **tp, const char *data, size_t len)
 	t->len += len;
 }
 
-static size_t
-count_lines(const char *p, size_t len)
-{
-	const char	*end = p + len;
-	size_t		 n = 0;
-
-	while ((p = memchr(p, '\n', end - p)) != NULL) {
-		n++;
-		p++;
-	}
-	return n;
-}
-
-/* Write the whole lines of data (after any stored partial), keep the rest. */
+/* Turn data into lines; keep an unfinished last line for the next read. */
 static void
 logpipe_consume(struct logpipe *lp, const char *data, size_t len, int eof)
 {
-	struct iovec	 iov[3];
-	const char	*nl;
-	size_t		 whole, rest;
-	int		 n = 0;
+	const char	*p = data, *end = data + len, *nl;
+	size_t		 n;
 
 	if (lp->tail != NULL && len > 0)
 		tail_append(lp->tail, data, len);
-	nl = len > 0 ? memrchr(data, '\n', len) : NULL;
-	whole = nl != NULL ? (size_t)(nl - data) + 1 : 0;
-	rest = len - whole;
-	if (whole > 0) {
-		if (lp->plen > 0) {
-			iov[n].iov_base = lp->partial;
-			iov[n++].iov_len = lp->plen;
-		}
-		iov[n].iov_base = (void *)data;
-		iov[n++].iov_len = whole;
-		logfile_write(lp->file, iov, n, count_lines(data, whole));
+	while (p < end && (nl = memchr(p, '\n', end - p)) != NULL) {
+		out_line(lp, lp->partial, lp->plen, p, nl - p);
 		lp->plen = 0;
+		p = nl + 1;
 	}
-	if (rest > 0) {
-		if (lp->plen + rest > LINE_MAX_BYTES) {
-			/* Too long for one line: write what we have as a piece. */
-			iov[0].iov_base = lp->partial;
-			iov[0].iov_len = lp->plen;
-			iov[1].iov_base = (void *)(data + whole);
-			iov[1].iov_len = rest;
-			iov[2].iov_base = "\n";
-			iov[2].iov_len = 1;
-			logfile_write(lp->file, iov, 3, 1);
+	while (p < end) {
+		/* No newline: keep it, or write a piece if it is too long. */
+		n = end - p;
+		if (lp->plen + n > LINE_MAX_BYTES) {
+			n = LINE_MAX_BYTES - lp->plen;
+			out_line(lp, lp->partial, lp->plen, p, n);
 			lp->plen = 0;
 		} else {
 			if (lp->partial == NULL)
 				lp->partial = xmalloc(LINE_MAX_BYTES);
-			memcpy(lp->partial + lp->plen, data + whole, rest);
-			lp->plen += rest;
+			memcpy(lp->partial + lp->plen, p, n);
+			lp->plen += n;
 		}
+		p += n;
 	}
 	if (eof && lp->plen > 0) {
-		iov[0].iov_base = lp->partial;
-		iov[0].iov_len = lp->plen;
-		iov[1].iov_base = "\n";
-		iov[1].iov_len = 1;
-		logfile_write(lp->file, iov, 2, 1);
+		out_line(lp, lp->partial, lp->plen, "", 0);
 		lp->plen = 0;
 	}
+	out_flush(lp->file);
 	if (lp->plen == 0 && lp->partial != NULL) {
 		free(lp->partial);
 		lp->partial = NULL;
@@ -245,19 +441,20 @@ logpipe_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /*
- * Read fd (taking it) into file; stderr also feeds *tail. *self points to
- * the pipe until it is freed at EOF or detached.
+ * Read fd (taking it) into file (taking a reference); stderr also feeds
+ * *tail. *self points to the pipe until it is freed at EOF or released.
  */
 void
-logpipe_new(int fd, struct logfile *file, struct tail **tail,
+logpipe_new(int fd, struct logfile *file, int instance, struct tail **tail,
     struct logpipe **self)
 {
 	struct logpipe	*lp = xcalloc(1, sizeof *lp);
 
+	lp->instance = instance;
 	lp->self = self;
 	*self = lp;
 	fd_nonblock(fd);
-	logfile_ref(file);
+	file->refs++;
 	lp->file = file;
 	lp->tail = tail;
 	ev_io_init(&lp->io_w, logpipe_cb, fd, EV_READ);
@@ -292,4 +489,116 @@ logs_close_all(void)
 		if (logpipe_read(lp))
 			logpipe_free(lp);
 	}
+}
+
+/* SIGUSR1, reopen-logs: after logrotate moved the files (create mode). */
+int
+logs_reopen_all(void)
+{
+	struct logfile	*f;
+	int		 n = 0;
+
+	LIST_FOREACH(f, &files, entry) {
+		if (!f->discard && logfile_reopen(f) == 0)
+			n++;
+	}
+	log_info("reopened %d log files", n);
+	return n;
+}
+
+/* Empty app's log files (all apps' if NULL), and remove rotated ones. */
+cJSON *
+logs_flush(const char *app)
+{
+	struct logfile	*f;
+	cJSON		*done = cJSON_CreateArray();
+	char		 name[4200];
+	unsigned	 i;
+
+	LIST_FOREACH(f, &files, entry) {
+		if (f->discard || (app != NULL && strcmp(app, f->app) != 0))
+			continue;
+		if (f->fd != -1 && ftruncate(f->fd, 0) == 0)
+			f->size = 0;
+		for (i = 1; i <= f->retain; i++) {
+			rotated_name(name, sizeof name, f->path, i);
+			unlink(name);
+		}
+		cJSON_AddItemToArray(done, cJSON_CreateString(f->path));
+	}
+	return done;
+}
+
+/* The last n lines of path: one bounded read from the end. */
+static cJSON *
+file_tail(const char *path, unsigned n)
+{
+	cJSON		*lines = cJSON_CreateArray();
+	struct stat	 st;
+	char		*buf, *p, *end, *nl;
+	size_t		 want, got = 0;
+	ssize_t		 r;
+	unsigned	 count = 0;
+	int		 fd;
+
+	if (n == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return lines;
+	if (fstat(fd, &st) == -1 || st.st_size == 0) {
+		close(fd);
+		return lines;
+	}
+	want = st.st_size < TAIL_READ_MAX ? (size_t)st.st_size : TAIL_READ_MAX;
+	buf = xmalloc(want + 1);
+	while (got < want && (r = pread(fd, buf + got, want - got,
+	    st.st_size - want + got)) > 0)
+		got += r;
+	close(fd);
+	end = buf + got;
+	if (end > buf && end[-1] == '\n')
+		end--;
+	/* Walk back n newlines. */
+	for (p = end; p > buf && count < n; p--) {
+		if (p[-1] == '\n' && ++count == n)
+			break;
+	}
+	if (p == buf && got == want && want < (size_t)st.st_size && count < n)
+		p = memchr(buf, '\n', end - buf) ? memchr(buf, '\n', end - buf) +
+		    1 : end;	/* the first line was cut by the read */
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		if (nl == NULL)
+			nl = end;
+		*nl = '\0';
+		cJSON_AddItemToArray(lines, cJSON_CreateString(p));
+		p = nl + 1;
+	}
+	free(buf);
+	return lines;
+}
+
+/*
+ * The last n lines of each log file of app (all apps if NULL), of the
+ * streams in mask: [{"app","instance","stream","file","lines":[...]}].
+ */
+cJSON *
+logs_tail(const char *app, int mask, unsigned n)
+{
+	cJSON		*out = cJSON_CreateArray(), *o;
+	struct logfile	*f;
+
+	/* Oldest first: the list holds the newest at its head. */
+	LIST_FOREACH(f, &files, entry) {
+		if (f->discard || !(mask & (1 << f->stream)) ||
+		    (app != NULL && strcmp(app, f->app) != 0))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "app", f->app);
+		if (f->instance >= 0)
+			cJSON_AddNumberToObject(o, "instance", f->instance);
+		cJSON_AddStringToObject(o, "stream", f->stream ? "err" : "out");
+		cJSON_AddStringToObject(o, "file", f->path);
+		cJSON_AddItemToObject(o, "lines", file_tail(f->path, n));
+		cJSON_InsertItemInArray(out, 0, o);
+	}
+	return out;
 }

@@ -36,8 +36,8 @@
 extern char **environ;
 
 enum args {
-	ARGS_NONE, ARGS_TARGET, ARGS_NAME, ARGS_SCALE, ARGS_SIGNAL,
-	ARGS_START
+	ARGS_NONE, ARGS_TARGET, ARGS_NAME, ARGS_OPTNAME, ARGS_SCALE,
+	ARGS_SIGNAL, ARGS_START, ARGS_LOGS
 };
 
 struct command {
@@ -47,7 +47,7 @@ struct command {
 	const char	*help;
 };
 
-#define ROW(name, args, usage, help) { #name, args, usage, help },
+#define ROW(id, name, args, usage, help) { name, args, usage, help },
 static const struct command commands[] = {
 	PMD_COMMANDS(ROW)
 };
@@ -238,11 +238,26 @@ connect_daemon(const char *opt_socket, int autostart, char **pathp)
 	return fd;
 }
 
+/* Read one JSON line from the daemon; NULL at EOF. */
 static cJSON *
-exchange(int fd, cJSON *req)
+read_reply(FILE *in)
 {
-	char	*line = cJSON_PrintUnformatted(req), *buf = NULL;
-	size_t	 len = 0, cap = 0, off = 0, n;
+	static char	*line;
+	static size_t	 size;
+	cJSON		*reply;
+
+	if (getline(&line, &size, in) == -1)
+		return NULL;
+	if ((reply = cJSON_Parse(line)) == NULL || !cJSON_IsObject(reply))
+		fatalx(EXIT_UNREACH, "protocol error: the reply is not JSON");
+	return reply;
+}
+
+static cJSON *
+exchange(int fd, FILE *in, cJSON *req)
+{
+	char	*line = cJSON_PrintUnformatted(req);
+	size_t	 off = 0, n;
 	ssize_t	 r;
 	int	 sent_errno = 0;
 	cJSON	*reply;
@@ -262,27 +277,13 @@ exchange(int fd, cJSON *req)
 		off += r;
 	}
 	free(line);
-	for (;;) {
-		if (len + 4096 > cap)
-			buf = xrealloc(buf, cap = cap * 2 + 8192);
-		r = read(fd, buf + len, cap - len - 1);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0 && sent_errno != 0)
-			fatalx(EXIT_UNREACH, "lost the daemon: %s",
-			    strerror(sent_errno));
-		if (r <= 0)
-			fatalx(EXIT_UNREACH, "the daemon closed the connection "
-			    "without a reply");
-		len += r;
-		if (memchr(buf, '\n', len) != NULL)
-			break;
-	}
-	buf[len] = '\0';
-	if ((reply = cJSON_Parse(buf)) == NULL || !cJSON_IsObject(reply))
-		fatalx(EXIT_UNREACH, "protocol error: the reply is not JSON");
-	free(buf);
-	return reply;
+	if ((reply = read_reply(in)) != NULL)
+		return reply;
+	if (sent_errno != 0)
+		fatalx(EXIT_UNREACH, "lost the daemon: %s",
+		    strerror(sent_errno));
+	fatalx(EXIT_UNREACH, "the daemon closed the connection without a "
+	    "reply");
 }
 
 static const char *
@@ -380,12 +381,12 @@ print_show(cJSON *app)
 {
 	static const char *const keys[] = {
 		"source", "command", "cwd", "env_profile", "user", "group",
-		"kill_signal", "out_file", "err_file",
+		"kill_signal", "log_date_format",
 	};
 	static const char *const nums[] = {
 		"instances", "min_uptime_ms", "max_restarts",
 		"restart_delay_ms", "exp_backoff_restart_delay_ms",
-		"kill_timeout_ms", "log_lines_dropped",
+		"kill_timeout_ms", "log_max_size", "log_retain",
 	};
 	cJSON	*w, *env, *line, *tail;
 	char	 up[16], mem[16];
@@ -403,6 +404,16 @@ print_show(cJSON *app)
 	printf("%-29s %s\n", "autorestart", cJSON_IsTrue(
 	    cJSON_GetObjectItemCaseSensitive(app, "autorestart")) ?
 	    "true" : "false");
+	cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(app,
+	    "log_files")) {
+		printf("%-29s %s", "log file", str(line, "file"));
+		if (num(line, "dropped_lines") > 0)
+			printf(" (%.0f lines dropped%s%s)",
+			    num(line, "dropped_lines"),
+			    json_string(line, "error") ? ": " : "",
+			    json_string(line, "error") ? str(line, "error") : "");
+		printf("\n");
+	}
 	env = cJSON_GetObjectItemCaseSensitive(app, "env");
 	cJSON_ArrayForEach(line, env)
 		printf("%-29s %s=%s\n", "env", line->string,
@@ -526,6 +537,100 @@ build_start(cJSON *req, int argc, char **argv)
 		cJSON_AddStringToObject(req, "env_profile", profile);
 }
 
+static void
+build_logs(cJSON *req, int argc, char **argv)
+{
+	char	*end;
+	long	 n;
+	int	 i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--follow") == 0 ||
+		    strcmp(argv[i], "-f") == 0)
+			cJSON_AddTrueToObject(req, "follow");
+		else if (strcmp(argv[i], "--err") == 0 ||
+		    strcmp(argv[i], "--out") == 0) {
+			if (cJSON_HasObjectItem(req, "stream"))
+				usage_error("logs: --err or --out, not both");
+			cJSON_AddStringToObject(req, "stream", argv[i] + 2);
+		} else if (strcmp(argv[i], "--lines") == 0 ||
+		    strcmp(argv[i], "-n") == 0) {
+			if (++i == argc)
+				usage_error("logs: %s needs a number",
+				    argv[i - 1]);
+			n = strtol(argv[i], &end, 10);
+			if (*argv[i] == '\0' || *end != '\0' || n < 0 ||
+			    n > 100000)
+				usage_error("logs: --lines takes a number from "
+				    "0 to 100000, got \"%s\"", argv[i]);
+			cJSON_AddNumberToObject(req, "lines", n);
+		} else if (argv[i][0] == '-')
+			usage_error("logs: unknown option %s", argv[i]);
+		else if (cJSON_HasObjectItem(req, "name"))
+			usage_error("logs: one app at a time");
+		else
+			cJSON_AddStringToObject(req, "name", argv[i]);
+	}
+}
+
+/* "app:0 | " or "app | ", coloured (stderr red) on a terminal. */
+static void
+print_log_line(const char *app, cJSON *instance, const char *stream,
+    const char *line)
+{
+	const char	*on = !color ? "" : strcmp(stream, "err") == 0 ?
+			    "\033[31m" : "\033[36m";
+
+	if (cJSON_IsNumber(instance))
+		printf("%s%s:%.0f |%s %s\n", on, app, instance->valuedouble,
+		    color ? "\033[0m" : "", line);
+	else
+		printf("%s%s |%s %s\n", on, app, color ? "\033[0m" : "", line);
+}
+
+static void
+print_logs(cJSON *files)
+{
+	cJSON	*f, *line;
+
+	cJSON_ArrayForEach(f, files) {
+		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f,
+		    "lines")) == 0)
+			continue;
+		printf("%s==> %s (last %d lines) <==%s\n", color ? "\033[90m" :
+		    "", str(f, "file"), cJSON_GetArraySize(
+		    cJSON_GetObjectItemCaseSensitive(f, "lines")),
+		    color ? "\033[0m" : "");
+		cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(f,
+		    "lines"))
+			print_log_line(str(f, "app"),
+			    cJSON_GetObjectItemCaseSensitive(f, "instance"),
+			    str(f, "stream"), line->valuestring);
+	}
+}
+
+/* After logs --follow's first reply: one line per message until EOF. */
+static void
+follow(FILE *in)
+{
+	cJSON	*m;
+	char	*s;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((m = read_reply(in)) != NULL) {
+		if (json_out) {
+			s = cJSON_PrintUnformatted(m);
+			puts(s);
+			free(s);
+		} else
+			print_log_line(str(m, "app"),
+			    cJSON_GetObjectItemCaseSensitive(m, "instance"),
+			    str(m, "stream"), str(m, "line"));
+		cJSON_Delete(m);
+	}
+	fatalx(EXIT_UNREACH, "the daemon closed the log stream");
+}
+
 static cJSON *
 build_request(const struct command *cmd, int argc, char **argv)
 {
@@ -563,8 +668,17 @@ build_request(const struct command *cmd, int argc, char **argv)
 		cJSON_AddStringToObject(req, "signal", argv[0]);
 		cJSON_AddStringToObject(req, "target", argv[1]);
 		break;
+	case ARGS_OPTNAME:
+		if (argc > 1)
+			usage_error("usage: pmctl %s %s", cmd->name, cmd->usage);
+		if (argc == 1)
+			cJSON_AddStringToObject(req, "name", argv[0]);
+		break;
 	case ARGS_START:
 		build_start(req, argc, argv);
+		break;
+	case ARGS_LOGS:
+		build_logs(req, argc, argv);
 		break;
 	}
 	return req;
@@ -607,6 +721,13 @@ print_reply(const struct command *cmd, cJSON *reply)
 		printf("signalled %.0f worker(s)\n", num(reply, "signalled"));
 	else if (strcmp(cmd->name, "show") == 0)
 		print_show(cJSON_GetObjectItemCaseSensitive(reply, "app"));
+	else if (strcmp(cmd->name, "logs") == 0)
+		print_logs(cJSON_GetObjectItemCaseSensitive(reply, "logs"));
+	else if (strcmp(cmd->name, "flush") == 0)
+		printf("flushed %d log file(s)\n", cJSON_GetArraySize(
+		    cJSON_GetObjectItemCaseSensitive(reply, "files")));
+	else if (strcmp(cmd->name, "reopen-logs") == 0)
+		printf("reopened %.0f log file(s)\n", num(reply, "reopened"));
 	else if (rows != NULL)
 		print_table(rows);
 	return 0;
@@ -619,6 +740,7 @@ main(int argc, char **argv)
 	const char		*opt_socket = NULL, *name, *nc;
 	char			*path;
 	cJSON			*req, *reply;
+	FILE			*in;
 	size_t			 i;
 	int			 fd, rc, autostart;
 
@@ -681,9 +803,16 @@ main(int argc, char **argv)
 			printf("pmctl %s\npmd not running\n", PMD_VERSION);
 		fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
 	}
-	reply = exchange(fd, req);
-	close(fd);
+	if ((in = fdopen(fd, "r")) == NULL)
+		fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
+	reply = exchange(fd, in, req);
 	rc = print_reply(cmd, reply);
+	if (rc == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req,
+	    "follow"))) {
+		fflush(stdout);
+		follow(in);
+	}
+	fclose(in);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);
 	free(path);

@@ -108,6 +108,9 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_info("got %s", signal_name(w->signum));
 		daemon_shutdown();
 		break;
+	case SIGUSR1:
+		logs_reopen_all();
+		break;
 	default:
 		log_warn("got %s: not handled by this version of pmd; "
 		    "ignored", signal_name(w->signum));

@@ -61,9 +61,18 @@ struct worker *
 worker_new(struct app *app, unsigned instance)
 {
 	struct worker	*w = xcalloc(1, sizeof *w);
+	char		*path;
+	int		 s;
 
 	w->app = app;
 	w->instance = instance;
+	for (s = LOG_OUT; s <= LOG_ERR; s++) {
+		path = app_log_path(app, instance, s);
+		*(s == LOG_OUT ? &w->outf : &w->errf) = logfile_open(path,
+		    app->name, app->cfg->merge_logs ? -1 : (int)instance, s,
+		    app->cfg);
+		free(path);
+	}
 	w->sm.state = W_STOPPED;
 	ev_init(&w->timer_w, timer_cb);
 	ev_child_init(&w->child_w, child_cb, 0, 0);
@@ -79,6 +88,8 @@ worker_free(struct worker *w)
 	ev_clear_pending(EV_DEFAULT, &w->child_w);
 	logpipe_release(&w->out);
 	logpipe_release(&w->err);
+	logfile_unref(w->outf);
+	logfile_unref(w->errf);
 	free(w->tail);
 	free(w->exec_error);
 	free(w);
@@ -125,8 +136,8 @@ worker_spawn(struct worker *w)
 	w->pid = pid;
 	ev_child_set(&w->child_w, pid, 0);
 	ev_child_start(EV_DEFAULT, &w->child_w);
-	logpipe_new(out[0], a->out, NULL, &w->out);
-	logpipe_new(err[0], a->err, &w->tail, &w->err);
+	logpipe_new(out[0], w->outf, w->instance, NULL, &w->out);
+	logpipe_new(err[0], w->errf, w->instance, &w->tail, &w->err);
 	if (w->exec_error != NULL) {
 		/* Its exit, coming next, carries this into the restart policy. */
 		log_warn("%s:%u: cannot start: %s", a->name, w->instance,

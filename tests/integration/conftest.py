@@ -6,6 +6,7 @@ sleep to wait: they poll with a deadline (wait_until).
 """
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +26,17 @@ SAN_ENV = {
     "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=86",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=87",
 }
+
+
+STAMP = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4} ")
+
+
+def log_lines(path):
+    """The lines of a log file, without pmd's timestamps (str, or [] if absent)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        return [STAMP.sub(b"", l).decode(errors="replace") for l in f.read().splitlines()]
 
 
 def wait_until(pred, timeout=10.0, interval=0.01, what="condition"):

@@ -4,7 +4,7 @@ import os
 import subprocess
 import threading
 
-from conftest import PMCTL, marked_pids, pid_alive, wait_until
+from conftest import PMCTL, log_lines, marked_pids, pid_alive, wait_until
 
 
 def test_adhoc_start_uses_the_clients_cwd_and_environment(pmd, tmp_path):
@@ -17,8 +17,8 @@ def test_adhoc_start_uses_the_clients_cwd_and_environment(pmd, tmp_path):
     assert "web" in r.stdout and r.stdout.count("online") == 2
     ws = pmd.wait_status("web", "online", count=2)
     out = pmd.logs / "web.out.log"
-    lines = wait_until(lambda: out.exists() and len(out.read_text().splitlines()) == 2 and
-                       sorted(out.read_text().splitlines()), what="output")
+    lines = wait_until(lambda: len(log_lines(out)) == 2 and sorted(log_lines(out)),
+                       what="output")
     assert lines == [f"{work} yes please 0", f"{work} yes please 1"]
     app = pmd.show("web")
     assert app["source"] == "pmctl start" and app["argv"][:2] == ["sh", "-c"]
@@ -45,8 +45,8 @@ env_production.LEVEL = warn
     pmd.ok("start", "api", "--env", "production")
     pmd.wait_status("api", "online")
     out = pmd.logs / "api.out.log"
-    wait_until(lambda: len(out.read_text().splitlines()) == 2, what="two runs")
-    assert out.read_text().splitlines() == ["debug base", "warn base"]
+    wait_until(lambda: len(log_lines(out)) == 2, what="two runs")
+    assert log_lines(out) == ["debug base", "warn base"]
     assert pmd.show("api")["env"] == {"LEVEL": "warn", "ONLY_BASE": "base"}
     r = pmd.ctl("start", "api", "--env", "staging")
     assert r.returncode == 1 and 'app "api" has no env_staging.* keys' in r.stderr

@@ -3,7 +3,7 @@ import os
 import signal
 import stat
 
-from conftest import pid_alive, wait_until
+from conftest import log_lines, pid_alive, wait_until
 
 SLEEPER = "sh -c 'echo \"$PMD_APP $PMD_INSTANCE $NODE_APP_INSTANCE $PMD_WORKER_ID $GREETING\"; exec sleep 1000'"
 
@@ -22,8 +22,7 @@ env.GREETING = hi
     # Each worker leads its own process group.
     assert all(os.getpgid(p) == p for p in pids)
     out = pmd.logs / "api.out.log"
-    lines = wait_until(lambda: out.exists() and len(out.read_text().splitlines()) == 3 and
-                       out.read_text().splitlines(), what="3 greetings")
+    lines = wait_until(lambda: len(log_lines(out)) == 3 and log_lines(out), what="3 greetings")
     seen = sorted(tuple(l.split()) for l in lines)
     ids = sorted(w["worker_id"] for w in ws)
     assert seen == [("api", str(i), str(i), str(ids[i]), "hi") for i in range(3)] or \
@@ -283,8 +282,8 @@ def test_workers_get_the_usual_fd_limit(pmd, tmp_path):
               preexec=lambda: __import__("resource").setrlimit(
                   __import__("resource").RLIMIT_NOFILE, (256, 4096)))
     out = pmd.logs / "lim.out.log"
-    wait_until(lambda: out.exists() and out.read_text().strip(), what="ulimit output")
-    assert out.read_text().strip() == "256"
+    wait_until(lambda: log_lines(out), what="ulimit output")
+    assert log_lines(out) == ["256"]
     with open(f"/proc/{pmd.proc.pid}/limits") as f:
         line = next(l for l in f if l.startswith("Max open files"))
     assert line.split()[3:5] == ["4096", "4096"]

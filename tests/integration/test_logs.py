@@ -1,0 +1,191 @@
+"""Worker output: capture, timestamps, rotation, flush, reopen, logs --follow."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+
+from conftest import PMCTL, PMD, log_lines, wait_until
+
+NO_STAMP = "log_date_format = none\n"
+
+
+def test_lines_of_many_instances_are_complete_and_in_order(pmd):
+    n = 5000
+    pmd.start(f"""
+[app:chatty]
+command = sh -c 'i=0; while [ $i -lt {n} ]; do echo "$PMD_INSTANCE $i padding-padding-padding-padding"; i=$((i+1)); done; exec sleep 1000'
+instances = 4
+{NO_STAMP}""")
+    out = pmd.logs / "chatty.out.log"
+    wait_until(lambda: len(log_lines(out)) == 4 * n, timeout=60, what="all lines")
+    seen = {i: [] for i in range(4)}
+    for line in log_lines(out):
+        inst, num, pad = line.split(" ")  # a mixed line would not split in three
+        assert pad == "padding-padding-padding-padding"
+        seen[int(inst)].append(int(num))
+    assert all(seen[i] == list(range(n)) for i in range(4))
+
+
+def test_a_100MB_burst_loses_nothing(pmd):
+    n = 12_000_000  # seq 1..n is about 95 MB
+    pmd.start(f"""
+[app:burst]
+command = sh -c 'seq 1 {n}; exec sleep 1000'
+log_max_size = 0
+{NO_STAMP}""")
+    out = pmd.logs / "burst.out.log"
+    size = sum((10 ** d - 10 ** (d - 1)) * (d + 1) for d in range(1, 8)) + (n - 9_999_999) * 9
+    wait_until(lambda: out.exists() and out.stat().st_size >= size, timeout=120, interval=0.1,
+               what="100 MB of output")
+    assert out.stat().st_size == size
+    with open(out, "rb") as f:
+        f.seek(-18, os.SEEK_END)
+        assert f.read().split(b"\n")[-2] == str(n).encode()
+    # pmd's own memory did not follow the volume.
+    with open(f"/proc/{pmd.proc.pid}/status") as f:
+        rss = int(next(l for l in f if l.startswith("VmRSS")).split()[1])
+    assert rss < 64 * 1024, f"pmd RSS {rss} KiB after 100 MB of output"
+
+
+def test_timestamps(pmd):
+    pmd.start("""
+[app:stamped]
+command = sh -c 'echo hello; exec sleep 1000'
+[app:custom]
+command = sh -c 'echo hello; exec sleep 1000'
+log_date_format = [%H:%M:%S.%L]
+[app:plain]
+command = sh -c 'echo hello; exec sleep 1000'
+log_date_format = none
+""")
+    def text(name):
+        p = pmd.logs / f"{name}.out.log"
+        return p.read_text() if p.exists() else ""
+    wait_until(lambda: all(text(n) for n in ("stamped", "custom", "plain")), what="lines")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4} hello\n", text("stamped"))
+    assert re.fullmatch(r"\[\d\d:\d\d:\d\d\.\d{3}\] hello\n", text("custom"))
+    assert text("plain") == "hello\n"
+
+
+def test_partial_long_and_binary_lines(pmd, tmp_path):
+    go = tmp_path / "go"
+    pmd.start(f"""
+[app:odd]
+command = sh -c 'printf "abc"; while [ ! -e {go} ]; do sleep 0.05; done; printf "def\\n"; head -c 150000 /dev/zero | tr "\\\\0" x; printf "\\n"; printf "\\377\\376bin\\001\\n"; printf "no newline at the end"'
+autorestart = false
+{NO_STAMP}""")
+    out = pmd.logs / "odd.out.log"
+    wait_until(lambda: pmd.workers("odd")[0]["status"] == "online", what="online")
+    assert not out.exists() or out.read_bytes() == b""  # "abc" waits for its line
+    go.write_text("")
+    wait_until(lambda: pmd.workers("odd")[0]["status"] == "stopped", what="exit")
+    wait_until(lambda: out.read_bytes().endswith(b"no newline at the end\n"), what="last line")
+    lines = out.read_bytes().split(b"\n")
+    assert lines[0] == b"abcdef"
+    # A line over 64 KiB is written in pieces of 64 KiB.
+    assert [len(l) for l in lines[1:4]] == [65536, 65536, 150000 - 2 * 65536]
+    assert lines[4] == b"\xff\xfebin\x01"  # bytes pass through untouched
+    assert lines[5] == b"no newline at the end" and lines[6] == b""
+
+
+def test_rotation_boundaries_and_retention(pmd):
+    # 40 lines of 100 bytes into files of at most 1 KiB, keeping 2 old ones.
+    pmd.start(f"""
+[app:rot]
+command = sh -c 'i=100; while [ $i -lt 140 ]; do printf "%096d\\n" $i; i=$((i+1)); done; exec sleep 1000'
+log_max_size = 1K
+log_retain = 2
+{NO_STAMP}""")
+    base = pmd.logs / "rot.out.log"
+    wait_until(lambda: base.exists() and log_lines(base)[-1:] == [f"{139:096d}"], what="all lines")
+    files = [pmd.logs / "rot.out.log.2", pmd.logs / "rot.out.log.1", base]
+    assert not (pmd.logs / "rot.out.log.3").exists()
+    sizes = [f.stat().st_size for f in files]
+    assert all(0 < s <= 1024 for s in sizes), sizes
+    # Whole lines only, oldest dropped, nothing else lost or reordered.
+    kept = [l for f in files for l in log_lines(f)]
+    assert kept == [f"{i:096d}" for i in range(140 - len(kept), 140)]
+    assert len(kept) == sum(sizes) // 97 and len(kept) >= 20
+
+
+def test_flush_empties_files(pmd):
+    pmd.start(f"""
+[app:a]
+command = sh -c 'printf "%0500d\\n" 1 2 3 4 5; echo err >&2; exec sleep 1000'
+log_max_size = 1K
+[app:b]
+command = sh -c 'echo keep; exec sleep 1000'
+""")
+    a, b = pmd.logs / "a.out.log", pmd.logs / "b.out.log"
+    wait_until(lambda: (pmd.logs / "a.out.log.1").exists() and log_lines(b), what="output")
+    r = pmd.ok("flush", "a")
+    assert r.stdout == "flushed 2 log file(s)\n"
+    assert a.stat().st_size == 0 and (pmd.logs / "a.err.log").stat().st_size == 0
+    assert not (pmd.logs / "a.out.log.1").exists()
+    assert log_lines(b) == ["keep"]
+    pmd.ok("flush")
+    assert b.stat().st_size == 0
+    assert pmd.ctl("flush", "nope").returncode == 1
+
+
+def test_reopen_after_rename(pmd, tmp_path):
+    tick = tmp_path / "tick"
+    pmd.start(f"""
+[app:r]
+command = sh -c 'n=0; while :; do if [ -e {tick} ]; then rm -f {tick}; n=$((n+1)); echo line$n; fi; sleep 0.02; done'
+{NO_STAMP}""")
+    out = pmd.logs / "r.out.log"
+
+    def say(k):
+        tick.write_text("")
+        wait_until(lambda: any(f"line{k}" in log_lines(p) for p in pmd.logs.iterdir()), what=f"line{k}")
+    say(1)
+    os.rename(out, pmd.logs / "r.out.log.old")          # logrotate, create mode
+    say(2)
+    assert log_lines(pmd.logs / "r.out.log.old") == ["line1", "line2"]
+    assert pmd.ok("reopen-logs").stdout.startswith("reopened ")
+    say(3)
+    assert log_lines(out) == ["line3"]
+    os.rename(out, pmd.logs / "r.out.log.old2")
+    pmd.proc.send_signal(signal.SIGUSR1)                # the same, by signal
+    wait_until(lambda: out.exists(), what="reopen on SIGUSR1")
+    say(4)
+    assert log_lines(out) == ["line4"]
+
+
+def test_per_instance_files_and_dev_null(pmd, tmp_path):
+    pmd.start(f"""
+[app:each]
+command = sh -c 'echo "i am $PMD_INSTANCE"; echo oops >&2; exec sleep 1000'
+instances = 2
+merge_logs = false
+{NO_STAMP}
+[app:custom]
+command = sh -c 'echo custom; echo quiet >&2; exec sleep 1000'
+out_file = {tmp_path}/custom.log
+err_file = /dev/null
+""")
+    wait_until(lambda: log_lines(pmd.logs / "each-1.out.log") and
+               log_lines(tmp_path / "custom.log"), what="output")
+    assert log_lines(pmd.logs / "each-0.out.log") == ["i am 0"]
+    assert log_lines(pmd.logs / "each-1.out.log") == ["i am 1"]
+    assert log_lines(pmd.logs / "each-1.err.log") == ["oops"]
+    assert not (pmd.logs / "each.out.log").exists()
+    assert log_lines(tmp_path / "custom.log") == ["custom"]
+    assert not (pmd.logs / "custom.err.log").exists()
+    files = [f["file"] for f in pmd.show("custom")["log_files"]]
+    assert files == [str(tmp_path / "custom.log"), "/dev/null"]
+    r = pmd.ok("logs", "each", "--lines", "5")
+    assert "each:0 | i am 0" in r.stdout and "each:1 | oops" in r.stdout
+
+
+def test_unwritable_log_dir_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    conf = tmp_path / "pmd.conf"
+    conf.write_text(f"[daemon]\nlog_dir = {tmp_path}/file/logs\n")
+    r = subprocess.run([PMD, "-c", str(conf)], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, PMD_HOME=str(tmp_path / "home")))
+    assert r.returncode == 1
+    assert r.stderr == f"pmd: log_dir: {tmp_path}/file/logs: Not a directory\n"
