@@ -50,7 +50,6 @@ int	 parse_exit_codes(const char *, uint8_t [32], char **);
 int	 split_command(const char *, char ***, char **);
 void	 argv_free(char **);
 size_t	 argv_count(char *const *);
-char	**argv_dup(char *const *);
 int	 app_name_valid(const char *);
 int	 env_name_valid(const char *);
 const char *suggest(const char *, const char *const *, size_t);
@@ -180,7 +179,6 @@ struct sm {
 int	 sm_step(struct sm *, enum wevent, const struct policy *, int,
 	    uint64_t);
 const char *sm_state_name(enum wstate);
-const char *sm_event_name(enum wevent);
 const char *sm_reason_name(enum wreason);
 
 /* proc.c: fork and exec one process, nothing more. */

@@ -363,17 +363,6 @@ argv_count(char *const *argv)
 	return n;
 }
 
-char **
-argv_dup(char *const *argv)
-{
-	size_t	  i, n = argv_count(argv);
-	char	**copy = xcalloc(n + 1, sizeof *copy);
-
-	for (i = 0; i < n; i++)
-		copy[i] = xstrdup(argv[i]);
-	return copy;
-}
-
 /* [A-Za-z0-9._-]{1,64}, and not "all", "." or "..": it names log files. */
 int
 app_name_valid(const char *s)

@@ -392,7 +392,7 @@ print_show(cJSON *app)
 	char	 up[16], mem[16];
 	size_t	 i;
 
-	printf("%-29s %s%s%s\n", "app", str(app, "name"), "", "");
+	printf("%-29s %s\n", "app", str(app, "name"));
 	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
 	    str(app, "status"), color ? "\033[0m" : "");
 	for (i = 0; i < nitems(keys); i++) {

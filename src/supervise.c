@@ -255,16 +255,6 @@ sm_state_name(enum wstate s)
 }
 
 const char *
-sm_event_name(enum wevent e)
-{
-	static const char *const names[E_NEVENTS] = {
-		"start", "stop", "restart", "reset", "ready", "exit", "timer",
-	};
-
-	return e < E_NEVENTS ? names[e] : "unknown";
-}
-
-const char *
 sm_reason_name(enum wreason r)
 {
 	switch (r) {
