@@ -189,3 +189,41 @@ def test_unwritable_log_dir_is_a_clear_error(tmp_path):
                        env=dict(os.environ, PMD_HOME=str(tmp_path / "home")))
     assert r.returncode == 1
     assert r.stderr == f"pmd: log_dir: {tmp_path}/file/logs: Not a directory\n"
+
+
+def test_lost_lines_are_counted_and_marked(pmd, tmp_path):
+    later = tmp_path / "later"
+    tick = tmp_path / "tick"
+    pmd.start(f"""
+[app:lost]
+command = sh -c 'n=0; while :; do if [ -e {tick} ]; then rm -f {tick}; n=$((n+1)); echo line$n; fi; sleep 0.02; done'
+out_file = {later}/lost.log
+{NO_STAMP}
+[app:full]
+command = sh -c 'echo 1; echo 2; echo 3; exec sleep 1000'
+out_file = /dev/full
+""")
+
+    def say():
+        tick.write_text("")
+        wait_until(lambda: not tick.exists(), what="tick taken")
+    say()
+    say()
+    wait_until(lambda: pmd.show("lost")["log_files"][0]["dropped_lines"] == 2, what="2 dropped")
+    assert pmd.show("lost")["log_files"][0]["error"] == \
+        f"{later}/lost.log: open: No such file or directory"
+    assert "2 lines dropped" in pmd.ok("show", "lost").stdout
+    # A full disk: counted, and pmd and the worker go on.
+    wait_until(lambda: pmd.show("full")["log_files"][0]["dropped_lines"] == 3, what="ENOSPC")
+    assert "No space left on device" in pmd.show("full")["log_files"][0]["error"]
+    assert pmd.workers("full")[0]["status"] == "online"
+    # The open is retried at most once a second: write until it works.
+    later.mkdir()
+
+    def written():
+        say()
+        return log_lines(later / "lost.log")
+    lines = wait_until(written, interval=0.1, what="writing again")
+    dropped = pmd.show("lost")["log_files"][0]["dropped_lines"]
+    assert lines[0] == f"[pmd] {dropped} lines dropped: this file could not be written"
+    assert lines[1] == f"line{dropped + 1}"
