@@ -153,6 +153,7 @@ logfile_json(struct logfile *f)
 	cJSON	*o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "file", f->path);
+	cJSON_AddNumberToObject(o, "size", (double)f->size);
 	cJSON_AddNumberToObject(o, "dropped_lines", (double)f->dropped);
 	if (f->error != NULL && f->unreported > 0)
 		cJSON_AddStringToObject(o, "error", f->error);

@@ -616,7 +616,6 @@ follow(FILE *in)
 	cJSON	*m;
 	char	*s;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((m = read_reply(in)) != NULL) {
 		if (json_out) {
 			s = cJSON_PrintUnformatted(m);
@@ -795,6 +794,9 @@ main(int argc, char **argv)
 	color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0') &&
 	    !json_out;
 	req = build_request(cmd, argc - (int)i, argv + i);
+	/* A follower's lines go out one by one, even into a pipe. */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow")))
+		setvbuf(stdout, NULL, _IOLBF, 0);
 
 	autostart = strcmp(cmd->name, "kill") != 0 &&
 	    strcmp(cmd->name, "ping") != 0 && strcmp(cmd->name, "version") != 0;
@@ -808,10 +810,8 @@ main(int argc, char **argv)
 	reply = exchange(fd, in, req);
 	rc = print_reply(cmd, reply);
 	if (rc == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req,
-	    "follow"))) {
-		fflush(stdout);
+	    "follow")))
 		follow(in);
-	}
 	fclose(in);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);

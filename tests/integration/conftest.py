@@ -143,15 +143,16 @@ class Daemon:
                 (count is None or len(ws) == count) and ws
         return wait_until(check, timeout, what=f"{name} to be {status}")
 
-    def request(self, raw, read=True):
-        """Send raw bytes on a new connection; return the reply lines."""
+    def request(self, raw, read=True, count=None):
+        """Send raw bytes on a new connection; return the reply lines (all
+        until the daemon closes, or the first count of them)."""
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(10)
         s.connect(self.socket)
         s.sendall(raw)
         data = b""
         if read:
-            while True:
+            while count is None or data.count(b"\n") < count:
                 chunk = s.recv(65536)
                 if not chunk:
                     break

@@ -227,3 +227,130 @@ out_file = /dev/full
     dropped = pmd.show("lost")["log_files"][0]["dropped_lines"]
     assert lines[0] == f"[pmd] {dropped} lines dropped: this file could not be written"
     assert lines[1] == f"line{dropped + 1}"
+
+
+def read_until(proc, pred, timeout=10.0):
+    """Read proc's stdout until pred(text so far) holds; return the text."""
+    import select
+    buf = b""
+    fd = proc.stdout.fileno()
+    def more():
+        nonlocal buf
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            chunk = os.read(fd, 65536)
+            assert chunk, f"pmctl ended (rc {proc.poll()}): {buf.decode(errors='replace')}"
+            buf += chunk
+        return pred(buf.decode(errors="replace"))
+    wait_until(more, timeout, interval=0, what="follower output")
+    return buf.decode(errors="replace")
+
+
+def test_logs_shows_the_last_lines_of_one_or_all_apps(pmd):
+    pmd.start("""
+[app:web]
+command = sh -c 'for i in 1 2 3 4 5; do echo web$i; done; echo bad >&2; exec sleep 1000'
+[app:db]
+command = sh -c 'echo db-up; exec sleep 1000'
+""")
+    wait_until(lambda: len(log_lines(pmd.logs / "web.out.log")) == 5 and
+               log_lines(pmd.logs / "web.err.log") and log_lines(pmd.logs / "db.out.log"),
+               what="output")
+    out = pmd.ok("logs", "web", "--lines", "2").stdout.splitlines()
+    # A file shared by the instances has no instance number; the lines
+    # are shown as written, timestamps and all.
+    assert [re.sub(r"\| \S+ ", "| ", l) for l in out if "|" in l] == \
+        ["web | web4", "web | web5", "web | bad"]
+    assert f"==> {pmd.logs}/web.out.log (last 2 lines) <==" in out
+    out = pmd.ok("logs", "web", "--err").stdout
+    assert "bad" in out and "web5" not in out
+    out = pmd.ok("logs", "web", "--out").stdout
+    assert "bad" not in out and "web1" in out
+    out = pmd.ok("logs").stdout
+    assert re.search(r"^db \| \S+ db-up$", out, re.M) and re.search(r"^web \| \S+ web5$", out, re.M)
+    r = pmd.ctl("logs", "nosuch")
+    assert r.returncode == 1 and 'no app named "nosuch"' in r.stderr
+    r = pmd.ctl("logs", "web", "--lines", "many")
+    assert r.returncode == 2 and "--lines" in r.stderr
+    # The socket checks the fields too.
+    reply = pmd.request(b'{"v":1,"cmd":"logs","lines":-1}\n', count=1)[0]
+    assert reply["ok"] is False and 'field "lines"' in reply["error"]["message"]
+    reply = pmd.request(b'{"v":1,"cmd":"logs","stream":"both"}\n', count=1)[0]
+    assert reply["ok"] is False and 'field "stream"' in reply["error"]["message"]
+
+
+def test_many_followers_see_new_lines(pmd, tmp_path):
+    pmd.start("""
+[app:web]
+command = sh -c 'echo "up $$"; echo "warn $$" >&2; exec sleep 1000'
+instances = 2
+[app:other]
+command = sh -c 'echo "other $$"; exec sleep 1000'
+""")
+    wait_until(lambda: len(log_lines(pmd.logs / "web.out.log")) == 2, what="first lines")
+    followers = {
+        "all": ["logs", "web", "--follow", "--lines", "1"],
+        "err": ["logs", "web", "--follow", "--lines", "1", "--err"],
+        "every": ["logs", "--follow", "--lines", "1"],
+    }
+    procs = {}
+    try:
+        for key, args in followers.items():
+            procs[key] = subprocess.Popen([PMCTL, *args], env=pmd.env, stdout=subprocess.PIPE)
+            # The first reply comes after pmd registered the follower.
+            read_until(procs[key], lambda t: "<==" in t and t.endswith("\n") and "|" in t)
+        pmd.ok("restart", "web")
+        pids = [w["pid"] for w in pmd.workers("web")]
+        texts = {k: read_until(p, lambda t: all(f" {pid}\n" in t for pid in pids))
+                 for k, p in procs.items()}
+        for pid in pids:
+            assert f"up {pid}\n" in texts["all"] and f"warn {pid}\n" in texts["all"]
+            assert f"warn {pid}\n" in texts["err"] and f"up {pid}\n" not in texts["err"]
+        # Followed lines come from the pipes: they carry the instance.
+        assert any(f"web:0 | up {pid}\n" in texts["all"] for pid in pids)
+        assert any(f"web:1 | up {pid}\n" in texts["all"] for pid in pids)
+        pmd.ok("restart", "other")
+        pid = pmd.workers("other")[0]["pid"]
+        read_until(procs["every"], lambda t: f"other:0 | other {pid}\n" in t)
+        assert f"other {pid}" not in texts["all"]
+    finally:
+        for p in procs.values():
+            p.kill()
+            p.wait()
+            p.stdout.close()
+    # pmctl ends the stream with exit 3 when pmd goes away.
+    p = subprocess.Popen([PMCTL, "logs", "web", "--follow", "--lines", "1"], env=pmd.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    read_until(p, lambda t: "|" in t and t.endswith("\n"))
+    pmd.stop()
+    assert p.wait(timeout=10) == 3
+    assert b"closed the log stream" in p.stderr.read()
+    p.stdout.close()
+    p.stderr.close()
+
+
+def test_a_follower_that_stops_reading_is_dropped(pmd):
+    pmd.start("""
+[app:flood]
+command = yes flood-flood-flood-flood-flood-flood-flood
+log_max_size = 1M
+log_retain = 1
+""")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(pmd.socket)
+    s.sendall(b'{"v":1,"cmd":"logs","name":"flood","lines":0,"follow":true}\n')
+    try:
+        wait_until(lambda: "does not keep up; dropped" in pmd.stderr(), timeout=30,
+                   what="the stalled follower to be dropped")
+        # pmd still answers, and the worker still writes.
+        assert pmd.workers("flood")[0]["status"] == "online"
+        size = lambda: pmd.show("flood")["log_files"][0]["size"]
+        before = size()
+        wait_until(lambda: size() != before, what="more output")
+        # What was queued arrives, then the end of the stream.
+        s.settimeout(10)
+        while s.recv(1 << 20):
+            pass
+    finally:
+        s.close()
