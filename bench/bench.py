@@ -38,6 +38,30 @@ def private_kib(pid):
     return total
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time pmd has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def ends_with(path, tail):
+    try:
+        with open(path, "rb") as f:
+            f.seek(-len(tail), os.SEEK_END)
+            return f.read() == tail
+    except OSError:  # not there yet, or between a rotation's rename and open
+        return False
+
+
 def memory(pid):
     return f"{rss_kib(pid) / 1024:.2f} MiB ({private_kib(pid) / 1024:.2f} own)"
 
@@ -91,11 +115,66 @@ class Bench:
             times.append(time.perf_counter() - t)
         return statistics.median(times) * 1000
 
+    def compile(self, name):
+        exe = os.path.join(self.tmp, name)
+        subprocess.run(["cc", "-O2", "-o", exe, os.path.join(ROOT, "bench", name + ".c")],
+                       check=True)
+        return exe
+
+    def log_run(self, writer, size, keys):
+        """Seconds from `pmctl start` until pmd wrote the writer's last line."""
+        conf = os.path.join(self.tmp, "logbench.conf")
+        with open(conf, "w") as f:
+            f.write(f"[app:logbench]\ncommand = {writer} {size} 100\n"
+                    f"autorestart = false\n{keys}")
+        out = os.path.join(self.env["PMD_HOME"], "logs", "logbench.out.log")
+        t = time.perf_counter()
+        self.ctl("start", conf)
+        self.wait(lambda: ends_with(out, b" END\n" if "none" not in keys else b"\nEND\n"),
+                  timeout=300)
+        took = time.perf_counter() - t
+        self.ctl("delete", "logbench")
+        for name in os.listdir(os.path.dirname(out)):
+            if name.startswith("logbench."):
+                os.unlink(os.path.join(os.path.dirname(out), name))
+        return took
+
+    def log_throughput(self, size=200_000_000, runs=3):
+        """Log capture against the writer writing to a file itself."""
+        writer = self.compile("log-writer")
+        pid = self.pmd.pid
+        base = []
+        for _ in range(runs):
+            path = os.path.join(self.tmp, "direct.log")
+            with open(path, "wb") as f:
+                t = time.perf_counter()
+                subprocess.run([writer, str(size), "100"], stdout=f, check=True)
+                base.append(time.perf_counter() - t)
+            os.unlink(path)
+        b = statistics.median(base)
+        mb = size / 1e6
+        self.row(f"writer > file, {mb:.0f} MB of 100-byte lines (median of {runs})",
+                 f"{b:.2f} s  {mb / b:.0f} MB/s", "-")
+        rss0 = rss_kib(pid)
+        for what, keys in (("timestamps, rotation 10M x 5", ""),
+                           ("no timestamps, no rotation",
+                            "log_date_format = none\nlog_max_size = 0\n")):
+            cpu0 = cpu_seconds(pid)
+            took = statistics.median(self.log_run(writer, size, keys) for _ in range(runs))
+            cpu = (cpu_seconds(pid) - cpu0) / runs
+            self.row(f"pmd capture, {what}", f"{took:.2f} s  {b / took * 100:.0f} %",
+                     ">= 70 %" if keys == "" else "-")
+            self.row(f"  pmd CPU for {mb:.0f} MB", f"{cpu:.2f} s", "-")
+        self.row(f"pmd RSS before / after {2 * runs} x {mb:.0f} MB, peak",
+                 f"{rss0 / 1024:.2f} / {rss_kib(pid) / 1024:.2f} MiB, "
+                 f"{peak_rss_kib(pid) / 1024:.2f}", "flat")
+
     def run(self):
         print(f"pmd bench on {os.cpu_count()} CPUs ({os.uname().release})")
         self.start()
         pid = self.pmd.pid
         self.row("pmd RSS (private part), no workers", memory(pid), "-")
+        self.log_throughput()
 
         # 200 workers online after one pmctl start (which returns once they are).
         t = time.perf_counter()
@@ -117,9 +196,7 @@ class Bench:
         self.ctl("delete", "sleepers")
 
         # Restart latency: SIGKILL to the replacement's first instruction.
-        stamp = os.path.join(self.tmp, "stamp-worker")
-        subprocess.run(["cc", "-O2", "-o", stamp, os.path.join(ROOT, "bench", "stamp-worker.c")],
-                       check=True)
+        stamp = self.compile("stamp-worker")
         self.ctl("start", "--name", "stamp", "--", stamp)
         out = os.path.join(self.env["PMD_HOME"], "logs", "stamp.out.log")
         self.wait(lambda: os.path.exists(out) and open(out).read().count("\n") == 1)

@@ -109,8 +109,9 @@ start_file(struct client *c, const char *file)
 	TAILQ_FOREACH(cfg, &loaded->apps, entry) {
 		known = config_find(config, cfg->name);
 		a = app_find(cfg->name);
-		if ((known != NULL && strcmp(known->file, cfg->file) != 0) ||
-		    (a != NULL && a->adhoc)) {
+		/* A deleted app's name is free for a new definition. */
+		if (a != NULL && (a->adhoc || known == NULL ||
+		    strcmp(known->file, cfg->file) != 0)) {
 			reply = reply_error(PMD_E_EXIST, "%s:%d: app \"%s\" "
 			    "already exists (from %s); delete it or rename "
 			    "this one", cfg->file, cfg->line, cfg->name,
@@ -118,15 +119,28 @@ start_file(struct client *c, const char *file)
 			config_free(loaded);
 			return reply;
 		}
+		if (a != NULL && a->deleting) {
+			config_free(loaded);
+			return reply_error(PMD_E_FAILED, "app \"%s\" is being "
+			    "deleted", cfg->name);
+		}
 	}
 	while ((cfg = TAILQ_FIRST(&loaded->apps)) != NULL) {
 		TAILQ_REMOVE(&loaded->apps, cfg, entry);
-		if ((known = config_find(config, cfg->name)) == NULL) {
+		known = config_find(config, cfg->name);
+		if (known == NULL)
 			TAILQ_INSERT_TAIL(&config->apps, cfg, entry);
-			known = cfg;
-		} else
+		else if (app_find(cfg->name) == NULL) {
+			TAILQ_INSERT_BEFORE(known, cfg, entry);
+			TAILQ_REMOVE(&config->apps, known, entry);
+			appcfg_unref(known);
+		} else {
+			/* Running already: as it is (reload-config applies
+			 * changes). */
 			appcfg_unref(cfg);
-		start_app(known, NULL);
+			cfg = known;
+		}
+		start_app(cfg, NULL);
 	}
 	config_free(loaded);
 	return cmd_wait(c, &t, 0);

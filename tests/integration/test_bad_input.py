@@ -220,6 +220,15 @@ def test_start_file_with_a_bad_config_changes_nothing(pmd, tmp_path):
     good.write_text("[app:web]\ncommand = sleep 1000\ninstances = 2\n")
     pmd.ok("start", good)
     pmd.wait_status("web", "online", count=2)
+    # Once deleted, the name is free: the clashing file's app takes it,
+    # and an edited file gives the new definition.
+    pmd.ok("delete", "api")
+    pmd.ok("start", clash)
+    assert pmd.show("api")["command"] == "sleep 1"
+    pmd.ok("delete", "web")
+    good.write_text("[app:web]\ncommand = sleep 1000\ninstances = 3\n")
+    pmd.ok("start", good)
+    pmd.wait_status("web", "online", count=3)
 
 
 def test_peer_of_another_uid_is_refused(pmd):
