@@ -157,6 +157,7 @@ class Bench:
                  f"{b:.2f} s  {mb / b:.0f} MB/s", "-")
         rss0 = rss_kib(pid)
         for what, keys in (("timestamps, rotation 10M x 5", ""),
+                           ("timestamps, no rotation", "log_max_size = 0\n"),
                            ("no timestamps, no rotation",
                             "log_date_format = none\nlog_max_size = 0\n")):
             cpu0 = cpu_seconds(pid)
@@ -165,7 +166,7 @@ class Bench:
             self.row(f"pmd capture, {what}", f"{took:.2f} s  {b / took * 100:.0f} %",
                      ">= 70 %" if keys == "" else "-")
             self.row(f"  pmd CPU for {mb:.0f} MB", f"{cpu:.2f} s", "-")
-        self.row(f"pmd RSS before / after {2 * runs} x {mb:.0f} MB, peak",
+        self.row(f"pmd RSS before / after {3 * runs} x {mb:.0f} MB, peak",
                  f"{rss0 / 1024:.2f} / {rss_kib(pid) / 1024:.2f} MiB, "
                  f"{peak_rss_kib(pid) / 1024:.2f}", "flat")
 
@@ -174,7 +175,6 @@ class Bench:
         self.start()
         pid = self.pmd.pid
         self.row("pmd RSS (private part), no workers", memory(pid), "-")
-        self.log_throughput()
 
         # 200 workers online after one pmctl start (which returns once they are).
         t = time.perf_counter()
@@ -210,7 +210,7 @@ class Bench:
             t = time.monotonic()
             os.kill(w["pid"], signal.SIGKILL)
             self.wait(lambda: open(out).read().count("\n") == i + 2)
-            lat.append((float(open(out).read().splitlines()[-1]) - t) * 1000)
+            lat.append((float(open(out).read().split()[-1]) - t) * 1000)
         self.row("restart after SIGKILL, median of 30",
                  f"{statistics.median(lat):.2f} ms", "<= 3 ms")
         self.row("restart after SIGKILL, worst of 30", f"{max(lat):.2f} ms", "-")
@@ -228,6 +228,9 @@ class Bench:
                     calls = int(parts[3]) if len(parts) >= 5 else int(parts[2])
             self.row("pmd system calls while idle, 10 s", f"{calls}", "0")
             self.ctl("delete", "idle")
+
+        # Last, as it leaves pmd's I/O buffers resident.
+        self.log_throughput()
 
     def close(self):
         if getattr(self, "pmd", None) and self.pmd.poll() is None:

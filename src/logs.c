@@ -26,6 +26,7 @@
 #include "pmd.h"
 
 #define READ_SIZE	65536
+#define READS_MAX	4		/* per wake-up, then the others' turn */
 #define LINE_MAX_BYTES	65536		/* a longer line is written in pieces */
 #define OUT_SIZE	(4 * READ_SIZE)	/* fits a read, pieces and prefixes */
 #define RETRY_SECONDS	1.0		/* between tries to open a lost file */
@@ -191,6 +192,12 @@ logfile_make_room(struct logfile *f, size_t len)
 			f->size = 0;
 		return;
 	}
+	/*
+	 * Unlink the oldest first, so no rename replaces a file: ext4 writes
+	 * a file out at once when it is renamed over another (auto_da_alloc).
+	 */
+	rotated_name(to, sizeof to, f->path, f->retain);
+	unlink(to);
 	for (i = f->retain; i > 1; i--) {
 		rotated_name(from, sizeof from, f->path, i - 1);
 		rotated_name(to, sizeof to, f->path, i);
@@ -261,6 +268,7 @@ static const char *
 stamp_for(struct logfile *f, size_t *len)
 {
 	static char		 stamp[160], fmt[200];
+	static size_t		 stamplen;
 	static double		 at = -1;
 	static const char	*made_for;
 	struct tm		 tm;
@@ -292,10 +300,11 @@ stamp_for(struct logfile *f, size_t *len)
 		i = strftime(stamp, sizeof stamp - 1, fmt, &tm);
 		stamp[i++] = ' ';
 		stamp[i] = '\0';
+		stamplen = i;
 		at = now;
 		made_for = f->date_format;
 	}
-	*len = strlen(stamp);
+	*len = stamplen;
 	return stamp;
 }
 
@@ -415,12 +424,15 @@ static int
 logpipe_read(struct logpipe *lp)
 {
 	ssize_t	n;
+	int	reads = 0;
 
 	for (;;) {
 		n = read(lp->io_w.fd, readbuf, sizeof readbuf);
 		if (n > 0) {
 			logpipe_consume(lp, readbuf, n, 0);
 			if ((size_t)n < sizeof readbuf)
+				return 1;
+			if (++reads == READS_MAX)
 				return 1;
 			continue;
 		}
