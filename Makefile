@@ -17,7 +17,8 @@ PYTHON	 = /usr/bin/python3
 
 COMMON	 = src/util.c src/parse.c
 DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
-	   src/logs.c src/control.c src/cmd.c src/config.c \
+	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
+	   src/reload.c \
 	   $(wildcard src/cmd-*.c) $(COMMON)
 CLIENT	 = src/pmctl.c $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
@@ -45,7 +46,7 @@ build/san/pmctl: $(CLIENT) $(HEADERS)
 
 # Each unit test links its module alone (plus the helpers every module uses).
 UNIT_SRC_parse	   = src/parse.c src/util.c
-UNIT_SRC_config	   = src/config.c src/parse.c src/util.c
+UNIT_SRC_config	   = src/config.c src/listen.c src/parse.c src/util.c
 UNIT_SRC_supervise = src/supervise.c
 
 build/san/test-%: tests/unit/test-%.c $(HEADERS) src/*.c
@@ -61,13 +62,18 @@ run: all
 
 check: all
 	@scripts/deps.sh test
-	$(MAKE) build/san/pmd build/san/pmctl $(UNIT:%=build/san/test-%)
+	$(MAKE) build/san/pmd build/san/pmctl build/testsrv \
+	    $(UNIT:%=build/san/test-%)
 	@for t in $(UNIT); do echo "== unit: $$t"; \
 	    ./build/san/test-$$t || exit 1; done
 	mandoc -Tlint -Wwarning man/*.[0-9]
 	PMD_BIN_DIR=$(CURDIR)/build/san $(PYTHON) -m pytest -q tests/integration
 
-bench: all
+build/testsrv: tests/tools/testsrv.c
+	@mkdir -p build
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ tests/tools/testsrv.c
+
+bench: all build/testsrv
 	@scripts/deps.sh bench
 	$(PYTHON) bench/bench.py
 

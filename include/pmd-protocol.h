@@ -37,6 +37,8 @@
 	    "stop workers and wait until they have exited")		\
 	X(restart, "restart", ARGS_TARGET, "NAME|all|NAME:INSTANCE",	\
 	    "stop then start workers; clears errored")			\
+	X(reload, "reload", ARGS_TARGET, "NAME|all",			\
+	    "replace workers one at a time, without downtime")		\
 	X(delete, "delete", ARGS_TARGET, "NAME|all",			\
 	    "stop an app and forget it")				\
 	X(reset, "reset", ARGS_TARGET, "NAME|all|NAME:INSTANCE",	\

@@ -94,6 +94,12 @@ struct app_config {
 	char			*log_date_format; /* NULL: no timestamps */
 	uint64_t		 log_max_size;	/* 0: never rotate */
 	unsigned		 log_retain;
+
+	char			**listen;	/* URLs, NULL: none */
+	unsigned		 listen_backlog;
+	mode_t			 listen_mode;	/* of unix sockets */
+	int			 wait_ready;	/* online at READY=1 */
+	uint64_t		 listen_timeout; /* for READY=1, ms */
 };
 TAILQ_HEAD(app_config_list, app_config);
 
@@ -117,6 +123,12 @@ void	 appcfg_unref(struct app_config *);
 extern const char *const config_app_keys[];
 extern const size_t config_napp_keys;
 
+/* listen.c: an app's listening sockets, passed to workers as fds 3.. */
+int	 listen_check(const char *, char **);
+int	 listen_open(const struct app_config *, int **, size_t *, char **);
+void	 listen_close(const struct app_config *, int *, size_t);
+int	 listen_same(const struct app_config *, const struct app_config *);
+
 /* supervise.c: the restart policy, a state x event table. */
 enum wstate {
 	W_STOPPED,	/* no process, none wanted */
@@ -135,7 +147,7 @@ enum wevent {
 	E_RESET,	/* zero the counters; start again if errored */
 	E_READY,	/* the process is known to run */
 	E_EXIT,		/* the process exited */
-	E_TIMER,	/* restart delay or kill timeout expired */
+	E_TIMER,	/* restart delay, listen_timeout or kill_timeout */
 	E_NEVENTS
 };
 
@@ -171,6 +183,7 @@ struct sm {
 	uint64_t	 backoff;	/* current exponential delay, ms */
 	uint64_t	 delay;		/* with A_DELAY: how long */
 	int		 then_start;	/* STOPPING: start again after the exit */
+	int		 not_ready;	/* STARTING: listen_timeout passed */
 };
 
 #define BACKOFF_MAX	15000	/* ms */
@@ -193,7 +206,12 @@ struct spawn {
 	const char	*user;		/* for initgroups */
 	int		 out_fd;
 	int		 err_fd;
+	const int	*listen_fds;	/* become fds 3.. */
+	size_t		 nlisten;
+	char		*pid_slot;	/* the child writes its pid here */
 };
+
+#define PID_SLOT_SIZE	24
 
 pid_t	 proc_spawn(const struct spawn *, char **, char **);
 void	 proc_kill_strays(void);
@@ -255,8 +273,12 @@ struct worker {
 	unsigned long long cpu_ticks;	/* last sample, for cpu % */
 	double		 cpu_at;
 
+	char		*status_text;	/* STATUS= from the worker */
+	int		 trial;		/* a reload's new worker, on probation */
+
 	ev_child	 child_w;
 	ev_timer	 timer_w;
+	ev_io		 notify_w;	/* NOTIFY_SOCKET, with wait_ready */
 };
 
 struct worker *worker_new(struct app *, unsigned);
@@ -267,6 +289,8 @@ void	 worker_signal(struct worker *, int);
 struct cJSON *worker_json(struct worker *, int);
 
 /* app.c: the registry of apps and their desired state. */
+struct reload;
+
 struct app {
 	TAILQ_ENTRY(app)	 entry;
 	char			*name;
@@ -277,6 +301,11 @@ struct app {
 	int			 deleting;
 	struct worker		**workers;
 	unsigned		 nworkers;
+	int			*listen_fds;	/* bound from cfg->listen */
+	size_t			 nlisten;
+	char			*listen_error;	/* why they could not be */
+	struct reload		*reload;	/* running, or NULL */
+	char			*reload_error;	/* how the last one ended */
 };
 TAILQ_HEAD(app_list, app);
 
@@ -291,6 +320,7 @@ extern char *log_dir;
 struct app *app_find(const char *);
 struct app *app_create(struct app_config *, char **, int, const char *);
 void	 app_apply(struct app *, enum wevent, int);
+int	 app_listen(struct app *);
 void	 app_scale(struct app *, unsigned);
 void	 app_delete(struct app *);
 void	 app_settle_all(void);
@@ -299,9 +329,18 @@ int	 app_settled(const struct target *, int);
 int	 target_parse(const char *, struct target *, char **);
 void	 target_clear(struct target *);
 struct policy app_policy(const struct app *);
-char	**app_environ(struct app *, struct worker *);
+char	**app_environ(struct app *, struct worker *, const char *, char **);
 struct cJSON *app_list_json(const char *);
 char	*app_log_path(const struct app *, unsigned, int);
+
+/* reload.c: rolling reload, one instance at a time. */
+int	 reload_begin(struct app *, char **);
+void	 reload_trial(struct worker *, enum wevent);
+void	 reload_abort(struct app *);
+int	 reload_idle(const struct app *);
+void	 reload_settle(struct app *);
+void	 reload_free(struct app *);
+void	 reload_signal(struct app *, int);
 
 /* pmd.c: daemon-wide state. */
 extern struct config *config;
@@ -342,5 +381,6 @@ struct cJSON *cmd_reply_list(void);
 struct cJSON *cmd_apply_target(struct client *, struct cJSON *, enum wevent,
 	    int);
 struct cJSON *cmd_wait(struct client *, struct target *, int);
+int	 cmd_reload_begin(const struct target *, char **);
 
 #endif

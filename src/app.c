@@ -48,8 +48,31 @@ app_create(struct app_config *cfg, char **base_env, int adhoc,
 	a->adhoc = adhoc;
 	a->profile = profile != NULL ? xstrdup(profile) : NULL;
 	TAILQ_INSERT_TAIL(&apps, a, entry);
+	app_listen(a);
 	app_scale(a, instances_resolve(cfg->instances, daemon_ncpu()));
 	return a;
+}
+
+/*
+ * Bind the app's sockets unless it holds them. On failure the app's
+ * workers cannot start: listen_error says why, and each start retries.
+ */
+int
+app_listen(struct app *a)
+{
+	char	*cause;
+
+	if (a->cfg->listen == NULL || a->nlisten > 0)
+		return 0;
+	if (listen_open(a->cfg, &a->listen_fds, &a->nlisten, &cause) == -1) {
+		log_warn("%s: %s", a->name, cause);
+		free(a->listen_error);
+		a->listen_error = cause;
+		return -1;
+	}
+	free(a->listen_error);
+	a->listen_error = NULL;
+	return 0;
 }
 
 static void
@@ -61,6 +84,10 @@ app_free(struct app *a)
 	for (i = 0; i < a->nworkers; i++)
 		worker_free(a->workers[i]);
 	free(a->workers);
+	reload_free(a);
+	listen_close(a->cfg, a->listen_fds, a->nlisten);
+	free(a->listen_error);
+	free(a->reload_error);
 	appcfg_unref(a->cfg);
 	argv_free(a->base_env);
 	free(a->profile);
@@ -74,6 +101,9 @@ app_apply(struct app *a, enum wevent ev, int instance)
 {
 	unsigned	i;
 
+	if ((ev == E_START || ev == E_RESTART || ev == E_RESET) &&
+	    app_listen(a) == -1)
+		return;
 	for (i = 0; i < a->nworkers; i++) {
 		if (instance >= 0 && (unsigned)instance != i)
 			continue;
@@ -103,7 +133,8 @@ app_scale(struct app *a, unsigned n)
 			a->workers[i]->leaving = 0;
 			worker_event(a->workers[i], E_START);
 		} else if (i < n && a->workers[i]->sm.state == W_STOPPED &&
-		    a->workers[i]->sm.reason == R_NONE)
+		    a->workers[i]->sm.reason == R_NONE &&
+		    a->listen_error == NULL)
 			worker_event(a->workers[i], E_START);	/* new slot */
 		else if (i >= n && !a->workers[i]->leaving) {
 			a->workers[i]->leaving = 1;
@@ -116,6 +147,7 @@ void
 app_delete(struct app *a)
 {
 	a->deleting = 1;
+	reload_abort(a);
 	app_apply(a, E_STOP, -1);
 	daemon_dirty();
 }
@@ -135,13 +167,14 @@ app_settle_all(void)
 
 	for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
+		reload_settle(a);
 		while (a->nworkers > 0 &&
 		    a->workers[a->nworkers - 1]->leaving &&
 		    slot_idle(a->workers[a->nworkers - 1]))
 			worker_free(a->workers[--a->nworkers]);
 		if (!a->deleting)
 			continue;
-		idle = 1;
+		idle = a->reload == NULL;
 		for (i = 0; i < a->nworkers; i++)
 			idle = idle && slot_idle(a->workers[i]);
 		if (idle) {
@@ -159,6 +192,8 @@ app_all_stopped(void)
 	unsigned	 i;
 
 	TAILQ_FOREACH(a, &apps, entry) {
+		if (!reload_idle(a))
+			return 0;
 		for (i = 0; i < a->nworkers; i++) {
 			if (!slot_idle(a->workers[i]))
 				return 0;
@@ -269,9 +304,14 @@ env_set(char ***envp, size_t *n, const char *key, const char *value)
 	(*envp)[*n] = NULL;
 }
 
-/* The environment of a new process of w: base, app env, profile, ours. */
+/*
+ * The environment of a new process of w: base, app env, profile, ours.
+ * With listening sockets, *pid_slot points where LISTEN_PID's value goes
+ * (the child writes its own pid there); notify is the NOTIFY_SOCKET.
+ */
 char **
-app_environ(struct app *a, struct worker *w)
+app_environ(struct app *a, struct worker *w, const char *notify,
+    char **pid_slot)
 {
 	struct app_config	*cfg = a->cfg;
 	char			**base = a->base_env ? a->base_env : environ;
@@ -311,6 +351,27 @@ app_environ(struct app *a, struct worker *w)
 	env_set(&envp, &n, "NODE_APP_INSTANCE", buf);
 	snprintf(buf, sizeof buf, "%u", w->id);
 	env_set(&envp, &n, "PMD_WORKER_ID", buf);
+	if (notify != NULL)
+		env_set(&envp, &n, "NOTIFY_SOCKET", notify);
+	*pid_slot = NULL;
+	if (a->nlisten > 0) {
+		char *names = NULL, *s;
+		snprintf(buf, sizeof buf, "%zu", a->nlisten);
+		env_set(&envp, &n, "LISTEN_FDS", buf);
+		for (i = 0; i < a->nlisten; i++) {
+			s = xprintf("%s%s%s", names ? names : "",
+			    names ? ":" : "", a->name);
+			free(names);
+			names = s;
+		}
+		env_set(&envp, &n, "LISTEN_FDNAMES", names);
+		free(names);
+		env_set(&envp, &n, "LISTEN_PID", "");
+		for (i = 0; strncmp(envp[i], "LISTEN_PID=", 11) != 0; i++)
+			;
+		envp[i] = xrealloc(envp[i], 11 + PID_SLOT_SIZE);
+		*pid_slot = envp[i] + 11;
+	}
 	return envp;
 }
 

@@ -108,8 +108,20 @@ cmd_reply_list(void)
 static int
 wait_settled(struct client *c, cJSON **reply)
 {
-	if (!app_settled(client_target(c), client_mode(c)))
+	struct target	*t = client_target(c);
+	struct app	*a;
+
+	if (!app_settled(t, client_mode(c)))
 		return 0;
+	/* Workers that could not start for want of their sockets. */
+	TAILQ_FOREACH(a, &apps, entry) {
+		if ((t->name == NULL || strcmp(t->name, a->name) == 0) &&
+		    !client_mode(c) && a->listen_error != NULL) {
+			*reply = reply_error(PMD_E_FAILED, "%s: %s", a->name,
+			    a->listen_error);
+			return 1;
+		}
+	}
 	*reply = cmd_reply_list();
 	return 1;
 }

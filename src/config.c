@@ -68,6 +68,83 @@ DURATION(min_uptime)
 DURATION(restart_delay)
 DURATION(exp_backoff)
 DURATION(kill_timeout)
+DURATION(listen_timeout)
+
+static int
+set_listen(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	char		**urls = NULL, *copy = xstrdup(v), *tok, *save, *e;
+	size_t		 n = 0;
+
+	(void)p;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		e = tok + strlen(tok);
+		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (listen_check(tok, cause) == -1)
+			goto fail;
+		urls = xrealloc(urls, (n + 2) * sizeof *urls);
+		urls[n++] = xstrdup(tok);
+		urls[n] = NULL;
+	}
+	if (n == 0) {
+		*cause = xstrdup("expected one or more URLs, comma-separated");
+		goto fail;
+	}
+	free(copy);
+	argv_free(a->listen);
+	a->listen = urls;
+	return 0;
+
+fail:
+	free(copy);
+	argv_free(urls);
+	return -1;
+}
+
+static int
+set_listen_backlog(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	unsigned long	n;
+
+	(void)p;
+	if (parse_uint(v, 65535, &n, cause) == -1)
+		return -1;
+	a->listen_backlog = (unsigned)n;
+	return 0;
+}
+
+static int
+set_listen_mode(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	char		*end;
+	unsigned long	 m;
+
+	(void)p;
+	errno = 0;
+	m = strtoul(v, &end, 8);
+	if (*v == '\0' || *end != '\0' || errno != 0 || m > 0777) {
+		*cause = xprintf("expected an octal mode such as 0660, got "
+		    "\"%s\"", v);
+		return -1;
+	}
+	a->listen_mode = (mode_t)m;
+	return 0;
+}
+
+static int
+set_wait_ready(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	return parse_bool(v, &a->wait_ready, cause);
+}
 
 static int
 set_command(struct parse *p, struct app_config *a, const char *v,
@@ -287,6 +364,11 @@ static const struct {
 	{ "log_date_format", set_log_date_format },
 	{ "log_max_size", set_log_max_size },
 	{ "log_retain", set_log_retain },
+	{ "listen", set_listen },
+	{ "listen_backlog", set_listen_backlog },
+	{ "listen_mode", set_listen_mode },
+	{ "wait_ready", set_wait_ready },
+	{ "listen_timeout", set_listen_timeout },
 };
 
 const char *const config_app_keys[] = {
@@ -294,7 +376,9 @@ const char *const config_app_keys[] = {
 	"max_restarts", "restart_delay", "exp_backoff_restart_delay",
 	"stop_exit_codes", "kill_signal", "kill_timeout", "user", "group",
 	"out_file", "err_file", "merge_logs", "log_date_format",
-	"log_max_size", "log_retain", "env.NAME", "env_PROFILE.NAME",
+	"log_max_size", "log_retain", "listen", "listen_backlog",
+	"listen_mode", "wait_ready", "listen_timeout", "env.NAME",
+	"env_PROFILE.NAME",
 };
 const size_t config_napp_keys = nitems(config_app_keys);
 
@@ -320,6 +404,9 @@ appcfg_new(const char *name)
 	a->log_date_format = xstrdup(LOG_DATE_DEFAULT);
 	a->log_max_size = 10 * 1024 * 1024;
 	a->log_retain = 5;
+	a->listen_backlog = 511;
+	a->listen_mode = 0660;
+	a->listen_timeout = 30000;
 	return a;
 }
 
@@ -352,6 +439,7 @@ appcfg_unref(struct app_config *a)
 	free(a->out_file);
 	free(a->err_file);
 	free(a->log_date_format);
+	argv_free(a->listen);
 	free(a);
 }
 

@@ -88,13 +88,16 @@ daemon_shutdown(void)
 		TAILQ_FOREACH(a, &apps, entry) {
 			for (i = 0; i < a->nworkers; i++)
 				worker_signal(a->workers[i], SIGKILL);
+			reload_signal(a, SIGKILL);
 		}
 		return;
 	}
 	daemon_stopping = 1;
 	log_info("stopping all workers");
-	TAILQ_FOREACH(a, &apps, entry)
+	TAILQ_FOREACH(a, &apps, entry) {
+		reload_abort(a);
 		app_apply(a, E_STOP, -1);
+	}
 	daemon_dirty();
 }
 
@@ -111,6 +114,18 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	case SIGUSR1:
 		logs_reopen_all();
 		break;
+	case SIGUSR2: {
+		/* = pmctl reload all; the outcome goes to our log. */
+		struct target	 all = { NULL, -1 };
+		char		*cause;
+
+		log_info("got SIGUSR2: reloading every app");
+		if (cmd_reload_begin(&all, &cause) == -1) {
+			log_warn("SIGUSR2: %s", cause);
+			free(cause);
+		}
+		break;
+	}
 	default:
 		log_warn("got %s: not handled by this version of pmd; "
 		    "ignored", signal_name(w->signum));

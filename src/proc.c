@@ -42,6 +42,7 @@ struct child_args {
 	const sigset_t		*handled;	/* signals not at SIG_DFL */
 	gid_t			 groups[MAX_GROUPS];
 	int			 ngroups;
+	int			 tmpfds[64];	/* child_listen_fds() */
 	int			 stage;		/* written by the child on failure */
 	int			 error;
 };
@@ -94,6 +95,46 @@ child_exec(char *const argv[], char *const envp[])
 	errno = eacces ? EACCES : ENOENT;
 }
 
+/* The child's own pid as decimal into buf, without stdio. */
+static void
+child_pid_text(char *buf)
+{
+	long	pid = (long)getpid(), v;
+	int	n = 0;
+
+	for (v = pid; v > 0; v /= 10)
+		n++;
+	buf[n] = '\0';
+	for (v = pid; n > 0; v /= 10)
+		buf[--n] = '0' + v % 10;
+}
+
+/*
+ * Listening sockets to fds 3..3+n-1. They go through copies above that
+ * range first, as a socket may already sit where another must go. (The
+ * copies live in ca, not on this stack, which every child reuses.)
+ */
+static int
+child_listen_fds(struct child_args *ca)
+{
+	const struct spawn	*sp = ca->sp;
+	size_t			 i;
+
+	if (sp->nlisten > nitems(ca->tmpfds))
+		return -1;
+	for (i = 0; i < sp->nlisten; i++) {
+		ca->tmpfds[i] = fcntl(sp->listen_fds[i], F_DUPFD_CLOEXEC,
+		    3 + (int)sp->nlisten);
+		if (ca->tmpfds[i] == -1)
+			return -1;
+	}
+	for (i = 0; i < sp->nlisten; i++) {
+		if (dup2(ca->tmpfds[i], 3 + (int)i) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 child(void *arg)
 {
@@ -114,12 +155,15 @@ child(void *arg)
 	sigprocmask(SIG_SETMASK, &empty, NULL);
 
 	setsid();
-	if ((null = open("/dev/null", O_RDONLY)) == -1)
+	if ((null = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 		child_fail(ca, ST_NULL);
 	if (dup2(null, STDIN_FILENO) == -1 ||
 	    dup2(sp->out_fd, STDOUT_FILENO) == -1 ||
-	    dup2(sp->err_fd, STDERR_FILENO) == -1)
+	    dup2(sp->err_fd, STDERR_FILENO) == -1 ||
+	    child_listen_fds(ca) == -1)
 		child_fail(ca, ST_DUP);
+	if (sp->pid_slot != NULL)
+		child_pid_text(sp->pid_slot);
 	if (sp->cwd != NULL && chdir(sp->cwd) == -1)
 		child_fail(ca, ST_CHDIR);
 	/* pmd raised its own fd limit; the worker gets the usual one. */

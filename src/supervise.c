@@ -29,6 +29,7 @@ act_start(struct sm *sm, const struct policy *p, int status, uint64_t up)
 	sm->reason = R_NONE;
 	sm->unstable = 0;
 	sm->backoff = 0;
+	sm->not_ready = 0;
 	return A_SPAWN;
 }
 
@@ -118,12 +119,30 @@ act_reset_errored(struct sm *sm, const struct policy *p, int status,
 	return act_start(sm, p, status, up);
 }
 
+/* READY=1 (or the exec, without wait_ready): stop the listen_timeout. */
 static int
 act_ready(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	(void)p; (void)status; (void)up;
+	if (sm->not_ready)
+		return 0;	/* too late: it is being killed */
 	sm->state = W_ONLINE;
-	return 0;
+	return A_CANCEL;
+}
+
+/*
+ * listen_timeout passed without READY=1: a failed start. Stop it as a
+ * stop would (kill_signal, then SIGKILL at the next expiry); its exit then
+ * counts as unstable, whatever its uptime.
+ */
+static int
+act_not_ready(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	if (sm->not_ready)
+		return A_SIGKILL;
+	sm->not_ready = 1;
+	return A_KILL;
 }
 
 static int
@@ -141,6 +160,10 @@ exit_code_listed(const struct policy *p, int status)
 static int
 act_exited(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
+	if (sm->not_ready) {
+		sm->not_ready = 0;
+		up = 0;
+	}
 	if (up >= p->min_uptime)
 		sm->unstable = 0;
 	if (up >= BACKOFF_RESET)
@@ -183,6 +206,7 @@ static int
 act_stop_done(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	(void)p; (void)status; (void)up;
+	sm->not_ready = 0;
 	if (sm->then_start) {
 		sm->then_start = 0;
 		sm->state = W_STARTING;
@@ -218,7 +242,7 @@ static const sm_action table[W_NSTATES][E_NEVENTS] = {
 	[W_STOPPED] = {	act_start,	act_none,	act_restart_idle,
 			act_reset,	act_none,	act_none,	act_none },
 	[W_STARTING] = { act_none,	act_stop,	act_restart,
-			act_reset,	act_ready,	act_exited,	act_none },
+			act_reset,	act_ready,	act_exited,	act_not_ready },
 	[W_ONLINE] = {	act_none,	act_stop,	act_restart,
 			act_reset,	act_none,	act_exited,	act_none },
 	[W_STOPPING] = { act_restart_stopping, act_stop_stopping,

@@ -4,11 +4,14 @@
  * restart table (supervise.c) and performs the actions it returns. A slot
  * outlives its processes; its counters and stderr tail span restarts.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 static unsigned	next_worker_id;
 
 static void	worker_step(struct worker *, enum wevent, int, uint64_t);
+static void	notify_close(struct worker *);
 
 static void
 child_cb(struct ev_loop *loop, ev_child *cw, int revents)
@@ -31,6 +35,7 @@ child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 
 	(void)revents;
 	ev_child_stop(loop, cw);
+	notify_close(w);
 	w->last_status = cw->rstatus;
 	w->have_status = 1;
 	logpipe_release(&w->out);
@@ -76,6 +81,7 @@ worker_new(struct app *app, unsigned instance)
 	w->sm.state = W_STOPPED;
 	ev_init(&w->timer_w, timer_cb);
 	ev_child_init(&w->child_w, child_cb, 0, 0);
+	ev_io_init(&w->notify_w, NULL, -1, EV_READ);
 	return w;
 }
 
@@ -86,13 +92,131 @@ worker_free(struct worker *w)
 	ev_timer_stop(EV_DEFAULT, &w->timer_w);
 	ev_child_stop(EV_DEFAULT, &w->child_w);
 	ev_clear_pending(EV_DEFAULT, &w->child_w);
+	notify_close(w);
 	logpipe_release(&w->out);
 	logpipe_release(&w->err);
 	logfile_unref(w->outf);
 	logfile_unref(w->errf);
 	free(w->tail);
 	free(w->exec_error);
+	free(w->status_text);
 	free(w);
+}
+
+/*
+ * sd_notify(3) messages: "READY=1" marks the worker online, "STATUS=..."
+ * shows in show. Only from a process of the worker's group, and of its
+ * user (or root); a sender that is already gone cannot be placed and is
+ * believed if its user fits.
+ */
+static void
+notify_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker	*w = container_of(io, struct worker, notify_w);
+	char		 buf[4096], *line, *save;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(struct ucred))];
+	}		 cbuf;
+	struct iovec	 iov = { buf, sizeof buf - 1 };
+	struct msghdr	 msg;
+	struct cmsghdr	*cm;
+	struct ucred	*cred = NULL;
+	ssize_t		 n;
+	pid_t		 pgid;
+	uid_t		 uid = w->app->cfg->user != NULL ? w->app->cfg->uid :
+			    geteuid();
+
+	(void)loop; (void)revents;
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof cbuf.buf;
+	if ((n = recvmsg(io->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) <= 0)
+		return;
+	buf[n] = '\0';
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_CREDENTIALS)
+			cred = (struct ucred *)CMSG_DATA(cm);
+		else if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS) {
+			/* File descriptors for us to keep: not supported. */
+			int *fds = (int *)CMSG_DATA(cm);
+			size_t k, nfds = (cm->cmsg_len - CMSG_LEN(0)) /
+			    sizeof(int);
+			for (k = 0; k < nfds; k++)
+				close(fds[k]);
+		}
+	}
+	if (cred == NULL || (cred->uid != 0 && cred->uid != uid &&
+	    cred->uid != geteuid()))
+		return;
+	if ((pgid = getpgid(cred->pid)) != -1 && pgid != w->pid) {
+		log_warn("%s:%u: notify message from pid %ld, which is not in "
+		    "the worker's process group; ignored", w->app->name,
+		    w->instance, (long)cred->pid);
+		return;
+	}
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strcmp(line, "READY=1") == 0 &&
+		    w->sm.state == W_STARTING && !w->sm.not_ready) {
+			log_info("%s:%u: pid %ld is ready", w->app->name,
+			    w->instance, (long)w->pid);
+			worker_step(w, E_READY, 0, 0);
+		} else if (strncmp(line, "STATUS=", 7) == 0) {
+			free(w->status_text);
+			w->status_text = xstrndup(line + 7, 200);
+		}
+	}
+}
+
+/* A NOTIFY_SOCKET for the process about to start: an abstract address. */
+static char *
+notify_open(struct worker *w, char **cause)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len;
+	int			fd, on = 1;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1,
+	    "pmd-notify/%ld/%u", (long)getpid(), w->id);
+	len = offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(sun.sun_path + 1);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, len) == -1) {
+		*cause = xprintf("notify socket: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	ev_io_init(&w->notify_w, notify_cb, fd, EV_READ);
+	ev_io_start(EV_DEFAULT, &w->notify_w);
+	return xprintf("@%s", sun.sun_path + 1);
+}
+
+static void
+notify_close(struct worker *w)
+{
+	if (w->notify_w.fd == -1)
+		return;
+	ev_io_stop(EV_DEFAULT, &w->notify_w);
+	close(w->notify_w.fd);
+	ev_io_set(&w->notify_w, -1, EV_READ);
+}
+
+static void
+arm(struct worker *w, uint64_t ms)
+{
+	ev_timer_stop(EV_DEFAULT, &w->timer_w);
+	ev_timer_set(&w->timer_w, ms / 1000.0, 0);
+	ev_timer_start(EV_DEFAULT, &w->timer_w);
 }
 
 static void
@@ -101,21 +225,28 @@ worker_spawn(struct worker *w)
 	struct app		*a = w->app;
 	struct app_config	*cfg = a->cfg;
 	struct spawn		 sp;
-	char			**envp, *cause;
+	char			**envp, *cause, *notify = NULL;
 	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	pid_t			 pid = -1;
 
 	w->id = ++next_worker_id;
 	free(w->exec_error);
 	w->exec_error = NULL;
+	free(w->status_text);
+	w->status_text = NULL;
 	w->started = ev_now(EV_DEFAULT);
 	w->cpu_at = 0;
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
 		cause = xprintf("pipe: %s", strerror(errno));
 		goto failed;
 	}
-	envp = app_environ(a, w);
+	if (cfg->wait_ready && (notify = notify_open(w, &cause)) == NULL)
+		goto failed;
 	memset(&sp, 0, sizeof sp);
+	envp = app_environ(a, w, notify, &sp.pid_slot);
+	free(notify);
+	sp.listen_fds = a->listen_fds;
+	sp.nlisten = a->nlisten;
 	sp.argv = cfg->argv;
 	sp.nofile = &worker_nofile;
 	sp.envp = envp;
@@ -147,10 +278,14 @@ worker_spawn(struct worker *w)
 	log_info("%s:%u: started pid %ld (worker %u)", a->name, w->instance,
 	    (long)pid, w->id);
 	/* The program runs: proc_spawn returns after its exec. */
-	worker_step(w, E_READY, 0, 0);
+	if (cfg->wait_ready)
+		arm(w, cfg->listen_timeout);
+	else
+		worker_step(w, E_READY, 0, 0);
 	return;
 
 failed:
+	notify_close(w);
 	log_warn("%s:%u: cannot start: %s", a->name, w->instance, cause);
 	w->exec_error = cause;
 	if (out[0] != -1) {
@@ -171,20 +306,20 @@ failed:
 }
 
 static void
-arm(struct worker *w, uint64_t ms)
-{
-	ev_timer_stop(EV_DEFAULT, &w->timer_w);
-	ev_timer_set(&w->timer_w, ms / 1000.0, 0);
-	ev_timer_start(EV_DEFAULT, &w->timer_w);
-}
-
-static void
 worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 {
 	struct policy	p = app_policy(w->app);
 	enum wstate	before = w->sm.state;
 	int		actions;
 
+	if (w->trial && ev == E_EXIT) {
+		/* A reload's new worker is not restarted: the reload fails. */
+		ev_timer_stop(EV_DEFAULT, &w->timer_w);
+		w->sm.state = W_STOPPED;
+		reload_trial(w, E_EXIT);
+		daemon_dirty();
+		return;
+	}
 	actions = sm_step(&w->sm, ev, &p, status, uptime);
 	if (actions & A_CANCEL)
 		ev_timer_stop(EV_DEFAULT, &w->timer_w);
@@ -206,6 +341,8 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 		    sm_reason_name(w->sm.reason));
 	if (actions & A_SPAWN)
 		worker_spawn(w);
+	else if (w->trial && w->sm.state == W_ONLINE && before != W_ONLINE)
+		reload_trial(w, E_READY);
 	daemon_dirty();
 }
 
@@ -277,7 +414,9 @@ worker_json(struct worker *w, int detail)
 	cJSON_AddNumberToObject(o, "instance", w->instance);
 	cJSON_AddNumberToObject(o, "worker_id", w->id);
 	cJSON_AddNumberToObject(o, "pid", w->pid);
-	cJSON_AddStringToObject(o, "status", sm_state_name(w->sm.state));
+	/* Slots of an app whose sockets could not be bound show errored. */
+	cJSON_AddStringToObject(o, "status", w->app->listen_error != NULL &&
+	    w->sm.state == W_STOPPED ? "errored" : sm_state_name(w->sm.state));
 	cJSON_AddNumberToObject(o, "restarts", w->sm.restarts);
 	cJSON_AddNumberToObject(o, "uptime_ms", w->pid > 0 ?
 	    (double)(uint64_t)((now - w->started) * 1000) : 0);
@@ -302,6 +441,10 @@ worker_json(struct worker *w, int detail)
 	}
 	if (w->exec_error != NULL)
 		cJSON_AddStringToObject(o, "exec_error", w->exec_error);
+	if (w->status_text != NULL)
+		cJSON_AddStringToObject(o, "status_text", w->status_text);
+	if (w->sm.state == W_STARTING && w->app->cfg->wait_ready)
+		cJSON_AddStringToObject(o, "waiting_for", "READY=1");
 	if (w->sm.state == W_WAITING)
 		cJSON_AddNumberToObject(o, "restart_in_ms",
 		    (double)(uint64_t)(ev_timer_remaining(EV_DEFAULT,

@@ -1,0 +1,94 @@
+/*
+ * reload NAME|all: a rolling reload of each app (reload.c). Answers once
+ * every reload has ended, with the error of any that failed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+#include "pmd-protocol.h"
+
+static int
+targeted(const struct target *t, const struct app *a)
+{
+	return !a->deleting && (t->name == NULL || strcmp(t->name, a->name) == 0);
+}
+
+static int
+wait_reloaded(struct client *c, cJSON **reply)
+{
+	struct target	*t = client_target(c);
+	struct app	*a;
+	char		*errors = NULL, *s;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (targeted(t, a) && a->reload != NULL)
+			return 0;
+	}
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (!targeted(t, a) || a->reload_error == NULL)
+			continue;
+		s = xprintf("%s%sreload %s: %s", errors ? errors : "",
+		    errors ? "; " : "", a->name, a->reload_error);
+		free(errors);
+		errors = s;
+	}
+	if (errors != NULL) {
+		*reply = reply_error(PMD_E_FAILED, "%s", errors);
+		free(errors);
+	} else
+		*reply = cmd_reply_list();
+	return 1;
+}
+
+/* Begin reloading every app of t; the first that cannot begin is *cause. */
+int
+cmd_reload_begin(const struct target *t, char **cause)
+{
+	struct app	*a;
+	char		*why;
+
+	*cause = NULL;
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (targeted(t, a) && a->reload != NULL) {
+			*cause = xprintf("a reload of \"%s\" is already "
+			    "running; wait for it to end", a->name);
+			return -1;
+		}
+	}
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (!targeted(t, a))
+			continue;
+		free(a->reload_error);
+		a->reload_error = NULL;
+		if (reload_begin(a, &why) == -1)
+			a->reload_error = why;
+	}
+	return 0;
+}
+
+cJSON *
+cmd_reload_exec(struct client *c, cJSON *req)
+{
+	struct target	 t;
+	cJSON		*reply;
+	char		*cause;
+
+	if (cmd_get_target(req, &t, &reply) == -1)
+		return reply;
+	if (t.instance >= 0) {
+		target_clear(&t);
+		return reply_error(PMD_E_ARGS, "reload takes a whole app; it "
+		    "replaces the instances one at a time");
+	}
+	if (cmd_reload_begin(&t, &cause) == -1) {
+		target_clear(&t);
+		reply = reply_error(PMD_E_FAILED, "%s", cause);
+		free(cause);
+		return reply;
+	}
+	client_wait(c, wait_reloaded, &t, 0);
+	return NULL;
+}

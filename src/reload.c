@@ -1,0 +1,297 @@
+/*
+ * Rolling reload: each running instance of an app in turn gets a new
+ * worker, started from the app's config as it is on disk now. Only when
+ * the new one is online (READY=1 with wait_ready, else alive for
+ * min_uptime) is the old one stopped, and the next instance begins. A new
+ * worker that exits or is not ready in time ends the reload: it is
+ * stopped, the old workers go on serving, and the app keeps its old
+ * config.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pmd.h"
+
+struct reload {
+	struct app		*app;
+	struct app_config	*oldcfg;	/* back to this if it fails */
+	unsigned		 next;		/* instance to replace next */
+	struct worker		*fresh;		/* on trial, or NULL */
+	struct worker		**gone;		/* replaced or failed: stopping */
+	size_t			 ngone;
+	unsigned		 replaced;
+	int			 stepping;	/* instances left to do */
+	char			*error;
+	ev_timer		 up_w;		/* min_uptime of fresh */
+};
+
+static void	reload_next(struct reload *);
+
+static void
+retire(struct reload *r, struct worker *w)
+{
+	r->gone = xrealloc(r->gone, (r->ngone + 1) * sizeof *r->gone);
+	r->gone[r->ngone++] = w;
+	w->trial = 0;
+	w->leaving = 1;
+	worker_event(w, E_STOP);
+}
+
+static void
+fail(struct reload *r, char *why)
+{
+	struct app	*a = r->app;
+
+	ev_timer_stop(EV_DEFAULT, &r->up_w);
+	log_warn("%s: reload failed: %s; the old workers keep serving",
+	    a->name, why);
+	r->error = why;
+	r->stepping = 0;
+	if (r->fresh != NULL) {
+		retire(r, r->fresh);
+		r->fresh = NULL;
+	}
+	/* Restarts from now on use the config that worked. */
+	appcfg_unref(a->cfg);
+	a->cfg = r->oldcfg;
+	r->oldcfg = NULL;
+	daemon_dirty();
+}
+
+/* fresh is online: it takes the slot, and the old worker stops. */
+static void
+promote(struct reload *r)
+{
+	struct app	*a = r->app;
+	struct worker	*fresh = r->fresh, *old = a->workers[fresh->instance];
+
+	ev_timer_stop(EV_DEFAULT, &r->up_w);
+	r->fresh = NULL;
+	fresh->trial = 0;
+	a->workers[fresh->instance] = fresh;
+	log_info("%s:%u: pid %ld replaces pid %ld", a->name, fresh->instance,
+	    (long)fresh->pid, (long)old->pid);
+	retire(r, old);
+	r->replaced++;
+	r->next = fresh->instance + 1;
+	reload_next(r);
+}
+
+static void
+up_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct reload	*r = container_of(t, struct reload, up_w);
+
+	(void)loop; (void)revents;
+	if (r->fresh != NULL && r->fresh->sm.state == W_ONLINE)
+		promote(r);
+}
+
+/* Start the new worker of the next running instance, or end the steps. */
+static void
+reload_next(struct reload *r)
+{
+	struct app	*a = r->app;
+	struct worker	*old;
+
+	for (; r->next < a->nworkers; r->next++) {
+		old = a->workers[r->next];
+		if (!old->leaving && (old->sm.state == W_ONLINE ||
+		    old->sm.state == W_STARTING))
+			break;
+	}
+	if (r->next >= a->nworkers) {
+		r->stepping = 0;
+		daemon_dirty();
+		return;
+	}
+	r->fresh = worker_new(a, r->next);
+	r->fresh->trial = 1;
+	r->fresh->sm.restarts = old->sm.restarts;
+	worker_event(r->fresh, E_START);
+}
+
+/*
+ * From worker.c: the trial worker w has become online, or (ev E_EXIT)
+ * has exited. Either may happen inside worker_event(E_START).
+ */
+void
+reload_trial(struct worker *w, enum wevent ev)
+{
+	struct reload	*r = w->app->reload;
+	char		*how;
+
+	if (r == NULL || r->fresh != w)
+		return;
+	if (ev == E_EXIT) {
+		how = w->exec_error != NULL ? xstrdup(w->exec_error) :
+		    status_string(w->last_status);
+		if (w->sm.not_ready)
+			fail(r, xprintf("instance %u: no READY=1 within "
+			    "listen_timeout (%llu ms)", w->instance,
+			    (unsigned long long)r->app->cfg->listen_timeout));
+		else
+			fail(r, xprintf("instance %u: the new worker %s "
+			    "before it was online", w->instance, how));
+		free(how);
+		return;
+	}
+	if (w->sm.state != W_ONLINE)
+		return;
+	if (w->app->cfg->wait_ready || w->app->cfg->min_uptime == 0) {
+		promote(r);
+		return;
+	}
+	ev_timer_set(&r->up_w, w->app->cfg->min_uptime / 1000.0, 0);
+	ev_timer_start(EV_DEFAULT, &r->up_w);
+}
+
+/*
+ * Begin reloading a. Returns -1 with *cause if it cannot begin: another
+ * reload runs, or the app's file no longer gives a config for it.
+ */
+int
+reload_begin(struct app *a, char **cause)
+{
+	struct reload		*r;
+	struct config		*loaded;
+	struct app_config	*cfg;
+
+	if (a->reload != NULL) {
+		*cause = xprintf("a reload of \"%s\" is already running",
+		    a->name);
+		return -1;
+	}
+	if (a->deleting) {
+		*cause = xprintf("app \"%s\" is being deleted", a->name);
+		return -1;
+	}
+	if (a->adhoc)
+		appcfg_ref(cfg = a->cfg);
+	else {
+		if (config_load(a->cfg->file, &loaded, cause) == -1)
+			return -1;
+		cfg = config_find(loaded, a->name);
+		if (cfg == NULL) {
+			*cause = xprintf("%s no longer defines [app:%s]",
+			    a->cfg->file, a->name);
+			config_free(loaded);
+			return -1;
+		}
+		appcfg_ref(cfg);
+		config_free(loaded);
+	}
+	if (!listen_same(cfg, a->cfg)) {
+		*cause = xprintf("%s:%d: listen has changed; a reload keeps the "
+		    "app's sockets (delete and start the app to bind new "
+		    "ones)", cfg->file, cfg->line);
+		appcfg_unref(cfg);
+		return -1;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->app = a;
+	r->oldcfg = a->cfg;
+	a->cfg = cfg;
+	r->stepping = 1;
+	ev_init(&r->up_w, up_cb);
+	a->reload = r;
+	free(a->reload_error);
+	a->reload_error = NULL;
+	log_info("%s: reload: replacing its workers one at a time", a->name);
+	reload_next(r);
+	return 0;
+}
+
+/* Stop it where it is (the app is deleted, or pmd stops). */
+void
+reload_abort(struct app *a)
+{
+	if (a->reload != NULL && a->reload->stepping)
+		fail(a->reload, xprintf("stopped: app %s",
+		    daemon_stopping ? "pmd is stopping" : "deleted"));
+}
+
+static int
+idle(const struct worker *w)
+{
+	return w->pid == 0 && !worker_busy(w) && w->sm.state != W_WAITING;
+}
+
+/* No process of a reload is left (the app's own workers aside). */
+int
+reload_idle(const struct app *a)
+{
+	struct reload	*r = a->reload;
+	size_t		 i;
+
+	if (r == NULL)
+		return 1;
+	if (r->stepping || r->fresh != NULL)
+		return 0;
+	for (i = 0; i < r->ngone; i++) {
+		if (!idle(r->gone[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* From app_settle_all(): end a reload whose processes are all done. */
+void
+reload_settle(struct app *a)
+{
+	struct reload		*r = a->reload;
+	struct app_config	*known;
+
+	if (r == NULL || !reload_idle(a))
+		return;
+	if (r->error == NULL) {
+		log_info("%s: reload done: %u worker%s replaced", a->name,
+		    r->replaced, r->replaced == 1 ? "" : "s");
+		/* The daemon's config holds the new definition from now. */
+		known = a->adhoc ? NULL : config_find(config, a->name);
+		if (known != NULL && known != a->cfg) {
+			appcfg_ref(a->cfg);
+			TAILQ_INSERT_BEFORE(known, a->cfg, entry);
+			TAILQ_REMOVE(&config->apps, known, entry);
+			appcfg_unref(known);
+		}
+	}
+	a->reload_error = r->error;
+	r->error = NULL;
+	reload_free(a);
+}
+
+void
+reload_free(struct app *a)
+{
+	struct reload	*r = a->reload;
+	size_t		 i;
+
+	if (r == NULL)
+		return;
+	ev_timer_stop(EV_DEFAULT, &r->up_w);
+	for (i = 0; i < r->ngone; i++)
+		worker_free(r->gone[i]);
+	if (r->fresh != NULL)
+		worker_free(r->fresh);
+	free(r->gone);
+	appcfg_unref(r->oldcfg);
+	free(r->error);
+	free(r);
+	a->reload = NULL;
+}
+
+/* The workers of a reload, for signals at shutdown. */
+void
+reload_signal(struct app *a, int sig)
+{
+	struct reload	*r = a->reload;
+	size_t		 i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->ngone; i++)
+		worker_signal(r->gone[i], sig);
+	if (r->fresh != NULL)
+		worker_signal(r->fresh, sig);
+}
