@@ -39,9 +39,33 @@ running(void)
 
 	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), A_SPAWN);
 	assert_int_equal(sm.state, W_STARTING);
-	assert_int_equal(sm_step(&sm, E_READY, &p, 0, 0), 0);
+	/* Ready ends the listen_timeout, if one was armed. */
+	assert_int_equal(sm_step(&sm, E_READY, &p, 0, 0), A_CANCEL);
 	assert_int_equal(sm.state, W_ONLINE);
 	return sm;
+}
+
+static void
+test_not_ready_in_time_is_a_failed_start(void **state)
+{
+	struct sm	sm = { 0 };
+
+	(void)state;
+	sm_step(&sm, E_START, &p, 0, 0);
+	/* listen_timeout: kill_signal first, SIGKILL at the kill_timeout. */
+	assert_int_equal(sm_step(&sm, E_TIMER, &p, 0, 0), A_KILL);
+	assert_int_equal(sm.state, W_STARTING);
+	assert_int_equal(sm_step(&sm, E_READY, &p, 0, 0), 0);
+	assert_int_equal(sm.state, W_STARTING);
+	assert_int_equal(sm_step(&sm, E_TIMER, &p, 0, 0), A_SIGKILL);
+	/* Its exit is unstable however long it ran, and restarts. */
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, KILLED(SIGKILL), 60000),
+	    A_SPAWN);
+	assert_int_equal(sm.unstable, 1);
+	assert_int_equal(sm.not_ready, 0);
+	/* Ready in time this once. */
+	assert_int_equal(sm_step(&sm, E_READY, &p, 0, 0), A_CANCEL);
+	assert_int_equal(sm.state, W_ONLINE);
 }
 
 static void
@@ -266,6 +290,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_crash_restarts_at_once, setup),
+		cmocka_unit_test_setup(test_not_ready_in_time_is_a_failed_start,
+		    setup),
 		cmocka_unit_test_setup(test_unstable_starts_end_errored, setup),
 		cmocka_unit_test_setup(test_stable_run_resets_unstable, setup),
 		cmocka_unit_test_setup(test_stop_exit_codes, setup),
