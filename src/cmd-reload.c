@@ -23,6 +23,15 @@ wait_reloaded(struct client *c, cJSON **reply)
 	struct app	*a;
 	char		*errors = NULL, *s;
 
+	/* The one app asked for was deleted: not done, whatever happened. */
+	if (t->name != NULL && ((a = app_find(t->name)) == NULL ||
+	    a->deleting)) {
+		if (a != NULL && a->reload != NULL)
+			return 0;
+		*reply = reply_error(PMD_E_FAILED, "reload %s: stopped: app "
+		    "deleted", t->name);
+		return 1;
+	}
 	TAILQ_FOREACH(a, &apps, entry) {
 		if (targeted(t, a) && a->reload != NULL)
 			return 0;

@@ -76,6 +76,26 @@ cmd_show_exec(struct client *c, cJSON *req)
 	cJSON_AddStringToObject(app, "kill_signal",
 	    signal_name(cfg->kill_signal));
 	cJSON_AddNumberToObject(app, "kill_timeout_ms", cfg->kill_timeout);
+	if (cfg->listen != NULL) {
+		arr = cJSON_AddArrayToObject(app, "listen");
+		for (i = 0; cfg->listen[i] != NULL; i++)
+			cJSON_AddItemToArray(arr,
+			    cJSON_CreateString(cfg->listen[i]));
+		cJSON_AddNumberToObject(app, "listen_backlog",
+		    cfg->listen_backlog);
+		if (a->listen_error != NULL)
+			cJSON_AddStringToObject(app, "listen_error",
+			    a->listen_error);
+	}
+	cJSON_AddBoolToObject(app, "wait_ready", cfg->wait_ready);
+	if (cfg->wait_ready)
+		cJSON_AddNumberToObject(app, "listen_timeout_ms",
+		    cfg->listen_timeout);
+	if (a->reload != NULL)
+		cJSON_AddBoolToObject(app, "reloading", 1);
+	else if (a->reload_error != NULL)
+		cJSON_AddStringToObject(app, "last_reload_error",
+		    a->reload_error);
 	if (cfg->user != NULL)
 		cJSON_AddStringToObject(app, "user", cfg->user);
 	if (cfg->group != NULL)

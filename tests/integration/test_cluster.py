@@ -1,0 +1,283 @@
+"""Cluster mode: shared listening sockets, readiness, rolling reload.
+
+The workers are build/testsrv: an HTTP server on the sockets pmd passes,
+answering its pid, draining on SIGTERM.
+"""
+import http.client
+import os
+import signal
+import socket
+import stat
+import subprocess
+import threading
+
+from conftest import PMCTL, ROOT, wait_until
+
+TESTSRV = os.path.join(ROOT, "build", "testsrv")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def get(port, conn=None):
+    """One GET; returns the pid that answered."""
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/")
+    r = c.getresponse()
+    body = r.read()
+    assert r.status == 200
+    if conn is None:
+        c.close()
+    return int(body)
+
+
+def app(port, extra="", instances=2, ready="1"):
+    return f"""
+[app:web]
+command = {TESTSRV}
+instances = {instances}
+listen = tcp://127.0.0.1:{port}
+wait_ready = true
+env.TESTSRV_READY = {ready}
+{extra}"""
+
+
+def pids(pmd, name="web"):
+    return sorted(w["pid"] for w in pmd.workers(name))
+
+
+class Hammer:
+    """Client threads sending requests on keep-alive connections."""
+
+    def __init__(self, port, threads=4):
+        self.port = port
+        self.stop = threading.Event()
+        self.ok = 0
+        self.errors = []
+        self.seen = set()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run) for _ in range(threads)]
+        for t in self.threads:
+            t.start()
+
+    def run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            if n % 20 == 0:
+                conn.close()  # a new connection now and then, as browsers do
+            try:
+                pid = get(self.port, conn)
+                with self.lock:
+                    self.ok += 1
+                    self.seen.add(pid)
+            except Exception as e:  # any failure at all counts
+                with self.lock:
+                    self.errors.append(repr(e))
+                conn.close()
+        conn.close()
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+
+def test_requests_spread_over_instances(pmd):
+    port = free_port()
+    pmd.start(app(port))
+    before = pids(pmd)
+    assert all(before)
+    seen = set()
+    wait_until(lambda: seen.add(get(port)) or seen == set(before), timeout=20,
+               what="both instances to answer")
+    # The protocol as systemd speaks it, and the worker's STATUS=.
+    w = pmd.show("web")["workers"][0]
+    assert w["status_text"] == "serving"
+    environ = open(f"/proc/{before[0]}/environ", "rb").read().split(b"\0")
+    assert f"LISTEN_PID={before[0]}".encode() in environ
+    assert b"LISTEN_FDS=1" in environ and b"LISTEN_FDNAMES=web" in environ
+    assert any(e.startswith(b"NOTIFY_SOCKET=@") for e in environ)
+
+
+def test_reload_under_load_fails_no_request(pmd):
+    port = free_port()
+    pmd.start(app(port))
+    old = pids(pmd)
+    h = Hammer(port)
+    try:
+        wait_until(lambda: h.ok > 50, what="traffic")
+        for _ in range(2):
+            pmd.ok("reload", "web")
+        new = pids(pmd)
+        assert not set(new) & set(old)
+        wait_until(lambda: set(new) <= h.seen, timeout=20, what="the new workers to answer")
+        n = h.ok
+        wait_until(lambda: h.ok > n + 50, what="more traffic")
+    finally:
+        h.finish()
+    assert h.errors == []
+    assert all(pid not in pids(pmd) for pid in old)
+    assert all(w["status"] == "online" for w in pmd.workers("web"))
+
+
+def test_broken_new_version_leaves_the_old_serving(pmd):
+    port = free_port()
+    conf = pmd.write_config(app(port))
+    pmd.start(args=["-c", str(conf)])
+    old = pids(pmd)
+
+    # A version that exits at once.
+    conf.write_text(app(port, "env.TESTSRV_EXIT = 3\n"))
+    r = pmd.ctl("reload", "web")
+    assert r.returncode == 1
+    assert r.stderr == ("pmctl: reload web: instance 0: the new worker exited with "
+                        "code 3 before it was online\n")
+    assert pids(pmd) == old and get(port) in old
+
+    # A version that never says READY=1.
+    conf.write_text(app(port, "listen_timeout = 300ms\n", ready="never"))
+    r = pmd.ctl("reload", "web")
+    assert r.returncode == 1
+    assert r.stderr == ("pmctl: reload web: instance 0: no READY=1 within "
+                        "listen_timeout (300 ms)\n")
+    assert pids(pmd) == old and get(port) in old
+    # The app kept the config that works: a crash restarts the old version.
+    os.kill(old[0], signal.SIGKILL)
+    wait_until(lambda: len(set(pids(pmd)) - set(old)) == 1 and
+               all(w["status"] == "online" for w in pmd.workers("web")),
+               what="the restart")
+    assert pmd.show("web")["env"]["TESTSRV_READY"] == "1"
+    assert "no READY=1" in pmd.show("web")["last_reload_error"]
+
+    # A second reload while one runs is refused.
+    conf.write_text(app(port, "listen_timeout = 20s\n", ready="never"))
+    began = pmd.stderr().count("web: reload: replacing")
+    first = subprocess.Popen([PMCTL, "reload", "web"], env=pmd.env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: pmd.stderr().count("web: reload: replacing") > began,
+               what="the reload")
+    r = pmd.ctl("reload", "all")
+    assert r.returncode == 1
+    assert r.stderr == 'pmctl: a reload of "web" is already running; wait for it to end\n'
+    # Deleting the app ends it.
+    pmd.ok("delete", "web")
+    out, err = first.communicate(timeout=30)
+    assert first.returncode == 1 and "app deleted" in err
+
+    # The fixed version reloads.
+    conf.write_text(app(port))
+    pmd.ok("start", conf)
+    pmd.ok("reload", "web")
+
+
+def test_readiness_through_systemd_notify(pmd, tmp_path):
+    go = tmp_path / "go"
+    pmd.start(f"""
+[app:slow]
+command = sh -c 'while [ ! -e {go} ]; do sleep 0.01; done; systemd-notify --ready --status="warmed up"; exec sleep 1000'
+wait_ready = true
+""", wait=True)
+    wait_until(lambda: pmd.workers("slow") and pmd.workers("slow")[0]["pid"], what="spawn")
+    assert pmd.workers("slow")[0]["status"] == "starting"
+    assert pmd.show("slow")["workers"][0]["waiting_for"] == "READY=1"
+    go.write_text("")
+    pmd.wait_status("slow", "online")
+    assert pmd.show("slow")["workers"][0]["status_text"] == "warmed up"
+    # pmctl start waits for the readiness.
+    go.unlink()
+    p = subprocess.Popen([PMCTL, "restart", "slow"], env=pmd.env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: "slow:0: started pid" in pmd.stderr().split("slow:0: pid")[-1],
+               what="the new process")
+    assert p.poll() is None
+    go.write_text("")
+    assert p.wait(timeout=10) == 0
+    assert pmd.workers("slow")[0]["status"] == "online"
+
+
+def test_not_ready_in_time_is_a_failed_start(pmd):
+    pmd.start("""
+[app:mute]
+command = sleep 1000
+wait_ready = true
+listen_timeout = 200ms
+max_restarts = 1
+""")
+    pmd.wait_status("mute", "errored", timeout=20)
+    assert "errored: too many unstable restarts" in pmd.stderr()
+
+
+def test_a_port_in_use_is_an_error_for_that_app_alone(pmd):
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    pmd.start(app(port) + """
+[app:other]
+command = sleep 1000
+""")
+    pmd.wait_status("other", "online")
+    assert [w["status"] for w in pmd.workers("web")] == ["errored", "errored"]
+    message = f"listen tcp://127.0.0.1:{port}: bind: Address already in use"
+    assert f"web: {message}" in pmd.stderr()
+    assert pmd.show("web")["listen_error"] == message
+    r = pmd.ctl("start", "web")
+    assert r.returncode == 1 and r.stderr == f"pmctl: web: {message}\n"
+    blocker.close()
+    pmd.ok("start", "web")
+    pmd.wait_status("web", "online", count=2)
+    assert get(port) in pids(pmd)
+
+
+def test_unix_socket_listener(pmd, tmp_path):
+    path = tmp_path / "web.sock"
+    # A stale socket file from a crash is replaced.
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(path))
+    stale.close()
+    pmd.start(f"""
+[app:web]
+command = {TESTSRV}
+listen = unix:{path}
+listen_mode = 0600
+""")
+    pmd.wait_status("web", "online")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+    class UnixConn(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.connect(str(path))
+    c = UnixConn("localhost", timeout=10)
+    assert get(0, c) == pids(pmd)[0]
+    c.close()
+    # Without wait_ready, a reload waits min_uptime for each new worker.
+    pmd.ok("reload", "web")
+    c = UnixConn("localhost", timeout=10)
+    assert get(0, c) == pids(pmd)[0]
+    c.close()
+    pmd.ok("delete", "web")
+    assert not path.exists()
+    # A path that is not a socket is left alone, with a clear error.
+    path.write_text("precious")
+    r = pmd.ctl("start", pmd.write_config(
+        f"[app:web]\ncommand = {TESTSRV}\nlisten = unix:{path}\n", "again.conf"))
+    assert r.returncode == 1
+    assert f"listen unix:{path}: the path exists and is not a socket" in r.stderr
+    assert path.read_text() == "precious"
+
+
+def test_sigusr2_reloads_every_app(pmd):
+    port = free_port()
+    pmd.start(app(port))
+    old = pids(pmd)
+    pmd.proc.send_signal(signal.SIGUSR2)
+    wait_until(lambda: "web: reload done: 2 workers replaced" in pmd.stderr(), what="reload")
+    assert not set(pids(pmd)) & set(old)
