@@ -170,6 +170,52 @@ class Bench:
                  f"{rss0 / 1024:.2f} / {rss_kib(pid) / 1024:.2f} MiB, "
                  f"{peak_rss_kib(pid) / 1024:.2f}", "flat")
 
+    def wrk_during(self, port, action, times=3, seconds=6):
+        """wrk on 2 test-server instances while `pmctl action web` runs."""
+        import re
+        conf = os.path.join(self.tmp, "cluster.conf")
+        with open(conf, "w") as f:
+            f.write(f"[app:web]\ncommand = {os.path.join(ROOT, 'build', 'testsrv')}\n"
+                    f"instances = 2\nlisten = tcp://127.0.0.1:{port}\n"
+                    f"wait_ready = true\nenv.TESTSRV_READY = 1\n")
+        self.ctl("start", conf)
+        wrk = subprocess.Popen(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency",
+                                f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE,
+                               text=True)
+        for _ in range(times):
+            time.sleep(seconds / (times + 1))
+            r = subprocess.run([PMCTL, action, "web"], env=self.env, capture_output=True,
+                               text=True)
+            if r.returncode != 0:
+                print(f"  pmctl {action} failed: {r.stderr.strip()}")
+        out = wrk.communicate()[0]
+        self.ctl("delete", "web")
+        reqs = re.search(r"(\d+) requests in", out)
+        errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                         r"timeout (\d+)", out)
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        lat = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out)
+        errors = sum(map(int, errs.groups())) if errs else 0
+        errors += int(non2xx.group(1)) if non2xx else 0
+        detail = f"connect/read/write/timeout {'/'.join(errs.groups())}" if errs else "none"
+        return int(reqs.group(1)) if reqs else 0, errors, detail, lat.group(1) if lat else "?"
+
+    def cluster(self):
+        if not shutil.which("wrk"):
+            self.row("wrk not installed", "-", "-")
+            return
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        for action, target in (("reload", "0"), ("restart", "-")):
+            reqs, errors, detail, maxlat = self.wrk_during(port, action)
+            self.row(f"wrk 6 s, 32 conns, 2 instances, 3 x pmctl {action}",
+                     f"{reqs} reqs", "-")
+            self.row(f"  failed requests ({detail})", f"{errors}", target)
+            self.row("  max latency", maxlat, "-")
+
     def run(self):
         print(f"pmd bench on {os.cpu_count()} CPUs ({os.uname().release})")
         self.start()
@@ -228,6 +274,8 @@ class Bench:
                     calls = int(parts[3]) if len(parts) >= 5 else int(parts[2])
             self.row("pmd system calls while idle, 10 s", f"{calls}", "0")
             self.ctl("delete", "idle")
+
+        self.cluster()
 
         # Last, as it leaves pmd's I/O buffers resident.
         self.log_throughput()
