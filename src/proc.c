@@ -162,6 +162,8 @@ child(void *arg)
 	    dup2(sp->err_fd, STDERR_FILENO) == -1 ||
 	    child_listen_fds(ca) == -1)
 		child_fail(ca, ST_DUP);
+	/* Nothing else of pmd's, inherited or ours, goes to the worker. */
+	close_range(3 + (unsigned)sp->nlisten, ~0U, 0);
 	if (sp->pid_slot != NULL)
 		child_pid_text(sp->pid_slot);
 	if (sp->cwd != NULL && chdir(sp->cwd) == -1)

@@ -97,7 +97,7 @@ class Daemon:
         path.write_text(text)
         return path
 
-    def start(self, config_text=None, args=(), wait=True, preexec=None):
+    def start(self, config_text=None, args=(), wait=True, preexec=None, pass_fds=()):
         """Run pmd in the foreground on config_text (if any)."""
         cmd = [PMD]
         if config_text is not None:
@@ -106,7 +106,7 @@ class Daemon:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log,
                                      stderr=self.log, stdin=subprocess.DEVNULL,
-                                     preexec_fn=preexec)
+                                     preexec_fn=preexec, pass_fds=pass_fds)
         if wait:
             wait_until(lambda: self.ctl("ping").returncode == 0 or self.proc.poll() is not None,
                        what="pmd to answer ping")

@@ -281,3 +281,29 @@ def test_sigusr2_reloads_every_app(pmd):
     pmd.proc.send_signal(signal.SIGUSR2)
     wait_until(lambda: "web: reload done: 2 workers replaced" in pmd.stderr(), what="reload")
     assert not set(pids(pmd)) & set(old)
+
+
+def test_workers_get_only_their_fds(pmd):
+    """stdin, stdout, stderr and the listening sockets: nothing of pmd's,
+    not even what pmd itself inherited."""
+    port = free_port()
+    r, w = os.pipe()
+    try:
+        pmd.start(f"""
+[app:fds]
+command = sh -c 'ls /proc/$$/fd; exec sleep 1000'
+listen = tcp://127.0.0.1:{port}, tcp://127.0.0.1:{free_port()}
+[app:plain]
+command = sh -c 'ls /proc/$$/fd; exec sleep 1000'
+""", pass_fds=(r, w))
+    finally:
+        os.close(r)
+        os.close(w)
+    from conftest import log_lines
+    pmd.wait_status("fds", "online")
+    pmd.wait_status("plain", "online")
+    wait_until(lambda: len(log_lines(pmd.logs / "fds.out.log")) >= 5, what="fds")
+    wait_until(lambda: len(log_lines(pmd.logs / "plain.out.log")) >= 3, what="fds")
+    # (ls prints them one per line into a pipe, in order.)
+    assert log_lines(pmd.logs / "fds.out.log") == ["0", "1", "2", "3", "4"]
+    assert log_lines(pmd.logs / "plain.out.log") == ["0", "1", "2"]

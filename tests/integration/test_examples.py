@@ -16,3 +16,28 @@ def test_example_conf_runs(pmd):
     assert sum(l.endswith("got SIGTERM, bye") for l in log_lines(out)) == 3
     assert all(w["status"] == "stopped" for w in pmd.workers("hello"))
     assert len(ws) == 3
+
+
+def test_cluster_conf_runs_and_reloads(pmd):
+    import http.client
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    text = open(os.path.join(ROOT, "conf", "cluster.conf")).read()
+    pmd.start(text.replace("python3 hello-web.py", f"python3 {ROOT}/conf/hello-web.py")
+              .replace("127.0.0.1:8000", f"127.0.0.1:{port}"))
+    old = {w["pid"] for w in pmd.wait_status("web", "online", count=2)}
+
+    def hello():
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/")
+        body = c.getresponse().read().decode()
+        c.close()
+        return body
+    assert hello().startswith("hello from worker ")
+    pmd.ok("reload", "web")
+    new = {w["pid"] for w in pmd.workers("web")}
+    assert not new & old
+    assert int(hello().split("pid ")[1].rstrip(")\n")) in new
