@@ -375,25 +375,27 @@ logpipe_consume(struct logpipe *lp, const char *data, size_t len, int eof)
 
 	if (lp->tail != NULL && len > 0)
 		tail_append(lp->tail, data, len);
-	while (p < end && (nl = memchr(p, '\n', end - p)) != NULL) {
-		out_line(lp, lp->partial, lp->plen, p, nl - p);
-		lp->plen = 0;
-		p = nl + 1;
-	}
 	while (p < end) {
-		/* No newline: keep it, or write a piece if it is too long. */
-		n = end - p;
+		nl = memchr(p, '\n', end - p);
+		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		if (lp->plen + n > LINE_MAX_BYTES) {
+			/* Too long for one line: a piece of the maximum. */
 			n = LINE_MAX_BYTES - lp->plen;
 			out_line(lp, lp->partial, lp->plen, p, n);
 			lp->plen = 0;
+			p += n;
+		} else if (nl != NULL) {
+			out_line(lp, lp->partial, lp->plen, p, n);
+			lp->plen = 0;
+			p = nl + 1;
 		} else {
+			/* Unfinished: kept for the next read. */
 			if (lp->partial == NULL)
 				lp->partial = xmalloc(LINE_MAX_BYTES);
 			memcpy(lp->partial + lp->plen, p, n);
 			lp->plen += n;
+			p += n;
 		}
-		p += n;
 	}
 	if (eof && lp->plen > 0) {
 		out_line(lp, lp->partial, lp->plen, "", 0);

@@ -75,6 +75,9 @@ def test_partial_long_and_binary_lines(pmd, tmp_path):
 [app:odd]
 command = sh -c 'printf "abc"; while [ ! -e {go} ]; do sleep 0.05; done; printf "def\\n"; head -c 150000 /dev/zero | tr "\\\\0" x; printf "\\n"; printf "\\377\\376bin\\001\\n"; printf "no newline at the end"'
 autorestart = false
+{NO_STAMP}
+[app:split]
+command = sh -c 'head -c 30000 /dev/zero | tr "\\\\0" y; while [ ! -e {go} ]; do sleep 0.05; done; exec python3 -c "import os, time; os.write(1, b\\"y\\" * 50000 + b\\"\\\\n\\"); time.sleep(1000)"'
 {NO_STAMP}""")
     out = pmd.logs / "odd.out.log"
     wait_until(lambda: pmd.workers("odd")[0]["status"] == "online", what="online")
@@ -88,6 +91,10 @@ autorestart = false
     assert [len(l) for l in lines[1:4]] == [65536, 65536, 150000 - 2 * 65536]
     assert lines[4] == b"\xff\xfebin\x01"  # bytes pass through untouched
     assert lines[5] == b"no newline at the end" and lines[6] == b""
+    # The same when the long line comes in two writes, a partial first.
+    split = pmd.logs / "split.out.log"
+    wait_until(lambda: split.exists() and split.read_bytes().endswith(b"\n"), what="split")
+    assert [len(l) for l in split.read_bytes().split(b"\n")] == [65536, 80000 - 65536, 0]
 
 
 def test_rotation_boundaries_and_retention(pmd):
