@@ -20,12 +20,17 @@ PMD = os.path.join(ROOT, "pmd")
 PMCTL = os.path.join(ROOT, "pmctl")
 
 
-def rss_kib(pid):
+def status_kib(pid, field):
+    """A size from /proc/PID/status (VmRSS, VmHWM...), in KiB."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kib(pid):
+    return status_kib(pid, "VmRSS")
 
 
 def private_kib(pid):
@@ -46,11 +51,7 @@ def cpu_seconds(pid):
 
 
 def peak_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+    return status_kib(pid, "VmHWM")
 
 
 def ends_with(path, tail):

@@ -285,6 +285,7 @@ struct worker *worker_new(struct app *, unsigned);
 void	 worker_free(struct worker *);
 void	 worker_event(struct worker *, enum wevent);
 int	 worker_busy(const struct worker *);
+int	 worker_idle(const struct worker *);
 void	 worker_signal(struct worker *, int);
 struct cJSON *worker_json(struct worker *, int);
 

@@ -152,12 +152,6 @@ app_delete(struct app *a)
 	daemon_dirty();
 }
 
-static int
-slot_idle(const struct worker *w)
-{
-	return w->pid == 0 && !worker_busy(w) && w->sm.state != W_WAITING;
-}
-
 void
 app_settle_all(void)
 {
@@ -170,13 +164,13 @@ app_settle_all(void)
 		reload_settle(a);
 		while (a->nworkers > 0 &&
 		    a->workers[a->nworkers - 1]->leaving &&
-		    slot_idle(a->workers[a->nworkers - 1]))
+		    worker_idle(a->workers[a->nworkers - 1]))
 			worker_free(a->workers[--a->nworkers]);
 		if (!a->deleting)
 			continue;
 		idle = a->reload == NULL;
 		for (i = 0; i < a->nworkers; i++)
-			idle = idle && slot_idle(a->workers[i]);
+			idle = idle && worker_idle(a->workers[i]);
 		if (idle) {
 			if (!daemon_stopping)
 				log_info("%s: deleted", a->name);
@@ -195,7 +189,7 @@ app_all_stopped(void)
 		if (!reload_idle(a))
 			return 0;
 		for (i = 0; i < a->nworkers; i++) {
-			if (!slot_idle(a->workers[i]))
+			if (!worker_idle(a->workers[i]))
 				return 0;
 		}
 	}
@@ -221,7 +215,7 @@ app_settled(const struct target *t, int down)
 			w = a->workers[i];
 			if (t->instance >= 0 && (unsigned)t->instance != i)
 				continue;
-			if (down ? !slot_idle(w) : worker_busy(w) || w->leaving)
+			if (down ? !worker_idle(w) : worker_busy(w) || w->leaving)
 				return 0;
 		}
 	}

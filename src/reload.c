@@ -211,12 +211,6 @@ reload_abort(struct app *a)
 		    daemon_stopping ? "pmd is stopping" : "deleted"));
 }
 
-static int
-idle(const struct worker *w)
-{
-	return w->pid == 0 && !worker_busy(w) && w->sm.state != W_WAITING;
-}
-
 /* No process of a reload is left (the app's own workers aside). */
 int
 reload_idle(const struct app *a)
@@ -229,7 +223,7 @@ reload_idle(const struct app *a)
 	if (r->stepping || r->fresh != NULL)
 		return 0;
 	for (i = 0; i < r->ngone; i++) {
-		if (!idle(r->gone[i]))
+		if (!worker_idle(r->gone[i]))
 			return 0;
 	}
 	return 1;

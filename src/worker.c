@@ -359,6 +359,13 @@ worker_busy(const struct worker *w)
 	return w->sm.state == W_STARTING || w->sm.state == W_STOPPING;
 }
 
+/* No process, none coming: the slot can be freed. */
+int
+worker_idle(const struct worker *w)
+{
+	return w->pid == 0 && !worker_busy(w) && w->sm.state != W_WAITING;
+}
+
 void
 worker_signal(struct worker *w, int sig)
 {
