@@ -7,8 +7,10 @@ not a pass/fail. Everything runs on a private PMD_HOME and is cleaned up.
 """
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -173,7 +175,6 @@ class Bench:
 
     def wrk_during(self, port, action, times=3, seconds=6):
         """wrk on 2 test-server instances while `pmctl action web` runs."""
-        import re
         conf = os.path.join(self.tmp, "cluster.conf")
         with open(conf, "w") as f:
             f.write(f"[app:web]\ncommand = {os.path.join(ROOT, 'build', 'testsrv')}\n"
@@ -205,7 +206,6 @@ class Bench:
         if not shutil.which("wrk"):
             self.row("wrk not installed", "-", "-")
             return
-        import socket
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

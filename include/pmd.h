@@ -124,6 +124,8 @@ extern const char *const config_app_keys[];
 extern const size_t config_napp_keys;
 
 /* listen.c: an app's listening sockets, passed to workers as fds 3.. */
+struct sockaddr;
+int	 sock_listen(const struct sockaddr *, socklen_t, mode_t, int, char **);
 int	 listen_check(const char *, char **);
 int	 listen_open(const struct app_config *, int **, size_t *, char **);
 void	 listen_close(const struct app_config *, int *, size_t);
@@ -336,7 +338,7 @@ char	*app_log_path(const struct app *, unsigned, int);
 
 /* reload.c: rolling reload, one instance at a time. */
 int	 reload_begin(struct app *, char **);
-void	 reload_trial(struct worker *, enum wevent);
+void	 reload_trial(struct worker *, int);
 void	 reload_abort(struct app *);
 int	 reload_idle(const struct app *);
 void	 reload_settle(struct app *);

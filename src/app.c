@@ -280,7 +280,8 @@ static const char *const unset_vars[] = {
 	"PMD_READY_FD",
 };
 
-static void
+/* Set key=value in *envp; returns the entry. */
+static char **
 env_set(char ***envp, size_t *n, const char *key, const char *value)
 {
 	size_t	i, klen = strlen(key);
@@ -290,12 +291,13 @@ env_set(char ***envp, size_t *n, const char *key, const char *value)
 		    (*envp)[i][klen] == '=') {
 			free((*envp)[i]);
 			(*envp)[i] = xprintf("%s=%s", key, value);
-			return;
+			return &(*envp)[i];
 		}
 	}
 	*envp = xrealloc(*envp, (*n + 2) * sizeof **envp);
 	(*envp)[(*n)++] = xprintf("%s=%s", key, value);
 	(*envp)[*n] = NULL;
+	return &(*envp)[*n - 1];
 }
 
 /*
@@ -349,22 +351,20 @@ app_environ(struct app *a, struct worker *w, const char *notify,
 		env_set(&envp, &n, "NOTIFY_SOCKET", notify);
 	*pid_slot = NULL;
 	if (a->nlisten > 0) {
-		char *names = NULL, *s;
-		snprintf(buf, sizeof buf, "%zu", a->nlisten);
-		env_set(&envp, &n, "LISTEN_FDS", buf);
+		char *names = xcalloc(a->nlisten, strlen(a->name) + 1), **e;
 		for (i = 0; i < a->nlisten; i++) {
-			s = xprintf("%s%s%s", names ? names : "",
-			    names ? ":" : "", a->name);
-			free(names);
-			names = s;
+			if (i > 0)
+				strcat(names, ":");
+			strcat(names, a->name);
 		}
 		env_set(&envp, &n, "LISTEN_FDNAMES", names);
 		free(names);
-		env_set(&envp, &n, "LISTEN_PID", "");
-		for (i = 0; strncmp(envp[i], "LISTEN_PID=", 11) != 0; i++)
-			;
-		envp[i] = xrealloc(envp[i], 11 + PID_SLOT_SIZE);
-		*pid_slot = envp[i] + 11;
+		snprintf(buf, sizeof buf, "%zu", a->nlisten);
+		env_set(&envp, &n, "LISTEN_FDS", buf);
+		/* Room for the pid, which only the child knows. */
+		e = env_set(&envp, &n, "LISTEN_PID", "");
+		*e = xrealloc(*e, sizeof "LISTEN_PID=" + PID_SLOT_SIZE);
+		*pid_slot = *e + sizeof "LISTEN_PID=" - 1;
 	}
 	return envp;
 }

@@ -113,10 +113,10 @@ wait_settled(struct client *c, cJSON **reply)
 
 	if (!app_settled(t, client_mode(c)))
 		return 0;
-	/* Workers that could not start for want of their sockets. */
+	/* A start whose workers could not run for want of their sockets. */
 	TAILQ_FOREACH(a, &apps, entry) {
-		if ((t->name == NULL || strcmp(t->name, a->name) == 0) &&
-		    !client_mode(c) && a->listen_error != NULL) {
+		if (!client_mode(c) && a->listen_error != NULL &&
+		    (t->name == NULL || strcmp(t->name, a->name) == 0)) {
 			*reply = reply_error(PMD_E_FAILED, "%s: %s", a->name,
 			    a->listen_error);
 			return 1;

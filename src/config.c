@@ -64,6 +64,18 @@ set_##field(struct parse *p, struct app_config *a, const char *v,	\
 	(void)p;							\
 	return parse_duration(v, &a->field, cause);			\
 }
+#define BOOL(field)							\
+static int								\
+set_##field(struct parse *p, struct app_config *a, const char *v,	\
+    char **cause)							\
+{									\
+	(void)p;							\
+	return parse_bool(v, &a->field, cause);				\
+}
+BOOL(autorestart)
+BOOL(merge_logs)
+BOOL(wait_ready)
+
 DURATION(min_uptime)
 DURATION(restart_delay)
 DURATION(exp_backoff)
@@ -74,17 +86,13 @@ static int
 set_listen(struct parse *p, struct app_config *a, const char *v,
     char **cause)
 {
-	char		**urls = NULL, *copy = xstrdup(v), *tok, *save, *e;
+	char		**urls = NULL, *copy = xstrdup(v), *tok, *save;
 	size_t		 n = 0;
 
 	(void)p;
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		e = tok + strlen(tok);
-		while (e > tok && (e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
+	/* Split as stop_exit_codes is: commas and blanks. */
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
 		if (listen_check(tok, cause) == -1)
 			goto fail;
 		urls = xrealloc(urls, (n + 2) * sizeof *urls);
@@ -139,14 +147,6 @@ set_listen_mode(struct parse *p, struct app_config *a, const char *v,
 }
 
 static int
-set_wait_ready(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	return parse_bool(v, &a->wait_ready, cause);
-}
-
-static int
 set_command(struct parse *p, struct app_config *a, const char *v,
     char **cause)
 {
@@ -180,14 +180,6 @@ set_instances(struct parse *p, struct app_config *a, const char *v,
 {
 	(void)p;
 	return parse_instances(v, &a->instances, cause);
-}
-
-static int
-set_autorestart(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	return parse_bool(v, &a->autorestart, cause);
 }
 
 static int
@@ -285,14 +277,6 @@ set_err_file(struct parse *p, struct app_config *a, const char *v,
     char **cause)
 {
 	return set_log_file(&a->err_file, p, v, cause);
-}
-
-static int
-set_merge_logs(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	return parse_bool(v, &a->merge_logs, cause);
 }
 
 static int

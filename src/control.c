@@ -355,8 +355,7 @@ int
 control_listen(const char *path, gid_t gid, char **cause)
 {
 	struct sockaddr_un	 sun;
-	struct stat		 st;
-	mode_t			 old;
+	char			*why;
 	int			 fd;
 
 	memset(&sun, 0, sizeof sun);
@@ -368,39 +367,20 @@ control_listen(const char *path, gid_t gid, char **cause)
 	}
 	strcpy(sun.sun_path, path);
 	/* We hold the lock, so a socket file there is a dead daemon's. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			*cause = xprintf("%s exists and is not a socket", path);
-			return -1;
-		}
-		unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = sock_listen((struct sockaddr *)&sun, sizeof sun,
+	    gid != (gid_t)-1 ? 0660 : 0600, 128, &why);
 	if (fd == -1) {
-		*cause = xprintf("socket: %s", strerror(errno));
+		*cause = xprintf("%s: %s", path, why);
+		free(why);
 		return -1;
 	}
-	old = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		*cause = xprintf("%s: %s", path, strerror(errno));
-		umask(old);
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	if (gid != (gid_t)-1 && (chown(path, (uid_t)-1, gid) == -1 ||
-	    chmod(path, 0660) == -1)) {
-		*cause = xprintf("%s: %s", path, strerror(errno));
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1) {
+		*cause = xprintf("%s: chown: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;
 	}
-	if (listen(fd, 128) == -1) {
-		*cause = xprintf("listen %s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
+	fd_nonblock(fd);
 	listen_gid = gid;
 	listen_path = xstrdup(path);
 	ev_io_init(&listen_w, accept_cb, fd, EV_READ);

@@ -106,7 +106,7 @@ listen_check(const char *url, char **cause)
 
 /* A unix socket path in the way: remove it if nobody listens there. */
 static int
-unix_clear(const char *url, const struct sockaddr_un *sun, char **cause)
+unix_clear(const struct sockaddr_un *sun, char **cause)
 {
 	struct stat	st;
 	int		fd, e;
@@ -114,8 +114,7 @@ unix_clear(const char *url, const struct sockaddr_un *sun, char **cause)
 	if (lstat(sun->sun_path, &st) == -1)
 		return 0;
 	if (!S_ISSOCK(st.st_mode)) {
-		*cause = xprintf("listen %s: the path exists and is not a "
-		    "socket", url);
+		*cause = xstrdup("the path exists and is not a socket");
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
@@ -124,13 +123,58 @@ unix_clear(const char *url, const struct sockaddr_un *sun, char **cause)
 	    0 : errno;
 	close(fd);
 	if (e == 0) {
-		*cause = xprintf("listen %s: another process listens there",
-		    url);
+		*cause = xstrdup("another process listens there");
 		return -1;
 	}
 	if (e == ECONNREFUSED)
 		unlink(sun->sun_path);
 	return 0;
+}
+
+/*
+ * A listening stream socket (close-on-exec) at sa, or -1 with *cause. A
+ * unix socket is made with mode from the start (never more open), over a
+ * stale socket file but not over anything else; TCP gets SO_REUSEADDR.
+ * Shared by the control socket and the apps' listen sockets.
+ */
+int
+sock_listen(const struct sockaddr *sa, socklen_t len, mode_t mode,
+    int backlog, char **cause)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
+	const char		*step;
+	mode_t			 old;
+	int			 fd, on = 1, e;
+
+	if (sa->sa_family == AF_UNIX && unix_clear(sun, cause) == -1)
+		return -1;
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		step = "socket";
+		goto fail;
+	}
+	if (sa->sa_family != AF_UNIX)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	old = umask(~mode & 0777);
+	e = bind(fd, sa, len);
+	umask(old);
+	if (e == -1) {
+		step = "bind";
+		goto fail;
+	}
+	if (listen(fd, backlog) == -1) {
+		step = "listen";
+		goto fail;
+	}
+	return fd;
+
+fail:
+	*cause = xprintf("%s: %s", step, strerror(errno));
+	if (fd != -1) {
+		close(fd);
+		if (sa->sa_family == AF_UNIX && strcmp(step, "bind") != 0)
+			unlink(sun->sun_path);
+	}
+	return -1;
 }
 
 static int
@@ -139,45 +183,18 @@ listen_one(const char *url, const struct app_config *cfg, int *fdp,
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
-	int			 fd, on = 1;
-	const char		*step;
+	char			*why;
 
 	if (listen_addr(url, &ss, &len, cause) == -1)
 		return -1;
-	if (ss.ss_family == AF_UNIX &&
-	    unix_clear(url, (struct sockaddr_un *)&ss, cause) == -1)
+	*fdp = sock_listen((struct sockaddr *)&ss, len, cfg->listen_mode,
+	    (int)cfg->listen_backlog, &why);
+	if (*fdp == -1) {
+		*cause = xprintf("listen %s: %s", url, why);
+		free(why);
 		return -1;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		step = "socket";
-		goto fail;
 	}
-	if (ss.ss_family != AF_UNIX)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1) {
-		step = "bind";
-		goto fail;
-	}
-	if (ss.ss_family == AF_UNIX &&
-	    chmod(((struct sockaddr_un *)&ss)->sun_path, cfg->listen_mode) ==
-	    -1) {
-		step = "chmod";
-		goto fail;
-	}
-	if (listen(fd, (int)cfg->listen_backlog) == -1) {
-		step = "listen";
-		goto fail;
-	}
-	*fdp = fd;
 	return 0;
-
-fail:
-	*cause = xprintf("listen %s: %s: %s", url, step, strerror(errno));
-	if (fd != -1) {
-		close(fd);
-		if (ss.ss_family == AF_UNIX && strcmp(step, "bind") != 0)
-			unlink(((struct sockaddr_un *)&ss)->sun_path);
-	}
-	return -1;
 }
 
 /*

@@ -112,21 +112,22 @@ reload_next(struct reload *r)
 }
 
 /*
- * From worker.c: the trial worker w has become online, or (ev E_EXIT)
- * has exited. Either may happen inside worker_event(E_START).
+ * From worker.c: the trial worker w has become online, or has exited
+ * (not_ready: killed for want of READY=1). Either may happen inside
+ * worker_event(E_START).
  */
 void
-reload_trial(struct worker *w, enum wevent ev)
+reload_trial(struct worker *w, int not_ready)
 {
 	struct reload	*r = w->app->reload;
 	char		*how;
 
 	if (r == NULL || r->fresh != w)
 		return;
-	if (ev == E_EXIT) {
+	if (w->pid == 0) {
 		how = w->exec_error != NULL ? xstrdup(w->exec_error) :
 		    status_string(w->last_status);
-		if (w->sm.not_ready)
+		if (not_ready)
 			fail(r, xprintf("instance %u: no READY=1 within "
 			    "listen_timeout (%llu ms)", w->instance,
 			    (unsigned long long)r->app->cfg->listen_timeout));
@@ -136,8 +137,6 @@ reload_trial(struct worker *w, enum wevent ev)
 		free(how);
 		return;
 	}
-	if (w->sm.state != W_ONLINE)
-		return;
 	if (w->app->cfg->wait_ready || w->app->cfg->min_uptime == 0) {
 		promote(r);
 		return;

@@ -161,10 +161,10 @@ notify_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		if (strcmp(line, "READY=1") == 0 &&
-		    w->sm.state == W_STARTING && !w->sm.not_ready) {
-			log_info("%s:%u: pid %ld is ready", w->app->name,
-			    w->instance, (long)w->pid);
+		if (strcmp(line, "READY=1") == 0) {
+			if (w->sm.state == W_STARTING && !w->sm.not_ready)
+				log_info("%s:%u: pid %ld is ready",
+				    w->app->name, w->instance, (long)w->pid);
 			worker_step(w, E_READY, 0, 0);
 		} else if (strncmp(line, "STATUS=", 7) == 0) {
 			free(w->status_text);
@@ -310,16 +310,11 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 {
 	struct policy	p = app_policy(w->app);
 	enum wstate	before = w->sm.state;
-	int		actions;
+	int		actions, not_ready = w->sm.not_ready;
 
-	if (w->trial && ev == E_EXIT) {
-		/* A reload's new worker is not restarted: the reload fails. */
-		ev_timer_stop(EV_DEFAULT, &w->timer_w);
-		w->sm.state = W_STOPPED;
-		reload_trial(w, E_EXIT);
-		daemon_dirty();
-		return;
-	}
+	/* A reload's new worker is not restarted: its exit fails the reload. */
+	if (w->trial)
+		p.autorestart = 0;
 	actions = sm_step(&w->sm, ev, &p, status, uptime);
 	if (actions & A_CANCEL)
 		ev_timer_stop(EV_DEFAULT, &w->timer_w);
@@ -341,8 +336,10 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 		    sm_reason_name(w->sm.reason));
 	if (actions & A_SPAWN)
 		worker_spawn(w);
+	else if (w->trial && ev == E_EXIT)
+		reload_trial(w, not_ready);
 	else if (w->trial && w->sm.state == W_ONLINE && before != W_ONLINE)
-		reload_trial(w, E_READY);
+		reload_trial(w, 0);
 	daemon_dirty();
 }
 

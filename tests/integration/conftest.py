@@ -51,6 +51,15 @@ def wait_until(pred, timeout=10.0, interval=0.01, what="condition"):
         time.sleep(interval)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def pid_alive(pid):
     """True while pid exists and is not a zombie."""
     try:

@@ -11,17 +11,9 @@ import stat
 import subprocess
 import threading
 
-from conftest import PMCTL, ROOT, wait_until
+from conftest import PMCTL, ROOT, free_port, log_lines, wait_until
 
 TESTSRV = os.path.join(ROOT, "build", "testsrv")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(port, conn=None):
@@ -299,7 +291,6 @@ command = sh -c 'ls /proc/$$/fd; exec sleep 1000'
     finally:
         os.close(r)
         os.close(w)
-    from conftest import log_lines
     pmd.wait_status("fds", "online")
     pmd.wait_status("plain", "online")
     wait_until(lambda: len(log_lines(pmd.logs / "fds.out.log")) >= 5, what="fds")

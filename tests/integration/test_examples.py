@@ -1,7 +1,8 @@
 """The examples under conf/ run as the README says."""
+import http.client
 import os
 
-from conftest import ROOT, log_lines, wait_until
+from conftest import ROOT, free_port, log_lines, wait_until
 
 
 def test_example_conf_runs(pmd):
@@ -19,12 +20,7 @@ def test_example_conf_runs(pmd):
 
 
 def test_cluster_conf_runs_and_reloads(pmd):
-    import http.client
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()
     text = open(os.path.join(ROOT, "conf", "cluster.conf")).read()
     pmd.start(text.replace("python3 hello-web.py", f"python3 {ROOT}/conf/hello-web.py")
               .replace("127.0.0.1:8000", f"127.0.0.1:{port}"))

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -238,7 +239,6 @@ out_file = /dev/full
 
 def read_until(proc, pred, timeout=10.0):
     """Read proc's stdout until pred(text so far) holds; return the text."""
-    import select
     buf = b""
     fd = proc.stdout.fileno()
     def more():
