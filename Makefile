@@ -4,6 +4,11 @@
 
 CC	?= cc
 PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+COMPDIR	?= $(PREFIX)/share/bash-completion/completions
 PKGS	 = libcjson inih
 CFLAGS	?= -O2 -g
 WARN	 = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
@@ -18,7 +23,7 @@ PYTHON	 = /usr/bin/python3
 COMMON	 = src/util.c src/parse.c
 DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
-	   src/reload.c \
+	   src/reload.c src/track.c src/reconf.c src/dump.c \
 	   $(wildcard src/cmd-*.c) $(COMMON)
 CLIENT	 = src/pmctl.c $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
@@ -77,7 +82,46 @@ bench: all build/testsrv
 	@scripts/deps.sh bench
 	$(PYTHON) bench/bench.py
 
+# Configs go to SYSCONFDIR/pmd and never replace a file that is there.
+EXAMPLES = conf/example.conf conf/worker.sh conf/cluster.conf conf/hello-web.py
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/pmd/apps.d $(DESTDIR)$(SYSCONFDIR)/pmd/examples
+	install -m 755 pmd pmctl $(DESTDIR)$(BINDIR)
+	install -m 644 man/pmctl.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 man/pmd.conf.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 man/pmd.8 $(DESTDIR)$(MANDIR)/man8
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/pmd.service.in > \
+	    $(DESTDIR)$(UNITDIR)/pmd.service
+	install -m 644 completion/pmctl.bash $(DESTDIR)$(COMPDIR)/pmctl
+	@for f in conf/pmd.conf $(EXAMPLES); do \
+	    case $$f in conf/pmd.conf) d=pmd.conf ;; \
+	    *) d=examples/$${f#conf/} ;; esac; \
+	    t=$(DESTDIR)$(SYSCONFDIR)/pmd/$$d; \
+	    if [ -e "$$t" ]; then echo "install: $$t exists: kept"; \
+	    else m=644; [ -x $$f ] && m=755; \
+	    echo "install -m $$m $$f $$t"; install -m $$m $$f "$$t"; fi; \
+	done
+
+# Configs are removed only if they are as installed; apps.d is left.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pmd $(DESTDIR)$(BINDIR)/pmctl \
+	    $(DESTDIR)$(MANDIR)/man1/pmctl.1 $(DESTDIR)$(MANDIR)/man5/pmd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/pmd.8 $(DESTDIR)$(UNITDIR)/pmd.service \
+	    $(DESTDIR)$(COMPDIR)/pmctl
+	@for f in conf/pmd.conf $(EXAMPLES); do \
+	    case $$f in conf/pmd.conf) d=pmd.conf ;; \
+	    *) d=examples/$${f#conf/} ;; esac; \
+	    t=$(DESTDIR)$(SYSCONFDIR)/pmd/$$d; \
+	    if [ -e "$$t" ] && ! cmp -s $$f "$$t"; then \
+	    echo "uninstall: $$t was changed: kept"; else rm -f "$$t"; fi; \
+	done
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/pmd/examples $(DESTDIR)$(SYSCONFDIR)/pmd/apps.d \
+	    $(DESTDIR)$(SYSCONFDIR)/pmd 2>/dev/null
+
 clean:
 	rm -rf pmd pmctl build .run
 
-.PHONY: all deps run check bench clean
+.PHONY: all deps run check bench clean install uninstall

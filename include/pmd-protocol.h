@@ -54,6 +54,12 @@
 	    "the last lines of the logs, then with --follow new ones")	\
 	X(flush, "flush", ARGS_OPTNAME, "[NAME]",			\
 	    "empty the log files of an app, or of all")			\
+	X(save, "save", ARGS_NONE, "",					\
+	    "write the running set of apps to the dump file")		\
+	X(resurrect, "resurrect", ARGS_NONE, "",			\
+	    "start the apps of the dump file that are not running")	\
+	X(reload_config, "reload-config", ARGS_NONE, "",		\
+	    "read the config files again and apply the difference")	\
 	X(reopen_logs, "reopen-logs", ARGS_NONE, "",			\
 	    "reopen every log file (after logrotate moved them)")	\
 	X(signal, "signal", ARGS_SIGNAL, "SIGNAL NAME|all|NAME:INSTANCE",	\

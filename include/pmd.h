@@ -50,6 +50,8 @@ int	 parse_exit_codes(const char *, uint8_t [32], char **);
 int	 split_command(const char *, char ***, char **);
 void	 argv_free(char **);
 size_t	 argv_count(char *const *);
+int	 strv_has(char *const *, const char *);
+void	 strv_add(char ***, const char *);
 int	 app_name_valid(const char *);
 int	 env_name_valid(const char *);
 const char *suggest(const char *, const char *const *, size_t);
@@ -100,6 +102,8 @@ struct app_config {
 	mode_t			 listen_mode;	/* of unix sockets */
 	int			 wait_ready;	/* online at READY=1 */
 	uint64_t		 listen_timeout; /* for READY=1, ms */
+
+	char			*fingerprint;	/* keys as written, not instances */
 };
 TAILQ_HEAD(app_config_list, app_config);
 
@@ -110,6 +114,9 @@ struct config {
 	char			*file;
 	char			*log_dir;
 	char			*socket;
+	char			*dump_file;
+	char			**files;	/* read: file and its includes */
+	char			**extra;	/* added by pmctl start FILE */
 	struct app_config_list	 apps;
 };
 
@@ -118,6 +125,7 @@ struct config *config_empty(void);
 void	 config_free(struct config *);
 struct app_config *config_find(struct config *, const char *);
 struct app_config *appcfg_new(const char *);
+struct app_config *appcfg_adhoc(const char *, char **, const char *, int);
 void	 appcfg_ref(struct app_config *);
 void	 appcfg_unref(struct app_config *);
 extern const char *const config_app_keys[];
@@ -217,7 +225,21 @@ struct spawn {
 
 pid_t	 proc_spawn(const struct spawn *, char **, char **);
 void	 proc_kill_strays(void);
-int	 proc_sample(pid_t, unsigned long long *, uint64_t *);
+
+struct pstat {
+	pid_t			 ppid;
+	pid_t			 pgrp;
+	unsigned long long	 ticks;		/* CPU, user + system */
+	unsigned long long	 start;		/* ticks after boot */
+	uint64_t		 rss;		/* bytes */
+};
+int	 proc_stat(pid_t, struct pstat *);
+
+/* track.c: the workers' process groups, on disk for the next pmd. */
+int	 track_open(const char *, char **);
+void	 track_sweep(void);
+unsigned long long track_add(pid_t);
+void	 track_del(pid_t, unsigned long long);
 
 /* logs.c: worker output from pipes to files, and the stderr tail. */
 struct logfile;
@@ -262,6 +284,7 @@ struct worker {
 	int		 leaving;	/* scaled down: freed once stopped */
 
 	double		 started;	/* ev_now() at spawn */
+	unsigned long long tracked;	/* from track_add() */
 	int		 last_status;	/* wait status of the last exit */
 	int		 have_status;
 	char		*exec_error;	/* why the last spawn failed */
@@ -308,6 +331,7 @@ struct app {
 	size_t			 nlisten;
 	char			*listen_error;	/* why they could not be */
 	struct reload		*reload;	/* running, or NULL */
+	struct app_config	*successor;	/* once deleted, start this */
 	char			*reload_error;	/* how the last one ended */
 };
 TAILQ_HEAD(app_list, app);
@@ -322,6 +346,8 @@ extern char *log_dir;
 
 struct app *app_find(const char *);
 struct app *app_create(struct app_config *, char **, int, const char *);
+struct app *app_restore(struct app_config *, char **, int, const char *,
+	    unsigned, const char *);
 void	 app_apply(struct app *, enum wevent, int);
 int	 app_listen(struct app *);
 void	 app_scale(struct app *, unsigned);
@@ -337,7 +363,7 @@ struct cJSON *app_list_json(const char *);
 char	*app_log_path(const struct app *, unsigned, int);
 
 /* reload.c: rolling reload, one instance at a time. */
-int	 reload_begin(struct app *, char **);
+int	 reload_begin(struct app *, struct app_config *, char **);
 void	 reload_trial(struct worker *, int);
 void	 reload_abort(struct app *);
 int	 reload_idle(const struct app *);
@@ -345,8 +371,22 @@ void	 reload_settle(struct app *);
 void	 reload_free(struct app *);
 void	 reload_signal(struct app *, int);
 
+/* reconf.c: reload-config, the difference of the config files applied. */
+unsigned reconf_begin(char **);
+void	 reconf_check(void);
+struct cJSON *reconf_result(unsigned);
+void	 reconf_free(void);
+
+/* dump.c: save and resurrect the set of apps. */
+struct client;
+extern char *dump_path;
+struct cJSON *dump_save_begin(struct client *);
+int	 dump_resurrect(char ***, struct cJSON **, char **);
+
 /* pmd.c: daemon-wide state. */
 extern struct config *config;
+int	 daemon_read_config(struct config **, char **);
+void	 daemon_notify(const char *);
 extern int daemon_stopping;
 void	 daemon_dirty(void);
 void	 daemon_shutdown(void);

@@ -39,7 +39,20 @@ struct app *
 app_create(struct app_config *cfg, char **base_env, int adhoc,
     const char *profile)
 {
+	return app_restore(cfg, base_env, adhoc, profile,
+	    instances_resolve(cfg->instances, daemon_ncpu()), NULL);
+}
+
+/*
+ * The same with n instances, those i with held[i] set left stopped as
+ * `pmctl stop` leaves them (resurrect brings back a saved set so).
+ */
+struct app *
+app_restore(struct app_config *cfg, char **base_env, int adhoc,
+    const char *profile, unsigned n, const char *held)
+{
 	struct app	*a = xcalloc(1, sizeof *a);
+	unsigned	 i;
 
 	appcfg_ref(cfg);
 	a->cfg = cfg;
@@ -49,7 +62,14 @@ app_create(struct app_config *cfg, char **base_env, int adhoc,
 	a->profile = profile != NULL ? xstrdup(profile) : NULL;
 	TAILQ_INSERT_TAIL(&apps, a, entry);
 	app_listen(a);
-	app_scale(a, instances_resolve(cfg->instances, daemon_ncpu()));
+	a->workers = xcalloc(n, sizeof *a->workers);
+	for (i = 0; i < n; i++) {
+		a->workers[i] = worker_new(a, i);
+		if (held != NULL && held[i])
+			a->workers[i]->sm.reason = R_USER;
+	}
+	a->nworkers = n;
+	app_scale(a, n);
 	return a;
 }
 
@@ -88,6 +108,7 @@ app_free(struct app *a)
 	listen_close(a->cfg, a->listen_fds, a->nlisten);
 	free(a->listen_error);
 	free(a->reload_error);
+	appcfg_unref(a->successor);
 	appcfg_unref(a->cfg);
 	argv_free(a->base_env);
 	free(a->profile);
@@ -152,6 +173,27 @@ app_delete(struct app *a)
 	daemon_dirty();
 }
 
+/* a has stopped for good: free it, or start its successor in its place. */
+static void
+app_gone(struct app *a)
+{
+	struct app_config	*next = a->successor;
+	char			*profile = a->profile;
+
+	a->successor = NULL;
+	a->profile = NULL;
+	if (!daemon_stopping && next == NULL)
+		log_info("%s: deleted", a->name);
+	app_free(a);
+	if (next != NULL && !daemon_stopping) {
+		log_info("%s: starting again from %s:%d", next->name,
+		    next->file, next->line);
+		app_create(next, NULL, 0, profile);
+	}
+	appcfg_unref(next);
+	free(profile);
+}
+
 void
 app_settle_all(void)
 {
@@ -171,11 +213,8 @@ app_settle_all(void)
 		idle = a->reload == NULL;
 		for (i = 0; i < a->nworkers; i++)
 			idle = idle && worker_idle(a->workers[i]);
-		if (idle) {
-			if (!daemon_stopping)
-				log_info("%s: deleted", a->name);
-			app_free(a);
-		}
+		if (idle)
+			app_gone(a);
 	}
 }
 

@@ -125,6 +125,9 @@ start_file(struct client *c, const char *file)
 			    "deleted", cfg->name);
 		}
 	}
+	/* reload-config reads it again from now on. */
+	if (!strv_has(config->files, loaded->file))
+		strv_add(&config->extra, loaded->file);
 	while ((cfg = TAILQ_FIRST(&loaded->apps)) != NULL) {
 		TAILQ_REMOVE(&loaded->apps, cfg, entry);
 		known = config_find(config, cfg->name);
@@ -170,7 +173,7 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 	cJSON			*item, *env, *inst;
 	const char		*cwd = json_string(req, "cwd");
 	const char		*name = json_string(req, "name");
-	char			**argv, **envp = NULL, *cause;
+	char			**argv, **envp = NULL, *cause, *dname = NULL;
 	size_t			 n = 0;
 	int			 spec = 1;
 
@@ -208,20 +211,12 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 		return reply_error(PMD_E_ARGS, "field \"cwd\": expected an "
 		    "absolute path");
 	}
-	cfg = appcfg_new(name != NULL ? name : "x");
-	if (name == NULL) {
-		free(cfg->name);
-		cfg->name = default_name(argv[0]);
-	}
-	cfg->argv = argv;
-	cfg->instances = spec;
-	cfg->cwd = xstrdup(cwd);
-	cfg->command = xstrdup(argv[0]);
-	for (n = 1; argv[n] != NULL; n++) {
-		char *s = xprintf("%s %s", cfg->command, argv[n]);
-		free(cfg->command);
-		cfg->command = s;
-	}
+	if (name == NULL)
+		cfg = appcfg_adhoc(dname = default_name(argv[0]), argv, cwd,
+		    spec);
+	else
+		cfg = appcfg_adhoc(name, argv, cwd, spec);
+	free(dname);
 	if (!app_name_valid(cfg->name)) {
 		cJSON *r = reply_error(PMD_E_ARGS, "invalid app name \"%s\": "
 		    "use 1 to 64 of A-Z a-z 0-9 . _ - (and not \"all\")",

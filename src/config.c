@@ -366,7 +366,9 @@ const char *const config_app_keys[] = {
 };
 const size_t config_napp_keys = nitems(config_app_keys);
 
-static const char *const daemon_keys[] = { "include", "log_dir", "socket" };
+static const char *const daemon_keys[] = {
+	"include", "log_dir", "socket", "dump_file"
+};
 
 struct app_config *
 appcfg_new(const char *name)
@@ -391,6 +393,29 @@ appcfg_new(const char *name)
 	a->listen_backlog = 511;
 	a->listen_mode = 0660;
 	a->listen_timeout = 30000;
+	return a;
+}
+
+/*
+ * The config of an app started as a command (pmctl start -- CMD): takes
+ * argv; command is argv joined, for show.
+ */
+struct app_config *
+appcfg_adhoc(const char *name, char **argv, const char *cwd, int instances)
+{
+	struct app_config	*a = appcfg_new(name);
+	size_t			 i;
+	char			*s;
+
+	a->argv = argv;
+	a->instances = instances;
+	a->cwd = xstrdup(cwd);
+	a->command = xstrdup(argv[0]);
+	for (i = 1; argv[i] != NULL; i++) {
+		s = xprintf("%s %s", a->command, argv[i]);
+		free(a->command);
+		a->command = s;
+	}
 	return a;
 }
 
@@ -424,6 +449,7 @@ appcfg_unref(struct app_config *a)
 	free(a->err_file);
 	free(a->log_date_format);
 	argv_free(a->listen);
+	free(a->fingerprint);
 	free(a);
 }
 
@@ -450,6 +476,9 @@ config_free(struct config *cfg)
 	free(cfg->file);
 	free(cfg->log_dir);
 	free(cfg->socket);
+	free(cfg->dump_file);
+	argv_free(cfg->files);
+	argv_free(cfg->extra);
 	free(cfg);
 }
 
@@ -732,6 +761,8 @@ daemon_key(struct parse *p, const char *key, const char *value)
 		slot = &p->cfg->log_dir;
 	else if (strcmp(key, "socket") == 0)
 		slot = &p->cfg->socket;
+	else if (strcmp(key, "dump_file") == 0)
+		slot = &p->cfg->dump_file;
 	else {
 		unknown_key(p, key, daemon_keys, nitems(daemon_keys),
 		    "[daemon]");
@@ -745,6 +776,20 @@ daemon_key(struct parse *p, const char *key, const char *value)
 	*slot = path_join(p->dir, value);
 }
 
+/* The app's keys as written (but instances), to tell a changed app. */
+static void
+remember(struct app_config *a, const char *key, const char *value)
+{
+	char	*s;
+
+	if (strcmp(key, "instances") == 0)
+		return;
+	s = xprintf("%s%s=%s\n", a->fingerprint ? a->fingerprint : "", key,
+	    value);
+	free(a->fingerprint);
+	a->fingerprint = s;
+}
+
 static void
 app_key(struct parse *p, const char *key, const char *value)
 {
@@ -752,6 +797,7 @@ app_key(struct parse *p, const char *key, const char *value)
 	char			*cause;
 	size_t			 i;
 
+	remember(a, key, value);
 	if ((strncmp(key, "env.", 4) == 0 || strncmp(key, "env_", 4) == 0) &&
 	    strchr(key, '.') != NULL) {
 		set_env(p, a, key, value);
@@ -880,6 +926,7 @@ parse_file(struct config *cfg, const char *file, int main, char **cause)
 	}
 	rc = ini_parse_stream(reader, &p, handler, &p);
 	fclose(p.fp);
+	strv_add(&cfg->files, file);
 	/* perror_at keeps the earliest: ours, inih's syntax error, a long line. */
 	if (rc > 0)
 		perror_at(&p, p.linemap[rc], "syntax error: expected [section], "

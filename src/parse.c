@@ -445,3 +445,28 @@ status_string(int status)
 		    WCOREDUMP(status) ? " (core dumped)" : "");
 	return xprintf("unknown wait status %#x", status);
 }
+
+int
+strv_has(char *const *v, const char *s)
+{
+	size_t	i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++) {
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Add s to the NULL-terminated list *v unless it is there. */
+void
+strv_add(char ***v, const char *s)
+{
+	size_t	n = argv_count(*v);
+
+	if (strv_has(*v, s))
+		return;
+	*v = xrealloc(*v, (n + 2) * sizeof **v);
+	(*v)[n] = xstrdup(s);
+	(*v)[n + 1] = NULL;
+}

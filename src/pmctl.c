@@ -683,6 +683,54 @@ build_request(const struct command *cmd, int argc, char **argv)
 	return req;
 }
 
+/* "added: a, b" for each non-empty list of names. */
+static void
+print_names(const char *what, cJSON *list)
+{
+	cJSON	*e;
+	int	 first = 1;
+
+	if (cJSON_GetArraySize(list) == 0)
+		return;
+	printf("%s:", what);
+	cJSON_ArrayForEach(e, list) {
+		printf("%s %s", first ? "" : ",", cJSON_IsString(e) ?
+		    e->valuestring : "?");
+		first = 0;
+	}
+	printf("\n");
+}
+
+static void
+print_reconf(cJSON *reply)
+{
+	static const char *const kinds[] = { "added", "removed", "reloaded",
+	    "restarted", "scaled", "unchanged" };
+	size_t	i;
+
+	for (i = 0; i < nitems(kinds); i++)
+		print_names(kinds[i], cJSON_GetObjectItemCaseSensitive(reply,
+		    kinds[i]));
+}
+
+static void
+print_resurrect(cJSON *reply)
+{
+	cJSON	*e;
+
+	if (str(reply, "warning")[0] != '\0')
+		fprintf(stderr, "pmctl: warning: %s\n", str(reply, "warning"));
+	print_names("resurrected", cJSON_GetObjectItemCaseSensitive(reply,
+	    "resurrected"));
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(reply,
+	    "skipped"))
+		printf("skipped %s: %s\n", str(e, "name"), str(e, "reason"));
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(reply,
+	    "resurrected")) + cJSON_GetArraySize(
+	    cJSON_GetObjectItemCaseSensitive(reply, "skipped")) == 0)
+		printf("the dump holds no apps\n");
+}
+
 static int
 print_reply(const struct command *cmd, cJSON *reply)
 {
@@ -725,6 +773,13 @@ print_reply(const struct command *cmd, cJSON *reply)
 	else if (strcmp(cmd->name, "flush") == 0)
 		printf("flushed %d log file(s)\n", cJSON_GetArraySize(
 		    cJSON_GetObjectItemCaseSensitive(reply, "files")));
+	else if (strcmp(cmd->name, "save") == 0)
+		printf("saved %.0f app(s) to %s\n", num(reply, "apps"),
+		    str(reply, "file"));
+	else if (strcmp(cmd->name, "resurrect") == 0)
+		print_resurrect(reply);
+	else if (strcmp(cmd->name, "reload-config") == 0)
+		print_reconf(reply);
 	else if (strcmp(cmd->name, "reopen-logs") == 0)
 		printf("reopened %.0f log file(s)\n", num(reply, "reopened"));
 	else if (rows != NULL)

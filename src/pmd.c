@@ -6,7 +6,9 @@
  */
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -27,6 +30,7 @@
 #define SYSTEM_CONFIG	"/etc/pmd/pmd.conf"
 #define SYSTEM_SOCKET	"/run/pmd/pmd.sock"
 #define SYSTEM_LOGS	"/var/log/pmd"
+#define SYSTEM_DUMP	"/var/lib/pmd/dump.json"
 
 struct config	*config;
 int		 daemon_stopping;
@@ -35,15 +39,19 @@ struct rlimit	 worker_nofile;
 static ev_idle	 settle_w;
 static ev_signal sig_w[6];
 static long	 ncpu;
+static char	*main_file;	/* what reload-config reads again */
+static int	 main_optional;	/* ~/.pmd/pmd.conf: may not exist */
+static int	 booting = 1;	/* READY=1 not yet sent */
 
 static void __attribute__((noreturn))
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: pmd [-d | -f] [-c FILE] [--system]\n"
+	    "usage: pmd [-d | -f] [-c FILE] [--system] [--resurrect]\n"
 	    "  -c, --config FILE  read this config file\n"
 	    "  -d, --daemon       detach and log to LOG_DIR/pmd.log\n"
 	    "  -f, --foreground   stay in the foreground (the default)\n"
+	    "  -r, --resurrect    start the apps saved by pmctl save\n"
 	    "      --system       system mode: " SYSTEM_CONFIG ", "
 	    SYSTEM_SOCKET "\n"
 	    "  -V, --version      print the version\n");
@@ -63,13 +71,76 @@ daemon_dirty(void)
 	ev_idle_start(EV_DEFAULT, &settle_w);
 }
 
+/* The config files as they are now: the main one and its includes. */
+int
+daemon_read_config(struct config **cfgp, char **cause)
+{
+	if (main_file == NULL || (main_optional && access(main_file, F_OK) ==
+	    -1 && errno == ENOENT)) {
+		*cfgp = config_empty();
+		return 0;
+	}
+	return config_load(main_file, cfgp, cause);
+}
+
+/*
+ * Tell systemd (Type=notify) how we are: READY=1, RELOADING=1, STOPPING=1.
+ * A datagram that cannot go at once is dropped; the loop never waits.
+ */
+void
+daemon_notify(const char *state)
+{
+	static int		 fd = -2;
+	static struct sockaddr_un sun;
+	static socklen_t	 len;
+	const char		*path;
+	char			*msg;
+
+	if (fd == -2) {
+		fd = -1;
+		path = getenv("NOTIFY_SOCKET");
+		if (path == NULL || (*path != '/' && *path != '@') ||
+		    strlen(path) >= sizeof sun.sun_path)
+			return;
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, path, strlen(path));
+		if (*path == '@')
+			sun.sun_path[0] = '\0';
+		len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+	}
+	if (fd == -1)
+		return;
+	if (strcmp(state, "RELOADING=1") == 0) {
+		/* What systemd 253's Type=notify-reload asks for; harmless before. */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		msg = xprintf("%s\nMONOTONIC_USEC=%llu", state,
+		    (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	} else
+		msg = xstrdup(state);
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun,
+	    len) == -1)
+		log_warn("NOTIFY_SOCKET: %s", strerror(errno));
+	free(msg);
+}
+
 static void
 settle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
+	struct target	all = { NULL, -1 };
+
 	(void)revents;
 	ev_idle_stop(loop, w);
 	app_settle_all();
+	reconf_check();
 	control_check_waiters();
+	/* Started: every app's first workers are up, or have failed. */
+	if (booting && !daemon_stopping && app_settled(&all, 0)) {
+		booting = 0;
+		daemon_notify("READY=1");
+	}
 	if (daemon_stopping && app_all_stopped()) {
 		control_kill_replies();
 		ev_break(loop, EVBREAK_ALL);
@@ -93,6 +164,7 @@ daemon_shutdown(void)
 		return;
 	}
 	daemon_stopping = 1;
+	daemon_notify("STOPPING=1");
 	log_info("stopping all workers");
 	TAILQ_FOREACH(a, &apps, entry) {
 		reload_abort(a);
@@ -126,10 +198,16 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		}
 		break;
 	}
-	default:
-		log_warn("got %s: not handled by this version of pmd; "
-		    "ignored", signal_name(w->signum));
+	case SIGHUP: {
+		char	*cause;
+
+		log_info("got SIGHUP: reading the config files again");
+		if (reconf_begin(&cause) == 0) {
+			log_warn("SIGHUP: %s; nothing changed", cause);
+			free(cause);
+		}
 		break;
+	}
 	}
 }
 
@@ -218,6 +296,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "resurrect", no_argument, NULL, 'r' },
 		{ "system", no_argument, NULL, 'S' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -229,11 +308,13 @@ main(int argc, char **argv)
 	struct app_config	*cfg;
 	struct group		*gr;
 	char			*file = NULL, *home = NULL, *socket_path, *cause;
+	char			**deleted = NULL;
 	gid_t			 gid = (gid_t)-1;
 	int			 ch, detach = 0, sysmode = 0, lockfd;
+	int			 resurrect = 0;
 	size_t			 i;
 
-	while ((ch = getopt_long(argc, argv, "c:dfhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfhrV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -243,6 +324,9 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			detach = 0;
+			break;
+		case 'r':
+			resurrect = 1;
 			break;
 		case 'S':
 			sysmode = 1;
@@ -276,15 +360,21 @@ main(int argc, char **argv)
 		}
 	}
 
-	if (file == NULL)
-		config = config_empty();
-	else if (config_load(file, &config, &cause) == -1)
+	if (file == NULL && home != NULL) {
+		/* Optional: reload-config reads it once it exists. */
+		main_file = xprintf("%s/pmd.conf", home);
+		main_optional = 1;
+	} else if (file != NULL)
+		main_file = xstrdup(file);
+	if (daemon_read_config(&config, &cause) == -1)
 		fatalx(PMD_EX_CONFIG, "%s", cause);
 
 	log_dir = config->log_dir ? xstrdup(config->log_dir) :
 	    sysmode ? xstrdup(SYSTEM_LOGS) : xprintf("%s/logs", home);
 	socket_path = config->socket ? xstrdup(config->socket) :
 	    sysmode ? xstrdup(SYSTEM_SOCKET) : xprintf("%s/pmd.sock", home);
+	dump_path = config->dump_file ? xstrdup(config->dump_file) :
+	    sysmode ? xstrdup(SYSTEM_DUMP) : xprintf("%s/dump.json", home);
 	if (mkdir_p(log_dir, 0750, &cause) == -1)
 		fatalx(1, "log_dir: %s", cause);
 	{
@@ -297,6 +387,14 @@ main(int argc, char **argv)
 		gid = gr->gr_gid;
 
 	lockfd = take_lock(socket_path);
+	{
+		/* End what a pmd killed before us left running. */
+		char *dir = xprintf("%s.workers", socket_path);
+		if (track_open(dir, &cause) == -1)
+			fatalx(1, "%s", cause);
+		track_sweep();
+		free(dir);
+	}
 	if (detach) {
 		char *logfile = xprintf("%s/pmd.log", log_dir);
 		daemonize(logfile);
@@ -306,6 +404,7 @@ main(int argc, char **argv)
 	if (ftruncate(lockfd, 0) == 0)
 		dprintf(lockfd, "%ld\n", (long)getpid());
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);	/* a file too big fails with EFBIG */
 	if (ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV) == NULL)
 		fatalx(1, "cannot initialise the event loop");
 	if (control_listen(socket_path, gid, &cause) == -1)
@@ -334,9 +433,18 @@ main(int argc, char **argv)
 	}
 	log_info("pmd %s started: config %s, socket %s, logs %s", PMD_VERSION,
 	    config->file ? config->file : "(none)", socket_path, log_dir);
-	TAILQ_FOREACH(cfg, &config->apps, entry)
-		app_create(cfg, NULL, 0, NULL);
+	if (resurrect && dump_resurrect(&deleted, NULL, &cause) == -1) {
+		log_warn("%s; starting without it", cause);
+		free(cause);
+	}
+	/* The configured apps the dump did not bring back (nor delete). */
+	TAILQ_FOREACH(cfg, &config->apps, entry) {
+		if (app_find(cfg->name) == NULL && !strv_has(deleted, cfg->name))
+			app_create(cfg, NULL, 0, NULL);
+	}
+	argv_free(deleted);
 	notify_ready_fd();
+	daemon_dirty();
 
 	ev_run(EV_DEFAULT, 0);
 
@@ -347,7 +455,10 @@ main(int argc, char **argv)
 		app_settle_all();
 	}
 	logs_close_all();
+	reconf_free();
 	config_free(config);
+	free(main_file);
+	free(dump_path);
 	free(log_dir);
 	free(socket_path);
 	free(home);

@@ -249,17 +249,16 @@ proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 }
 
 /*
- * CPU ticks (user + system) and resident bytes of pid from /proc/PID/stat.
- * One small read per worker: cheap enough to do when a client asks.
+ * The fields of /proc/PID/stat that pmd uses. One small read: cheap enough
+ * to do for each worker when a client asks.
  */
 int
-proc_sample(pid_t pid, unsigned long long *ticks, uint64_t *rss)
+proc_stat(pid_t pid, struct pstat *ps)
 {
 	char			 path[64], buf[1024], *p;
-	unsigned long long	 ut, st;
-	long			 pages;
+	unsigned long long	 v[22];
 	ssize_t			 n;
-	int			 fd, field;
+	int			 fd, i;
 
 	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -270,20 +269,21 @@ proc_sample(pid_t pid, unsigned long long *ticks, uint64_t *rss)
 		return -1;
 	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses: skip past it. */
-	if ((p = strrchr(buf, ')')) == NULL)
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ' || p[2] == '\0')
 		return -1;
-	p += 2;
-	/* Fields from 3 (state): utime is 14, stime 15, rss 24. */
-	for (field = 3; field < 14 && p != NULL; field++)
-		p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
-	if (p == NULL || sscanf(p, "%llu %llu", &ut, &st) != 2)
-		return -1;
-	for (; field < 24 && p != NULL; field++)
-		p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
-	if (p == NULL || sscanf(p, "%ld", &pages) != 1)
-		return -1;
-	*ticks = ut + st;
-	*rss = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	p += 4;		/* past ") S " to field 4, ppid */
+	for (i = 0; i < 21; i++) {	/* fields 4 to 24 */
+		char *end;
+		v[i] = strtoull(p, &end, 10);
+		if (end == p)
+			return -1;
+		p = end;
+	}
+	ps->ppid = (pid_t)v[0];
+	ps->pgrp = (pid_t)v[1];
+	ps->ticks = v[10] + v[11];		/* utime 14 + stime 15 */
+	ps->start = v[18];			/* starttime 22 */
+	ps->rss = (uint64_t)(long long)v[20] * (uint64_t)sysconf(_SC_PAGESIZE);
 	return 0;
 }
 
@@ -297,31 +297,18 @@ proc_kill_strays(void)
 {
 	DIR		*d;
 	struct dirent	*de;
-	char		 path[300], buf[512], *p;
-	long		 ppid;
-	ssize_t		 n;
-	int		 fd;
+	struct pstat	 ps;
 
 	if ((d = opendir("/proc")) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+		pid_t pid = (pid_t)atol(de->d_name);
+		if (pid <= 0 || proc_stat(pid, &ps) == -1 ||
+		    ps.ppid != getpid())
 			continue;
-		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* "pid (comm) state ppid ...", comm may hold anything. */
-		if ((p = strrchr(buf, ')')) == NULL ||
-		    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != getpid())
-			continue;
-		log_warn("killing pid %s, left behind by a worker",
-		    de->d_name);
-		kill((pid_t)atol(de->d_name), SIGKILL);
+		log_warn("killing pid %ld, left behind by a worker",
+		    (long)pid);
+		kill(pid, SIGKILL);
 	}
 	closedir(d);
 }

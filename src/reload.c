@@ -146,15 +146,15 @@ reload_trial(struct worker *w, int not_ready)
 }
 
 /*
- * Begin reloading a. Returns -1 with *cause if it cannot begin: another
- * reload runs, or the app's file no longer gives a config for it.
+ * Begin reloading a with cfg, or (NULL) its definition as its file gives
+ * it now. Returns -1 with *cause if it cannot begin: another reload runs,
+ * or the file no longer gives a config for it.
  */
 int
-reload_begin(struct app *a, char **cause)
+reload_begin(struct app *a, struct app_config *cfg, char **cause)
 {
 	struct reload		*r;
 	struct config		*loaded;
-	struct app_config	*cfg;
 
 	if (a->reload != NULL) {
 		*cause = xprintf("a reload of \"%s\" is already running",
@@ -165,7 +165,9 @@ reload_begin(struct app *a, char **cause)
 		*cause = xprintf("app \"%s\" is being deleted", a->name);
 		return -1;
 	}
-	if (a->adhoc)
+	if (cfg != NULL)
+		appcfg_ref(cfg);
+	else if (a->adhoc)
 		appcfg_ref(cfg = a->cfg);
 	else {
 		if (config_load(a->cfg->file, &loaded, cause) == -1)

@@ -44,6 +44,7 @@ child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 	if (pid > 0) {
 		/* Whatever the worker left in its process group goes too. */
 		kill(-pid, SIGKILL);
+		track_del(pid, w->tracked);
 		how = status_string(w->last_status);
 		log_info("%s:%u: pid %ld %s after %llums%s%s", w->app->name,
 		    w->instance, (long)pid, how, (unsigned long long)uptime,
@@ -265,6 +266,7 @@ worker_spawn(struct worker *w)
 	close(out[1]);
 	close(err[1]);
 	w->pid = pid;
+	w->tracked = track_add(pid);
 	ev_child_set(&w->child_w, pid, 0);
 	ev_child_start(EV_DEFAULT, &w->child_w);
 	logpipe_new(out[0], w->outf, w->instance, NULL, &w->out);
@@ -399,12 +401,15 @@ worker_json(struct worker *w, int detail)
 {
 	cJSON			*o = cJSON_CreateObject();
 	double			 now = ev_now(EV_DEFAULT), cpu = 0;
+	struct pstat		 ps;
 	unsigned long long	 ticks;
 	uint64_t		 rss = 0;
 	char			*s;
 
-	if (w->pid > 0 && proc_sample(w->pid, &ticks, &rss) == 0) {
+	if (w->pid > 0 && proc_stat(w->pid, &ps) == 0) {
 		double hz = (double)sysconf(_SC_CLK_TCK);
+		ticks = ps.ticks;
+		rss = ps.rss;
 		double since = w->cpu_at > w->started ? w->cpu_at : w->started;
 		unsigned long long base = w->cpu_at > w->started ?
 		    w->cpu_ticks : 0;

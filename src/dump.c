@@ -1,0 +1,510 @@
+/*
+ * save and resurrect: the set of apps, written to the dump file
+ * (dump.json) and started again from it.
+ *
+ * A save must never lose the dump it replaces, whatever happens while it
+ * writes: a full disk, a crash, a power cut. So the new dump goes to
+ * DUMP.tmp.PID, is fsync'ed, and only then renamed over DUMP, after the
+ * old one has been linked to DUMP.bak (the previous generation, used if
+ * DUMP cannot be read). The writing is done by a child process, so a slow
+ * disk never stalls the event loop; the client gets its answer when the
+ * child has exited.
+ *
+ * The dump holds, for each app: its name, where its definition comes from
+ * (a config file, or the command, cwd and environment of pmctl start --
+ * CMD), its env profile, its instance count and which instances were
+ * stopped by the user. Config apps are read again from their files when
+ * they are resurrected, so an edit made since the save takes effect.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+#include "pmd-protocol.h"
+
+#define DUMP_VERSION	1
+
+char *dump_path;
+
+struct save {
+	LIST_ENTRY(save)	 entry;
+	unsigned		 gen;
+	int			 errfd;		/* the child's error message */
+	char			*error;
+	int			 done;
+	size_t			 napps;
+	ev_child		 child_w;
+};
+
+static LIST_HEAD(, save) saves = LIST_HEAD_INITIALIZER(saves);
+static unsigned		 save_gen;
+
+static cJSON *
+app_dump(struct app *a)
+{
+	cJSON		*o = cJSON_CreateObject(), *stopped, *list;
+	unsigned	 i, n = 0;
+	char		**e;
+
+	cJSON_AddStringToObject(o, "name", a->name);
+	if (a->adhoc) {
+		list = cJSON_AddArrayToObject(o, "command");
+		for (e = a->cfg->argv; *e != NULL; e++)
+			cJSON_AddItemToArray(list, cJSON_CreateString(*e));
+		cJSON_AddStringToObject(o, "cwd", a->cfg->cwd);
+		if (a->base_env != NULL) {
+			list = cJSON_AddArrayToObject(o, "env");
+			for (e = a->base_env; *e != NULL; e++)
+				cJSON_AddItemToArray(list,
+				    cJSON_CreateString(*e));
+		}
+	} else
+		cJSON_AddStringToObject(o, "file", a->cfg->file);
+	if (a->profile != NULL)
+		cJSON_AddStringToObject(o, "profile", a->profile);
+	stopped = cJSON_CreateArray();
+	for (i = 0; i < a->nworkers; i++) {
+		if (a->workers[i]->leaving)
+			continue;
+		n++;
+		if (a->workers[i]->sm.state == W_STOPPED &&
+		    a->workers[i]->sm.reason == R_USER)
+			cJSON_AddItemToArray(stopped, cJSON_CreateNumber(i));
+	}
+	cJSON_AddNumberToObject(o, "instances", n);
+	cJSON_AddItemToObject(o, "stopped", stopped);
+	return o;
+}
+
+/* In the child: write text to the dump file, or say why not on errfd. */
+static void __attribute__((noreturn))
+write_dump(const char *text, int errfd)
+{
+	char	*tmp = xprintf("%s.tmp.%ld", dump_path, (long)getpid());
+	char	*bak = xprintf("%s.bak", dump_path);
+	char	*dir = path_dirname(dump_path), *cause;
+	size_t	 len = strlen(text), off = 0;
+	ssize_t	 n;
+	int	 fd = -1, dfd;
+
+	if (mkdir_p(dir, 0700, &cause) == -1) {
+		dprintf(errfd, "%s", cause);
+		_exit(1);
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		goto fail;
+	while (off < len) {
+		if ((n = write(fd, text + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	/* The previous generation stays, as DUMP.bak. */
+	if ((unlink(bak) == -1 && errno != ENOENT) ||
+	    (link(dump_path, bak) == -1 && errno != ENOENT &&
+	    errno != EEXIST)) {
+		dprintf(errfd, "%s: %s", bak, strerror(errno));
+		unlink(tmp);
+		_exit(1);
+	}
+	if (rename(tmp, dump_path) == -1) {
+		dprintf(errfd, "%s: %s", dump_path, strerror(errno));
+		unlink(tmp);
+		_exit(1);
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	_exit(0);
+
+fail:
+	dprintf(errfd, "%s: %s; %s is unchanged", tmp, strerror(errno),
+	    dump_path);
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	_exit(1);
+}
+
+static void
+save_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct save	*s = container_of(w, struct save, child_w);
+	char		 buf[1024];
+	ssize_t		 n;
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	n = read(s->errfd, buf, sizeof buf - 1);
+	close(s->errfd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0)
+		log_info("saved %zu app%s to %s", s->napps,
+		    s->napps == 1 ? "" : "s", dump_path);
+	else {
+		if (*buf == '\0')
+			snprintf(buf, sizeof buf, "the writer %s",
+			    WIFSIGNALED(w->rstatus) ? "was killed" : "failed");
+		s->error = xprintf("save: %s", buf);
+		log_warn("%s", s->error);
+	}
+	s->done = 1;
+	daemon_dirty();
+}
+
+static int
+wait_saved(struct client *c, cJSON **reply)
+{
+	struct save	*s;
+
+	LIST_FOREACH(s, &saves, entry) {
+		if (s->gen == (unsigned)client_mode(c))
+			break;
+	}
+	if (s == NULL || !s->done)
+		return 0;
+	if (s->error != NULL)
+		*reply = reply_error(PMD_E_FAILED, "%s", s->error);
+	else {
+		*reply = reply_ok();
+		cJSON_AddStringToObject(*reply, "file", dump_path);
+		cJSON_AddNumberToObject(*reply, "apps", (double)s->napps);
+	}
+	LIST_REMOVE(s, entry);
+	free(s->error);
+	free(s);
+	return 1;
+}
+
+/* save: the dump is written by a child; the answer comes when it exits. */
+cJSON *
+dump_save_begin(struct client *c)
+{
+	struct target		 none = { NULL, -1 };
+	struct app_config	*cfg;
+	struct app		*a;
+	struct save		*s;
+	cJSON			*root, *list;
+	char			*text;
+	int			 p[2];
+	pid_t			 pid;
+
+	root = cJSON_CreateObject();
+	cJSON_AddNumberToObject(root, "version", DUMP_VERSION);
+	cJSON_AddStringToObject(root, "pmd", PMD_VERSION);
+	list = cJSON_AddArrayToObject(root, "apps");
+	s = xcalloc(1, sizeof *s);
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->deleting)
+			continue;
+		cJSON_AddItemToArray(list, app_dump(a));
+		s->napps++;
+	}
+	/* The configured apps as they were: one not in apps was deleted. */
+	list = cJSON_AddArrayToObject(root, "known");
+	TAILQ_FOREACH(cfg, &config->apps, entry)
+		cJSON_AddItemToArray(list, cJSON_CreateString(cfg->name));
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		cJSON *r = reply_error(PMD_E_FAILED, "save: %s",
+		    strerror(errno));
+		free(text);
+		free(s);
+		return r;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		write_dump(text, p[1]);
+	}
+	free(text);
+	close(p[1]);
+	s->errfd = p[0];
+	s->gen = ++save_gen;
+	ev_child_init(&s->child_w, save_child_cb, pid, 0);
+	ev_child_start(EV_DEFAULT, &s->child_w);
+	LIST_INSERT_HEAD(&saves, s, entry);
+	client_wait(c, wait_saved, &none, (int)s->gen);
+	return NULL;
+}
+
+/* A dump read and checked; every app entry is valid. */
+static cJSON *
+dump_read(const char *path, char **cause)
+{
+	FILE		*f;
+	char		*text = NULL, *where;
+	size_t		 size = 0, len = 0, n;
+	const char	*end = NULL;
+	cJSON		*root, *list, *e, *v;
+	int		 i = 0, line;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		*cause = xprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		size = size ? size * 2 : 65536;
+		text = xrealloc(text, size + 1);
+		len += (n = fread(text + len, 1, size - len, f));
+	} while (n > 0 && len == size);
+	fclose(f);
+	text[len] = '\0';
+	root = cJSON_ParseWithOpts(text, &end, 1);
+	if (root == NULL) {
+		for (line = 1, where = text; end != NULL && where < end &&
+		    *where != '\0'; where++)
+			line += *where == '\n';
+		*cause = xprintf("%s:%d: not valid JSON%s", path, line,
+		    len == 0 ? " (the file is empty)" : "");
+		free(text);
+		return NULL;
+	}
+	free(text);
+#define BAD(...) do { *cause = xprintf(__VA_ARGS__); goto bad; } while (0)
+	if (!cJSON_IsObject(root))
+		BAD("%s: expected a JSON object", path);
+	v = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (!cJSON_IsNumber(v) || v->valueint != DUMP_VERSION)
+		BAD("%s: version: expected %d", path, DUMP_VERSION);
+	list = cJSON_GetObjectItemCaseSensitive(root, "apps");
+	if (!cJSON_IsArray(list))
+		BAD("%s: apps: expected an array", path);
+	cJSON_ArrayForEach(e, list) {
+		const char *name = json_string(e, "name");
+		cJSON *cmd = cJSON_GetObjectItemCaseSensitive(e, "command");
+		cJSON *x;
+
+		if (!cJSON_IsObject(e))
+			BAD("%s: apps[%d]: expected an object", path, i);
+		if (name == NULL || !app_name_valid(name))
+			BAD("%s: apps[%d].name: expected an app name", path, i);
+		v = cJSON_GetObjectItemCaseSensitive(e, "instances");
+		if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+		    v->valuedouble > 4096)
+			BAD("%s: apps[%d].instances: expected a number from 1 "
+			    "to 4096", path, i);
+		if (cmd != NULL) {
+			if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
+				BAD("%s: apps[%d].command: expected an array of "
+				    "strings", path, i);
+			cJSON_ArrayForEach(x, cmd) {
+				if (!cJSON_IsString(x))
+					BAD("%s: apps[%d].command: expected an "
+					    "array of strings", path, i);
+			}
+			if (json_string(e, "cwd") == NULL ||
+			    json_string(e, "cwd")[0] != '/')
+				BAD("%s: apps[%d].cwd: expected an absolute "
+				    "path", path, i);
+			x = cJSON_GetObjectItemCaseSensitive(e, "env");
+			if (x != NULL && !cJSON_IsArray(x))
+				BAD("%s: apps[%d].env: expected an array of "
+				    "strings", path, i);
+		} else if (json_string(e, "file") == NULL ||
+		    json_string(e, "file")[0] != '/')
+			BAD("%s: apps[%d].file: expected an absolute path",
+			    path, i);
+		v = cJSON_GetObjectItemCaseSensitive(e, "stopped");
+		if (v != NULL && !cJSON_IsArray(v))
+			BAD("%s: apps[%d].stopped: expected an array of "
+			    "instance numbers", path, i);
+		i++;
+	}
+#undef BAD
+	return root;
+
+bad:
+	cJSON_Delete(root);
+	return NULL;
+}
+
+/* The config of a dumped app from its file, added to the daemon's. */
+static struct app_config *
+file_config(const char *name, const char *file, char **why)
+{
+	struct config		*loaded;
+	struct app_config	*cfg, *known = config_find(config, name);
+
+	if (strv_has(config->files, file) ||
+	    strv_has(config->extra, file)) {
+		if (known == NULL || strcmp(known->file, file) != 0) {
+			*why = xprintf("%s no longer defines it", file);
+			return NULL;
+		}
+		return known;
+	}
+	if (known != NULL) {
+		*why = xprintf("%s:%d defines an app of that name", known->file,
+		    known->line);
+		return NULL;
+	}
+	if (config_load(file, &loaded, why) == -1)
+		return NULL;
+	if ((cfg = config_find(loaded, name)) == NULL) {
+		*why = xprintf("%s no longer defines it", file);
+		config_free(loaded);
+		return NULL;
+	}
+	TAILQ_REMOVE(&loaded->apps, cfg, entry);
+	TAILQ_INSERT_TAIL(&config->apps, cfg, entry);
+	strv_add(&config->extra, file);
+	config_free(loaded);
+	return cfg;
+}
+
+static char **
+strings(cJSON *array)
+{
+	char	**v = xcalloc(cJSON_GetArraySize(array) + 1, sizeof *v);
+	cJSON	*x;
+	size_t	 n = 0;
+
+	cJSON_ArrayForEach(x, array) {
+		if (cJSON_IsString(x))
+			v[n++] = xstrdup(x->valuestring);
+	}
+	return v;
+}
+
+/* Bring back one app of the dump, or say why not. */
+static int
+restore(cJSON *e, char **why)
+{
+	const char		*name = json_string(e, "name");
+	cJSON			*cmd = cJSON_GetObjectItemCaseSensitive(e,
+				    "command"), *x;
+	cJSON			*env = cJSON_GetObjectItemCaseSensitive(e, "env");
+	unsigned		 n = (unsigned)cJSON_GetObjectItem(e,
+				    "instances")->valuedouble;
+	struct app_config	*cfg;
+	struct app		*a;
+	char			*held;
+
+	if ((a = app_find(name)) != NULL) {
+		*why = xstrdup(a->deleting ? "being deleted" :
+		    "already running");
+		return -1;
+	}
+	if (cmd != NULL) {
+		if (config_find(config, name) != NULL) {
+			*why = xstrdup("a configured app has that name");
+			return -1;
+		}
+		cfg = appcfg_adhoc(name, strings(cmd), json_string(e, "cwd"),
+		    (int)n);
+	} else if ((cfg = file_config(name, json_string(e, "file"),
+	    why)) == NULL)
+		return -1;
+	else
+		appcfg_ref(cfg);
+	held = xcalloc(n, 1);
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "stopped")) {
+		if (cJSON_IsNumber(x) && x->valuedouble >= 0 &&
+		    x->valuedouble < n)
+			held[(unsigned)x->valuedouble] = 1;
+	}
+	app_restore(cfg, cmd != NULL && cJSON_IsArray(env) ? strings(env) :
+	    NULL, cmd != NULL, json_string(e, "profile"), n, held);
+	appcfg_unref(cfg);
+	free(held);
+	return 0;
+}
+
+/*
+ * Start the apps of the dump that are not running. With deleted (pmd
+ * --resurrect at start), the names of the configured apps that the dump
+ * knew of but did not hold, as they were deleted, are added to *deleted:
+ * the caller starts the other configured apps, which are new since.
+ * *result, if wanted, tells what was done.
+ */
+int
+dump_resurrect(char ***deleted, cJSON **result, char **cause)
+{
+	cJSON	*root, *e, *done, *skipped, *item, *known;
+	char	*bak = xprintf("%s.bak", dump_path), *why, *first = NULL;
+
+	if ((root = dump_read(dump_path, &first)) == NULL) {
+		if (access(dump_path, F_OK) == -1 && errno == ENOENT &&
+		    access(bak, F_OK) == -1) {
+			free(first);
+			free(bak);
+			if (deleted != NULL) {
+				log_info("resurrect: no %s yet: nothing to "
+				    "start", dump_path);
+				return 0;
+			}
+			*cause = xprintf("resurrect: no %s: run pmctl save "
+			    "first", dump_path);
+			return -1;
+		}
+		if ((root = dump_read(bak, &why)) == NULL) {
+			*cause = xprintf("resurrect: %s; and the previous "
+			    "generation: %s", first, why);
+			free(why);
+			free(first);
+			free(bak);
+			return -1;
+		}
+		log_warn("resurrect: %s; using the previous generation, %s",
+		    first, bak);
+	}
+	free(bak);
+	if (result != NULL) {
+		*result = reply_ok();
+		if (first != NULL)
+			cJSON_AddStringToObject(*result, "warning", first);
+	}
+	free(first);
+	done = cJSON_CreateArray();
+	skipped = cJSON_CreateArray();
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "apps")) {
+		if (restore(e, &why) == 0) {
+			cJSON_AddItemToArray(done,
+			    cJSON_CreateString(json_string(e, "name")));
+			continue;
+		}
+		log_warn("resurrect: %s: %s", json_string(e, "name"), why);
+		item = cJSON_CreateObject();
+		cJSON_AddStringToObject(item, "name", json_string(e, "name"));
+		cJSON_AddStringToObject(item, "reason", why);
+		cJSON_AddItemToArray(skipped, item);
+		free(why);
+	}
+	log_info("resurrect: %d app%s started from %s",
+	    cJSON_GetArraySize(done), cJSON_GetArraySize(done) == 1 ? "" :
+	    "s", dump_path);
+	known = cJSON_GetObjectItemCaseSensitive(root, "known");
+	if (deleted != NULL && cJSON_IsArray(known)) {
+		cJSON_ArrayForEach(e, known) {
+			if (cJSON_IsString(e) && !app_find(e->valuestring))
+				strv_add(deleted, e->valuestring);
+		}
+	}
+	if (result != NULL) {
+		cJSON_AddItemToObject(*result, "resurrected", done);
+		cJSON_AddItemToObject(*result, "skipped", skipped);
+	} else {
+		cJSON_Delete(done);
+		cJSON_Delete(skipped);
+	}
+	cJSON_Delete(root);
+	return 0;
+}
