@@ -92,7 +92,7 @@ start_named(struct client *c, const char *name, const char *profile)
 }
 
 static cJSON *
-start_file(struct client *c, const char *file)
+start_file(struct client *c, const char *file, const char *profile)
 {
 	struct target		 t = { NULL, -1 };
 	struct config		*loaded;
@@ -143,7 +143,7 @@ start_file(struct client *c, const char *file)
 			appcfg_unref(cfg);
 			cfg = known;
 		}
-		start_app(cfg, NULL);
+		start_app(cfg, profile);
 	}
 	config_free(loaded);
 	return cmd_wait(c, &t, 0);
@@ -261,7 +261,7 @@ cmd_start_exec(struct client *c, cJSON *req)
 		if (file[0] != '/')
 			return reply_error(PMD_E_ARGS, "field \"file\": "
 			    "expected an absolute path");
-		return start_file(c, file);
+		return start_file(c, file, profile);
 	}
 	if (target != NULL)
 		return start_named(c, target, profile);

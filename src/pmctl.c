@@ -525,14 +525,11 @@ build_start(cJSON *req, int argc, char **argv)
 		usage_error("start: --name and -i go with -- COMMAND");
 	if (strchr(target, '/') != NULL || (strlen(target) > 5 &&
 	    strcmp(target + strlen(target) - 5, ".conf") == 0)) {
-		if (profile != NULL)
-			usage_error("start: --env goes with an app's NAME");
 		if (realpath(target, path) == NULL)
 			fatalx(EXIT_USAGE, "%s: %s", target, strerror(errno));
 		cJSON_AddStringToObject(req, "file", path);
-		return;
-	}
-	cJSON_AddStringToObject(req, "target", target);
+	} else
+		cJSON_AddStringToObject(req, "target", target);
 	if (profile != NULL)
 		cJSON_AddStringToObject(req, "env_profile", profile);
 }

@@ -62,6 +62,10 @@ BAD_CONFIGS = [
      '3: wait_ready: expected true or false (or yes/no, on/off, 1/0), got "soon"'),
     ("[daemon]\nsockt = /tmp/s\n",
      '2: sockt: unknown key in [daemon] (did you mean "socket"?)'),
+    ("[daemon]\ndump_file =\n",
+     '2: dump_file: expected a path'),
+    ("[daemon]\ndumpfile = /tmp/d\n",
+     '2: dumpfile: unknown key in [daemon] (did you mean "dump_file"?)'),
     ("[app:api]\ncommand = x\nuser = no-such-user-xyz\n",
      '3: user: no such user "no-such-user-xyz"' if os.geteuid() == 0 else
      "3: user: only allowed when pmd runs as root"),

@@ -1,0 +1,368 @@
+"""Runs on boot and survives everything: reload-config and SIGHUP, save and
+resurrect, a pmd killed with SIGKILL, the systemd protocol, make install."""
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+
+import pytest
+
+from conftest import PMD, ROOT, free_port, log_lines, pid_alive, wait_until
+from test_cluster import TESTSRV, get
+
+QUICK = "min_uptime = 100ms\nkill_timeout = 2s\n"
+
+
+def sleeper(name, n=1, extra=""):
+    """An app whose workers print $V and then sleep."""
+    return f"""
+[app:{name}]
+command = sh -c "echo v=$V; exec sleep 1000"
+instances = {n}
+{QUICK}{extra}"""
+
+
+def pids(pmd, name):
+    return [w["pid"] for w in pmd.workers(name)]
+
+
+# --- reload-config and SIGHUP --------------------------------------------
+
+def test_reload_config_applies_the_difference(pmd):
+    conf = pmd.write_config(sleeper("same") + sleeper("changed", 2, "env.V = 1\n")
+                            + sleeper("gone") + sleeper("grows"))
+    pmd.start(args=["-c", conf])
+    for name in ("same", "changed", "gone", "grows"):
+        pmd.wait_status(name, "online")
+    before = {n: pids(pmd, n) for n in ("same", "changed", "grows")}
+
+    conf.write_text(sleeper("same") + sleeper("changed", 2, "env.V = 2\n")
+                    + sleeper("grows", 2) + sleeper("new"))
+    r = pmd.json("reload-config")
+    assert r["added"] == ["new"] and r["removed"] == ["gone"]
+    assert r["reloaded"] == ["changed"] and r["scaled"] == ["grows"]
+    assert r["unchanged"] == ["same"]
+
+    assert pids(pmd, "same") == before["same"]          # not touched
+    assert pmd.workers("gone") == []                     # deleted
+    assert pmd.wait_status("new", "online")
+    grows = pids(pmd, "grows")
+    assert len(grows) == 2 and grows[0] == before["grows"][0]
+    changed = pmd.wait_status("changed", "online", count=2)
+    assert not set(w["pid"] for w in changed) & set(before["changed"])
+    assert "v=2" in log_lines(pmd.logs / "changed.out.log")[-1]
+    assert pmd.show("changed")["env"]["V"] == "2"
+    # Applying the same files again changes nothing.
+    r = pmd.json("reload-config")
+    assert sorted(r["unchanged"]) == ["changed", "grows", "new", "same"]
+
+
+def test_a_bad_file_changes_nothing(pmd, tmp_path):
+    conf = pmd.write_config("[daemon]\ninclude = apps/*.conf\n" + sleeper("a"))
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "b.conf").write_text(sleeper("b"))
+    pmd.start(args=["-c", conf])
+    pmd.wait_status("b", "online")
+    before = {n: pids(pmd, n) for n in ("a", "b")}
+
+    conf.write_text(conf.read_text() + sleeper("c"))
+    (apps / "b.conf").write_text(sleeper("b") + "max_restarts = lots\n")
+    r = pmd.ctl("reload-config")
+    assert r.returncode == 1
+    assert f"{apps / 'b.conf'}:7: max_restarts:" in r.stderr and "nothing changed" in r.stderr
+    assert {n: pids(pmd, n) for n in ("a", "b")} == before and pmd.workers("c") == []
+    assert "max_restarts: expected" in pmd.stderr()
+
+    # SIGHUP reads the same files: the error goes to the log.
+    pmd.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: pmd.stderr().count("nothing changed") >= 2, what="the SIGHUP error")
+    assert pmd.workers("c") == []
+
+    (apps / "b.conf").write_text(sleeper("b"))
+    pmd.proc.send_signal(signal.SIGHUP)
+    assert pmd.wait_status("c", "online")
+    assert pids(pmd, "b") == before["b"]
+
+
+def test_reload_config_rereads_files_given_to_start(pmd, tmp_path):
+    pmd.start()
+    extra = tmp_path / "extra.conf"
+    extra.write_text(sleeper("x", extra="env.V = 1\n"))
+    pmd.ok("start", extra)
+    pmd.wait_status("x", "online")
+    pmd.ok("start", "--name", "adhoc", "--", "sleep", "1000")
+    extra.write_text(sleeper("x", extra="env.V = 2\n"))
+    r = pmd.json("reload-config")
+    assert r["reloaded"] == ["x"]
+    assert pmd.show("x")["env"]["V"] == "2"
+    assert len(pmd.workers("adhoc")) == 1               # ad-hoc apps stay
+    # A file that defines an ad-hoc app's name is refused, whole.
+    extra.write_text(sleeper("x") + sleeper("adhoc"))
+    r = pmd.ctl("reload-config")
+    assert r.returncode == 1 and f"{extra}:" in r.stderr and "adhoc" in r.stderr
+    # A file that is gone takes its apps with it.
+    extra.unlink()
+    assert pmd.json("reload-config")["removed"] == ["x"]
+    assert pmd.workers("x") == []
+
+
+def test_changed_listen_restarts_on_the_new_socket(pmd):
+    old, new = free_port(), free_port()
+    app = """
+[app:web]
+command = {srv}
+listen = tcp://127.0.0.1:{port}
+wait_ready = true
+env.TESTSRV_READY = 1
+"""
+    conf = pmd.write_config(app.format(srv=TESTSRV, port=old))
+    pmd.start(args=["-c", conf])
+    pmd.wait_status("web", "online")
+    assert get(old)
+    conf.write_text(app.format(srv=TESTSRV, port=new))
+    assert pmd.json("reload-config")["restarted"] == ["web"]
+    w = pmd.wait_status("web", "online")
+    assert get(new) == w[0]["pid"]
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", old), timeout=5)
+
+
+# --- systemd -------------------------------------------------------------
+
+def test_sd_notify_ready_reloading_stopping(pmd, tmp_path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify"))
+    sock.settimeout(15)
+    pmd.env["NOTIFY_SOCKET"] = str(tmp_path / "notify")
+    conf = pmd.write_config(f"""
+[app:a]
+command = sh -c "echo ns=$NOTIFY_SOCKET; exec sleep 1000"
+{QUICK}""")
+    pmd.start(args=["-c", conf], wait=False)
+    assert sock.recv(4096) == b"READY=1"
+    # It came once the apps had started; workers do not get pmd's socket.
+    assert pmd.workers("a")[0]["status"] == "online"
+    wait_until(lambda: log_lines(pmd.logs / "a.out.log"), what="a's output")
+    assert log_lines(pmd.logs / "a.out.log")[0].endswith("ns=")
+
+    conf.write_text(conf.read_text() + sleeper("b"))
+    pmd.proc.send_signal(signal.SIGHUP)
+    msg = sock.recv(4096).decode()
+    assert msg.startswith("RELOADING=1\nMONOTONIC_USEC=")
+    assert sock.recv(4096) == b"READY=1"
+    assert pmd.workers("b")[0]["status"] == "online"
+    pmd.proc.send_signal(signal.SIGTERM)
+    assert sock.recv(4096) == b"STOPPING=1"
+    assert pmd.stop() == 0
+
+
+def install(tmp_path, *args):
+    r = subprocess.run(["make", "-s", "-C", ROOT, *args], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def test_install_into_destdir_keeps_configs(tmp_path):
+    dest = tmp_path / "dest"
+    (dest / "etc/pmd").mkdir(parents=True)
+    (dest / "etc/pmd/pmd.conf").write_text("; mine\n")
+    install(tmp_path, "install", f"DESTDIR={dest}", "PREFIX=/usr")
+    for f in ("usr/bin/pmd", "usr/bin/pmctl"):
+        assert os.access(dest / f, os.X_OK)
+    for f in ("usr/share/man/man1/pmctl.1", "usr/share/man/man5/pmd.conf.5",
+              "usr/share/man/man8/pmd.8", "etc/pmd/examples/example.conf",
+              "etc/pmd/examples/worker.sh", "etc/pmd/examples/cluster.conf"):
+        assert (dest / f).is_file(), f
+    assert (dest / "etc/pmd/apps.d").is_dir()
+    assert (dest / "etc/pmd/pmd.conf").read_text() == "; mine\n"   # not overwritten
+    unit = (dest / "usr/lib/systemd/system/pmd.service").read_text()
+    assert "ExecStart=/usr/bin/pmd --system --foreground --resurrect" in unit
+    # The completion is valid bash, and completes commands and app names.
+    comp = dest / "usr/share/bash-completion/completions/pmctl"
+    r = subprocess.run(["bash", "-c", f'. {comp}; COMP_WORDS=(pmctl re); COMP_CWORD=1; '
+                        '_pmctl; echo "${COMPREPLY[@]}"'], capture_output=True, text=True)
+    assert set(r.stdout.split()) == {"restart", "reload", "reset", "resurrect",
+                                      "reload-config", "reopen-logs"}, r.stderr
+
+    (dest / "etc/pmd/examples/cluster.conf").write_text("; edited\n")
+    install(tmp_path, "uninstall", f"DESTDIR={dest}", "PREFIX=/usr")
+    left = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert left == ["etc/pmd/examples/cluster.conf", "etc/pmd/pmd.conf"]
+
+
+def test_installed_unit_verifies(tmp_path):
+    prefix = tmp_path / "usr"
+    install(tmp_path, "install", f"PREFIX={prefix}", f"SYSCONFDIR={tmp_path / 'etc'}")
+    unit = prefix / "lib/systemd/system/pmd.service"
+    text = unit.read_text()
+    for line in ("Type=notify", "KillMode=mixed", "Restart=on-failure",
+                 "ExecReload=/bin/kill -HUP $MAINPID", "RuntimeDirectory=pmd",
+                 "StateDirectory=pmd", "LogsDirectory=pmd"):
+        assert line in text.splitlines(), line
+    assert "PIDFile" not in text
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "pmd.service" not in r.stderr, r.stderr
+
+
+def test_completion_names_running_apps(pmd):
+    pmd.start(sleeper("alpha") + sleeper("beta"))
+    comp = os.path.join(ROOT, "completion", "pmctl.bash")
+    bindir = os.path.dirname(PMD)
+    r = subprocess.run(["bash", "-c", f'PATH={bindir}:$PATH; . {comp}; '
+                        'COMP_WORDS=(pmctl stop ""); COMP_CWORD=2; _pmctl; echo "${COMPREPLY[@]}"'],
+                       capture_output=True, text=True, env=pmd.env)
+    assert set(r.stdout.split()) == {"all", "alpha", "beta"}, r.stderr
+
+
+# --- save and resurrect --------------------------------------------------
+
+def restart_pmd(pmd, conf, *args, kill=False):
+    """Stop pmd (or SIGKILL it) and start a new one on the same home."""
+    if kill:
+        pmd.proc.kill()
+        pmd.proc.wait()
+        pmd.log.close()
+        pmd.proc = None
+    else:
+        pmd.ok("kill")
+        assert pmd.stop() == 0
+    return pmd.start(args=["-c", conf, *args])
+
+
+def state(pmd):
+    return sorted((w["name"], w["instance"], w["status"]) for w in pmd.workers())
+
+
+def test_save_and_resurrect_round_trip(pmd, tmp_path):
+    conf = pmd.write_config(sleeper("web", 3) + sleeper("deleted") +
+                            "env_prod.V = prod\n")
+    pmd.start(args=["-c", conf])
+    other = tmp_path / "other.conf"
+    other.write_text(sleeper("other", extra="env_prod.V = other-prod\n"))
+    pmd.ok("start", other, "--env", "prod")
+    pmd.ok("start", "--name", "job", "-i", "2", "--", "sh", "-c",
+           "echo client=$CLIENT_VAR; exec sleep 1000", env={"CLIENT_VAR": "from-client"})
+    pmd.ok("stop", "web:1")
+    pmd.ok("scale", "job", "3")
+    pmd.ok("delete", "deleted")
+    pmd.wait_status("other", "online")
+    saved = state(pmd)
+    r = pmd.ok("save")
+    assert "saved 3 app(s)" in r.stdout
+    dump = json.loads((pmd.home / "dump.json").read_text())
+    assert sorted(a["name"] for a in dump["apps"]) == ["job", "other", "web"]
+
+    restart_pmd(pmd, conf, "--resurrect")
+    wait_until(lambda: state(pmd) == saved, what="the saved set back")
+    assert pmd.show("other")["env"]["V"] == "other-prod"   # its profile
+    wait_until(lambda: len(log_lines(pmd.logs / "job.out.log")) >= 6, what="job output")
+    assert log_lines(pmd.logs / "job.out.log")[-1].endswith("client=from-client")
+
+    # Without --resurrect, configured apps start; `pmctl resurrect` adds the rest.
+    restart_pmd(pmd, conf)
+    assert {w["name"] for w in pmd.workers()} == {"web", "deleted"}
+    r = pmd.ok("resurrect")
+    assert "resurrected: other, job" in r.stdout
+    assert "skipped web: already running" in r.stdout
+    assert len(pmd.workers("job")) == 3
+
+
+def test_failed_save_keeps_the_previous_dump(pmd):
+    limit = 64 * 1024
+    conf = pmd.write_config(sleeper("a"))
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    pmd.start(args=["-c", conf], preexec=small_files)
+    pmd.ok("save")
+    dump = pmd.home / "dump.json"
+    first = dump.read_text()
+    # An app whose dump entry is bigger than the disk lets us write.
+    pmd.ok("start", "--name", "big", "--", "sh", "-c", "exec sleep 1000", "x" * limit)
+    r = pmd.ctl("save")
+    assert r.returncode == 1
+    assert "File too large" in r.stderr and f"{dump} is unchanged" in r.stderr
+    assert dump.read_text() == first
+    assert [p.name for p in pmd.home.iterdir() if ".tmp." in p.name] == []
+    assert pmd.ctl("ping").returncode == 0 and len(pmd.workers("a")) == 1
+    pmd.ok("delete", "big")
+    pmd.ok("stop", "a")
+    pmd.ok("save")
+    assert json.loads(dump.read_text())["apps"][0]["stopped"] == [0]
+    assert (pmd.home / "dump.json.bak").read_text() == first      # previous generation
+
+
+def test_corrupt_dump_falls_back_then_starts_without(pmd):
+    conf = pmd.write_config(sleeper("a") + sleeper("b"))
+    pmd.start(args=["-c", conf])
+    pmd.ok("stop", "b")
+    pmd.ok("save")
+    pmd.ok("save")            # dump.json.bak: the same set
+    dump = pmd.home / "dump.json"
+    # A crash of a writer that is not atomic would leave this.
+    dump.write_text(dump.read_text()[:40])
+    (pmd.home / "dump.json.tmp.12345").write_text('{"version": 1, "ap')
+    restart_pmd(pmd, conf, "--resurrect")
+    wait_until(lambda: pmd.workers("b") and pmd.workers("b")[0]["status"] == "stopped"
+               and pmd.workers("a")[0]["status"] == "online", what="the set from dump.json.bak")
+    assert f"{dump}:" in pmd.stderr() and "not valid JSON" in pmd.stderr()
+    assert "using the previous generation" in pmd.stderr()
+
+    (pmd.home / "dump.json.bak").write_text("[]")
+    restart_pmd(pmd, conf, "--resurrect")
+    assert pmd.wait_status("b", "online")                 # started as configured
+    assert f"{dump}.bak: expected a JSON object" in pmd.stderr()
+    r = pmd.ctl("resurrect")
+    assert r.returncode == 1 and f"{dump}:" in r.stderr and "not valid JSON" in r.stderr
+
+
+def test_bad_dump_entries_are_named(pmd):
+    conf = pmd.write_config(sleeper("a"))
+    pmd.start(args=["-c", conf])
+    dump = pmd.home / "dump.json"
+    for entry, field in (({"name": "../x", "instances": 1, "file": str(conf)}, "apps[0].name"),
+                         ({"name": "x", "instances": 0, "file": str(conf)}, "apps[0].instances"),
+                         ({"name": "x", "instances": 1, "command": "ls", "cwd": "/"}, "apps[0].command"),
+                         ({"name": "x", "instances": 1, "command": ["ls"], "cwd": "rel"}, "apps[0].cwd"),
+                         ({"name": "x", "instances": 1}, "apps[0].file")):
+        dump.write_text(json.dumps({"version": 1, "apps": [entry]}))
+        r = pmd.ctl("resurrect")
+        assert r.returncode == 1 and f"{dump}: {field}: expected" in r.stderr, r.stderr
+    assert pmd.ctl("ping").returncode == 0
+
+
+# --- pmd killed with SIGKILL ---------------------------------------------
+
+def test_sigkill_of_pmd_leaves_no_worker_behind(pmd):
+    port = free_port()
+    conf = pmd.write_config(f"""
+[app:web]
+command = {TESTSRV}
+listen = tcp://127.0.0.1:{port}
+wait_ready = true
+env.TESTSRV_READY = 1
+
+[app:family]
+command = sh -c "sleep 1000 & exec sleep 1001"
+""")
+    pmd.start(args=["-c", conf])
+    old_web = pmd.wait_status("web", "online")[0]["pid"]
+    pmd.wait_status("family", "online")
+    pmd.ok("save")
+    old = [int(p) for p in subprocess.run(
+        ["pgrep", "-g", str(pmd.workers("family")[0]["pid"])],
+        capture_output=True, text=True).stdout.split()] + [old_web]
+    assert len(old) == 3
+
+    restart_pmd(pmd, conf, "--resurrect", kill=True)
+    # The workers of the dead pmd are gone before the new one binds.
+    assert not [p for p in old if pid_alive(p)]
+    assert "left by a pmd that did not stop its workers" in pmd.stderr()
+    new_web = pmd.wait_status("web", "online")[0]["pid"]
+    assert get(port) == new_web != old_web
+    assert pmd.wait_status("family", "online")
