@@ -177,6 +177,11 @@ static void
 signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	(void)loop; (void)revents;
+	if (daemon_stopping && (w->signum == SIGHUP || w->signum == SIGUSR2)) {
+		log_info("got %s: ignored, pmd is stopping",
+		    signal_name(w->signum));
+		return;
+	}
 	switch (w->signum) {
 	case SIGTERM:
 	case SIGINT:

@@ -37,3 +37,18 @@ def test_cluster_conf_runs_and_reloads(pmd):
     new = {w["pid"] for w in pmd.workers("web")}
     assert not new & old
     assert int(hello().split("pid ")[1].rstrip(")\n")) in new
+
+
+def test_system_pmd_conf_reads_apps_d(pmd, tmp_path):
+    """conf/pmd.conf, installed as /etc/pmd/pmd.conf: apps.d/*.conf, and
+    reload-config when a file is added there."""
+    etc = tmp_path / "etc"
+    (etc / "apps.d").mkdir(parents=True)
+    conf = etc / "pmd.conf"
+    conf.write_text(open(os.path.join(ROOT, "conf", "pmd.conf")).read())
+    pmd.start(args=["-c", conf])
+    assert pmd.workers() == []
+    (etc / "apps.d" / "hello.conf").write_text(
+        f"[app:hello]\ncommand = sh {ROOT}/conf/worker.sh\ninstances = 2\n")
+    assert pmd.json("reload-config")["added"] == ["hello"]
+    assert pmd.wait_status("hello", "online", count=2)
