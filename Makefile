@@ -23,11 +23,11 @@ PYTHON	 = /usr/bin/python3
 COMMON	 = src/util.c src/parse.c
 DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
-	   src/reload.c src/track.c src/reconf.c src/dump.c \
+	   src/reload.c src/track.c src/reconf.c src/dump.c src/cron.c \
 	   $(wildcard src/cmd-*.c) $(COMMON)
 CLIENT	 = src/pmctl.c $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
-UNIT	 = parse config supervise
+UNIT	 = parse config supervise cron
 
 all: deps pmd pmctl
 
@@ -51,7 +51,8 @@ build/san/pmctl: $(CLIENT) $(HEADERS)
 
 # Each unit test links its module alone (plus the helpers every module uses).
 UNIT_SRC_parse	   = src/parse.c src/util.c
-UNIT_SRC_config	   = src/config.c src/listen.c src/parse.c src/util.c
+UNIT_SRC_config	   = src/config.c src/listen.c src/cron.c src/parse.c src/util.c
+UNIT_SRC_cron	   = src/cron.c src/util.c
 UNIT_SRC_supervise = src/supervise.c
 
 build/san/test-%: tests/unit/test-%.c $(HEADERS) src/*.c

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,19 @@ int	 env_name_valid(const char *);
 const char *suggest(const char *, const char *const *, size_t);
 char	*status_string(int);
 
+/* cron.c: five-field cron expressions and the next time they match. */
+struct cron {
+	uint64_t	 minute;	/* bit N: N matches */
+	uint32_t	 hour;
+	uint32_t	 mday;
+	uint16_t	 month;
+	uint8_t		 wday;
+	int		 mday_star;	/* the field was * */
+	int		 wday_star;
+};
+int	 cron_parse(const char *, struct cron *, char **);
+time_t	 cron_next(const struct cron *, time_t);
+
 /* config.c: the INI files, parsed and checked, as a list of app configs. */
 struct envvar {
 	char			*profile;	/* NULL: always set */
@@ -102,6 +116,11 @@ struct app_config {
 	mode_t			 listen_mode;	/* of unix sockets */
 	int			 wait_ready;	/* online at READY=1 */
 	uint64_t		 listen_timeout; /* for READY=1, ms */
+
+	uint64_t		 max_memory;	/* max_memory_restart, 0: none */
+	uint64_t		 memory_interval; /* ms between checks */
+	char			*cron_text;	/* cron_restart, NULL: none */
+	struct cron		 cron;
 
 	char			*fingerprint;	/* keys as written, not instances */
 };
@@ -332,6 +351,9 @@ struct app {
 	char			*listen_error;	/* why they could not be */
 	struct reload		*reload;	/* running, or NULL */
 	struct app_config	*successor;	/* once deleted, start this */
+	struct app_config	*timers_cfg;	/* the timers below are for it */
+	ev_periodic		 cron_w;	/* cron_restart */
+	ev_timer		 memory_w;	/* max_memory_restart checks */
 	char			*reload_error;	/* how the last one ended */
 };
 TAILQ_HEAD(app_list, app);
@@ -363,7 +385,7 @@ struct cJSON *app_list_json(const char *);
 char	*app_log_path(const struct app *, unsigned, int);
 
 /* reload.c: rolling reload, one instance at a time. */
-int	 reload_begin(struct app *, struct app_config *, char **);
+int	 reload_begin(struct app *, struct app_config *, int, char **);
 void	 reload_trial(struct worker *, int);
 void	 reload_abort(struct app *);
 int	 reload_idle(const struct app *);

@@ -31,6 +31,92 @@ app_find(const char *name)
 	return NULL;
 }
 
+static ev_tstamp
+cron_when(ev_periodic *p, ev_tstamp now)
+{
+	struct app	*a = container_of(p, struct app, cron_w);
+	time_t		 t = cron_next(&a->cfg->cron, (time_t)now);
+
+	return t == (time_t)-1 ? now + 1e9 : (ev_tstamp)t;
+}
+
+/* cron_restart: the same rolling replacement as pmctl reload. */
+static void
+cron_cb(struct ev_loop *loop, ev_periodic *p, int revents)
+{
+	struct app	*a = container_of(p, struct app, cron_w);
+	char		*why;
+
+	(void)loop; (void)revents;
+	if (daemon_stopping)
+		return;
+	log_info("%s: cron_restart \"%s\": reloading", a->name,
+	    a->cfg->cron_text);
+	if (reload_begin(a, a->cfg, -1, &why) == -1) {
+		log_warn("%s: cron_restart: %s", a->name, why);
+		free(why);
+	}
+}
+
+/*
+ * max_memory_restart: a worker over the limit is replaced. With listen,
+ * the new one is online before the old one stops (one at a time); other
+ * apps' workers are restarted.
+ */
+static void
+memory_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct app	*a = container_of(t, struct app, memory_w);
+	struct worker	*w;
+	struct pstat	 ps;
+	unsigned	 i;
+	char		*why;
+
+	(void)loop; (void)revents;
+	for (i = 0; i < a->nworkers && !daemon_stopping; i++) {
+		w = a->workers[i];
+		if (w->leaving || w->pid <= 0 || w->sm.state != W_ONLINE ||
+		    proc_stat(w->pid, &ps) == -1 || ps.rss <= a->cfg->max_memory)
+			continue;
+		if (a->cfg->listen != NULL && a->reload != NULL)
+			return;		/* one at a time; the next check */
+		log_warn("%s:%u: pid %ld uses %.1fM, over max_memory_restart "
+		    "(%.1fM): replacing it", a->name, i, (long)w->pid,
+		    ps.rss / 1048576.0, a->cfg->max_memory / 1048576.0);
+		if (a->cfg->listen == NULL) {
+			worker_event(w, E_RESTART);
+			continue;
+		}
+		if (reload_begin(a, a->cfg, (int)i, &why) == -1) {
+			log_warn("%s:%u: %s", a->name, i, why);
+			free(why);
+		}
+		return;
+	}
+}
+
+/* Arm the timers a->cfg asks for, and only those: none, idle. */
+static void
+app_timers(struct app *a)
+{
+	struct app_config	*cfg = a->cfg;
+	double			 every = cfg->memory_interval / 1000.0;
+
+	a->timers_cfg = cfg;
+	ev_periodic_stop(EV_DEFAULT, &a->cron_w);
+	ev_timer_stop(EV_DEFAULT, &a->memory_w);
+	if (a->deleting || daemon_stopping)
+		return;
+	if (cfg->cron_text != NULL) {
+		ev_periodic_set(&a->cron_w, 0, 0, cron_when);
+		ev_periodic_start(EV_DEFAULT, &a->cron_w);
+	}
+	if (cfg->max_memory > 0) {
+		ev_timer_set(&a->memory_w, every, every);
+		ev_timer_start(EV_DEFAULT, &a->memory_w);
+	}
+}
+
 /*
  * Create and start an app. Takes a reference to cfg, and base_env (NULL
  * for pmd's own environment); profile chooses env_PROFILE.* keys.
@@ -62,6 +148,9 @@ app_restore(struct app_config *cfg, char **base_env, int adhoc,
 	a->profile = profile != NULL ? xstrdup(profile) : NULL;
 	TAILQ_INSERT_TAIL(&apps, a, entry);
 	app_listen(a);
+	ev_periodic_init(&a->cron_w, cron_cb, 0, 0, cron_when);
+	ev_init(&a->memory_w, memory_cb);
+	app_timers(a);
 	a->workers = xcalloc(n, sizeof *a->workers);
 	for (i = 0; i < n; i++) {
 		a->workers[i] = worker_new(a, i);
@@ -101,6 +190,8 @@ app_free(struct app *a)
 	unsigned	i;
 
 	TAILQ_REMOVE(&apps, a, entry);
+	ev_periodic_stop(EV_DEFAULT, &a->cron_w);
+	ev_timer_stop(EV_DEFAULT, &a->memory_w);
 	for (i = 0; i < a->nworkers; i++)
 		worker_free(a->workers[i]);
 	free(a->workers);
@@ -168,6 +259,7 @@ void
 app_delete(struct app *a)
 {
 	a->deleting = 1;
+	app_timers(a);
 	reload_abort(a);
 	app_apply(a, E_STOP, -1);
 	daemon_dirty();
@@ -204,6 +296,8 @@ app_settle_all(void)
 	for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
 		reload_settle(a);
+		if (a->timers_cfg != a->cfg)
+			app_timers(a);	/* reloaded: the new cron, limit */
 		while (a->nworkers > 0 &&
 		    a->workers[a->nworkers - 1]->leaving &&
 		    worker_idle(a->workers[a->nworkers - 1]))

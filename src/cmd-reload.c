@@ -72,7 +72,7 @@ cmd_reload_begin(const struct target *t, char **cause)
 			continue;
 		free(a->reload_error);
 		a->reload_error = NULL;
-		if (reload_begin(a, NULL, &why) == -1)
+		if (reload_begin(a, NULL, -1, &why) == -1)
 			a->reload_error = why;
 	}
 	return 0;

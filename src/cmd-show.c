@@ -1,6 +1,7 @@
 /* show NAME: an app's settings, where it came from, and each worker. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -96,6 +97,21 @@ cmd_show_exec(struct client *c, cJSON *req)
 	else if (a->reload_error != NULL)
 		cJSON_AddStringToObject(app, "last_reload_error",
 		    a->reload_error);
+	if (cfg->max_memory > 0) {
+		cJSON_AddNumberToObject(app, "max_memory_restart",
+		    (double)cfg->max_memory);
+		cJSON_AddNumberToObject(app, "memory_check_interval_ms",
+		    (double)cfg->memory_interval);
+	}
+	if (cfg->cron_text != NULL) {
+		time_t	next = cron_next(&cfg->cron, time(NULL));
+		char	buf[64];
+
+		cJSON_AddStringToObject(app, "cron_restart", cfg->cron_text);
+		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M %Z",
+		    localtime(&next));
+		cJSON_AddStringToObject(app, "next_cron_restart", buf);
+	}
 	if (cfg->user != NULL)
 		cJSON_AddStringToObject(app, "user", cfg->user);
 	if (cfg->group != NULL)

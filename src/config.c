@@ -81,6 +81,45 @@ DURATION(restart_delay)
 DURATION(exp_backoff)
 DURATION(kill_timeout)
 DURATION(listen_timeout)
+static int
+set_memory_interval(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	if (parse_duration(v, &a->memory_interval, cause) == -1)
+		return -1;
+	if (a->memory_interval < 100) {
+		*cause = xprintf("expected at least 100ms, got \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_max_memory(struct parse *p, struct app_config *a, const char *v,
+    char **cause)
+{
+	(void)p;
+	if (parse_size(v, &a->max_memory, cause) == -1)
+		return -1;
+	if (a->max_memory != 0 && a->max_memory < 1024 * 1024) {
+		*cause = xprintf("expected 0 (no limit) or at least 1M, got "
+		    "\"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_cron(struct parse *p, struct app_config *a, const char *v, char **cause)
+{
+	(void)p;
+	if (cron_parse(v, &a->cron, cause) == -1)
+		return -1;
+	free(a->cron_text);
+	a->cron_text = xstrdup(v);
+	return 0;
+}
 
 static int
 set_listen(struct parse *p, struct app_config *a, const char *v,
@@ -353,6 +392,9 @@ static const struct {
 	{ "listen_mode", set_listen_mode },
 	{ "wait_ready", set_wait_ready },
 	{ "listen_timeout", set_listen_timeout },
+	{ "max_memory_restart", set_max_memory },
+	{ "memory_check_interval", set_memory_interval },
+	{ "cron_restart", set_cron },
 };
 
 const char *const config_app_keys[] = {
@@ -361,7 +403,8 @@ const char *const config_app_keys[] = {
 	"stop_exit_codes", "kill_signal", "kill_timeout", "user", "group",
 	"out_file", "err_file", "merge_logs", "log_date_format",
 	"log_max_size", "log_retain", "listen", "listen_backlog",
-	"listen_mode", "wait_ready", "listen_timeout", "env.NAME",
+	"listen_mode", "wait_ready", "listen_timeout", "max_memory_restart",
+	"memory_check_interval", "cron_restart", "env.NAME",
 	"env_PROFILE.NAME",
 };
 const size_t config_napp_keys = nitems(config_app_keys);
@@ -393,6 +436,7 @@ appcfg_new(const char *name)
 	a->listen_backlog = 511;
 	a->listen_mode = 0660;
 	a->listen_timeout = 30000;
+	a->memory_interval = 5000;
 	return a;
 }
 
@@ -450,6 +494,7 @@ appcfg_unref(struct app_config *a)
 	free(a->log_date_format);
 	argv_free(a->listen);
 	free(a->fingerprint);
+	free(a->cron_text);
 	free(a);
 }
 

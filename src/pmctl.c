@@ -381,12 +381,14 @@ print_show(cJSON *app)
 {
 	static const char *const keys[] = {
 		"source", "command", "cwd", "env_profile", "user", "group",
-		"kill_signal", "log_date_format",
+		"kill_signal", "log_date_format", "cron_restart",
+		"next_cron_restart",
 	};
 	static const char *const nums[] = {
 		"instances", "min_uptime_ms", "max_restarts",
 		"restart_delay_ms", "exp_backoff_restart_delay_ms",
 		"kill_timeout_ms", "log_max_size", "log_retain",
+		"max_memory_restart", "memory_check_interval_ms",
 	};
 	cJSON	*w, *env, *line, *tail;
 	char	 up[16], mem[16];

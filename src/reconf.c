@@ -206,7 +206,7 @@ apply(struct reconf *r, struct config *fresh)
 			replace(a, cfg);
 			break;
 		case C_CHANGE:
-			if (reload_begin(a, cfg, &why) == -1) {
+			if (reload_begin(a, cfg, -1, &why) == -1) {
 				free(a->reload_error);
 				a->reload_error = why;
 				break;

@@ -21,6 +21,7 @@ struct reload {
 	size_t			 ngone;
 	unsigned		 replaced;
 	int			 stepping;	/* instances left to do */
+	int			 single;	/* replace instance next alone */
 	char			*error;
 	ev_timer		 up_w;		/* min_uptime of fresh */
 };
@@ -92,13 +93,19 @@ static void
 reload_next(struct reload *r)
 {
 	struct app	*a = r->app;
-	struct worker	*old;
+	struct worker	*old = NULL;
 
 	for (; r->next < a->nworkers; r->next++) {
+		if (r->single && r->replaced > 0) {
+			r->next = a->nworkers;
+			break;
+		}
 		old = a->workers[r->next];
 		if (!old->leaving && (old->sm.state == W_ONLINE ||
 		    old->sm.state == W_STARTING))
 			break;
+		if (r->single)
+			r->next = a->nworkers - 1;	/* not running: done */
 	}
 	if (r->next >= a->nworkers) {
 		r->stepping = 0;
@@ -107,7 +114,8 @@ reload_next(struct reload *r)
 	}
 	r->fresh = worker_new(a, r->next);
 	r->fresh->trial = 1;
-	r->fresh->sm.restarts = old->sm.restarts;
+	/* A replacement for one instance (over its memory) is a restart. */
+	r->fresh->sm.restarts = old->sm.restarts + (r->single ? 1 : 0);
 	worker_event(r->fresh, E_START);
 }
 
@@ -147,11 +155,13 @@ reload_trial(struct worker *w, int not_ready)
 
 /*
  * Begin reloading a with cfg, or (NULL) its definition as its file gives
- * it now. Returns -1 with *cause if it cannot begin: another reload runs,
- * or the file no longer gives a config for it.
+ * it now: every instance, or (instance >= 0) that one alone. Returns -1
+ * with *cause if it cannot begin: another reload runs, or the file no
+ * longer gives a config for it.
  */
 int
-reload_begin(struct app *a, struct app_config *cfg, char **cause)
+reload_begin(struct app *a, struct app_config *cfg, int instance,
+    char **cause)
 {
 	struct reload		*r;
 	struct config		*loaded;
@@ -194,11 +204,19 @@ reload_begin(struct app *a, struct app_config *cfg, char **cause)
 	r->oldcfg = a->cfg;
 	a->cfg = cfg;
 	r->stepping = 1;
+	if (instance >= 0) {
+		r->single = 1;
+		r->next = (unsigned)instance;
+	}
 	ev_init(&r->up_w, up_cb);
 	a->reload = r;
 	free(a->reload_error);
 	a->reload_error = NULL;
-	log_info("%s: reload: replacing its workers one at a time", a->name);
+	if (instance >= 0)
+		log_info("%s:%d: replacing the worker", a->name, instance);
+	else
+		log_info("%s: reload: replacing its workers one at a time",
+		    a->name);
 	reload_next(r);
 	return 0;
 }

@@ -8,7 +8,8 @@
  *
  * Environment: TESTSRV_READY=1 sends READY=1 to NOTIFY_SOCKET once
  * listening (TESTSRV_READY=never: never does); TESTSRV_EXIT=N exits N
- * at once instead of serving.
+ * at once instead of serving; TESTSRV_BALLAST_MB=N holds N MiB of memory
+ * that it has written to (so that it is resident).
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -102,6 +103,8 @@ serve(struct conn *c)
 	return c->len == sizeof c->buf ? -1 : 0;
 }
 
+static char *volatile ballast;	/* kept, so the compiler keeps it */
+
 int
 main(void)
 {
@@ -113,6 +116,11 @@ main(void)
 
 	if ((s = getenv("TESTSRV_EXIT")) != NULL)
 		return atoi(s);
+	if ((s = getenv("TESTSRV_BALLAST_MB")) != NULL) {
+		size_t	 len = (size_t)atoi(s) << 20;
+		if ((ballast = malloc(len)) != NULL)
+			memset(ballast, 1, len);
+	}
 	if ((s = getenv("LISTEN_PID")) == NULL || atol(s) != (long)getpid() ||
 	    (s = getenv("LISTEN_FDS")) == NULL || (nlisten = atoi(s)) < 1 ||
 	    nlisten > MAX_LISTEN) {
