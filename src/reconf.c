@@ -154,6 +154,15 @@ note(struct reconf *r, enum change c, const char *name)
 	r->names[r->n++] = xstrdup(name);
 }
 
+/* a runs with cfg from now on (its workers as they are). */
+static void
+use(struct app *a, struct app_config *cfg)
+{
+	appcfg_ref(cfg);
+	appcfg_unref(a->cfg);
+	a->cfg = cfg;
+}
+
 /* Stop a and start it again from cfg, on cfg's sockets. */
 static void
 replace(struct app *a, struct app_config *cfg)
@@ -185,22 +194,20 @@ apply(struct reconf *r, struct config *fresh)
 		old = current(cfg->name, &a);
 		c = compare(old, cfg);
 		note(r, c, cfg->name);
-		any = app_find(cfg->name);
 		if (a == NULL) {
 			/* Not running: a new app starts, a deleted one not. */
-			if (c == C_ADD && any == NULL)
+			if (c != C_ADD)
+				continue;
+			if ((any = app_find(cfg->name)) == NULL)
 				app_create(cfg, NULL, 0, NULL);
-			else if (c == C_ADD)
+			else
 				replace(any, cfg);	/* being deleted */
 			continue;
 		}
 		switch (c) {
 		case C_SAME:
-			if (a->reload == NULL) {
-				appcfg_ref(cfg);
-				appcfg_unref(a->cfg);
-				a->cfg = cfg;
-			}
+			if (a->reload == NULL)
+				use(a, cfg);
 			break;
 		case C_LISTEN:
 			replace(a, cfg);
@@ -216,9 +223,7 @@ apply(struct reconf *r, struct config *fresh)
 				    daemon_ncpu()));
 			break;
 		case C_SCALE:
-			appcfg_ref(cfg);
-			appcfg_unref(a->cfg);
-			a->cfg = cfg;
+			use(a, cfg);
 			app_scale(a, instances_resolve(cfg->instances,
 			    daemon_ncpu()));
 			break;

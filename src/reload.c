@@ -7,6 +7,7 @@
  * stopped, the old workers go on serving, and the app keeps its old
  * config.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ struct reload {
 	size_t			 ngone;
 	unsigned		 replaced;
 	int			 stepping;	/* instances left to do */
-	int			 single;	/* replace instance next alone */
+	unsigned		 end;		/* instances next to end - 1 */
 	char			*error;
 	ev_timer		 up_w;		/* min_uptime of fresh */
 };
@@ -95,19 +96,13 @@ reload_next(struct reload *r)
 	struct app	*a = r->app;
 	struct worker	*old = NULL;
 
-	for (; r->next < a->nworkers; r->next++) {
-		if (r->single && r->replaced > 0) {
-			r->next = a->nworkers;
-			break;
-		}
+	for (; r->next < r->end && r->next < a->nworkers; r->next++) {
 		old = a->workers[r->next];
 		if (!old->leaving && (old->sm.state == W_ONLINE ||
 		    old->sm.state == W_STARTING))
 			break;
-		if (r->single)
-			r->next = a->nworkers - 1;	/* not running: done */
 	}
-	if (r->next >= a->nworkers) {
+	if (r->next >= r->end || r->next >= a->nworkers) {
 		r->stepping = 0;
 		daemon_dirty();
 		return;
@@ -115,7 +110,7 @@ reload_next(struct reload *r)
 	r->fresh = worker_new(a, r->next);
 	r->fresh->trial = 1;
 	/* A replacement for one instance (over its memory) is a restart. */
-	r->fresh->sm.restarts = old->sm.restarts + (r->single ? 1 : 0);
+	r->fresh->sm.restarts = old->sm.restarts + (r->end != UINT_MAX);
 	worker_event(r->fresh, E_START);
 }
 
@@ -204,10 +199,8 @@ reload_begin(struct app *a, struct app_config *cfg, int instance,
 	r->oldcfg = a->cfg;
 	a->cfg = cfg;
 	r->stepping = 1;
-	if (instance >= 0) {
-		r->single = 1;
-		r->next = (unsigned)instance;
-	}
+	r->next = instance >= 0 ? (unsigned)instance : 0;
+	r->end = instance >= 0 ? (unsigned)instance + 1 : UINT_MAX;
 	ev_init(&r->up_w, up_cb);
 	a->reload = r;
 	free(a->reload_error);
