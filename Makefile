@@ -24,6 +24,7 @@ COMMON	 = src/util.c src/parse.c
 DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
 	   src/reload.c src/track.c src/reconf.c src/dump.c src/cron.c \
+	   src/watch.c \
 	   $(wildcard src/cmd-*.c) $(COMMON)
 CLIENT	 = src/pmctl.c $(COMMON)
 HEADERS	 = $(wildcard include/*.h)

@@ -31,7 +31,7 @@
  */
 #define PMD_COMMANDS(X)							\
 	X(start, "start", ARGS_START,					\
-	    "NAME|all|FILE.conf [--env PROFILE] | --name NAME [-i N] -- CMD [ARG...]", \
+	    "NAME|all|FILE.conf [--env PROFILE] | [--name NAME] [-i N] [--watch] -- CMD [ARG...]", \
 	    "start a configured app, the apps of a file, or a command")	\
 	X(stop, "stop", ARGS_TARGET, "NAME|all|NAME:INSTANCE",		\
 	    "stop workers and wait until they have exited")		\

@@ -53,6 +53,8 @@ void	 argv_free(char **);
 size_t	 argv_count(char *const *);
 int	 strv_has(char *const *, const char *);
 void	 strv_add(char ***, const char *);
+int	 parse_list(const char *, char ***, char **);
+int	 path_ignored(char *const *, const char *);
 int	 app_name_valid(const char *);
 int	 env_name_valid(const char *);
 const char *suggest(const char *, const char *const *, size_t);
@@ -121,6 +123,10 @@ struct app_config {
 	uint64_t		 memory_interval; /* ms between checks */
 	char			*cron_text;	/* cron_restart, NULL: none */
 	struct cron		 cron;
+	int			 watch;		/* -1: as watch_paths says */
+	char			**watch_paths;	/* NULL: cwd */
+	char			**ignore_watch;	/* besides WATCH_IGNORED */
+	uint64_t		 watch_delay;	/* quiet time before a restart */
 
 	char			*fingerprint;	/* keys as written, not instances */
 };
@@ -287,6 +293,7 @@ void	 logpipe_new(int, struct logfile *, int, struct tail **,
 void	 logpipe_release(struct logpipe **);
 void	 logs_close_all(void);
 int	 logs_reopen_all(void);
+int	 logs_own(const char *);
 struct cJSON *logs_flush(const char *);
 struct cJSON *logs_tail(const char *, int, unsigned);
 void	 tail_append(struct tail **, const char *, size_t);
@@ -325,6 +332,7 @@ struct worker {
 	ev_io		 notify_w;	/* NOTIFY_SOCKET, with wait_ready */
 };
 
+extern unsigned worker_last_id;
 struct worker *worker_new(struct app *, unsigned);
 void	 worker_free(struct worker *);
 void	 worker_event(struct worker *, enum wevent);
@@ -354,6 +362,8 @@ struct app {
 	struct app_config	*timers_cfg;	/* the timers below are for it */
 	ev_periodic		 cron_w;	/* cron_restart */
 	ev_timer		 memory_w;	/* max_memory_restart checks */
+	struct watch		*watch;		/* file changes, or NULL */
+	char			*rolling;	/* why a reload waits its turn */
 	char			*reload_error;	/* how the last one ended */
 };
 TAILQ_HEAD(app_list, app);
@@ -384,6 +394,14 @@ char	**app_environ(struct app *, struct worker *, const char *, char **);
 struct cJSON *app_list_json(const char *);
 char	*app_log_path(const struct app *, unsigned, int);
 
+void	 app_rolling(struct app *, const char *);
+
+/* watch.c: restart an app when its files change. */
+struct watch;
+struct watch *watch_new(struct app *);
+void	 watch_free(struct watch *);
+struct cJSON *watch_json(const struct watch *);
+
 /* reload.c: rolling reload, one instance at a time. */
 int	 reload_begin(struct app *, struct app_config *, int, char **);
 void	 reload_trial(struct worker *, int);
@@ -407,6 +425,7 @@ int	 dump_resurrect(char ***, struct cJSON **, char **);
 
 /* pmd.c: daemon-wide state. */
 extern struct config *config;
+extern char *daemon_socket;
 int	 daemon_read_config(struct config **, char **);
 void	 daemon_notify(const char *);
 extern int daemon_stopping;

@@ -40,22 +40,52 @@ cron_when(ev_periodic *p, ev_tstamp now)
 	return t == (time_t)-1 ? now + 1e9 : (ev_tstamp)t;
 }
 
-/* cron_restart: the same rolling replacement as pmctl reload. */
+/*
+ * cron_restart and watch: the same rolling replacement as pmctl reload,
+ * with the config the app runs. Instances that gave up (errored) start
+ * again: the change may be their fix. While a reload runs, this one
+ * waits for it to end (app_settle_all).
+ */
+void
+app_rolling(struct app *a, const char *what)
+{
+	char		*why;
+	unsigned	 i;
+
+	if (daemon_stopping || a->deleting)
+		return;
+	if (a->reload != NULL) {
+		if (a->rolling == NULL)
+			log_info("%s: %s: restarting after the running reload",
+			    a->name, what);
+		free(a->rolling);
+		a->rolling = xstrdup(what);
+		return;
+	}
+	log_info("%s: %s: restarting", a->name, what);
+	if (reload_begin(a, a->cfg, -1, &why) == -1) {
+		log_warn("%s: %s: %s", a->name, what, why);
+		free(why);
+		return;
+	}
+	/* Spawned after the reload began, these are not replaced again. */
+	for (i = 0; i < a->nworkers; i++) {
+		if (!a->workers[i]->leaving &&
+		    a->workers[i]->sm.state == W_ERRORED)
+			worker_event(a->workers[i], E_RESET);
+	}
+}
+
 static void
 cron_cb(struct ev_loop *loop, ev_periodic *p, int revents)
 {
 	struct app	*a = container_of(p, struct app, cron_w);
-	char		*why;
+	char		*what;
 
 	(void)loop; (void)revents;
-	if (daemon_stopping)
-		return;
-	log_info("%s: cron_restart \"%s\": reloading", a->name,
-	    a->cfg->cron_text);
-	if (reload_begin(a, a->cfg, -1, &why) == -1) {
-		log_warn("%s: cron_restart: %s", a->name, why);
-		free(why);
-	}
+	what = xprintf("cron_restart \"%s\"", a->cfg->cron_text);
+	app_rolling(a, what);
+	free(what);
 }
 
 /*
@@ -105,8 +135,11 @@ app_timers(struct app *a)
 	a->timers_cfg = cfg;
 	ev_periodic_stop(EV_DEFAULT, &a->cron_w);
 	ev_timer_stop(EV_DEFAULT, &a->memory_w);
+	watch_free(a->watch);
+	a->watch = NULL;
 	if (a->deleting || daemon_stopping)
 		return;
+	a->watch = watch_new(a);
 	if (cfg->cron_text != NULL) {
 		ev_periodic_set(&a->cron_w, 0, 0, cron_when);
 		ev_periodic_start(EV_DEFAULT, &a->cron_w);
@@ -192,6 +225,8 @@ app_free(struct app *a)
 	TAILQ_REMOVE(&apps, a, entry);
 	ev_periodic_stop(EV_DEFAULT, &a->cron_w);
 	ev_timer_stop(EV_DEFAULT, &a->memory_w);
+	watch_free(a->watch);
+	free(a->rolling);
 	for (i = 0; i < a->nworkers; i++)
 		worker_free(a->workers[i]);
 	free(a->workers);
@@ -298,6 +333,13 @@ app_settle_all(void)
 		reload_settle(a);
 		if (a->timers_cfg != a->cfg)
 			app_timers(a);	/* reloaded: the new cron, limit */
+		if (a->rolling != NULL && a->reload == NULL) {
+			char	*what = a->rolling;
+
+			a->rolling = NULL;
+			app_rolling(a, what);
+			free(what);
+		}
 		while (a->nworkers > 0 &&
 		    a->workers[a->nworkers - 1]->leaving &&
 		    worker_idle(a->workers[a->nworkers - 1]))

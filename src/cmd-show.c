@@ -112,6 +112,8 @@ cmd_show_exec(struct client *c, cJSON *req)
 		    localtime(&next));
 		cJSON_AddStringToObject(app, "next_cron_restart", buf);
 	}
+	if (a->watch != NULL)
+		cJSON_AddItemToObject(app, "watch", watch_json(a->watch));
 	if (cfg->user != NULL)
 		cJSON_AddStringToObject(app, "user", cfg->user);
 	if (cfg->group != NULL)

@@ -206,6 +206,12 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 		return reply_error(PMD_E_ARGS, "field \"instances\": expected "
 		    "a number from 1 to 4096, \"max\" or -N");
 	}
+	item = cJSON_GetObjectItemCaseSensitive(req, "watch");
+	if (item != NULL && !cJSON_IsBool(item)) {
+		argv_free(argv);
+		return reply_error(PMD_E_ARGS, "field \"watch\": expected true "
+		    "or false");
+	}
 	if (cwd == NULL || cwd[0] != '/') {
 		argv_free(argv);
 		return reply_error(PMD_E_ARGS, "field \"cwd\": expected an "
@@ -217,6 +223,8 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 	else
 		cfg = appcfg_adhoc(name, argv, cwd, spec);
 	free(dname);
+	cfg->watch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req,
+	    "watch"));
 	if (!app_name_valid(cfg->name)) {
 		cJSON *r = reply_error(PMD_E_ARGS, "invalid app name \"%s\": "
 		    "use 1 to 64 of A-Z a-z 0-9 . _ - (and not \"all\")",

@@ -122,6 +122,31 @@ set_cron(struct parse *p, struct app_config *a, const char *v, char **cause)
 }
 
 static int
+set_watch(struct parse *p, struct app_config *a, const char *v, char **cause)
+{
+	(void)p;
+	return parse_bool(v, &a->watch, cause);
+}
+
+#define LIST(field)							\
+static int								\
+set_##field(struct parse *p, struct app_config *a, const char *v,	\
+    char **cause)							\
+{									\
+	char	**list;							\
+									\
+	(void)p;							\
+	if (parse_list(v, &list, cause) == -1)				\
+		return -1;						\
+	argv_free(a->field);						\
+	a->field = list;						\
+	return 0;							\
+}
+LIST(watch_paths)
+LIST(ignore_watch)
+DURATION(watch_delay)
+
+static int
 set_listen(struct parse *p, struct app_config *a, const char *v,
     char **cause)
 {
@@ -395,6 +420,10 @@ static const struct {
 	{ "max_memory_restart", set_max_memory },
 	{ "memory_check_interval", set_memory_interval },
 	{ "cron_restart", set_cron },
+	{ "watch", set_watch },
+	{ "watch_paths", set_watch_paths },
+	{ "ignore_watch", set_ignore_watch },
+	{ "watch_delay", set_watch_delay },
 };
 
 const char *const config_app_keys[] = {
@@ -404,7 +433,8 @@ const char *const config_app_keys[] = {
 	"out_file", "err_file", "merge_logs", "log_date_format",
 	"log_max_size", "log_retain", "listen", "listen_backlog",
 	"listen_mode", "wait_ready", "listen_timeout", "max_memory_restart",
-	"memory_check_interval", "cron_restart", "env.NAME",
+	"memory_check_interval", "cron_restart", "watch", "watch_paths",
+	"ignore_watch", "watch_delay", "env.NAME",
 	"env_PROFILE.NAME",
 };
 const size_t config_napp_keys = nitems(config_app_keys);
@@ -437,6 +467,8 @@ appcfg_new(const char *name)
 	a->listen_mode = 0660;
 	a->listen_timeout = 30000;
 	a->memory_interval = 5000;
+	a->watch = -1;
+	a->watch_delay = 1000;
 	return a;
 }
 
@@ -495,6 +527,8 @@ appcfg_unref(struct app_config *a)
 	argv_free(a->listen);
 	free(a->fingerprint);
 	free(a->cron_text);
+	argv_free(a->watch_paths);
+	argv_free(a->ignore_watch);
 	free(a);
 }
 

@@ -60,6 +60,8 @@ app_dump(struct app *a)
 		for (e = a->cfg->argv; *e != NULL; e++)
 			cJSON_AddItemToArray(list, cJSON_CreateString(*e));
 		cJSON_AddStringToObject(o, "cwd", a->cfg->cwd);
+		if (a->cfg->watch == 1)
+			cJSON_AddBoolToObject(o, "watch", 1);
 		if (a->base_env != NULL) {
 			list = cJSON_AddArrayToObject(o, "env");
 			for (e = a->base_env; *e != NULL; e++)
@@ -318,6 +320,10 @@ dump_read(const char *path, char **cause)
 			if (x != NULL && !cJSON_IsArray(x))
 				BAD("%s: apps[%d].env: expected an array of "
 				    "strings", path, i);
+			x = cJSON_GetObjectItemCaseSensitive(e, "watch");
+			if (x != NULL && !cJSON_IsBool(x))
+				BAD("%s: apps[%d].watch: expected true or "
+				    "false", path, i);
 		} else if (json_string(e, "file") == NULL ||
 		    json_string(e, "file")[0] != '/')
 			BAD("%s: apps[%d].file: expected an absolute path",
@@ -410,6 +416,8 @@ restore(cJSON *e, char **why)
 		}
 		cfg = appcfg_adhoc(name, strings(cmd), json_string(e, "cwd"),
 		    (int)n);
+		cfg->watch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e,
+		    "watch"));
 	} else if ((cfg = file_config(name, json_string(e, "file"),
 	    why)) == NULL)
 		return -1;

@@ -521,6 +521,26 @@ logs_reopen_all(void)
 	return n;
 }
 
+/*
+ * Whether path is pmd's to write: in log_dir, or an open log file or one
+ * of its rotated or temporary companions (watch leaves them out).
+ */
+int
+logs_own(const char *path)
+{
+	struct logfile	*f;
+	size_t		 n = log_dir != NULL ? strlen(log_dir) : 0;
+
+	if (n > 0 && strncmp(path, log_dir, n) == 0 &&
+	    (path[n] == '/' || path[n] == '\0'))
+		return 1;
+	LIST_FOREACH(f, &files, entry) {
+		if (!f->discard && strncmp(path, f->path, strlen(f->path)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Empty app's log files (all apps' if NULL), and remove rotated ones. */
 cJSON *
 logs_flush(const char *app)

@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -469,4 +470,76 @@ strv_add(char ***v, const char *s)
 	*v = xrealloc(*v, (n + 2) * sizeof **v);
 	(*v)[n] = xstrdup(s);
 	(*v)[n + 1] = NULL;
+}
+
+/*
+ * A comma-separated list (watch_paths, ignore_watch): blanks around each
+ * item are dropped, an empty item is an error. *out is NULL-terminated.
+ */
+int
+parse_list(const char *s, char ***out, char **cause)
+{
+	char		**v = NULL;
+	const char	*p = s, *end, *a, *b;
+	size_t		 n = 0;
+
+	for (;;) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		for (a = p; a < end && (*a == ' ' || *a == '\t'); a++)
+			;
+		for (b = end; b > a && (b[-1] == ' ' || b[-1] == '\t'); b--)
+			;
+		if (a == b) {
+			*cause = xprintf("item %zu is empty; expected a "
+			    "comma-separated list", n + 1);
+			argv_free(v);
+			return -1;
+		}
+		v = xrealloc(v, (n + 2) * sizeof *v);
+		v[n++] = xstrndup(a, (size_t)(b - a));
+		v[n] = NULL;
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Whether rel, a path below a watched directory ("src/a.js"), is left out
+ * by one of the glob patterns: a pattern without a slash matches any one
+ * name on the path ("node_modules", "*.log"), a pattern with one matches
+ * the path from the top or any leading part of it ("build/tmp").
+ */
+int
+path_ignored(char *const *patterns, const char *rel)
+{
+	char		 buf[PATH_MAX];
+	const char	*p, *end, *from;
+	size_t		 i, len;
+	int		 anchored;
+
+	for (i = 0; patterns != NULL && patterns[i] != NULL; i++) {
+		anchored = strchr(patterns[i], '/') != NULL;
+		for (p = rel;; p = end + 1) {
+			end = strchr(p, '/');
+			if (end == NULL)
+				end = p + strlen(p);
+			from = anchored ? rel : p;
+			len = (size_t)(end - from);
+			if (len < sizeof buf) {
+				memcpy(buf, from, len);
+				buf[len] = '\0';
+				if (fnmatch(patterns[i], buf,
+				    anchored ? FNM_PATHNAME : 0) == 0)
+					return 1;
+			}
+			if (*end == '\0')
+				break;
+		}
+	}
+	return 0;
 }

@@ -377,6 +377,35 @@ print_table(cJSON *rows)
 }
 
 static void
+print_strings(const char *label, cJSON *list)
+{
+	cJSON		*item;
+	const char	*sep = "";
+
+	printf("%-29s ", label);
+	cJSON_ArrayForEach(item, list) {
+		printf("%s%s", sep, cJSON_IsString(item) ? item->valuestring :
+		    "?");
+		sep = ", ";
+	}
+	printf("\n");
+}
+
+static void
+print_watch(cJSON *watch)
+{
+	if (watch == NULL)
+		return;
+	print_strings("watch", cJSON_GetObjectItemCaseSensitive(watch,
+	    "paths"));
+	print_strings("ignore_watch", cJSON_GetObjectItemCaseSensitive(watch,
+	    "ignore"));
+	printf("%-29s %.0f\n", "watch_delay_ms", num(watch, "delay_ms"));
+	printf("%-29s %.0f\n", "watched directories",
+	    num(watch, "directories"));
+}
+
+static void
 print_show(cJSON *app)
 {
 	static const char *const keys[] = {
@@ -403,6 +432,7 @@ print_show(cJSON *app)
 	}
 	for (i = 0; i < nitems(nums); i++)
 		printf("%-29s %.0f\n", nums[i], num(app, nums[i]));
+	print_watch(cJSON_GetObjectItemCaseSensitive(app, "watch"));
 	printf("%-29s %s\n", "autorestart", cJSON_IsTrue(
 	    cJSON_GetObjectItemCaseSensitive(app, "autorestart")) ?
 	    "true" : "false");
@@ -463,13 +493,17 @@ build_start(cJSON *req, int argc, char **argv)
 	char		 path[PATH_MAX], cwd[PATH_MAX];
 	cJSON		*cmd, *env;
 	char		**e, *eq, *key;
-	int		 i;
+	int		 i, watch = 0;
 
 	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (argv[i][0] != '-' || argv[i][1] == '\0') {
 			if (target != NULL)
 				usage_error("start: one app or file at a time");
 			target = argv[i];
+			continue;
+		}
+		if (strcmp(argv[i], "--watch") == 0) {
+			watch = 1;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -497,6 +531,8 @@ build_start(cJSON *req, int argc, char **argv)
 			cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
 		if (name != NULL)
 			cJSON_AddStringToObject(req, "name", name);
+		if (watch)
+			cJSON_AddBoolToObject(req, "watch", 1);
 		if (inst != NULL) {
 			char *end;
 			long n = strtol(inst, &end, 10);
@@ -523,8 +559,9 @@ build_start(cJSON *req, int argc, char **argv)
 	if (target == NULL)
 		usage_error("start: expected NAME, all, FILE.conf, or "
 		    "-- COMMAND");
-	if (name != NULL || inst != NULL)
-		usage_error("start: --name and -i go with -- COMMAND");
+	if (name != NULL || inst != NULL || watch)
+		usage_error("start: --name, -i and --watch go with -- COMMAND "
+		    "(a configured app sets watch in its file)");
 	if (strchr(target, '/') != NULL || (strlen(target) > 5 &&
 	    strcmp(target + strlen(target) - 5, ".conf") == 0)) {
 		if (realpath(target, path) == NULL)

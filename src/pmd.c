@@ -34,6 +34,7 @@
 
 struct config	*config;
 int		 daemon_stopping;
+char		*daemon_socket;	/* the control socket's path */
 struct rlimit	 worker_nofile;
 
 static ev_idle	 settle_w;
@@ -391,6 +392,7 @@ main(int argc, char **argv)
 	if (sysmode && (gr = getgrnam("pmd")) != NULL)
 		gid = gr->gr_gid;
 
+	daemon_socket = socket_path;
 	lockfd = take_lock(socket_path);
 	{
 		/* End what a pmd killed before us left running. */
@@ -465,6 +467,7 @@ main(int argc, char **argv)
 	free(main_file);
 	free(dump_path);
 	free(log_dir);
+	daemon_socket = NULL;
 	free(socket_path);
 	free(home);
 	log_info("stopped");

@@ -23,6 +23,7 @@ struct reload {
 	unsigned		 replaced;
 	int			 stepping;	/* instances left to do */
 	unsigned		 end;		/* instances next to end - 1 */
+	unsigned		 first_id;	/* later spawns run the new config */
 	char			*error;
 	ev_timer		 up_w;		/* min_uptime of fresh */
 };
@@ -98,8 +99,8 @@ reload_next(struct reload *r)
 
 	for (; r->next < r->end && r->next < a->nworkers; r->next++) {
 		old = a->workers[r->next];
-		if (!old->leaving && (old->sm.state == W_ONLINE ||
-		    old->sm.state == W_STARTING))
+		if (!old->leaving && old->id <= r->first_id &&
+		    (old->sm.state == W_ONLINE || old->sm.state == W_STARTING))
 			break;
 	}
 	if (r->next >= r->end || r->next >= a->nworkers) {
@@ -199,6 +200,7 @@ reload_begin(struct app *a, struct app_config *cfg, int instance,
 	r->oldcfg = a->cfg;
 	a->cfg = cfg;
 	r->stepping = 1;
+	r->first_id = worker_last_id;
 	r->next = instance >= 0 ? (unsigned)instance : 0;
 	r->end = instance >= 0 ? (unsigned)instance + 1 : UINT_MAX;
 	ev_init(&r->up_w, up_cb);

@@ -20,7 +20,7 @@
 
 #include "pmd.h"
 
-static unsigned	next_worker_id;
+unsigned	worker_last_id;	/* of the last spawn: ids only grow */
 
 static void	worker_step(struct worker *, enum wevent, int, uint64_t);
 static void	notify_close(struct worker *);
@@ -230,7 +230,7 @@ worker_spawn(struct worker *w)
 	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	pid_t			 pid = -1;
 
-	w->id = ++next_worker_id;
+	w->id = ++worker_last_id;
 	free(w->exec_error);
 	w->exec_error = NULL;
 	free(w->status_text);

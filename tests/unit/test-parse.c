@@ -243,6 +243,59 @@ test_status_string(void **state)
 	free(s);
 }
 
+static void
+test_lists(void **state)
+{
+	char	**v, *cause;
+
+	(void)state;
+	assert_int_equal(parse_list(" src , lib/x.js,conf ", &v, &cause), 0);
+	assert_int_equal(argv_count(v), 3);
+	assert_string_equal(v[0], "src");
+	assert_string_equal(v[1], "lib/x.js");
+	assert_string_equal(v[2], "conf");
+	argv_free(v);
+	assert_int_equal(parse_list("a dir/with space", &v, &cause), 0);
+	assert_string_equal(v[0], "a dir/with space");
+	argv_free(v);
+	assert_int_equal(parse_list("src,,lib", &v, &cause), -1);
+	assert_string_equal(cause, "item 2 is empty; expected a "
+	    "comma-separated list");
+	free(cause);
+	assert_int_equal(parse_list(" ", &v, &cause), -1);
+	free(cause);
+	assert_int_equal(parse_list("a,", &v, &cause), -1);
+	free(cause);
+}
+
+static void
+test_ignored(void **state)
+{
+	char	*pats[] = { "node_modules", "*.log", ".*", "build/tmp",
+			    "docs/*.md", NULL };
+	static const char *const yes[] = {
+		"node_modules", "node_modules/x/index.js", "a/node_modules/b",
+		"app.log", "logs/app.log", ".git", ".git/HEAD", "src/.a.swp",
+		"build/tmp", "build/tmp/x.o", "docs/a.md", "docs/a.md/x",
+	};
+	static const char *const no[] = {
+		"src/app.js", "node_modules_x", "app.log.js", "build/tmpx",
+		"src/build/tmp", "docs/sub/a.md", "x/docs/a.md", "a.git",
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < nitems(yes); i++) {
+		if (!path_ignored(pats, yes[i]))
+			fail_msg("%s should be ignored", yes[i]);
+	}
+	for (i = 0; i < nitems(no); i++) {
+		if (path_ignored(pats, no[i]))
+			fail_msg("%s should not be ignored", no[i]);
+	}
+	assert_false(path_ignored(NULL, "anything"));
+}
+
 int
 main(void)
 {
@@ -257,6 +310,8 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_status_string),
+		cmocka_unit_test(test_lists),
+		cmocka_unit_test(test_ignored),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

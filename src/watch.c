@@ -1,0 +1,430 @@
+/*
+ * watch: an app is restarted (the rolling reload of cron_restart and
+ * pmctl reload) when files change under its cwd or its watch_paths.
+ *
+ * Each watching app has one inotify descriptor. inotify does not recurse,
+ * so every directory below a watched path gets its own watch, and one
+ * created (or moved in) later is added when its event arrives. A named
+ * file is watched through its directory, so an editor that saves by
+ * renaming a new file over it is still seen. The restart is debounced: it
+ * begins watch_delay after the last change, so a checkout or a build that
+ * writes many files restarts the app once. pmd's own files (logs, the
+ * saved state, the control socket) never count, or a worker's output
+ * would restart it for ever.
+ */
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+
+/* Left out whatever ignore_watch says: VCS data, dependencies, editors'. */
+static char *const watch_ignored[] = {
+	".*", "*~", "#*#", "4913", "node_modules", "__pycache__", NULL
+};
+
+#define WATCH_MASK	(IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |	\
+			 IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |	\
+			 IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+
+struct wdir {
+	int		 wd;
+	char		*path;		/* absolute, or as cwd makes it */
+	char		*rel;		/* below its watched path, "" at it */
+	int		 all;		/* every name but the ignored ones */
+	char		**names;	/* named files in it (watch_paths) */
+};
+
+struct watch {
+	struct app	*app;
+	struct app_config *cfg;
+	int		 fd;
+	ev_io		 io_w;
+	ev_timer	 delay_w;
+	struct wdir	*dirs;
+	size_t		 ndirs;
+	char		*first;		/* the first change since a restart */
+	unsigned	 changes;
+	int		 rescan;	/* a watched path itself moved */
+	int		 full;		/* max_user_watches said once */
+};
+
+static struct wdir *
+find(struct watch *w, int wd)
+{
+	size_t	i;
+
+	for (i = 0; i < w->ndirs; i++) {
+		if (w->dirs[i].wd == wd)
+			return &w->dirs[i];
+	}
+	return NULL;
+}
+
+static void
+forget(struct watch *w, struct wdir *d)
+{
+	free(d->path);
+	free(d->rel);
+	argv_free(d->names);
+	*d = w->dirs[--w->ndirs];
+}
+
+/* A file or directory of pmd's own, which a change must not count for. */
+static int
+own_file(const char *path)
+{
+	size_t	n;
+
+	if (logs_own(path))
+		return 1;
+	if (dump_path != NULL &&
+	    strncmp(path, dump_path, strlen(dump_path)) == 0)
+		return 1;
+	if (daemon_socket != NULL) {
+		n = strlen(daemon_socket);
+		return strncmp(path, daemon_socket, n) == 0;
+	}
+	return 0;
+}
+
+static void
+say_error(struct watch *w, const char *path)
+{
+	if (errno == ENOSPC) {
+		if (!w->full)
+			log_warn("%s: watch: %s: too many directories to "
+			    "watch (raise fs.inotify.max_user_watches, or "
+			    "ignore_watch some)", w->app->name, path);
+		w->full = 1;
+	} else if (errno != ENOENT && errno != ENOTDIR)
+		log_warn("%s: watch: %s: %s", w->app->name, path,
+		    strerror(errno));
+}
+
+/* Watch the directory path and, unless ignored, each one below it. */
+static void
+add_tree(struct watch *w, const char *path, const char *rel)
+{
+	struct wdir	*d;
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*dir;
+	char		*cpath, *crel;
+	int		 wd, isdir;
+
+	wd = inotify_add_watch(w->fd, path, WATCH_MASK | IN_DONT_FOLLOW);
+	if (wd == -1 && *rel == '\0')
+		wd = inotify_add_watch(w->fd, path, WATCH_MASK);
+	if (wd == -1) {
+		say_error(w, path);
+		return;
+	}
+	if ((d = find(w, wd)) == NULL) {
+		w->dirs = xrealloc(w->dirs, (w->ndirs + 1) * sizeof *w->dirs);
+		d = &w->dirs[w->ndirs++];
+		memset(d, 0, sizeof *d);
+		d->wd = wd;
+		d->path = xstrdup(path);
+		d->rel = xstrdup(rel);
+	} else if (d->all)
+		return;		/* already, through another watched path */
+	d->all = 1;
+	if ((dir = opendir(path)) == NULL) {
+		say_error(w, path);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		isdir = de->d_type == DT_DIR;
+		if (de->d_type == DT_UNKNOWN)
+			isdir = fstatat(dirfd(dir), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		if (!isdir)
+			continue;
+		crel = *rel == '\0' ? xstrdup(de->d_name) :
+		    xprintf("%s/%s", rel, de->d_name);
+		cpath = xprintf("%s/%s", path, de->d_name);
+		if (!path_ignored(w->cfg->ignore_watch, crel) &&
+		    !path_ignored(watch_ignored, crel) && !own_file(cpath))
+			add_tree(w, cpath, crel);
+		free(crel);
+		free(cpath);
+	}
+	closedir(dir);
+}
+
+/* Watch a file named in watch_paths through its directory. */
+static void
+add_file(struct watch *w, const char *path)
+{
+	char		*dir = path_dirname(path);
+	const char	*name = strrchr(path, '/') + 1;
+	struct wdir	*d;
+	int		 wd;
+
+	wd = inotify_add_watch(w->fd, dir, WATCH_MASK);
+	if (wd == -1) {
+		say_error(w, dir);
+		free(dir);
+		return;
+	}
+	if ((d = find(w, wd)) == NULL) {
+		w->dirs = xrealloc(w->dirs, (w->ndirs + 1) * sizeof *w->dirs);
+		d = &w->dirs[w->ndirs++];
+		memset(d, 0, sizeof *d);
+		d->wd = wd;
+		d->path = dir;
+		d->rel = xstrdup("");
+	} else
+		free(dir);
+	strv_add(&d->names, name);
+}
+
+static void
+add_all(struct watch *w)
+{
+	struct app_config	*cfg = w->cfg;
+	struct stat		 st;
+	char			*path;
+	size_t			 i;
+
+	if (cfg->watch_paths == NULL) {
+		add_tree(w, cfg->cwd, "");
+		return;
+	}
+	for (i = 0; cfg->watch_paths[i] != NULL; i++) {
+		path = path_join(cfg->cwd, cfg->watch_paths[i]);
+		while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
+			path[strlen(path) - 1] = '\0';
+		if (stat(path, &st) == -1)
+			log_warn("%s: watch_paths: %s: %s; not watched",
+			    w->app->name, cfg->watch_paths[i], strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			add_tree(w, path, "");
+		else
+			add_file(w, path);
+		free(path);
+	}
+}
+
+static void
+drop_all(struct watch *w)
+{
+	while (w->ndirs > 0) {
+		inotify_rm_watch(w->fd, w->dirs[0].wd);
+		forget(w, &w->dirs[0]);
+	}
+}
+
+/* What changed, shown from the app's cwd when it is below it. */
+static char *
+shown(struct watch *w, const char *path)
+{
+	size_t	n = strlen(w->cfg->cwd);
+
+	if (strncmp(path, w->cfg->cwd, n) == 0 && path[n] == '/')
+		return xstrdup(path + n + 1);
+	return xstrdup(path);
+}
+
+static void
+changed(struct watch *w, const char *path)
+{
+	if (w->first == NULL)
+		w->first = shown(w, path);
+	w->changes++;
+	w->delay_w.repeat = w->cfg->watch_delay / 1000.0;
+	if (w->delay_w.repeat <= 0)
+		w->delay_w.repeat = 1e-3;
+	ev_timer_again(EV_DEFAULT, &w->delay_w);
+}
+
+static void
+delay_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct watch	*w = container_of(t, struct watch, delay_w);
+	char		*what;
+
+	(void)loop; (void)revents;
+	ev_timer_stop(EV_DEFAULT, t);
+	if (w->rescan) {
+		w->rescan = 0;
+		drop_all(w);
+		add_all(w);
+	}
+	if (w->changes > 1)
+		what = xprintf("watch: %s changed (and %u more)", w->first,
+		    w->changes - 1);
+	else
+		what = xprintf("watch: %s changed", w->first);
+	free(w->first);
+	w->first = NULL;
+	w->changes = 0;
+	app_rolling(w->app, what);
+	free(what);
+}
+
+static void
+event(struct watch *w, const struct inotify_event *ev)
+{
+	struct wdir	*d;
+	char		*path, *rel, *prefix;
+	size_t		 i, n;
+	int		 all;
+
+	if (ev->mask & IN_Q_OVERFLOW) {
+		w->rescan = 1;
+		changed(w, "(too many changes to list)");
+		return;
+	}
+	if ((d = find(w, ev->wd)) == NULL)
+		return;
+	if (ev->mask & IN_IGNORED) {
+		if (*d->rel == '\0')
+			w->rescan = 1;	/* a watched path went away */
+		forget(w, d);
+		return;
+	}
+	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+		if (*d->rel == '\0') {
+			w->rescan = 1;	/* replaced: watch the new one */
+			changed(w, d->path);
+		}
+		return;
+	}
+	if (ev->len == 0)
+		return;
+	all = d->all;
+	path = xprintf("%s/%s", d->path, ev->name);
+	rel = *d->rel == '\0' ? xstrdup(ev->name) :
+	    xprintf("%s/%s", d->rel, ev->name);
+	if (!strv_has(d->names, ev->name) && (!all ||
+	    path_ignored(w->cfg->ignore_watch, rel) ||
+	    path_ignored(watch_ignored, rel) || own_file(path)))
+		goto out;
+	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM)) {
+		/* Its watches would go on with a path it no longer has. */
+		prefix = xprintf("%s/", path);
+		n = strlen(prefix);
+		for (i = 0; i < w->ndirs; i++) {
+			if (strcmp(w->dirs[i].path, path) == 0 ||
+			    strncmp(w->dirs[i].path, prefix, n) == 0) {
+				inotify_rm_watch(w->fd, w->dirs[i].wd);
+				forget(w, &w->dirs[i]);
+				i--;
+			}
+		}
+		free(prefix);
+	}
+	if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
+	    all)
+		add_tree(w, path, rel);
+	changed(w, path);
+out:
+	free(path);
+	free(rel);
+}
+
+static void
+io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct watch	*w = container_of(io, struct watch, io_w);
+	char		 buf[8192]
+			    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t		 n;
+	char		*p;
+
+	(void)loop; (void)revents;
+	for (;;) {
+		n = read(w->fd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
+			ev = (const struct inotify_event *)p;
+			event(w, ev);
+		}
+	}
+}
+
+/* Begin watching for a, as its config says; nothing if it does not ask. */
+struct watch *
+watch_new(struct app *a)
+{
+	struct app_config	*cfg = a->cfg;
+	struct watch		*w;
+	int			 fd;
+
+	if (cfg->watch == 0 || (cfg->watch == -1 && cfg->watch_paths == NULL))
+		return NULL;
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		log_warn("%s: watch: inotify: %s%s; files are not watched",
+		    a->name, strerror(errno), errno == EMFILE ?
+		    " (raise fs.inotify.max_user_instances)" : "");
+		return NULL;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->app = a;
+	w->cfg = cfg;
+	w->fd = fd;
+	ev_io_init(&w->io_w, io_cb, fd, EV_READ);
+	ev_io_start(EV_DEFAULT, &w->io_w);
+	ev_init(&w->delay_w, delay_cb);
+	add_all(w);
+	return w;
+}
+
+void
+watch_free(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	ev_io_stop(EV_DEFAULT, &w->io_w);
+	ev_timer_stop(EV_DEFAULT, &w->delay_w);
+	drop_all(w);
+	free(w->dirs);
+	free(w->first);
+	close(w->fd);
+	free(w);
+}
+
+static cJSON *
+strings(char *const *v)
+{
+	cJSON	*list = cJSON_CreateArray();
+
+	for (; v != NULL && *v != NULL; v++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(*v));
+	return list;
+}
+
+/* For show: what is watched, what is left out, and how many directories. */
+cJSON *
+watch_json(const struct watch *w)
+{
+	cJSON	*o = cJSON_CreateObject(), *ignore;
+	char	*cwd[] = { w->cfg->cwd, NULL };
+
+	cJSON_AddItemToObject(o, "paths", strings(w->cfg->watch_paths ?
+	    w->cfg->watch_paths : cwd));
+	ignore = strings(watch_ignored);
+	cJSON_AddItemToObject(o, "ignore", ignore);
+	for (char *const *p = w->cfg->ignore_watch; p && *p; p++)
+		cJSON_AddItemToArray(ignore, cJSON_CreateString(*p));
+	cJSON_AddNumberToObject(o, "delay_ms", (double)w->cfg->watch_delay);
+	cJSON_AddNumberToObject(o, "directories", (double)w->ndirs);
+	return o;
+}
