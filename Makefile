@@ -26,7 +26,7 @@ DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/reload.c src/track.c src/reconf.c src/dump.c src/cron.c \
 	   src/watch.c \
 	   $(wildcard src/cmd-*.c) $(COMMON)
-CLIENT	 = src/pmctl.c $(COMMON)
+CLIENT	 = src/pmctl.c src/monit.c $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse config supervise cron
 

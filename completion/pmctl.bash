@@ -16,7 +16,7 @@ _pmctl()
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	local commands="start stop restart reload delete reset scale list ls
 	    show logs flush save resurrect reload-config reopen-logs signal
-	    ping version kill help"
+	    monit ping version kill help"
 
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do

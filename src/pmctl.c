@@ -26,10 +26,7 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
-
-#define EXIT_DAEMON	1
-#define EXIT_USAGE	2
-#define EXIT_UNREACH	3
+#include "pmctl.h"
 
 #define SYSTEM_SOCKET	"/run/pmd/pmd.sock"
 
@@ -37,7 +34,8 @@ extern char **environ;
 
 enum args {
 	ARGS_NONE, ARGS_TARGET, ARGS_NAME, ARGS_OPTNAME, ARGS_SCALE,
-	ARGS_SIGNAL, ARGS_START, ARGS_LOGS
+	ARGS_SIGNAL, ARGS_START, ARGS_LOGS,
+	ARGS_LOCAL	/* the client's own: made of other requests */
 };
 
 struct command {
@@ -50,6 +48,8 @@ struct command {
 #define ROW(id, name, args, usage, help) { name, args, usage, help },
 static const struct command commands[] = {
 	PMD_COMMANDS(ROW)
+	{ "monit", ARGS_LOCAL, "[--interval DURATION]",
+	  "a live view: CPU and memory of each worker, an app's logs" },
 };
 
 static const struct { const char *alias, *name; } aliases[] = {
@@ -58,7 +58,7 @@ static const struct { const char *alias, *name; } aliases[] = {
 };
 
 static int	 json_out;
-static int	 color;
+int		 color;
 
 static void
 usage(FILE *f)
@@ -253,8 +253,9 @@ read_reply(FILE *in)
 	return reply;
 }
 
-static cJSON *
-exchange(int fd, FILE *in, cJSON *req)
+/* Send req, read the reply; NULL with *cause if the daemon is gone. */
+cJSON *
+pmctl_exchange(int fd, FILE *in, cJSON *req, char **cause)
 {
 	char	*line = cJSON_PrintUnformatted(req);
 	size_t	 off = 0, n;
@@ -280,13 +281,25 @@ exchange(int fd, FILE *in, cJSON *req)
 	if ((reply = read_reply(in)) != NULL)
 		return reply;
 	if (sent_errno != 0)
-		fatalx(EXIT_UNREACH, "lost the daemon: %s",
-		    strerror(sent_errno));
-	fatalx(EXIT_UNREACH, "the daemon closed the connection without a "
-	    "reply");
+		*cause = xprintf("lost the daemon: %s", strerror(sent_errno));
+	else
+		*cause = xstrdup("the daemon closed the connection without a "
+		    "reply");
+	return NULL;
 }
 
-static const char *
+static cJSON *
+exchange(int fd, FILE *in, cJSON *req)
+{
+	char	*cause;
+	cJSON	*reply = pmctl_exchange(fd, in, req, &cause);
+
+	if (reply == NULL)
+		fatalx(EXIT_UNREACH, "%s", cause);
+	return reply;
+}
+
+const char *
 paint(const char *status)
 {
 	if (!color)
@@ -300,7 +313,7 @@ paint(const char *status)
 	return "\033[33m";
 }
 
-static void
+void
 fmt_duration(char *buf, size_t size, double ms)
 {
 	double	s = ms / 1000;
@@ -317,7 +330,7 @@ fmt_duration(char *buf, size_t size, double ms)
 		snprintf(buf, size, "%.1fd", s / 86400);
 }
 
-static void
+void
 fmt_bytes(char *buf, size_t size, double b)
 {
 	if (b <= 0)
@@ -330,7 +343,7 @@ fmt_bytes(char *buf, size_t size, double b)
 		snprintf(buf, size, "%.2fG", b / 1024 / 1024 / 1024);
 }
 
-static double
+double
 num(cJSON *o, const char *key)
 {
 	cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -338,7 +351,7 @@ num(cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-static const char *
+const char *
 str(cJSON *o, const char *key)
 {
 	const char	*s = json_string(o, key);
@@ -346,8 +359,8 @@ str(cJSON *o, const char *key)
 	return s ? s : "";
 }
 
-static void
-print_table(cJSON *rows)
+void
+pmctl_print_list(cJSON *rows)
 {
 	cJSON	*r;
 	char	 up[16], mem[16], pid[16];
@@ -715,6 +728,8 @@ build_request(const struct command *cmd, int argc, char **argv)
 	case ARGS_LOGS:
 		build_logs(req, argc, argv);
 		break;
+	case ARGS_LOCAL:
+		break;
 	}
 	return req;
 }
@@ -819,7 +834,7 @@ print_reply(const struct command *cmd, cJSON *reply)
 	else if (strcmp(cmd->name, "reopen-logs") == 0)
 		printf("reopened %.0f log file(s)\n", num(reply, "reopened"));
 	else if (rows != NULL)
-		print_table(rows);
+		pmctl_print_list(rows);
 	return 0;
 }
 
@@ -827,7 +842,7 @@ int
 main(int argc, char **argv)
 {
 	const struct command	*cmd = NULL;
-	const char		*opt_socket = NULL, *name, *nc;
+	const char		*opt_socket = NULL, *name, *nc, *term;
 	char			*path;
 	cJSON			*req, *reply;
 	FILE			*in;
@@ -882,8 +897,21 @@ main(int argc, char **argv)
 		usage_error("unknown command \"%s\"", name);
 	}
 	nc = getenv("NO_COLOR");
+	term = getenv("TERM");
 	color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0') &&
+	    term != NULL && *term != '\0' && strcmp(term, "dumb") != 0 &&
 	    !json_out;
+	if (cmd->args == ARGS_LOCAL && json_out)
+		usage_error("%s is a view for a person; --json list is for "
+		    "programs", cmd->name);
+	if (cmd->args == ARGS_LOCAL) {
+		if ((fd = connect_daemon(opt_socket, 1, &path)) == -1)
+			fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
+		if ((in = fdopen(fd, "r")) == NULL)
+			fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
+		free(path);
+		return monit_main(fd, in, argc - (int)i, argv + i);
+	}
 	req = build_request(cmd, argc - (int)i, argv + i);
 	/* A follower's lines go out one by one, even into a pipe. */
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow")))

@@ -1,6 +1,7 @@
 """Runs on boot and survives everything: reload-config and SIGHUP, save and
 resurrect, a pmd killed with SIGKILL, the systemd protocol, make install."""
 import json
+import re
 import os
 import resource
 import signal
@@ -9,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import PMD, ROOT, free_port, log_lines, pid_alive, wait_until
+from conftest import PMCTL, PMD, ROOT, free_port, log_lines, pid_alive, wait_until
 from test_cluster import TESTSRV, get
 
 QUICK = "min_uptime = 100ms\nkill_timeout = 2s\n"
@@ -187,6 +188,13 @@ def test_install_into_destdir_keeps_configs(tmp_path):
                         '_pmctl; echo "${COMPREPLY[@]}"'], capture_output=True, text=True)
     assert set(r.stdout.split()) == {"restart", "reload", "reset", "resurrect",
                                       "reload-config", "reopen-logs"}, r.stderr
+    # Every command pmctl --help lists completes.
+    r = subprocess.run(["bash", "-c", f'. {comp}; COMP_WORDS=(pmctl ""); COMP_CWORD=1; '
+                        '_pmctl; echo "${COMPREPLY[@]}"'], capture_output=True, text=True)
+    helped = re.findall(r"^  (\S+) ", subprocess.run([PMCTL, "--help"], capture_output=True,
+                                                      text=True).stdout, re.M)
+    assert "monit" in helped
+    assert set(helped) <= set(r.stdout.split()), set(helped) - set(r.stdout.split())
 
     (dest / "etc/pmd/examples/cluster.conf").write_text("; edited\n")
     install(tmp_path, "uninstall", f"DESTDIR={dest}", "PREFIX=/usr")

@@ -1,0 +1,26 @@
+/* What pmctl.c shares with the client's other modules (monit.c). */
+#ifndef PMCTL_H
+#define PMCTL_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#define EXIT_DAEMON	1
+#define EXIT_USAGE	2
+#define EXIT_UNREACH	3
+
+extern int color;
+
+cJSON	*pmctl_exchange(int, FILE *, cJSON *, char **);
+void	 pmctl_print_list(cJSON *);
+const char *paint(const char *);
+void	 fmt_duration(char *, size_t, double);
+void	 fmt_bytes(char *, size_t, double);
+double	 num(cJSON *, const char *);
+const char *str(cJSON *, const char *);
+
+/* monit.c */
+int	 monit_main(int, FILE *, int, char **);
+
+#endif
