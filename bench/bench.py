@@ -76,9 +76,9 @@ class Bench:
         self.env.pop("PMD_SOCKET", None)
         self.rows = []
 
-    def ctl(self, *args):
+    def ctl(self, *args, cwd=None):
         r = subprocess.run([PMCTL, *args], env=self.env, capture_output=True, text=True,
-                           timeout=300)
+                           timeout=300, cwd=cwd)
         if r.returncode != 0:
             raise RuntimeError(f"pmctl {' '.join(args)}: {r.stderr}")
         return r.stdout
@@ -239,7 +239,7 @@ class Bench:
         self.ctl("scale", "sleepers", "1000")
         self.row("pmd RSS (private part), 1000 workers", memory(pid), "<= 8 MiB")
         self.row("pmctl list, 1000 workers (median of 20)",
-                 f"{self.list_latency(20):.2f} ms", "-")
+                 f"{self.list_latency(20):.2f} ms", "- (none in SPEC)")
         self.ctl("delete", "sleepers")
 
         # Restart latency: SIGKILL to the replacement's first instruction.
@@ -266,6 +266,11 @@ class Bench:
         # Idle: system calls pmd makes in 10 s with a worker and nothing to do.
         if shutil.which("strace"):
             self.ctl("start", "--name", "idle", "--", "sleep", "100000")
+            # An app with watch = true waits on inotify: no wake-up either.
+            watched = os.path.join(self.tmp, "watched")
+            os.makedirs(os.path.join(watched, "src"))
+            self.ctl("start", "--name", "watched", "--watch", "--", "sleep", "100000",
+                     cwd=watched)
             r = subprocess.run(["timeout", "-s", "INT", "10", "strace", "-c", "-f", "-p",
                                 str(pid)], capture_output=True, text=True)
             calls = 0
@@ -273,8 +278,10 @@ class Bench:
                 parts = line.split()
                 if parts and parts[-1] == "total":
                     calls = int(parts[3]) if len(parts) >= 5 else int(parts[2])
-            self.row("pmd system calls while idle, 10 s", f"{calls}", "0")
+            self.row("pmd system calls while idle (2 apps, 1 watching), 10 s",
+                     f"{calls} ({calls / 10:.1f}/s)", "0")
             self.ctl("delete", "idle")
+            self.ctl("delete", "watched")
 
         self.cluster()
 

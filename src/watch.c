@@ -10,7 +10,8 @@
  * begins watch_delay after the last change, so a checkout or a build that
  * writes many files restarts the app once. pmd's own files (logs, the
  * saved state, the control socket) never count, or a worker's output
- * would restart it for ever.
+ * would restart it for ever; nor do its config files, which
+ * reload-config applies.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -86,6 +87,10 @@ own_file(const char *path)
 	size_t	n;
 
 	if (logs_own(path))
+		return 1;
+	/* A config file's changes are for reload-config to apply. */
+	if (config != NULL && (strv_has(config->files, path) ||
+	    strv_has(config->extra, path)))
 		return 1;
 	if (dump_path != NULL &&
 	    strncmp(path, dump_path, strlen(dump_path)) == 0)

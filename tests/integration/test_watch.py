@@ -36,11 +36,13 @@ def test_a_burst_of_changes_restarts_once(pmd):
     # Twelve events (a create and a close each), one restart.
     assert restarts(pmd) == ["watch: src/f0.js changed (and 11 more)"]
 
-    # Ignored names, and a directory never watched, do not count: the next
-    # restart names only the file that matters.
+    # Ignored names, a directory never watched, and pmd's config file (for
+    # reload-config) do not count: the next restart names only the file
+    # that matters.
     (pmd.dir / "node_modules" / "pkg" / "index.js").write_text("z")
     (src / ".f0.js.swp").write_text("z")
     (src / "f0.js~").write_text("z")
+    (pmd.dir / "pmd.conf").write_text((pmd.dir / "pmd.conf").read_text() + "; edited\n")
     (src / "f1.js").write_text("changed")
     wait_until(lambda: reloads_done(pmd) == 2, what="a second reload")
     assert restarts(pmd)[1] == "watch: src/f1.js changed"
