@@ -19,6 +19,7 @@ void	 fmt_duration(char *, size_t, double);
 void	 fmt_bytes(char *, size_t, double);
 double	 num(cJSON *, const char *);
 const char *str(cJSON *, const char *);
+double	 mono_now(void);
 
 /* monit.c */
 int	 monit_main(int, FILE *, int, char **);

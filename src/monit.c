@@ -402,15 +402,6 @@ keys(struct view *v)
 	return 1;
 }
 
-static double
-clock_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 catch_signals(void)
 {
@@ -466,12 +457,12 @@ screen(struct view *v, double interval)
 			size_of_screen(v);
 			next = 0;
 		}
-		if (clock_now() >= next) {
+		if (mono_now() >= next) {
 			refresh(v, v->height);
-			next = clock_now() + interval;
+			next = mono_now() + interval;
 		}
 		draw(v);
-		left = next - clock_now();
+		left = next - mono_now();
 		if (poll(&pfd, 1, left > 0 ? (int)(left * 1000) + 1 : 0) > 0) {
 			char	*before = v->app ? xstrdup(v->app) : NULL;
 

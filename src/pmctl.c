@@ -128,8 +128,8 @@ find_pmd(void)
 	return xstrdup("pmd");
 }
 
-static double
-now(void)
+double
+mono_now(void)
 {
 	struct timespec	ts;
 
@@ -178,13 +178,13 @@ start_daemon(const char *home, const char *path)
 	close(errp[0]);
 	waitpid(pid, &status, 0);
 	free(pmd);
-	deadline = now() + 5;
+	deadline = mono_now() + 5;
 	do {
 		if ((fd = try_connect(path)) != -1)
 			return fd;
 		/* The client may wait: a short pause between tries. */
 		poll(NULL, 0, 10);
-	} while (now() < deadline && len == 0);
+	} while (mono_now() < deadline && len == 0);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == PMD_EX_CONFIG)
 		fatalx(EXIT_UNREACH, "pmd did not start: %s", errbuf);
 	fatalx(EXIT_UNREACH, "pmd did not start%s%s", len ? ": " : "", errbuf);

@@ -71,6 +71,23 @@ find(struct watch *w, int wd)
 	return NULL;
 }
 
+/* The entry of watch descriptor wd, made for path if it is new. */
+static struct wdir *
+wdir_get(struct watch *w, int wd, const char *path, const char *rel)
+{
+	struct wdir	*d;
+
+	if ((d = find(w, wd)) != NULL)
+		return d;
+	w->dirs = xrealloc(w->dirs, (w->ndirs + 1) * sizeof *w->dirs);
+	d = &w->dirs[w->ndirs++];
+	memset(d, 0, sizeof *d);
+	d->wd = wd;
+	d->path = xstrdup(path);
+	d->rel = xstrdup(rel);
+	return d;
+}
+
 static void
 forget(struct watch *w, struct wdir *d)
 {
@@ -134,14 +151,8 @@ add_tree(struct watch *w, const char *path, const char *rel)
 		say_error(w, path);
 		return;
 	}
-	if ((d = find(w, wd)) == NULL) {
-		w->dirs = xrealloc(w->dirs, (w->ndirs + 1) * sizeof *w->dirs);
-		d = &w->dirs[w->ndirs++];
-		memset(d, 0, sizeof *d);
-		d->wd = wd;
-		d->path = xstrdup(path);
-		d->rel = xstrdup(rel);
-	} else if (d->all)
+	d = wdir_get(w, wd, path, rel);
+	if (d->all)
 		return;		/* already, through another watched path */
 	d->all = 1;
 	if ((dir = opendir(path)) == NULL) {
@@ -175,25 +186,14 @@ add_file(struct watch *w, const char *path)
 {
 	char		*dir = path_dirname(path);
 	const char	*name = strrchr(path, '/') + 1;
-	struct wdir	*d;
 	int		 wd;
 
 	wd = inotify_add_watch(w->fd, dir, WATCH_MASK);
-	if (wd == -1) {
+	if (wd == -1)
 		say_error(w, dir);
-		free(dir);
-		return;
-	}
-	if ((d = find(w, wd)) == NULL) {
-		w->dirs = xrealloc(w->dirs, (w->ndirs + 1) * sizeof *w->dirs);
-		d = &w->dirs[w->ndirs++];
-		memset(d, 0, sizeof *d);
-		d->wd = wd;
-		d->path = dir;
-		d->rel = xstrdup("");
-	} else
-		free(dir);
-	strv_add(&d->names, name);
+	else
+		strv_add(&wdir_get(w, wd, dir, "")->names, name);
+	free(dir);
 }
 
 static void
