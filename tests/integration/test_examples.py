@@ -1,20 +1,32 @@
 """The examples under conf/ run as the README says."""
 import http.client
 import os
+import shutil
 
 from conftest import ROOT, free_port, log_lines, wait_until
 
 
 def test_example_conf_runs(pmd):
-    pmd.start(open(os.path.join(ROOT, "conf", "example.conf")).read().replace(
-        "command = sh worker.sh", f"command = sh {ROOT}/conf/worker.sh"))
+    # As it is, beside a copy of its worker (which the test then edits).
+    worker = pmd.dir / "worker.sh"
+    shutil.copy(os.path.join(ROOT, "conf", "worker.sh"), worker)
+    pmd.start(open(os.path.join(ROOT, "conf", "example.conf")).read())
     ws = pmd.wait_status("hello", "online", count=3)
     out = pmd.logs / "hello.out.log"
     wait_until(lambda: sum("up; greeting: hello from pmd" in l for l in log_lines(out)) == 3,
                what="three greetings")
-    # The worker exits 0 on SIGTERM, within kill_timeout.
+    # Saving worker.sh replaces the workers (watch_paths), one at a time.
+    old = {w["pid"] for w in ws}
+    worker.write_text(worker.read_text() + "# edited\n")
+    wait_until(lambda: "hello: reload done: 3 workers replaced" in pmd.stderr(),
+               what="the reload after the edit")
+    assert "hello: watch: worker.sh changed" in pmd.stderr()
+    ws = pmd.wait_status("hello", "online", count=3)
+    assert not {w["pid"] for w in ws} & old
+    # The worker exits 0 on SIGTERM, within kill_timeout: the three the
+    # reload replaced, then the three stopped now.
     pmd.ok("stop", "hello")
-    assert sum(l.endswith("got SIGTERM, bye") for l in log_lines(out)) == 3
+    assert sum(l.endswith("got SIGTERM, bye") for l in log_lines(out)) == 6
     assert all(w["status"] == "stopped" for w in pmd.workers("hello"))
     assert len(ws) == 3
 
