@@ -14,6 +14,9 @@ extern int color;
 
 cJSON	*pmctl_exchange(int, FILE *, cJSON *, char **);
 void	 pmctl_print_list(cJSON *);
+int	 pmctl_list_header(char *, size_t, cJSON *);
+void	 pmctl_list_row(char *, size_t, cJSON *, int, const char *,
+	    const char *);
 const char *paint(const char *);
 void	 fmt_duration(char *, size_t, double);
 void	 fmt_bytes(char *, size_t, double);

@@ -219,22 +219,6 @@ refresh(struct view *v, int lines)
 	cJSON_Delete(reply);
 }
 
-static void
-row_text(char *buf, size_t size, cJSON *r, int namew)
-{
-	char	up[16], mem[16], pid[16];
-
-	fmt_duration(up, sizeof up, num(r, "uptime_ms"));
-	fmt_bytes(mem, sizeof mem, num(r, "memory"));
-	if (num(r, "pid") > 0)
-		snprintf(pid, sizeof pid, "%.0f", num(r, "pid"));
-	else
-		snprintf(pid, sizeof pid, "-");
-	snprintf(buf, size, "%-*s  %4.0f  %8s  %-9s  %8.0f  %6s  %5.1f%%  %7s",
-	    namew, str(r, "name"), num(r, "instance"), pid, str(r, "status"),
-	    num(r, "restarts"), up, num(r, "cpu"), mem);
-}
-
 /* Whether a log line starts with the default timestamp (2026-11-23T...). */
 static int
 stamped(const char *s)
@@ -300,14 +284,10 @@ draw(struct view *v)
 	struct frame	 f = { NULL, 0, 0 };
 	cJSON		*r;
 	char		 line[512], now[16];
-	int		 n = cJSON_GetArraySize(v->rows), namew = 4, i, sel;
+	int		 n = cJSON_GetArraySize(v->rows), namew, i, sel;
 	int		 avail = v->height - 3, list_h, log_h;
 	time_t		 t = time(NULL);
 
-	cJSON_ArrayForEach(r, v->rows) {
-		if ((int)strlen(str(r, "name")) > namew)
-			namew = (int)strlen(str(r, "name"));
-	}
 	list_h = n > 0 ? n : 1;
 	if (list_h > avail / 2 && avail > 8)
 		list_h = avail / 2;
@@ -327,16 +307,14 @@ draw(struct view *v)
 	snprintf(line, sizeof line, "pmd monit  %s  %d worker%s  "
 	    "(up/down: select, q: quit)", now, n, n == 1 ? "" : "s");
 	frame_line(&f, color ? "\033[1m" : "", line, v->width);
-	snprintf(line, sizeof line, "%-*s  %4s  %8s  %-9s  %8s  %6s  %6s  %7s",
-	    namew, "NAME", "ID", "PID", "STATUS", "RESTARTS", "UPTIME", "CPU",
-	    "MEM");
+	namew = pmctl_list_header(line, sizeof line, v->rows);
 	frame_line(&f, color ? "\033[1m" : "", line, v->width);
 	for (i = v->top; i < v->top + list_h; i++) {
 		if ((r = cJSON_GetArrayItem(v->rows, i)) == NULL) {
 			frame_line(&f, "", i == 0 ? "(no apps)" : "", v->width);
 			continue;
 		}
-		row_text(line, sizeof line, r, namew);
+		pmctl_list_row(line, sizeof line, r, namew, "", "");
 		frame_line(&f, i == sel ? "\033[7m" : paint(str(r, "status")),
 		    line, v->width);
 	}

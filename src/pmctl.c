@@ -359,31 +359,55 @@ str(cJSON *o, const char *key)
 	return s ? s : "";
 }
 
+/*
+ * One worker's line of the list, its status between on and off (colour),
+ * the name column namew wide.
+ */
 void
-pmctl_print_list(cJSON *rows)
+pmctl_list_row(char *buf, size_t size, cJSON *r, int namew, const char *on,
+    const char *off)
+{
+	char	up[16], mem[16], pid[16];
+
+	fmt_duration(up, sizeof up, num(r, "uptime_ms"));
+	fmt_bytes(mem, sizeof mem, num(r, "memory"));
+	if (num(r, "pid") > 0)
+		snprintf(pid, sizeof pid, "%.0f", num(r, "pid"));
+	else
+		snprintf(pid, sizeof pid, "-");
+	snprintf(buf, size, "%-*s  %4.0f  %8s  %s%-9s%s  %8.0f  %6s  %5.1f%%  "
+	    "%7s", namew, str(r, "name"), num(r, "instance"), pid, on,
+	    str(r, "status"), off, num(r, "restarts"), up, num(r, "cpu"), mem);
+}
+
+/* The width of the name column, and the header line above the rows. */
+int
+pmctl_list_header(char *buf, size_t size, cJSON *rows)
 {
 	cJSON	*r;
-	char	 up[16], mem[16], pid[16];
 	int	 w = 4;
 
 	cJSON_ArrayForEach(r, rows) {
 		if ((int)strlen(str(r, "name")) > w)
 			w = (int)strlen(str(r, "name"));
 	}
-	printf("%-*s  %4s  %8s  %-9s  %8s  %6s  %6s  %7s\n", w, "NAME", "ID",
-	    "PID", "STATUS", "RESTARTS", "UPTIME", "CPU", "MEM");
+	snprintf(buf, size, "%-*s  %4s  %8s  %-9s  %8s  %6s  %6s  %7s", w,
+	    "NAME", "ID", "PID", "STATUS", "RESTARTS", "UPTIME", "CPU", "MEM");
+	return w;
+}
+
+void
+pmctl_print_list(cJSON *rows)
+{
+	cJSON	*r;
+	char	 line[512];
+	int	 w = pmctl_list_header(line, sizeof line, rows);
+
+	printf("%s\n", line);
 	cJSON_ArrayForEach(r, rows) {
-		fmt_duration(up, sizeof up, num(r, "uptime_ms"));
-		fmt_bytes(mem, sizeof mem, num(r, "memory"));
-		if (num(r, "pid") > 0)
-			snprintf(pid, sizeof pid, "%.0f", num(r, "pid"));
-		else
-			snprintf(pid, sizeof pid, "-");
-		printf("%-*s  %4.0f  %8s  %s%-9s%s  %8.0f  %6s  %5.1f%%  %7s\n",
-		    w, str(r, "name"), num(r, "instance"), pid,
-		    paint(str(r, "status")), str(r, "status"),
-		    color ? "\033[0m" : "", num(r, "restarts"), up,
-		    num(r, "cpu"), mem);
+		pmctl_list_row(line, sizeof line, r, w, paint(str(r, "status")),
+		    color ? "\033[0m" : "");
+		printf("%s\n", line);
 	}
 	if (cJSON_GetArraySize(rows) == 0)
 		printf("(no apps)\n");

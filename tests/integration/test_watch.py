@@ -14,6 +14,15 @@ def reloads_done(pmd):
     return len(re.findall(r"dev: reload done", pmd.stderr()))
 
 
+def start_watching(pmd, keys):
+    """pmd with app dev (sleep) watching its own cwd; returns that cwd."""
+    app = pmd.dir / "app"
+    app.mkdir()
+    pmd.start(f"[app:dev]\ncommand = sleep 1000\ncwd = {app}\nwatch = true\n{keys}")
+    pmd.wait_status("dev", "online")
+    return app
+
+
 def test_a_burst_of_changes_restarts_once(pmd):
     src = pmd.dir / "src"
     (src / "lib").mkdir(parents=True)
@@ -50,11 +59,7 @@ def test_a_burst_of_changes_restarts_once(pmd):
 
 
 def test_new_directories_are_watched_and_renames_count(pmd):
-    src = pmd.dir / "app"
-    src.mkdir()
-    pmd.start(f"[app:dev]\ncommand = sleep 1000\ncwd = {src}\nwatch = true\n"
-              "watch_delay = 200ms\nmin_uptime = 0\n")
-    pmd.wait_status("dev", "online")
+    src = start_watching(pmd, "watch_delay = 200ms\nmin_uptime = 0\n")
     assert pmd.show("dev")["watch"]["directories"] == 1
     (src / "new" / "deeper").mkdir(parents=True)
     wait_until(lambda: pmd.show("dev")["watch"]["directories"] == 3,
@@ -112,11 +117,7 @@ restart_delay = 0
 
 
 def test_stopping_an_app_stops_its_watched_restarts(pmd):
-    app = pmd.dir / "app"
-    app.mkdir()
-    pmd.start(f"[app:dev]\ncommand = sleep 1000\ncwd = {app}\nwatch = true\n"
-              "watch_delay = 100ms\n")
-    pmd.wait_status("dev", "online")
+    app = start_watching(pmd, "watch_delay = 100ms\n")
     pmd.ok("stop", "dev")
     (app / "x").write_text("")
     wait_until(lambda: reloads_done(pmd) == 1, what="the watch to fire")
