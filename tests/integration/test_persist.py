@@ -337,6 +337,8 @@ def test_bad_dump_entries_are_named(pmd):
                          ({"name": "x", "instances": 0, "file": str(conf)}, "apps[0].instances"),
                          ({"name": "x", "instances": 1, "command": "ls", "cwd": "/"}, "apps[0].command"),
                          ({"name": "x", "instances": 1, "command": ["ls"], "cwd": "rel"}, "apps[0].cwd"),
+                         ({"name": "x", "instances": 1, "command": ["ls"], "cwd": "/",
+                           "watch": "yes"}, "apps[0].watch"),
                          ({"name": "x", "instances": 1}, "apps[0].file")):
         dump.write_text(json.dumps({"version": 1, "apps": [entry]}))
         r = pmd.ctl("resurrect")
