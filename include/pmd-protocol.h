@@ -23,6 +23,8 @@
 #define PMD_E_CONFIG	"ECONFIG"	/* a config file failed to load */
 #define PMD_E_FAILED	"EFAILED"	/* the action ran and failed */
 #define PMD_E_SHUTDOWN	"ESHUTDOWN"	/* the daemon is stopping */
+#define PMD_E_TOOMANY	"ETOOMANY"	/* max_clients are served already */
+#define PMD_E_PERM	"EPERM"		/* the peer may not do that */
 
 /*
  * The commands: C name, name, how pmctl turns its arguments into a

@@ -32,11 +32,15 @@ void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatalx(int, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
 int	 fd_nonblock(int);
+int	 fs_become(uid_t, char **);
+void	 fs_restore(void);
 int	 mkdir_p(const char *, mode_t, char **);
 char	*path_join(const char *, const char *);
 char	*path_dirname(const char *);
 struct cJSON;
 const char *json_string(struct cJSON *, const char *);
+char	*utf8_fix(char *);
+int	 file_read(const char *, size_t, char **, size_t *, char **);
 
 /* parse.c: values of config keys and command-line arguments. */
 int	 parse_duration(const char *, uint64_t *, char **);
@@ -129,6 +133,7 @@ struct app_config {
 	uint64_t		 watch_delay;	/* quiet time before a restart */
 
 	char			*fingerprint;	/* keys as written, not instances */
+	uid_t			 owner;		/* confined to this uid, or -1 */
 };
 TAILQ_HEAD(app_config_list, app_config);
 
@@ -142,10 +147,18 @@ struct config {
 	char			*dump_file;
 	char			**files;	/* read: file and its includes */
 	char			**extra;	/* added by pmctl start FILE */
+	uid_t			*extra_owner;	/* who added each, or -1 */
+	unsigned		 max_clients;	/* 0: the default */
+	uint64_t		 client_idle_ms;
+	int			 client_idle_set;
 	struct app_config_list	 apps;
 };
 
-int	 config_load(const char *, struct config **, char **);
+#define OWNER_NONE	((uid_t)-1)	/* the admin's: not confined */
+
+int	 config_load(const char *, uid_t, struct config **, char **);
+int	 appcfg_confine(struct app_config *, uid_t, char **);
+void	 config_add_extra(struct config *, const char *, uid_t);
 struct config *config_empty(void);
 void	 config_free(struct config *);
 struct app_config *config_find(struct config *, const char *);
@@ -436,9 +449,13 @@ extern struct rlimit worker_nofile;
 
 /* control.c: the control socket and its clients. */
 struct client;
+struct ucred;
 typedef int (*client_wait_fn)(struct client *, struct cJSON **);
 
 int	 control_listen(const char *, gid_t, char **);
+void	 control_apply_config(const struct config *);
+const struct ucred *client_peer(struct client *);
+int	 client_unprivileged(struct client *);
 void	 control_close(void);
 void	 control_check_waiters(void);
 void	 control_kill_replies(void);
@@ -447,13 +464,38 @@ struct target *client_target(struct client *);
 void	 client_follow(struct client *, const char *, int);
 int	 client_mode(struct client *);
 
-/* cmd.c: the dispatch table, one cmd-NAME.c per command. */
+/*
+ * cmd.c: the dispatch table. Each cmd-NAME.c defines one entry: the
+ * request's fields (checked before exec runs: a field of the wrong type is
+ * an error naming it), flags and exec.
+ */
 struct cJSON;
 typedef struct cJSON *(*cmd_exec_fn)(struct client *, struct cJSON *);
 
+enum arg_type {
+	ARG_STRING,
+	ARG_BOOL,
+	ARG_INT,		/* a whole number from min to max */
+	ARG_INT_OR_STRING,	/* the same, or a string the command parses */
+	ARG_STRINGS,		/* an array of at least min strings */
+	ARG_STRING_MAP,		/* an object of strings */
+};
+
+struct cmd_arg {
+	const char	*field;
+	enum arg_type	 type;
+	int		 required;
+	double		 min;
+	double		 max;
+};
+
+#define CMD_WHILE_STOPPING	0x1	/* runs while pmd shuts down */
+
 struct cmd_entry {
-	const char	*name;
-	cmd_exec_fn	 exec;
+	const char		*name;
+	const struct cmd_arg	*args;	/* ends with a NULL field */
+	int			 flags;
+	cmd_exec_fn		 exec;
 };
 
 const struct cmd_entry *cmd_find(const char *);

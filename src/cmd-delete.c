@@ -7,7 +7,18 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-cJSON *
+static cJSON	*cmd_delete_exec(struct client *, cJSON *);
+
+static const struct cmd_arg cmd_delete_args[] = {
+	{ "target", ARG_STRING, 1, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_delete_entry = {
+	"delete", cmd_delete_args, 0, cmd_delete_exec
+};
+
+static cJSON *
 cmd_delete_exec(struct client *c, cJSON *req)
 {
 	struct target	 t;

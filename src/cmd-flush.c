@@ -4,7 +4,18 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-cJSON *
+static cJSON	*cmd_flush_exec(struct client *, cJSON *);
+
+static const struct cmd_arg cmd_flush_args[] = {
+	{ "name", ARG_STRING, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_flush_entry = {
+	"flush", cmd_flush_args, 0, cmd_flush_exec
+};
+
+static cJSON *
 cmd_flush_exec(struct client *c, cJSON *req)
 {
 	const char	*name = json_string(req, "name");

@@ -3,7 +3,13 @@
 
 #include "pmd.h"
 
-cJSON *
+static cJSON	*cmd_kill_exec(struct client *, cJSON *);
+
+const struct cmd_entry cmd_kill_entry = {
+	"kill", NULL, CMD_WHILE_STOPPING, cmd_kill_exec
+};
+
+static cJSON *
 cmd_kill_exec(struct client *c, cJSON *req)
 {
 	struct target	t = { NULL, -1 };

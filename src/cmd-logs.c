@@ -10,7 +10,21 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-cJSON *
+static cJSON	*cmd_logs_exec(struct client *, cJSON *);
+
+static const struct cmd_arg cmd_logs_args[] = {
+	{ "name", ARG_STRING, 0, 0, 0 },
+	{ "stream", ARG_STRING, 0, 0, 0 },
+	{ "lines", ARG_INT, 0, 0, 100000 },
+	{ "follow", ARG_BOOL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_logs_entry = {
+	"logs", cmd_logs_args, CMD_WHILE_STOPPING, cmd_logs_exec
+};
+
+static cJSON *
 cmd_logs_exec(struct client *c, cJSON *req)
 {
 	const char	*name = json_string(req, "name");
@@ -22,13 +36,8 @@ cmd_logs_exec(struct client *c, cJSON *req)
 
 	if (name != NULL && app_find(name) == NULL)
 		return reply_error(PMD_E_NOAPP, "no app named \"%s\"", name);
-	if (lines != NULL) {
-		if (!cJSON_IsNumber(lines) || lines->valuedouble < 0 ||
-		    lines->valuedouble > 100000)
-			return reply_error(PMD_E_ARGS, "field \"lines\": "
-			    "expected a number from 0 to 100000");
+	if (lines != NULL)
 		n = (unsigned)lines->valuedouble;
-	}
 	if (stream != NULL) {
 		if (strcmp(stream, "out") == 0)
 			mask = 1 << LOG_OUT;

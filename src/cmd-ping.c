@@ -6,7 +6,13 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-cJSON *
+static cJSON	*cmd_ping_exec(struct client *, cJSON *);
+
+const struct cmd_entry cmd_ping_entry = {
+	"ping", NULL, CMD_WHILE_STOPPING, cmd_ping_exec
+};
+
+static cJSON *
 cmd_ping_exec(struct client *c, cJSON *req)
 {
 	cJSON	*o = reply_ok();

@@ -78,7 +78,18 @@ cmd_reload_begin(const struct target *t, char **cause)
 	return 0;
 }
 
-cJSON *
+static cJSON	*cmd_reload_exec(struct client *, cJSON *);
+
+static const struct cmd_arg cmd_reload_args[] = {
+	{ "target", ARG_STRING, 1, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_reload_entry = {
+	"reload", cmd_reload_args, 0, cmd_reload_exec
+};
+
+static cJSON *
 cmd_reload_exec(struct client *c, cJSON *req)
 {
 	struct target	 t;

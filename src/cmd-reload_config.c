@@ -36,7 +36,13 @@ wait_reconf(struct client *c, cJSON **reply)
 	return 1;
 }
 
-cJSON *
+static cJSON	*cmd_reload_config_exec(struct client *, cJSON *);
+
+const struct cmd_entry cmd_reload_config_entry = {
+	"reload-config", NULL, 0, cmd_reload_config_exec
+};
+
+static cJSON *
 cmd_reload_config_exec(struct client *c, cJSON *req)
 {
 	struct target	 none = { NULL, -1 };

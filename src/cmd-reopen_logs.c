@@ -3,7 +3,13 @@
 
 #include "pmd.h"
 
-cJSON *
+static cJSON	*cmd_reopen_logs_exec(struct client *, cJSON *);
+
+const struct cmd_entry cmd_reopen_logs_entry = {
+	"reopen-logs", NULL, 0, cmd_reopen_logs_exec
+};
+
+static cJSON *
 cmd_reopen_logs_exec(struct client *c, cJSON *req)
 {
 	cJSON	*reply = reply_ok();

@@ -6,7 +6,13 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-cJSON *
+static cJSON	*cmd_resurrect_exec(struct client *, cJSON *);
+
+const struct cmd_entry cmd_resurrect_entry = {
+	"resurrect", NULL, 0, cmd_resurrect_exec
+};
+
+static cJSON *
 cmd_resurrect_exec(struct client *c, cJSON *req)
 {
 	cJSON	*reply;

@@ -26,7 +26,18 @@ app_status(const struct app *a)
 	return online > 0 ? "partial" : "stopped";
 }
 
-cJSON *
+static cJSON	*cmd_show_exec(struct client *, cJSON *);
+
+static const struct cmd_arg cmd_show_args[] = {
+	{ "name", ARG_STRING, 1, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_show_entry = {
+	"show", cmd_show_args, CMD_WHILE_STOPPING, cmd_show_exec
+};
+
+static cJSON *
 cmd_show_exec(struct client *c, cJSON *req)
 {
 	const char		*name = json_string(req, "name");

@@ -7,7 +7,19 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-cJSON *
+static cJSON	*cmd_signal_exec(struct client *, cJSON *);
+
+static const struct cmd_arg cmd_signal_args[] = {
+	{ "signal", ARG_STRING, 1, 0, 0 },
+	{ "target", ARG_STRING, 1, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_signal_entry = {
+	"signal", cmd_signal_args, 0, cmd_signal_exec
+};
+
+static cJSON *
 cmd_signal_exec(struct client *c, cJSON *req)
 {
 	struct target	 t;

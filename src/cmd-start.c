@@ -3,6 +3,8 @@
  * file, or an ad-hoc command with the client's cwd and environment.
  * Answers once the started workers are running (or have failed).
  */
+#include <sys/socket.h>
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +96,8 @@ start_named(struct client *c, const char *name, const char *profile)
 static cJSON *
 start_file(struct client *c, const char *file, const char *profile)
 {
+	uid_t			 owner = client_unprivileged(c) ?
+				    client_peer(c)->uid : OWNER_NONE;
 	struct target		 t = { NULL, -1 };
 	struct config		*loaded;
 	struct app_config	*cfg, *known;
@@ -101,7 +105,7 @@ start_file(struct client *c, const char *file, const char *profile)
 	cJSON			*reply;
 	char			*cause;
 
-	if (config_load(file, &loaded, &cause) == -1) {
+	if (config_load(file, owner, &loaded, &cause) == -1) {
 		reply = reply_error(PMD_E_CONFIG, "%s", cause);
 		free(cause);
 		return reply;
@@ -127,7 +131,7 @@ start_file(struct client *c, const char *file, const char *profile)
 	}
 	/* reload-config reads it again from now on. */
 	if (!strv_has(config->files, loaded->file))
-		strv_add(&config->extra, loaded->file);
+		config_add_extra(config, loaded->file, owner);
 	while ((cfg = TAILQ_FIRST(&loaded->apps)) != NULL) {
 		TAILQ_REMOVE(&loaded->apps, cfg, entry);
 		known = config_find(config, cfg->name);
@@ -232,6 +236,14 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 		appcfg_unref(cfg);
 		return r;
 	}
+	/* A peer with less privilege than pmd runs its command as itself. */
+	if (client_unprivileged(c) &&
+	    appcfg_confine(cfg, client_peer(c)->uid, &cause) == -1) {
+		cJSON *r = reply_error(PMD_E_PERM, "%s", cause);
+		free(cause);
+		appcfg_unref(cfg);
+		return r;
+	}
 	if (app_find(cfg->name) != NULL || config_find(config, cfg->name)) {
 		cJSON *r = reply_error(PMD_E_EXIST, "an app named \"%s\" "
 		    "already exists; choose another with --name", cfg->name);
@@ -254,7 +266,26 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 	return cmd_wait(c, &t, 0);
 }
 
-cJSON *
+static cJSON	*cmd_start_exec(struct client *, cJSON *);
+
+static const struct cmd_arg cmd_start_args[] = {
+	{ "target", ARG_STRING, 0, 0, 0 },
+	{ "file", ARG_STRING, 0, 0, 0 },
+	{ "command", ARG_STRINGS, 0, 1, 0 },
+	{ "name", ARG_STRING, 0, 0, 0 },
+	{ "env_profile", ARG_STRING, 0, 0, 0 },
+	{ "instances", ARG_INT_OR_STRING, 0, 1, 4096 },
+	{ "cwd", ARG_STRING, 0, 0, 0 },
+	{ "env", ARG_STRING_MAP, 0, 0, 0 },
+	{ "watch", ARG_BOOL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_start_entry = {
+	"start", cmd_start_args, 0, cmd_start_exec
+};
+
+static cJSON *
 cmd_start_exec(struct client *c, cJSON *req)
 {
 	cJSON		*command = cJSON_GetObjectItemCaseSensitive(req,

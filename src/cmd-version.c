@@ -4,7 +4,13 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-cJSON *
+static cJSON	*cmd_version_exec(struct client *, cJSON *);
+
+const struct cmd_entry cmd_version_entry = {
+	"version", NULL, CMD_WHILE_STOPPING, cmd_version_exec
+};
+
+static cJSON *
 cmd_version_exec(struct client *c, cJSON *req)
 {
 	cJSON	*o = reply_ok();

@@ -1,7 +1,7 @@
 /*
- * The daemon's command table, expanded from PMD_COMMANDS so that it cannot
- * drift from pmctl's, and the helpers commands share to read requests and
- * build replies.
+ * The daemon's command table: one entry per cmd-NAME.c, listed from
+ * PMD_COMMANDS so that it cannot drift from pmctl's, and the helpers
+ * commands share to read requests and build replies.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,11 +14,11 @@
 #include "pmd-protocol.h"
 
 #define DECLARE(id, name, args, usage, help) \
-	cJSON *cmd_##id##_exec(struct client *, cJSON *);
+	extern const struct cmd_entry cmd_##id##_entry;
 PMD_COMMANDS(DECLARE)
 
-#define ENTRY(id, name, args, usage, help) { name, cmd_##id##_exec },
-static const struct cmd_entry cmd_table[] = {
+#define ENTRY(id, name, args, usage, help) &cmd_##id##_entry,
+static const struct cmd_entry *const cmd_table[] = {
 	PMD_COMMANDS(ENTRY)
 };
 
@@ -28,8 +28,8 @@ cmd_find(const char *name)
 	size_t	i;
 
 	for (i = 0; i < nitems(cmd_table); i++) {
-		if (strcmp(cmd_table[i].name, name) == 0)
-			return &cmd_table[i];
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return cmd_table[i];
 	}
 	return NULL;
 }

@@ -5,6 +5,8 @@
  * key, can join indented continuation lines, and can refuse a line longer
  * than inih's fixed buffer instead of letting it be cut silently.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
@@ -30,7 +32,9 @@ struct parse {
 	const char		*file;
 	char			*dir;		/* of file, for relative paths */
 	int			 main;		/* the main file, not an include */
-	FILE			*fp;
+	const char		*text;		/* the file, read whole */
+	size_t			 textlen;
+	size_t			 textoff;
 	int			 line;
 	int			 continued;	/* this line continues a value */
 	int			 long_line;	/* first line too long to split */
@@ -49,9 +53,12 @@ struct parse {
 	struct app_config	*app;
 	char			 lastkey[128];
 	char			**includes;
-	int			 include_line;
+	int			*include_lines;
+	int			 daemon_line;	/* where [daemon] began */
 	char			*seen;		/* "\nkey\n" per key of section */
 };
+
+#define CONFIG_MAX	(4 * 1024 * 1024)	/* bytes in one config file */
 
 typedef int (*setter_fn)(struct parse *, struct app_config *, const char *,
     char **);
@@ -440,7 +447,8 @@ const char *const config_app_keys[] = {
 const size_t config_napp_keys = nitems(config_app_keys);
 
 static const char *const daemon_keys[] = {
-	"include", "log_dir", "socket", "dump_file"
+	"include", "log_dir", "socket", "dump_file", "max_clients",
+	"client_idle_timeout",
 };
 
 struct app_config *
@@ -469,6 +477,7 @@ appcfg_new(const char *name)
 	a->memory_interval = 5000;
 	a->watch = -1;
 	a->watch_delay = 1000;
+	a->owner = OWNER_NONE;
 	return a;
 }
 
@@ -558,6 +567,7 @@ config_free(struct config *cfg)
 	free(cfg->dump_file);
 	argv_free(cfg->files);
 	argv_free(cfg->extra);
+	free(cfg->extra_owner);
 	free(cfg);
 }
 
@@ -625,6 +635,27 @@ too_long(struct parse *p, char *str)
 	return str;
 }
 
+/* The next line of the file into p->buf (with its newline); its length. */
+static ssize_t
+next_line(struct parse *p)
+{
+	const char	*start = p->text + p->textoff, *nl;
+	size_t		 len;
+
+	if (p->textoff >= p->textlen)
+		return -1;
+	nl = memchr(start, '\n', p->textlen - p->textoff);
+	len = nl != NULL ? (size_t)(nl - start) + 1 : p->textlen - p->textoff;
+	if (len + 1 > p->bufsize) {
+		p->bufsize = len + 1;
+		p->buf = xrealloc(p->buf, p->bufsize);
+	}
+	memcpy(p->buf, start, len);
+	p->buf[len] = '\0';
+	p->textoff += len;
+	return (ssize_t)len;
+}
+
 /*
  * inih's reader. Reads one physical line per call (so we know each key's
  * line), un-indents lines that are keys or sections (inih would take them
@@ -661,11 +692,21 @@ reader(char *str, int num, void *stream)
 		return str;
 	}
 	p->chunk = CHUNK_NONE;
-	if ((n = getline(&p->buf, &p->bufsize, p->fp)) == -1)
+	if ((n = next_line(p)) == -1)
 		return NULL;
 	p->line++;
 	p->linemap[p->fed] = p->line;
 	line = p->buf;
+	if (strlen(line) != (size_t)n) {
+		perror_at(p, p->line, "the line holds a NUL byte");
+		strcpy(str, "\n");
+		return str;
+	}
+	/* A byte-order mark, as some editors write, starts no key. */
+	if (p->line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0) {
+		memmove(line, line + 3, n - 2);
+		n -= 3;
+	}
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	lead = line + strspn(line, " \t");
@@ -679,6 +720,10 @@ reader(char *str, int num, void *stream)
 	if (*lead == '[' && (end = strchr(lead, ']')) != NULL) {
 		name = xstrndup(lead + 1, end - lead - 1);
 		begin_section(p, name);
+		end += 1 + strspn(end + 1, " \t");
+		if (*end != '\0' && *end != ';' && *end != '#')
+			perror_at(p, p->line, "[%s]: text after the section "
+			    "header: \"%.40s\"", name, end);
 		free(name);
 	}
 	if (strlen(line) + 2 <= (size_t)num) {
@@ -748,6 +793,12 @@ begin_section(struct parse *p, const char *section)
 			    "main config file");
 			return;
 		}
+		if (p->daemon_line != 0) {
+			perror_at(p, p->line, "[daemon] appears twice (first at "
+			    "line %d): keep one", p->daemon_line);
+			return;
+		}
+		p->daemon_line = p->line;
 		p->section = S_DAEMON;
 		return;
 	}
@@ -824,7 +875,8 @@ unknown_key(struct parse *p, const char *key, const char *const *keys,
 static void
 daemon_key(struct parse *p, const char *key, const char *value)
 {
-	char	**slot = NULL;
+	char		**slot = NULL, *cause = NULL;
+	struct stat	  st;
 
 	if (strcmp(key, "include") == 0) {
 		size_t n = argv_count(p->includes);
@@ -833,7 +885,30 @@ daemon_key(struct parse *p, const char *key, const char *value)
 		    sizeof *p->includes);
 		p->includes[n] = path_join(p->dir, value);
 		p->includes[n + 1] = NULL;
-		p->include_line = p->line;
+		p->include_lines = xrealloc(p->include_lines, (n + 1) *
+		    sizeof *p->include_lines);
+		p->include_lines[n] = p->line;
+		return;
+	}
+	if (strcmp(key, "max_clients") == 0) {
+		unsigned long n;
+		if (parse_uint(value, 100000, &n, &cause) == -1 || n == 0) {
+			perror_at(p, p->line, "%s: %s", key, cause ? cause :
+			    "expected at least 1");
+			free(cause);
+			return;
+		}
+		p->cfg->max_clients = (unsigned)n;
+		return;
+	}
+	if (strcmp(key, "client_idle_timeout") == 0) {
+		if (parse_duration(value, &p->cfg->client_idle_ms,
+		    &cause) == -1) {
+			perror_at(p, p->line, "%s: %s", key, cause);
+			free(cause);
+			return;
+		}
+		p->cfg->client_idle_set = 1;
 		return;
 	}
 	if (strcmp(key, "log_dir") == 0)
@@ -853,6 +928,10 @@ daemon_key(struct parse *p, const char *key, const char *value)
 	}
 	free(*slot);
 	*slot = path_join(p->dir, value);
+	if (slot == &p->cfg->log_dir && stat(*slot, &st) == 0 &&
+	    !S_ISDIR(st.st_mode))
+		perror_at(p, p->line, "log_dir: %s exists and is not a "
+		    "directory", *slot);
 }
 
 /* The app's keys as written (but instances), to tell a changed app. */
@@ -948,20 +1027,37 @@ static int parse_file(struct config *, const char *, int, char **);
 static int
 parse_includes(struct parse *p, char **cause)
 {
-	glob_t	 g;
-	size_t	 i, j;
-	int	 rc;
+	struct stat	 st;
+	glob_t		 g;
+	size_t		 i, j;
+	int		 rc, line;
 
 	for (i = 0; p->includes != NULL && p->includes[i] != NULL; i++) {
+		line = p->include_lines[i];
 		rc = glob(p->includes[i], GLOB_ERR, NULL, &g);
-		if (rc == GLOB_NOMATCH)
-			continue;
+		if (rc == GLOB_NOMATCH) {
+			/* A pattern may match nothing; a plain path must be. */
+			if (strpbrk(p->includes[i], "*?[") != NULL)
+				continue;
+			*cause = xprintf("%s:%d: include: %s: no such file",
+			    p->file, line, p->includes[i]);
+			return -1;
+		}
 		if (rc != 0) {
 			*cause = xprintf("%s:%d: include: cannot read \"%s\"",
-			    p->file, p->include_line, p->includes[i]);
+			    p->file, line, p->includes[i]);
 			return -1;
 		}
 		for (j = 0; j < g.gl_pathc; j++) {
+			if (stat(g.gl_pathv[j], &st) == 0 &&
+			    S_ISDIR(st.st_mode)) {
+				*cause = xprintf("%s:%d: include: %s is a "
+				    "directory (include %s/*.conf for its "
+				    "files)", p->file, line, g.gl_pathv[j],
+				    g.gl_pathv[j]);
+				globfree(&g);
+				return -1;
+			}
 			if (parse_file(p->cfg, g.gl_pathv[j], 0, cause) == -1) {
 				globfree(&g);
 				return -1;
@@ -993,18 +1089,18 @@ parse_file(struct config *cfg, const char *file, int main, char **cause)
 	struct parse	 p;
 	int		 rc;
 
+	char		*text;
+
 	memset(&p, 0, sizeof p);
 	p.cfg = cfg;
 	p.file = file;
 	p.main = main;
-	p.dir = path_dirname(file);
-	if ((p.fp = fopen(file, "re")) == NULL) {
-		*cause = xprintf("%s: %s", file, strerror(errno));
-		free(p.dir);
+	if (file_read(file, CONFIG_MAX, &text, &p.textlen, cause) == -1)
 		return -1;
-	}
+	p.text = text;
+	p.dir = path_dirname(file);
 	rc = ini_parse_stream(reader, &p, handler, &p);
-	fclose(p.fp);
+	free(text);
 	strv_add(&cfg->files, file);
 	/* perror_at keeps the earliest: ours, inih's syntax error, a long line. */
 	if (rc > 0)
@@ -1025,6 +1121,7 @@ parse_file(struct config *cfg, const char *file, int main, char **cause)
 	free(p.pend);
 	free(p.acc);
 	argv_free(p.includes);
+	free(p.include_lines);
 	if (p.error != NULL) {
 		*cause = p.error;
 		return -1;
@@ -1032,23 +1129,138 @@ parse_file(struct config *cfg, const char *file, int main, char **cause)
 	return 0;
 }
 
+/*
+ * Load file and its includes. With an owner (a peer with less privilege
+ * than pmd started it), every file is read with the owner's permissions,
+ * so pmd reads nothing for it that it could not read itself, and every app
+ * is confined to run as the owner.
+ */
 int
-config_load(const char *file, struct config **cfgp, char **cause)
+config_load(const char *file, uid_t owner, struct config **cfgp,
+    char **cause)
 {
-	struct config	*cfg = config_empty();
-	char		 abs[PATH_MAX];
+	struct config		*cfg = config_empty();
+	struct app_config	*a;
+	char			 abs[PATH_MAX];
+	int			 rc = -1;
 
-	if (realpath(file, abs) == NULL) {
-		*cause = xprintf("%s: %s", file, strerror(errno));
+	if (owner != OWNER_NONE && fs_become(owner, cause) == -1) {
 		config_free(cfg);
 		return -1;
 	}
-	cfg->file = xstrdup(abs);
-	if (parse_file(cfg, abs, 1, cause) == -1 ||
-	    check_apps(cfg, cause) == -1) {
+	if (realpath(file, abs) == NULL)
+		*cause = xprintf("%s: %s", file, strerror(errno));
+	else {
+		cfg->file = xstrdup(abs);
+		rc = parse_file(cfg, abs, 1, cause);
+	}
+	if (owner != OWNER_NONE)
+		fs_restore();
+	if (rc == 0)
+		rc = check_apps(cfg, cause);
+	TAILQ_FOREACH(a, &cfg->apps, entry) {
+		if (rc == 0)
+			rc = appcfg_confine(a, owner, cause);
+	}
+	if (rc == -1) {
 		config_free(cfg);
 		return -1;
 	}
 	*cfgp = cfg;
 	return 0;
+}
+
+static int
+in_groups(const struct passwd *pw, gid_t gid)
+{
+	gid_t	groups[256];
+	int	n = nitems(groups), i;
+
+	if (gid == pw->pw_gid)
+		return 1;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (groups[i] == gid)
+			return 1;
+	}
+	return 0;
+}
+
+/* Where a's errors point: "FILE:LINE: " or "". */
+static char *
+appcfg_where(const struct app_config *a)
+{
+	return a->file != NULL ? xprintf("%s:%d: [app:%s]: ", a->file,
+	    a->line, a->name) : xstrdup("");
+}
+
+/*
+ * Make a run as owner, or say why it cannot: a peer with less privilege
+ * than pmd gets none of pmd's through it. It may not run an app as
+ * someone else, choose the files pmd writes logs to, or have pmd bind a
+ * unix socket path or a privileged port.
+ */
+int
+appcfg_confine(struct app_config *a, uid_t owner, char **cause)
+{
+	struct passwd	*pw;
+	const char	*port;
+	char		*where, *why = NULL;
+	size_t		 i;
+
+	if (owner == OWNER_NONE)
+		return 0;
+	if ((pw = getpwuid(owner)) == NULL) {
+		*cause = xprintf("uid %ld has no entry in the user database; "
+		    "pmd runs what it starts as that user", (long)owner);
+		return -1;
+	}
+	if (a->user != NULL && a->uid != owner)
+		why = xprintf("user: uid %ld may start apps only as itself "
+		    "(%s)", (long)owner, pw->pw_name);
+	else if (a->group != NULL && !in_groups(pw, a->gid))
+		why = xprintf("group: %s is not a group of %s", a->group,
+		    pw->pw_name);
+	else if (a->out_file != NULL || a->err_file != NULL)
+		why = xprintf("%s: only root chooses the log files of a root "
+		    "pmd; apps of %s log to its log_dir", a->out_file ?
+		    "out_file" : "err_file", pw->pw_name);
+	for (i = 0; why == NULL && a->listen != NULL && a->listen[i]; i++) {
+		port = strrchr(a->listen[i], ':');
+		if (strncmp(a->listen[i], "unix:", 5) == 0)
+			why = xprintf("listen: %s: only root may have a root "
+			    "pmd bind a unix socket path", a->listen[i]);
+		else if (port != NULL && atoi(port + 1) < 1024)
+			why = xprintf("listen: %s: only root may bind a port "
+			    "below 1024", a->listen[i]);
+	}
+	if (why != NULL) {
+		where = appcfg_where(a);
+		*cause = xprintf("%s%s", where, why);
+		free(where);
+		free(why);
+		return -1;
+	}
+	free(a->user);
+	a->user = xstrdup(pw->pw_name);
+	a->uid = owner;
+	if (a->group == NULL)
+		a->gid = pw->pw_gid;
+	a->owner = owner;
+	return 0;
+}
+
+/* Remember file, added by pmctl start FILE (of owner), for reload-config. */
+void
+config_add_extra(struct config *cfg, const char *file, uid_t owner)
+{
+	size_t	n = argv_count(cfg->extra);
+
+	if (strv_has(cfg->extra, file))
+		return;
+	strv_add(&cfg->extra, file);
+	cfg->extra_owner = xrealloc(cfg->extra_owner, (n + 1) *
+	    sizeof *cfg->extra_owner);
+	cfg->extra_owner[n] = owner;
 }

@@ -1,10 +1,18 @@
 /*
  * The control socket: accepts clients, checks them with SO_PEERCRED, reads
- * one JSON request per line, dispatches it to the command table and queues
- * the reply. Nothing here blocks: replies are written as the socket takes
- * them, and a client that stops reading for STALL_SECONDS or lets
- * OUT_MAX bytes pile up is dropped. A command may defer its reply until
- * the workers it acted on have settled (client_wait).
+ * one JSON request per line, checks its fields against the command's entry,
+ * runs it and queues the reply. Nothing here blocks, and no client can cost
+ * the others much:
+ * - at most max_clients are served; more are answered ETOOMANY and closed;
+ *   when pmd runs out of fds, accepting pauses instead of spinning;
+ * - a client with nothing in flight is closed after client_idle_timeout;
+ * - a request is run only once the replies before it have been sent, and
+ *   at most REQ_BATCH of one client's requests run per loop iteration, so
+ *   a client that pipelines and never reads pins one reply, not megabytes;
+ * - a client that stops reading for STALL_SECONDS, or lets OUT_MAX bytes
+ *   pile up, is dropped.
+ * A command may defer its reply until the workers it acted on have settled
+ * (client_wait). Replies are valid UTF-8 whatever bytes they echo.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +21,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,13 +34,21 @@
 #define STALL_SECONDS	10.0
 #define OUT_MAX		(8 * 1024 * 1024)
 #define FOLLOW_MAX	(1024 * 1024)	/* a follower this far behind goes */
+#define REQ_BATCH	4		/* requests of one client per wake-up */
+#define MAX_CLIENTS	256		/* max_clients by default */
+#define IDLE_MS		60000		/* client_idle_timeout by default */
+#define ACCEPT_PAUSE	0.25		/* seconds without accept after EMFILE */
+#define WARN_EVERY	10.0		/* seconds between two fd warnings */
 
 struct client {
 	LIST_ENTRY(client)	 entry;
 	ev_io			 read_w;
 	ev_io			 write_w;
 	ev_timer		 stall_w;
-	uid_t			 uid;
+	ev_timer		 idle_w;	/* nothing in flight for long */
+	ev_timer		 more_w;	/* the next batch of requests */
+	struct ucred		 cred;		/* the peer, from SO_PEERCRED */
+	int			 counted;	/* served: counts to max_clients */
 
 	char			*in;
 	size_t			 inlen;
@@ -54,11 +71,25 @@ struct client {
 
 static LIST_HEAD(, client) clients = LIST_HEAD_INITIALIZER(clients);
 static unsigned	 nfollowers;
+static unsigned	 nclients;
 static ev_io	 listen_w;
+static ev_timer	 pause_w;	/* accept again after running out of fds */
 static char	*listen_path;
 static gid_t	 listen_gid = (gid_t)-1;
+static struct {
+	unsigned	 max_clients;	/* served at once */
+	uint64_t	 idle_ms;	/* nothing in flight this long: closed */
+} limits = { MAX_CLIENTS, IDLE_MS };
 
 static void	client_process(struct client *);
+
+/* Whether a whole request line waits in c->in. */
+static int
+has_line(const struct client *c)
+{
+	return c->inlen > 0 && memchr(c->in, '\n', c->inlen) != NULL;
+}
+static void	client_idle(struct client *);
 
 static void
 client_free(struct client *c)
@@ -66,8 +97,12 @@ client_free(struct client *c)
 	ev_io_stop(EV_DEFAULT, &c->read_w);
 	ev_io_stop(EV_DEFAULT, &c->write_w);
 	ev_timer_stop(EV_DEFAULT, &c->stall_w);
+	ev_timer_stop(EV_DEFAULT, &c->idle_w);
+	ev_timer_stop(EV_DEFAULT, &c->more_w);
 	close(c->read_w.fd);
 	LIST_REMOVE(c, entry);
+	if (c->counted)
+		nclients--;
 	if (c->follow && --nfollowers == 0)
 		log_tap = NULL;
 	free(c->follow_app);
@@ -110,6 +145,7 @@ client_flush(struct client *c)
 		client_free(c);
 		return -1;
 	}
+	client_idle(c);
 	return 0;
 }
 
@@ -117,13 +153,13 @@ client_flush(struct client *c)
 static int
 client_send(struct client *c, cJSON *obj)
 {
-	char	*s = cJSON_PrintUnformatted(obj);
+	char	*s = utf8_fix(cJSON_PrintUnformatted(obj));
 	size_t	 len = strlen(s);
 
 	cJSON_Delete(obj);
 	if (c->outlen - c->outoff + len + 1 > OUT_MAX) {
 		log_warn("control: client (uid %ld) does not read its "
-		    "replies; dropped", (long)c->uid);
+		    "replies; dropped", (long)c->cred.uid);
 		free(s);
 		client_free(c);
 		return -1;
@@ -142,6 +178,7 @@ client_send(struct client *c, cJSON *obj)
 	c->out[c->outlen + len] = '\n';
 	c->outlen += len + 1;
 	free(s);
+	ev_timer_stop(EV_DEFAULT, &c->idle_w);
 	/* While the socket is full, write_cb sends when it has room. */
 	if (ev_is_active(&c->write_w))
 		return 0;
@@ -157,9 +194,88 @@ client_refuse(struct client *c, cJSON *reply)
 	client_send(c, reply);
 }
 
-static const char *const stopping_ok[] = {
-	"ping", "version", "list", "show", "logs", "kill",
-};
+/* Whether v is of the type (and within the bounds) arg asks for. */
+static int
+arg_fits(const struct cmd_arg *arg, cJSON *v)
+{
+	cJSON	*x;
+
+	switch (arg->type) {
+	case ARG_STRING:
+		return cJSON_IsString(v);
+	case ARG_BOOL:
+		return cJSON_IsBool(v);
+	case ARG_INT:
+		return cJSON_IsNumber(v) && v->valuedouble == (long)v->valuedouble &&
+		    v->valuedouble >= arg->min && v->valuedouble <= arg->max;
+	case ARG_INT_OR_STRING:
+		return cJSON_IsString(v) || (cJSON_IsNumber(v) &&
+		    v->valuedouble == (long)v->valuedouble &&
+		    v->valuedouble >= arg->min && v->valuedouble <= arg->max);
+	case ARG_STRINGS:
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < arg->min)
+			return 0;
+		cJSON_ArrayForEach(x, v) {
+			if (!cJSON_IsString(x))
+				return 0;
+		}
+		return 1;
+	case ARG_STRING_MAP:
+		if (!cJSON_IsObject(v))
+			return 0;
+		cJSON_ArrayForEach(x, v) {
+			if (!cJSON_IsString(x))
+				return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static const char *
+arg_expected(const struct cmd_arg *arg, char *buf, size_t size)
+{
+	switch (arg->type) {
+	case ARG_STRING:
+		return "a string";
+	case ARG_BOOL:
+		return "true or false";
+	case ARG_INT:
+		snprintf(buf, size, "a whole number from %.0f to %.0f",
+		    arg->min, arg->max);
+		return buf;
+	case ARG_INT_OR_STRING:
+		snprintf(buf, size, "a whole number from %.0f to %.0f, or a "
+		    "string", arg->min, arg->max);
+		return buf;
+	case ARG_STRINGS:
+		return arg->min > 0 ? "a non-empty array of strings" :
+		    "an array of strings";
+	case ARG_STRING_MAP:
+		return "an object whose values are strings";
+	}
+	return "?";
+}
+
+/* Every field ce names is absent or of its type; else the error reply. */
+static cJSON *
+args_check(const struct cmd_entry *ce, cJSON *req)
+{
+	const struct cmd_arg	*arg;
+	cJSON			*v;
+	char			 buf[96];
+
+	for (arg = ce->args; arg != NULL && arg->field != NULL; arg++) {
+		v = cJSON_GetObjectItemCaseSensitive(req, arg->field);
+		if (v == NULL && !arg->required)
+			continue;
+		if (v == NULL || !arg_fits(arg, v))
+			return reply_error(PMD_E_ARGS, "field \"%s\": %s%s",
+			    arg->field, v == NULL ? "missing: expected " :
+			    "expected ", arg_expected(arg, buf, sizeof buf));
+	}
+	return NULL;
+}
 
 /* Run one request line. Returns -1 if c was freed. */
 static int
@@ -168,8 +284,12 @@ client_request(struct client *c, const char *line, size_t len)
 	const struct cmd_entry	*ce;
 	cJSON			*req, *v, *reply;
 	const char		*name;
-	size_t			 i;
 
+	if (memchr(line, '\0', len) != NULL) {
+		client_refuse(c, reply_error(PMD_E_PROTO, "request contains a "
+		    "NUL byte"));
+		return -1;
+	}
 	req = cJSON_ParseWithLength(line, len);
 	if (req == NULL || !cJSON_IsObject(req)) {
 		cJSON_Delete(req);
@@ -197,44 +317,48 @@ client_request(struct client *c, const char *line, size_t len)
 		client_refuse(c, reply);
 		return -1;
 	}
-	if (daemon_stopping) {
-		for (i = 0; i < nitems(stopping_ok); i++) {
-			if (strcmp(name, stopping_ok[i]) == 0)
-				break;
-		}
-		if (i == nitems(stopping_ok)) {
-			cJSON_Delete(req);
-			return client_send(c, reply_error(PMD_E_SHUTDOWN,
-			    "pmd is shutting down"));
-		}
-	}
-	reply = ce->exec(c, req);
-	cJSON_Delete(req);
-	if (reply == NULL) {
-		/* Deferred: read nothing more until it is answered. */
-		ev_io_stop(EV_DEFAULT, &c->read_w);
+	if (c->follow)
+		reply = reply_error(PMD_E_ARGS, "this connection follows logs "
+		    "and takes no more requests; open another");
+	else if (daemon_stopping && !(ce->flags & CMD_WHILE_STOPPING))
+		reply = reply_error(PMD_E_SHUTDOWN, "pmd is shutting down");
+	else if ((reply = args_check(ce, req)) == NULL &&
+	    (reply = ce->exec(c, req)) == NULL) {
+		/* Deferred: run nothing more until it is answered. */
+		cJSON_Delete(req);
+		ev_timer_stop(EV_DEFAULT, &c->idle_w);
 		return 0;
 	}
+	cJSON_Delete(req);
 	return client_send(c, reply);
 }
 
-/* Run the complete lines in c->in, unless a reply is deferred. */
+/*
+ * Run up to REQ_BATCH complete lines of c->in: none while a reply is
+ * deferred or unsent. Reads no more while a complete line waits; a batch
+ * cut short goes on in the next loop iteration.
+ */
 static void
 client_process(struct client *c)
 {
 	char	*nl, *line;
 	size_t	 off = 0, len;
-	int	 gone;
+	int	 n = 0, gone;
 
-	if (c->follow) {
-		c->inlen = 0;	/* a follower only listens */
-		return;
-	}
 	while (c->wait == NULL && !c->kill_reply && !c->closing &&
+	    c->outlen == c->outoff &&
 	    (nl = memchr(c->in + off, '\n', c->inlen - off)) != NULL) {
+		if (n++ == REQ_BATCH) {
+			/* The others' events first: on with c next iteration. */
+			ev_timer_set(&c->more_w, 0, 0);
+			ev_timer_start(EV_DEFAULT, &c->more_w);
+			break;
+		}
 		len = nl - (c->in + off);
 		/* client_request may free c: take the line out first. */
-		line = xstrndup(c->in + off, len);
+		line = xmalloc(len + 1);
+		memcpy(line, c->in + off, len);
+		line[len] = '\0';
 		off += len + 1;
 		gone = client_request(c, line, len);
 		free(line);
@@ -245,9 +369,30 @@ client_process(struct client *c)
 		memmove(c->in, c->in + off, c->inlen - off);
 		c->inlen -= off;
 	}
-	if (c->inlen > PMD_MAX_REQUEST)
+	if (c->closing)
+		return;
+	if (c->inlen > PMD_MAX_REQUEST &&
+	    !has_line(c)) {
 		client_refuse(c, reply_error(PMD_E_TOOBIG, "request longer "
 		    "than %d bytes", PMD_MAX_REQUEST));
+		return;
+	}
+	/* Read on only when every line read so far has run. */
+	if (c->wait == NULL && !c->kill_reply &&
+	    !has_line(c))
+		ev_io_start(EV_DEFAULT, &c->read_w);
+	else
+		ev_io_stop(EV_DEFAULT, &c->read_w);
+}
+
+/* Nothing in flight: the idle timeout runs. */
+static void
+client_idle(struct client *c)
+{
+	if (c->wait != NULL || c->kill_reply || c->follow || c->closing ||
+	    c->outlen != c->outoff || limits.idle_ms == 0)
+		return;
+	ev_timer_again(EV_DEFAULT, &c->idle_w);
 }
 
 static void
@@ -257,26 +402,43 @@ read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	ssize_t		 n;
 
 	(void)loop; (void)revents;
-	if (c->incap - c->inlen < 65536) {
-		c->incap = c->inlen + 65536;
-		c->in = xrealloc(c->in, c->incap);
+	/* Lines left from the last batch run before anything is read. */
+	if (!has_line(c)) {
+		if (c->incap - c->inlen < 65536) {
+			c->incap = c->inlen + 65536;
+			c->in = xrealloc(c->in, c->incap);
+		}
+		n = recv(io->fd, c->in + c->inlen, c->incap - c->inlen,
+		    MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			client_free(c);
+			return;
+		}
+		c->inlen += n;
+		if (ev_is_active(&c->idle_w))
+			ev_timer_again(loop, &c->idle_w);
 	}
-	n = recv(io->fd, c->in + c->inlen, c->incap - c->inlen, MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		client_free(c);
-		return;
-	}
-	c->inlen += n;
 	client_process(c);
 }
 
 static void
 write_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	struct client	*c = container_of(io, struct client, write_w);
+
 	(void)loop; (void)revents;
-	client_flush(container_of(io, struct client, write_w));
+	/* All sent: the requests that waited for it may run. */
+	if (client_flush(c) == 0 && c->outlen == c->outoff)
+		client_process(c);
+}
+
+static void
+more_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop; (void)revents;
+	client_process(container_of(t, struct client, more_w));
 }
 
 static void
@@ -286,8 +448,44 @@ stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop; (void)revents;
 	log_warn("control: client (uid %ld) stopped reading; dropped",
-	    (long)c->uid);
+	    (long)c->cred.uid);
 	client_free(c);
+}
+
+static void
+idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop; (void)revents;
+	client_free(container_of(t, struct client, idle_w));
+}
+
+static void
+pause_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t; (void)revents;
+	ev_io_start(loop, &listen_w);
+}
+
+/* Out of fds: stop accepting for a moment; say so now and then. */
+static void
+accept_pause(int e)
+{
+	static double	 warned = -WARN_EVERY;
+	static unsigned	 quiet;
+	double		 now = ev_now(EV_DEFAULT);
+
+	ev_io_stop(EV_DEFAULT, &listen_w);
+	ev_timer_set(&pause_w, ACCEPT_PAUSE, 0);
+	ev_timer_start(EV_DEFAULT, &pause_w);
+	if (now - warned < WARN_EVERY) {
+		quiet++;
+		return;
+	}
+	log_warn("control: accept: %s: new clients wait (%u more times "
+	    "since the last warning); raise the fd limit or lower "
+	    "max_clients", strerror(e), quiet);
+	warned = now;
+	quiet = 0;
 }
 
 static int
@@ -317,14 +515,17 @@ static void
 accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct client	*c;
-	struct ucred	 cred;
-	socklen_t	 len = sizeof cred;
+	socklen_t	 len = sizeof c->cred;
 	int		 fd;
 
 	(void)revents;
 	fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			accept_pause(errno);
+		else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
 			log_warn("control: accept: %s", strerror(errno));
 		return;
 	}
@@ -334,20 +535,31 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	ev_io_init(&c->write_w, write_cb, fd, EV_WRITE);
 	ev_init(&c->stall_w, stall_cb);
 	c->stall_w.repeat = STALL_SECONDS;
+	ev_init(&c->more_w, more_cb);
+	ev_init(&c->idle_w, idle_cb);
+	c->idle_w.repeat = limits.idle_ms / 1000.0;
 	LIST_INSERT_HEAD(&clients, c, entry);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) == -1) {
 		client_refuse(c, reply_error(PMD_E_PROTO, "cannot identify "
 		    "peer: %s", strerror(errno)));
 		return;
 	}
-	c->uid = cred.uid;
-	if (!peer_allowed(&cred)) {
-		log_warn("control: refused uid %ld", (long)cred.uid);
-		client_refuse(c, reply_error("EPERM", "uid %ld may not use "
-		    "this pmd", (long)cred.uid));
+	if (!peer_allowed(&c->cred)) {
+		log_warn("control: refused uid %ld", (long)c->cred.uid);
+		client_refuse(c, reply_error(PMD_E_PERM, "uid %ld may not use "
+		    "this pmd", (long)c->cred.uid));
 		return;
 	}
+	if (nclients >= limits.max_clients) {
+		client_refuse(c, reply_error(PMD_E_TOOMANY, "pmd serves %u "
+		    "clients already (max_clients); try again later",
+		    limits.max_clients));
+		return;
+	}
+	c->counted = 1;
+	nclients++;
 	ev_io_start(loop, &c->read_w);
+	client_idle(c);
 }
 
 /* Bind path (0600, or 0660 with group gid). A stale socket is replaced. */
@@ -385,7 +597,29 @@ control_listen(const char *path, gid_t gid, char **cause)
 	listen_path = xstrdup(path);
 	ev_io_init(&listen_w, accept_cb, fd, EV_READ);
 	ev_io_start(EV_DEFAULT, &listen_w);
+	ev_init(&pause_w, pause_cb);
 	return 0;
+}
+
+/*
+ * max_clients and client_idle_timeout from [daemon], for clients to come.
+ * The default cap leaves three quarters of pmd's fds to its workers.
+ */
+void
+control_apply_config(const struct config *cfg)
+{
+	struct rlimit	rl;
+
+	limits.max_clients = cfg->max_clients;
+	if (limits.max_clients == 0) {
+		limits.max_clients = MAX_CLIENTS;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur / 4 < limits.max_clients)
+			limits.max_clients = rl.rlim_cur / 4 > 0 ?
+			    (unsigned)(rl.rlim_cur / 4) : 1;
+	}
+	limits.idle_ms = cfg->client_idle_set ? cfg->client_idle_ms :
+	    IDLE_MS;
 }
 
 void
@@ -395,6 +629,7 @@ control_close(void)
 		client_free(LIST_FIRST(&clients));
 	if (listen_path != NULL) {
 		ev_io_stop(EV_DEFAULT, &listen_w);
+		ev_timer_stop(EV_DEFAULT, &pause_w);
 		close(listen_w.fd);
 		unlink(listen_path);
 		free(listen_path);
@@ -415,6 +650,23 @@ client_wait(struct client *c, client_wait_fn fn, struct target *t, int mode)
 	else
 		c->wait = fn;
 	daemon_dirty();
+}
+
+/* Who is asking: uid, gid and pid of the peer. */
+const struct ucred *
+client_peer(struct client *c)
+{
+	return &c->cred;
+}
+
+/*
+ * Whether the peer has less privilege than pmd (a member of the socket's
+ * group talking to a root pmd): what it starts must run as itself.
+ */
+int
+client_unprivileged(struct client *c)
+{
+	return geteuid() == 0 && c->cred.uid != 0;
 }
 
 struct target *
@@ -443,7 +695,6 @@ control_check_waiters(void)
 		target_clear(&c->target);
 		if (client_send(c, reply) == -1)
 			continue;
-		ev_io_start(EV_DEFAULT, &c->read_w);
 		client_process(c);
 	}
 }
@@ -477,7 +728,7 @@ control_tap(const char *app, int instance, int stream, const char *line)
 			continue;
 		if (c->outlen - c->outoff > FOLLOW_MAX) {
 			log_warn("control: log follower (uid %ld) does not keep "
-			    "up; dropped", (long)c->uid);
+			    "up; dropped", (long)c->cred.uid);
 			client_free(c);
 			continue;
 		}
@@ -495,6 +746,10 @@ control_tap(const char *app, int instance, int stream, const char *line)
 void
 client_follow(struct client *c, const char *app, int mask)
 {
+	/* One follow per connection: client_request refuses a second. */
+	if (c->follow)
+		return;
+	ev_timer_stop(EV_DEFAULT, &c->idle_w);
 	c->follow = 1;
 	c->follow_app = app != NULL ? xstrdup(app) : NULL;
 	c->follow_mask = mask;

@@ -70,6 +70,9 @@ app_dump(struct app *a)
 		}
 	} else
 		cJSON_AddStringToObject(o, "file", a->cfg->file);
+	/* Started by a peer with less privilege: it runs as that peer. */
+	if (a->cfg->owner != OWNER_NONE)
+		cJSON_AddNumberToObject(o, "owner", a->cfg->owner);
 	if (a->profile != NULL)
 		cJSON_AddStringToObject(o, "profile", a->profile);
 	stopped = cJSON_CreateArray();
@@ -247,28 +250,20 @@ dump_save_begin(struct client *c)
 	return NULL;
 }
 
-/* A dump read and checked; every app entry is valid. */
+#define DUMP_MAX	(64 * 1024 * 1024)	/* bytes: far above any real dump */
+
+/* A dump read, with its top level checked; entries are checked one by one. */
 static cJSON *
 dump_read(const char *path, char **cause)
 {
-	FILE		*f;
-	char		*text = NULL, *where;
-	size_t		 size = 0, len = 0, n;
+	char		*text, *where;
+	size_t		 len;
 	const char	*end = NULL;
-	cJSON		*root, *list, *e, *v;
-	int		 i = 0, line;
+	cJSON		*root, *v;
+	int		 line;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		*cause = xprintf("%s: %s", path, strerror(errno));
+	if (file_read(path, DUMP_MAX, &text, &len, cause) == -1)
 		return NULL;
-	}
-	do {
-		size = size ? size * 2 : 65536;
-		text = xrealloc(text, size + 1);
-		len += (n = fread(text + len, 1, size - len, f));
-	} while (n > 0 && len == size);
-	fclose(f);
-	text[len] = '\0';
 	root = cJSON_ParseWithOpts(text, &end, 1);
 	if (root == NULL) {
 		for (line = 1, where = text; end != NULL && where < end &&
@@ -280,71 +275,81 @@ dump_read(const char *path, char **cause)
 		return NULL;
 	}
 	free(text);
-#define BAD(...) do { *cause = xprintf(__VA_ARGS__); goto bad; } while (0)
 	if (!cJSON_IsObject(root))
-		BAD("%s: expected a JSON object", path);
-	v = cJSON_GetObjectItemCaseSensitive(root, "version");
-	if (!cJSON_IsNumber(v) || v->valueint != DUMP_VERSION)
-		BAD("%s: version: expected %d", path, DUMP_VERSION);
-	list = cJSON_GetObjectItemCaseSensitive(root, "apps");
-	if (!cJSON_IsArray(list))
-		BAD("%s: apps: expected an array", path);
-	cJSON_ArrayForEach(e, list) {
-		const char *name = json_string(e, "name");
-		cJSON *cmd = cJSON_GetObjectItemCaseSensitive(e, "command");
-		cJSON *x;
-
-		if (!cJSON_IsObject(e))
-			BAD("%s: apps[%d]: expected an object", path, i);
-		if (name == NULL || !app_name_valid(name))
-			BAD("%s: apps[%d].name: expected an app name", path, i);
-		v = cJSON_GetObjectItemCaseSensitive(e, "instances");
-		if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
-		    v->valuedouble > 4096)
-			BAD("%s: apps[%d].instances: expected a number from 1 "
-			    "to 4096", path, i);
-		if (cmd != NULL) {
-			if (!cJSON_IsArray(cmd) || cJSON_GetArraySize(cmd) == 0)
-				BAD("%s: apps[%d].command: expected an array of "
-				    "strings", path, i);
-			cJSON_ArrayForEach(x, cmd) {
-				if (!cJSON_IsString(x))
-					BAD("%s: apps[%d].command: expected an "
-					    "array of strings", path, i);
-			}
-			if (json_string(e, "cwd") == NULL ||
-			    json_string(e, "cwd")[0] != '/')
-				BAD("%s: apps[%d].cwd: expected an absolute "
-				    "path", path, i);
-			x = cJSON_GetObjectItemCaseSensitive(e, "env");
-			if (x != NULL && !cJSON_IsArray(x))
-				BAD("%s: apps[%d].env: expected an array of "
-				    "strings", path, i);
-			x = cJSON_GetObjectItemCaseSensitive(e, "watch");
-			if (x != NULL && !cJSON_IsBool(x))
-				BAD("%s: apps[%d].watch: expected true or "
-				    "false", path, i);
-		} else if (json_string(e, "file") == NULL ||
-		    json_string(e, "file")[0] != '/')
-			BAD("%s: apps[%d].file: expected an absolute path",
-			    path, i);
-		v = cJSON_GetObjectItemCaseSensitive(e, "stopped");
-		if (v != NULL && !cJSON_IsArray(v))
-			BAD("%s: apps[%d].stopped: expected an array of "
-			    "instance numbers", path, i);
-		i++;
-	}
-#undef BAD
-	return root;
-
-bad:
+		*cause = xprintf("%s: expected a JSON object", path);
+	else if (!cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(root,
+	    "version")) || v->valuedouble != DUMP_VERSION)
+		*cause = xprintf("%s: version: expected %d", path, DUMP_VERSION);
+	else if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "apps")))
+		*cause = xprintf("%s: apps: expected an array", path);
+	else
+		return root;
 	cJSON_Delete(root);
 	return NULL;
 }
 
+static int
+is_strings(cJSON *v, int nonempty)
+{
+	cJSON	*x;
+
+	if (!cJSON_IsArray(v) || (nonempty && cJSON_GetArraySize(v) == 0))
+		return 0;
+	cJSON_ArrayForEach(x, v) {
+		if (!cJSON_IsString(x))
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether e, apps[i] of the dump, can be restored; else which field not. */
+static int
+entry_check(cJSON *e, int i, char **why)
+{
+	const char	*name = json_string(e, "name"), *s;
+	cJSON		*v;
+
+#define BAD(field, msg) do { *why = field != NULL ? \
+	xprintf("apps[%d].%s: %s", i, (char *)field, msg) : \
+	xprintf("apps[%d]: %s", i, msg); return -1; } while (0)
+	if (!cJSON_IsObject(e))
+		BAD(NULL, "expected an object");
+	if (name == NULL || !app_name_valid(name))
+		BAD("name", "expected an app name");
+	v = cJSON_GetObjectItemCaseSensitive(e, "instances");
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 4096 ||
+	    v->valuedouble != (int)v->valuedouble)
+		BAD("instances", "expected a whole number from 1 to 4096");
+	if ((v = cJSON_GetObjectItemCaseSensitive(e, "command")) != NULL) {
+		if (!is_strings(v, 1))
+			BAD("command", "expected a non-empty array of strings");
+		if ((s = json_string(e, "cwd")) == NULL || s[0] != '/')
+			BAD("cwd", "expected an absolute path");
+		v = cJSON_GetObjectItemCaseSensitive(e, "env");
+		if (v != NULL && !is_strings(v, 0))
+			BAD("env", "expected an array of strings");
+		v = cJSON_GetObjectItemCaseSensitive(e, "watch");
+		if (v != NULL && !cJSON_IsBool(v))
+			BAD("watch", "expected true or false");
+	} else if ((s = json_string(e, "file")) == NULL || s[0] != '/')
+		BAD("file", "expected an absolute path");
+	v = cJSON_GetObjectItemCaseSensitive(e, "stopped");
+	if (v != NULL && !cJSON_IsArray(v))
+		BAD("stopped", "expected an array of instance numbers");
+	v = cJSON_GetObjectItemCaseSensitive(e, "profile");
+	if (v != NULL && !cJSON_IsString(v))
+		BAD("profile", "expected a string");
+	v = cJSON_GetObjectItemCaseSensitive(e, "owner");
+	if (v != NULL && (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+	    v->valuedouble >= OWNER_NONE || v->valuedouble != (long)v->valuedouble))
+		BAD("owner", "expected a uid");
+#undef BAD
+	return 0;
+}
+
 /* The config of a dumped app from its file, added to the daemon's. */
 static struct app_config *
-file_config(const char *name, const char *file, char **why)
+file_config(const char *name, const char *file, uid_t owner, char **why)
 {
 	struct config		*loaded;
 	struct app_config	*cfg, *known = config_find(config, name);
@@ -362,7 +367,7 @@ file_config(const char *name, const char *file, char **why)
 		    known->line);
 		return NULL;
 	}
-	if (config_load(file, &loaded, why) == -1)
+	if (config_load(file, owner, &loaded, why) == -1)
 		return NULL;
 	if ((cfg = config_find(loaded, name)) == NULL) {
 		*why = xprintf("%s no longer defines it", file);
@@ -371,7 +376,7 @@ file_config(const char *name, const char *file, char **why)
 	}
 	TAILQ_REMOVE(&loaded->apps, cfg, entry);
 	TAILQ_INSERT_TAIL(&config->apps, cfg, entry);
-	strv_add(&config->extra, file);
+	config_add_extra(config, file, owner);
 	config_free(loaded);
 	return cfg;
 }
@@ -392,23 +397,30 @@ strings(cJSON *array)
 
 /* Bring back one app of the dump, or say why not. */
 static int
-restore(cJSON *e, char **why)
+restore(cJSON *e, int i, char **why)
 {
 	const char		*name = json_string(e, "name");
 	cJSON			*cmd = cJSON_GetObjectItemCaseSensitive(e,
 				    "command"), *x;
 	cJSON			*env = cJSON_GetObjectItemCaseSensitive(e, "env");
-	unsigned		 n = (unsigned)cJSON_GetObjectItem(e,
-				    "instances")->valuedouble;
+	unsigned		 n;
+	cJSON			*o = cJSON_GetObjectItemCaseSensitive(e,
+				    "owner");
+	uid_t			 owner = o != NULL ? (uid_t)o->valuedouble :
+				    OWNER_NONE;
 	struct app_config	*cfg;
 	struct app		*a;
 	char			*held;
 
+	if (entry_check(e, i, why) == -1)
+		return -1;
 	if ((a = app_find(name)) != NULL) {
 		*why = xstrdup(a->deleting ? "being deleted" :
 		    "already running");
 		return -1;
 	}
+	n = (unsigned)cJSON_GetObjectItemCaseSensitive(e,
+	    "instances")->valuedouble;
 	if (cmd != NULL) {
 		if (config_find(config, name) != NULL) {
 			*why = xstrdup("a configured app has that name");
@@ -418,7 +430,11 @@ restore(cJSON *e, char **why)
 		    (int)n);
 		cfg->watch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e,
 		    "watch"));
-	} else if ((cfg = file_config(name, json_string(e, "file"),
+		if (appcfg_confine(cfg, owner, why) == -1) {
+			appcfg_unref(cfg);
+			return -1;
+		}
+	} else if ((cfg = file_config(name, json_string(e, "file"), owner,
 	    why)) == NULL)
 		return -1;
 	else
@@ -448,6 +464,8 @@ dump_resurrect(char ***deleted, cJSON **result, char **cause)
 {
 	cJSON	*root, *e, *done, *skipped, *item, *known;
 	char	*bak = xprintf("%s.bak", dump_path), *why, *first = NULL;
+	char	*label;
+	int	 i = 0;
 
 	if ((root = dump_read(dump_path, &first)) == NULL) {
 		if (access(dump_path, F_OK) == -1 && errno == ENOENT &&
@@ -484,17 +502,24 @@ dump_resurrect(char ***deleted, cJSON **result, char **cause)
 	done = cJSON_CreateArray();
 	skipped = cJSON_CreateArray();
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "apps")) {
-		if (restore(e, &why) == 0) {
+		if (restore(e, i, &why) == 0) {
 			cJSON_AddItemToArray(done,
 			    cJSON_CreateString(json_string(e, "name")));
+			i++;
 			continue;
 		}
-		log_warn("resurrect: %s: %s", json_string(e, "name"), why);
+		/* apps[3].instances: ... or app "web": already running */
+		label = json_string(e, "name") != NULL &&
+		    app_name_valid(json_string(e, "name")) ?
+		    xstrdup(json_string(e, "name")) : xprintf("apps[%d]", i);
+		log_warn("resurrect: %s: %s: %s", dump_path, label, why);
 		item = cJSON_CreateObject();
-		cJSON_AddStringToObject(item, "name", json_string(e, "name"));
+		cJSON_AddStringToObject(item, "name", label);
 		cJSON_AddStringToObject(item, "reason", why);
 		cJSON_AddItemToArray(skipped, item);
+		free(label);
 		free(why);
+		i++;
 	}
 	log_info("resurrect: %d app%s started from %s",
 	    cJSON_GetArraySize(done), cJSON_GetArraySize(done) == 1 ? "" :

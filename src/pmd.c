@@ -43,6 +43,9 @@ static long	 ncpu;
 static char	*main_file;	/* what reload-config reads again */
 static int	 main_optional;	/* ~/.pmd/pmd.conf: may not exist */
 static int	 booting = 1;	/* READY=1 not yet sent */
+static double	 stop_asked;	/* ev_now() of the first SIGTERM/SIGINT */
+
+#define STOP_AGAIN	1.0	/* seconds: a repeat sooner is the same ask */
 
 static void __attribute__((noreturn))
 usage(int code)
@@ -81,7 +84,7 @@ daemon_read_config(struct config **cfgp, char **cause)
 		*cfgp = config_empty();
 		return 0;
 	}
-	return config_load(main_file, cfgp, cause);
+	return config_load(main_file, OWNER_NONE, cfgp, cause);
 }
 
 /*
@@ -186,7 +189,19 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	switch (w->signum) {
 	case SIGTERM:
 	case SIGINT:
+		/*
+		 * timeout(1) and many init systems signal pmd and then its
+		 * process group at once: a second signal escalates only when
+		 * it comes a second or more after the first.
+		 */
+		if (daemon_stopping && ev_now(loop) - stop_asked < STOP_AGAIN) {
+			log_info("got %s again at once: still stopping "
+			    "gracefully", signal_name(w->signum));
+			break;
+		}
 		log_info("got %s", signal_name(w->signum));
+		if (!daemon_stopping)
+			stop_asked = ev_now(loop);
 		daemon_shutdown();
 		break;
 	case SIGUSR1:
@@ -349,6 +364,11 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(2);
+	/* cJSON allocates as pmd does: no NULL from an out-of-memory print. */
+	{
+		cJSON_Hooks hooks = { xmalloc, free };
+		cJSON_InitHooks(&hooks);
+	}
 	if (file != NULL && strcmp(file, SYSTEM_CONFIG) == 0)
 		sysmode = 1;
 	if (sysmode && file == NULL)
@@ -429,6 +449,7 @@ main(int argc, char **argv)
 		raised.rlim_cur = raised.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &raised);
 	}
+	control_apply_config(config);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
 		ncpu = 1;

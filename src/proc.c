@@ -166,8 +166,6 @@ child(void *arg)
 	close_range(3 + (unsigned)sp->nlisten, ~0U, 0);
 	if (sp->pid_slot != NULL)
 		child_pid_text(sp->pid_slot);
-	if (sp->cwd != NULL && chdir(sp->cwd) == -1)
-		child_fail(ca, ST_CHDIR);
 	/* pmd raised its own fd limit; the worker gets the usual one. */
 	if (sp->nofile != NULL)
 		setrlimit(RLIMIT_NOFILE, sp->nofile);
@@ -179,6 +177,9 @@ child(void *arg)
 		if (setuid(sp->uid) == -1)
 			child_fail(ca, ST_UID);
 	}
+	/* As the worker's user: a cwd it could not reach is an error. */
+	if (sp->cwd != NULL && chdir(sp->cwd) == -1)
+		child_fail(ca, ST_CHDIR);
 	child_exec(sp->argv, sp->envp);
 	child_fail(ca, ST_EXEC);
 }

@@ -43,8 +43,10 @@ read_extra(struct config *fresh, char **cause)
 	struct app_config	*cfg, *dup;
 	char			**f;
 	size_t			 i;
+	uid_t			 owner;
 
 	for (f = config->extra; f != NULL && *f != NULL; f++) {
+		owner = config->extra_owner[f - config->extra];
 		if (strv_has(fresh->files, *f))
 			continue;
 		if (access(*f, F_OK) == -1 && errno == ENOENT) {
@@ -52,7 +54,7 @@ read_extra(struct config *fresh, char **cause)
 			    "removed", *f);
 			continue;
 		}
-		if (config_load(*f, &loaded, cause) == -1)
+		if (config_load(*f, owner, &loaded, cause) == -1)
 			return -1;
 		TAILQ_FOREACH(cfg, &loaded->apps, entry) {
 			if ((dup = config_find(fresh, cfg->name)) != NULL) {
@@ -69,7 +71,7 @@ read_extra(struct config *fresh, char **cause)
 		}
 		for (i = 0; loaded->files != NULL && loaded->files[i]; i++)
 			strv_add(&fresh->files, loaded->files[i]);
-		strv_add(&fresh->extra, *f);
+		config_add_extra(fresh, *f, owner);
 		config_free(loaded);
 	}
 	return 0;
@@ -286,6 +288,7 @@ reconf_begin(char **cause)
 	fresh->file = config->file ? xstrdup(config->file) : NULL;
 	config_free(config);
 	config = fresh;
+	control_apply_config(config);
 	running = r;
 	log_info("reload-config: %d added, %d removed, %d reloaded, "
 	    "%d restarted, %d scaled, %d unchanged",

@@ -176,7 +176,7 @@ reload_begin(struct app *a, struct app_config *cfg, int instance,
 	else if (a->adhoc)
 		appcfg_ref(cfg = a->cfg);
 	else {
-		if (config_load(a->cfg->file, &loaded, cause) == -1)
+		if (config_load(a->cfg->file, a->cfg->owner, &loaded, cause) == -1)
 			return -1;
 		cfg = config_find(loaded, a->name);
 		if (cfg == NULL) {

@@ -2,10 +2,13 @@
  * Small helpers every module uses: allocation that aborts instead of
  * failing, pmd's own log lines on stderr, fd flags and paths.
  */
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,4 +214,196 @@ json_string(cJSON *o, const char *key)
 	cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The length of the valid UTF-8 sequence at p (of n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t		need, i;
+	unsigned	cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		need = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
+	if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return need;
+}
+
+/*
+ * s (taken) as valid UTF-8: each byte that starts no valid sequence
+ * becomes U+FFFD. What pmd sends is JSON, which must be UTF-8, however
+ * the bytes it echoes (app names, log lines, config values) were made.
+ */
+char *
+utf8_fix(char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), i, k, out = 0;
+	char			*fixed;
+
+	for (i = 0; i < n; i += k) {
+		if ((k = utf8_seq(p + i, n - i)) == 0)
+			break;
+	}
+	if (i == n)
+		return s;
+	fixed = xmalloc(n * 3 + 1);
+	for (i = 0; i < n; i += k) {
+		if ((k = utf8_seq(p + i, n - i)) == 0) {
+			memcpy(fixed + out, "\xef\xbf\xbd", 3);
+			out += 3;
+			k = 1;
+		} else {
+			memcpy(fixed + out, s + i, k);
+			out += k;
+		}
+	}
+	fixed[out] = '\0';
+	free(s);
+	return fixed;
+}
+
+/*
+ * Read a whole regular file of at most max bytes into *buf (NUL added),
+ * without ever blocking on it: a FIFO, a device or a directory is an
+ * error, as is a file larger than max. Errors name the path.
+ */
+int
+file_read(const char *path, size_t max, char **buf, size_t *len,
+    char **cause)
+{
+	struct stat	 st;
+	char		*b;
+	size_t		 n = 0, cap;
+	ssize_t		 r;
+	int		 fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		*cause = xprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		*cause = xprintf("%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*cause = xprintf("%s: not a regular file (%s)", path,
+		    S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ?
+		    "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" :
+		    "a device");
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > max) {
+		*cause = xprintf("%s: larger than %zu bytes", path, max);
+		close(fd);
+		return -1;
+	}
+	/* Sized by fstat, grown if the file grows while we read. */
+	cap = (size_t)st.st_size + 2;
+	b = xmalloc(cap);
+	while (n <= max) {
+		if (cap - n < 2) {
+			cap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+			b = xrealloc(b, cap);
+		}
+		r = read(fd, b + n, cap - 1 - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			*cause = xprintf("%s: %s", path, strerror(errno));
+			free(b);
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n > max) {
+		*cause = xprintf("%s: larger than %zu bytes", path, max);
+		free(b);
+		return -1;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static gid_t	*saved_groups;
+static int	 nsaved_groups = -1;
+
+/*
+ * Open files with uid's permissions (its groups too) until fs_restore:
+ * the kernel then checks each path as it would for that user, ACLs and
+ * directories on the way included. For a root pmd only.
+ */
+int
+fs_become(uid_t uid, char **cause)
+{
+	struct passwd	*pw;
+	gid_t		*groups = NULL;
+	int		 n = 32, rc;
+
+	if ((pw = getpwuid(uid)) == NULL) {
+		*cause = xprintf("uid %ld has no entry in the user database",
+		    (long)uid);
+		return -1;
+	}
+	do {
+		groups = xrealloc(groups, n * sizeof *groups);
+		rc = getgrouplist(pw->pw_name, pw->pw_gid, groups, &n);
+	} while (rc == -1 && n > 0 && n < 65536);
+	nsaved_groups = getgroups(0, NULL);
+	saved_groups = xcalloc(nsaved_groups > 0 ? nsaved_groups : 1,
+	    sizeof *saved_groups);
+	if (nsaved_groups < 0 ||
+	    getgroups(nsaved_groups, saved_groups) != nsaved_groups ||
+	    setgroups(rc == -1 ? 0 : n, groups) == -1) {
+		*cause = xprintf("cannot take the groups of %s: %s",
+		    pw->pw_name, strerror(errno));
+		free(groups);
+		free(saved_groups);
+		saved_groups = NULL;
+		nsaved_groups = -1;
+		return -1;
+	}
+	free(groups);
+	setfsgid(pw->pw_gid);
+	setfsuid(uid);
+	return 0;
+}
+
+void
+fs_restore(void)
+{
+	setfsuid(geteuid());
+	setfsgid(getegid());
+	if (nsaved_groups >= 0 && setgroups(nsaved_groups, saved_groups) == -1)
+		log_warn("setgroups: %s", strerror(errno));
+	free(saved_groups);
+	saved_groups = NULL;
+	nsaved_groups = -1;
 }

@@ -330,19 +330,31 @@ def test_corrupt_dump_falls_back_then_starts_without(pmd):
 
 
 def test_bad_dump_entries_are_named(pmd):
+    """Each bad entry is skipped and named by its field; the good ones
+    beside it are restored."""
     conf = pmd.write_config(sleeper("a"))
     pmd.start(args=["-c", conf])
     dump = pmd.home / "dump.json"
-    for entry, field in (({"name": "../x", "instances": 1, "file": str(conf)}, "apps[0].name"),
-                         ({"name": "x", "instances": 0, "file": str(conf)}, "apps[0].instances"),
-                         ({"name": "x", "instances": 1, "command": "ls", "cwd": "/"}, "apps[0].command"),
-                         ({"name": "x", "instances": 1, "command": ["ls"], "cwd": "rel"}, "apps[0].cwd"),
-                         ({"name": "x", "instances": 1, "command": ["ls"], "cwd": "/",
-                           "watch": "yes"}, "apps[0].watch"),
-                         ({"name": "x", "instances": 1}, "apps[0].file")):
-        dump.write_text(json.dumps({"version": 1, "apps": [entry]}))
-        r = pmd.ctl("resurrect")
-        assert r.returncode == 1 and f"{dump}: {field}: expected" in r.stderr, r.stderr
+    good = {"name": "good", "instances": 1, "command": ["sleep", "1000"], "cwd": "/"}
+    bad = [({"name": "../x", "instances": 1, "file": str(conf)}, "apps[0].name"),
+           ({"name": "x", "instances": 0, "file": str(conf)}, "apps[1].instances"),
+           ({"name": "x", "instances": 2.5, "file": str(conf)}, "apps[2].instances"),
+           ({"name": "x", "instances": 1, "command": "ls", "cwd": "/"}, "apps[3].command"),
+           ({"name": "x", "instances": 1, "command": ["ls"], "cwd": "rel"}, "apps[4].cwd"),
+           ({"name": "x", "instances": 1, "command": ["ls"], "cwd": "/",
+             "watch": "yes"}, "apps[5].watch"),
+           ({"name": "x", "instances": 1}, "apps[6].file"),
+           ({"name": "x", "instances": 1, "command": ["ls"], "cwd": "/", "env": [1]},
+            "apps[7].env"),
+           ({"name": "x", "instances": 1, "file": str(conf), "owner": "root"}, "apps[8].owner"),
+           ("junk", "apps[9]: expected an object")]
+    dump.write_text(json.dumps({"version": 1, "apps": [e for e, _ in bad] + [good]}))
+    r = pmd.ok("resurrect")
+    for _, field in bad:
+        assert field in r.stdout, r.stdout
+        assert field in pmd.stderr()
+    assert "resurrected: good" in r.stdout
+    assert pmd.wait_status("good", "online")
     assert pmd.ctl("ping").returncode == 0
 
 
