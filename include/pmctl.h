@@ -13,6 +13,7 @@
 extern int color;
 
 cJSON	*pmctl_exchange(int, FILE *, cJSON *, char **);
+int	 pmctl_redial(int *, FILE **);
 void	 pmctl_print_list(cJSON *);
 int	 pmctl_list_header(char *, size_t, cJSON *);
 void	 pmctl_list_row(char *, size_t, cJSON *, int, const char *,

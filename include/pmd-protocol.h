@@ -45,8 +45,8 @@
 	    "stop an app and forget it")				\
 	X(reset, "reset", ARGS_TARGET, "NAME|all|NAME:INSTANCE",	\
 	    "zero restart counters and start errored workers again")	\
-	X(scale, "scale", ARGS_SCALE, "NAME N",				\
-	    "run N instances of an app")				\
+	X(scale, "scale", ARGS_SCALE, "NAME N|+N|-N|max",		\
+	    "run N instances of an app (or N more, N fewer, one per CPU)") \
 	X(list, "list", ARGS_NONE, "",					\
 	    "one line per worker: pid, status, restarts, uptime, cpu, memory") \
 	X(show, "show", ARGS_NAME, "NAME",				\

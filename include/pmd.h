@@ -19,6 +19,7 @@
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
 #define PMD_EX_CONFIG	78	/* sysexits EX_CONFIG: the config did not load */
+#define PMD_EX_RUNNING	75	/* EX_TEMPFAIL: another pmd holds the socket */
 
 /* util.c: allocation that cannot fail, the daemon's own log, fd flags. */
 void	*xmalloc(size_t);
@@ -196,6 +197,7 @@ enum wevent {
 	E_READY,	/* the process is known to run */
 	E_EXIT,		/* the process exited */
 	E_TIMER,	/* restart delay, listen_timeout or kill_timeout */
+	E_NOSPAWN,	/* no process could be made: fds, memory, pids */
 	E_NEVENTS
 };
 
@@ -230,11 +232,14 @@ struct sm {
 	unsigned	 restarts;	/* restarts since start or reset */
 	uint64_t	 backoff;	/* current exponential delay, ms */
 	uint64_t	 delay;		/* with A_DELAY: how long */
+	uint64_t	 spawn_backoff;	/* after E_NOSPAWN, ms */
 	int		 then_start;	/* STOPPING: start again after the exit */
 	int		 not_ready;	/* STARTING: listen_timeout passed */
 };
 
 #define BACKOFF_MAX	15000	/* ms */
+#define SPAWN_RETRY	100	/* ms after the first E_NOSPAWN, doubling */
+#define SPAWN_RETRY_MAX	5000
 #define BACKOFF_RESET	30000	/* ms up that resets the backoff */
 
 int	 sm_step(struct sm *, enum wevent, const struct policy *, int,
@@ -327,6 +332,7 @@ struct worker {
 	int		 last_status;	/* wait status of the last exit */
 	int		 have_status;
 	char		*exec_error;	/* why the last spawn failed */
+	int		 no_spawn;	/* it failed for want of resources */
 
 	struct logfile	*outf;		/* where its stdout and stderr go */
 	struct logfile	*errf;
@@ -334,8 +340,10 @@ struct worker {
 	struct logpipe	*err;
 	struct tail	*tail;		/* last bytes of stderr */
 
-	unsigned long long cpu_ticks;	/* last sample, for cpu % */
-	double		 cpu_at;
+	pid_t		 cpu_pid;	/* the process of the last sample */
+	unsigned long long cpu_ticks;	/* its CPU ticks then ... */
+	double		 cpu_at;	/* ... and when */
+	double		 cpu_pct;	/* over the last window */
 
 	char		*status_text;	/* STATUS= from the worker */
 	int		 trial;		/* a reload's new worker, on probation */
@@ -382,7 +390,8 @@ struct app {
 TAILQ_HEAD(app_list, app);
 
 struct target {
-	char		*name;		/* NULL: all apps */
+	char		*name;		/* NULL: all apps (or names) */
+	char		**names;	/* several apps, or NULL */
 	int		 instance;	/* -1: every instance */
 };
 
@@ -402,6 +411,7 @@ int	 app_all_stopped(void);
 int	 app_settled(const struct target *, int);
 int	 target_parse(const char *, struct target *, char **);
 void	 target_clear(struct target *);
+int	 target_has(const struct target *, const struct app *);
 struct policy app_policy(const struct app *);
 char	**app_environ(struct app *, struct worker *, const char *, char **);
 struct cJSON *app_list_json(const char *);

@@ -384,7 +384,7 @@ app_settled(const struct target *t, int down)
 	unsigned	 i;
 
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (t->name != NULL && strcmp(t->name, a->name) != 0)
+		if (!target_has(t, a))
 			continue;
 		for (i = 0; i < a->nworkers; i++) {
 			w = a->workers[i];
@@ -406,6 +406,7 @@ target_parse(const char *s, struct target *t, char **cause)
 	char		*why;
 
 	t->name = NULL;
+	t->names = NULL;
 	t->instance = -1;
 	if (strcmp(s, "all") == 0)
 		return 0;
@@ -433,6 +434,17 @@ target_clear(struct target *t)
 {
 	free(t->name);
 	t->name = NULL;
+	argv_free(t->names);
+	t->names = NULL;
+}
+
+/* Whether t names a (every app, for "all"). */
+int
+target_has(const struct target *t, const struct app *a)
+{
+	if (t->names != NULL)
+		return strv_has(t->names, a->name);
+	return t->name == NULL || strcmp(t->name, a->name) == 0;
 }
 
 struct policy

@@ -34,7 +34,7 @@ cmd_delete_exec(struct client *c, cJSON *req)
 	}
 	for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
-		if (t.name == NULL || strcmp(a->name, t.name) == 0)
+		if (target_has(&t, a))
 			app_delete(a);
 	}
 	return cmd_wait(c, &t, 1);

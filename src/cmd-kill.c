@@ -12,7 +12,7 @@ const struct cmd_entry cmd_kill_entry = {
 static cJSON *
 cmd_kill_exec(struct client *c, cJSON *req)
 {
-	struct target	t = { NULL, -1 };
+	struct target	t = { .instance = -1 };
 
 	(void)req;
 	client_wait(c, NULL, &t, 1);	/* answered just before pmd exits */

@@ -13,7 +13,7 @@
 static int
 targeted(const struct target *t, const struct app *a)
 {
-	return !a->deleting && (t->name == NULL || strcmp(t->name, a->name) == 0);
+	return !a->deleting && target_has(t, a);
 }
 
 static int

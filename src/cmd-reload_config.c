@@ -45,7 +45,7 @@ const struct cmd_entry cmd_reload_config_entry = {
 static cJSON *
 cmd_reload_config_exec(struct client *c, cJSON *req)
 {
-	struct target	 none = { NULL, -1 };
+	struct target	 none = { .instance = -1 };
 	unsigned	 gen;
 	char		*cause;
 	cJSON		*reply;

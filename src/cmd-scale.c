@@ -28,7 +28,6 @@ scale_count(cJSON *v, unsigned now, unsigned *n, char **cause)
 {
 	const char	*s = v->valuestring, *end;
 	long		 k;
-	int		 spec;
 
 	if (cJSON_IsNumber(v)) {
 		*n = (unsigned)v->valuedouble;
@@ -51,9 +50,11 @@ scale_count(cJSON *v, unsigned now, unsigned *n, char **cause)
 		*n = (unsigned)k;
 		return 0;
 	}
-	if (parse_instances(s, &spec, cause) == -1)
+	if (strcmp(s, "max") != 0) {
+		*cause = xprintf("expected N, +N, -N or max, got \"%s\"", s);
 		return -1;
-	*n = instances_resolve(spec, daemon_ncpu());
+	}
+	*n = instances_resolve(0, daemon_ncpu());
 	return 0;
 }
 
@@ -62,7 +63,7 @@ cmd_scale_exec(struct client *c, cJSON *req)
 {
 	cJSON		*v = cJSON_GetObjectItemCaseSensitive(req, "instances");
 	const char	*name = json_string(req, "name");
-	struct target	 t = { NULL, -1 };
+	struct target	 t = { .instance = -1 };
 	struct app	*a;
 	unsigned	 i, now = 0, n;
 	char		*cause;

@@ -42,7 +42,7 @@ cmd_signal_exec(struct client *c, cJSON *req)
 	if (cmd_get_target(req, &t, &reply) == -1)
 		return reply;
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (t.name != NULL && strcmp(a->name, t.name) != 0)
+		if (!target_has(&t, a))
 			continue;
 		for (i = 0; i < a->nworkers; i++) {
 			if (t.instance >= 0 && (unsigned)t.instance != i)

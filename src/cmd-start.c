@@ -47,7 +47,7 @@ has_profile(struct app_config *cfg, const char *profile)
 static cJSON *
 start_named(struct client *c, const char *name, const char *profile)
 {
-	struct target		 t = { NULL, -1 };
+	struct target		 t = { .instance = -1 };
 	struct app_config	*cfg;
 	struct app		*a, *next;
 	const char		*close;
@@ -98,7 +98,7 @@ start_file(struct client *c, const char *file, const char *profile)
 {
 	uid_t			 owner = client_unprivileged(c) ?
 				    client_peer(c)->uid : OWNER_NONE;
-	struct target		 t = { NULL, -1 };
+	struct target		 t = { .instance = -1 };
 	struct config		*loaded;
 	struct app_config	*cfg, *known;
 	struct app		*a;
@@ -148,6 +148,7 @@ start_file(struct client *c, const char *file, const char *profile)
 			cfg = known;
 		}
 		start_app(cfg, profile);
+		strv_add(&t.names, cfg->name);
 	}
 	config_free(loaded);
 	return cmd_wait(c, &t, 0);
@@ -171,7 +172,7 @@ default_name(const char *argv0)
 static cJSON *
 start_adhoc(struct client *c, cJSON *req, cJSON *command)
 {
-	struct target		 t = { NULL, -1 };
+	struct target		 t = { .instance = -1 };
 	struct app_config	*cfg;
 	struct app		*a;
 	cJSON			*item, *env, *inst;

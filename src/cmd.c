@@ -105,22 +105,51 @@ cmd_reply_list(void)
 	return o;
 }
 
+/* Why the first errored worker of t gave up, or NULL if none did. */
+static char *
+errored_cause(const struct target *t)
+{
+	struct app	*a;
+	struct worker	*w;
+	unsigned	 i;
+	char		*how, *s;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (!target_has(t, a))
+			continue;
+		if (a->listen_error != NULL)
+			return xprintf("%s: %s", a->name, a->listen_error);
+		for (i = 0; i < a->nworkers; i++) {
+			w = a->workers[i];
+			if ((t->instance >= 0 && (unsigned)t->instance != i) ||
+			    w->sm.state != W_ERRORED)
+				continue;
+			how = w->have_status ? status_string(w->last_status) :
+			    NULL;
+			s = xprintf("%s:%u errored: %s%s%s%s%s", a->name, i,
+			    sm_reason_name(w->sm.reason), how ? "; it " : "",
+			    how ? how : "", w->exec_error ? ": " : "",
+			    w->exec_error ? w->exec_error : "");
+			free(how);
+			return s;
+		}
+	}
+	return NULL;
+}
+
 static int
 wait_settled(struct client *c, cJSON **reply)
 {
 	struct target	*t = client_target(c);
-	struct app	*a;
+	char		*cause;
 
 	if (!app_settled(t, client_mode(c)))
 		return 0;
-	/* A start whose workers could not run for want of their sockets. */
-	TAILQ_FOREACH(a, &apps, entry) {
-		if (!client_mode(c) && a->listen_error != NULL &&
-		    (t->name == NULL || strcmp(t->name, a->name) == 0)) {
-			*reply = reply_error(PMD_E_FAILED, "%s: %s", a->name,
-			    a->listen_error);
-			return 1;
-		}
+	/* Started, and already given up (or without its sockets): failed. */
+	if (!client_mode(c) && (cause = errored_cause(t)) != NULL) {
+		*reply = reply_error(PMD_E_FAILED, "%s", cause);
+		free(cause);
+		return 1;
 	}
 	*reply = cmd_reply_list();
 	return 1;
@@ -140,7 +169,7 @@ cmd_apply_target(struct client *c, cJSON *req, enum wevent ev, int down)
 	if (cmd_get_target(req, &t, &reply) == -1)
 		return reply;
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (t.name == NULL || strcmp(a->name, t.name) == 0)
+		if (target_has(&t, a))
 			app_apply(a, ev, t.instance);
 	}
 	return cmd_wait(c, &t, down);

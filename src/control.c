@@ -644,6 +644,7 @@ client_wait(struct client *c, client_wait_fn fn, struct target *t, int mode)
 	target_clear(&c->target);
 	c->target = *t;
 	t->name = NULL;
+	t->names = NULL;
 	c->mode = mode;
 	if (fn == NULL)
 		c->kill_reply = 1;

@@ -202,7 +202,7 @@ wait_saved(struct client *c, cJSON **reply)
 cJSON *
 dump_save_begin(struct client *c)
 {
-	struct target		 none = { NULL, -1 };
+	struct target		 none = { .instance = -1 };
 	struct app_config	*cfg;
 	struct app		*a;
 	struct save		*s;

@@ -144,6 +144,11 @@ ask(struct view *v, cJSON *req)
 
 	cJSON_AddNumberToObject(req, "v", PMD_PROTOCOL_VERSION);
 	reply = pmctl_exchange(v->fd, v->in, req, &cause);
+	if (reply == NULL && pmctl_redial(&v->fd, &v->in) == 0) {
+		/* pmd closes a connection idle for client_idle_timeout. */
+		free(cause);
+		reply = pmctl_exchange(v->fd, v->in, req, &cause);
+	}
 	cJSON_Delete(req);
 	if (reply == NULL) {
 		screen_leave();		/* so that the message stays in view */

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -58,6 +59,7 @@ static const struct { const char *alias, *name; } aliases[] = {
 };
 
 static int	 json_out;
+static char	*socket_path;	/* where the daemon answered */
 int		 color;
 
 static void
@@ -146,7 +148,7 @@ static int
 start_daemon(const char *home, const char *path)
 {
 	char	*pmd = find_pmd(), errbuf[4096], fdstr[16], c;
-	int	 ready[2], errp[2], fd, status;
+	int	 ready[2], errp[2], fd, status, racing;
 	ssize_t	 n, len = 0;
 	pid_t	 pid;
 	double	 deadline;
@@ -178,13 +180,18 @@ start_daemon(const char *home, const char *path)
 	close(errp[0]);
 	waitpid(pid, &status, 0);
 	free(pmd);
-	deadline = mono_now() + 5;
+	/*
+	 * Ours is up, or lost the race to another pmctl's pmd (exit 75): the
+	 * winner's socket answers soon. Any other failure is final.
+	 */
+	racing = WIFEXITED(status) && WEXITSTATUS(status) == PMD_EX_RUNNING;
+	deadline = mono_now() + 10;
 	do {
 		if ((fd = try_connect(path)) != -1)
 			return fd;
 		/* The client may wait: a short pause between tries. */
 		poll(NULL, 0, 10);
-	} while (mono_now() < deadline && len == 0);
+	} while (mono_now() < deadline && (len == 0 || racing));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == PMD_EX_CONFIG)
 		fatalx(EXIT_UNREACH, "pmd did not start: %s", errbuf);
 	fatalx(EXIT_UNREACH, "pmd did not start%s%s", len ? ": " : "", errbuf);
@@ -286,6 +293,21 @@ pmctl_exchange(int fd, FILE *in, cJSON *req, char **cause)
 		*cause = xstrdup("the daemon closed the connection without a "
 		    "reply");
 	return NULL;
+}
+
+/* Connect again to the daemon that answered before (no autostart). */
+int
+pmctl_redial(int *fd, FILE **in)
+{
+	int	nfd;
+
+	if (socket_path == NULL || (nfd = try_connect(socket_path)) == -1)
+		return -1;
+	fclose(*in);
+	if ((*in = fdopen(nfd, "r")) == NULL)
+		fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
+	*fd = nfd;
+	return 0;
 }
 
 static cJSON *
@@ -526,7 +548,7 @@ static void
 build_start(cJSON *req, int argc, char **argv)
 {
 	const char	*name = NULL, *inst = NULL, *profile = NULL;
-	const char	*target = NULL;
+	const char	*target = NULL, **slot;
 	char		 path[PATH_MAX], cwd[PATH_MAX];
 	cJSON		*cmd, *env;
 	char		**e, *eq, *key;
@@ -543,17 +565,18 @@ build_start(cJSON *req, int argc, char **argv)
 			watch = 1;
 			continue;
 		}
-		if (i + 1 >= argc)
-			usage_error("start: %s needs a value", argv[i]);
 		if (strcmp(argv[i], "--name") == 0 || strcmp(argv[i], "-n") == 0)
-			name = argv[++i];
+			slot = &name;
 		else if (strcmp(argv[i], "-i") == 0 ||
 		    strcmp(argv[i], "--instances") == 0)
-			inst = argv[++i];
+			slot = &inst;
 		else if (strcmp(argv[i], "--env") == 0)
-			profile = argv[++i];
+			slot = &profile;
 		else
 			usage_error("start: unknown option %s", argv[i]);
+		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
+			usage_error("start: %s needs a value", argv[i]);
+		*slot = argv[++i];
 	}
 	if (i < argc) {
 		if (target != NULL)
@@ -726,13 +749,19 @@ build_request(const struct command *cmd, int argc, char **argv)
 		break;
 	case ARGS_SCALE:
 		if (argc != 2)
-			usage_error("usage: pmctl scale NAME N");
-		n = strtol(argv[1], &end, 10);
-		if (*argv[1] == '\0' || *end != '\0' || n < 1 || n > 4096)
-			usage_error("scale: N must be a number from 1 to 4096, "
-			    "got \"%s\"", argv[1]);
+			usage_error("usage: pmctl scale %s", cmd->usage);
 		cJSON_AddStringToObject(req, "name", argv[0]);
-		cJSON_AddNumberToObject(req, "instances", n);
+		n = strtol(argv[1], &end, 10);
+		if (*argv[1] != '\0' && *end == '\0' && n >= 1 && n <= 4096 &&
+		    isdigit((unsigned char)*argv[1]))
+			cJSON_AddNumberToObject(req, "instances", n);
+		else if (strcmp(argv[1], "max") == 0 || ((*argv[1] == '+' ||
+		    *argv[1] == '-') && argv[1][1] != '\0' &&
+		    strspn(argv[1] + 1, "0123456789") == strlen(argv[1] + 1)))
+			cJSON_AddStringToObject(req, "instances", argv[1]);
+		else
+			usage_error("scale: expected N (1 to 4096), +N, -N or "
+			    "max, got \"%s\"", argv[1]);
 		break;
 	case ARGS_SIGNAL:
 		if (argc != 2)
@@ -933,7 +962,7 @@ main(int argc, char **argv)
 			fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
 		if ((in = fdopen(fd, "r")) == NULL)
 			fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
-		free(path);
+		socket_path = path;
 		return monit_main(fd, in, argc - (int)i, argv + i);
 	}
 	req = build_request(cmd, argc - (int)i, argv + i);

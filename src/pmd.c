@@ -133,7 +133,7 @@ daemon_notify(const char *state)
 static void
 settle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
-	struct target	all = { NULL, -1 };
+	struct target	all = { .instance = -1 };
 
 	(void)revents;
 	ev_idle_stop(loop, w);
@@ -209,7 +209,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		break;
 	case SIGUSR2: {
 		/* = pmctl reload all; the outcome goes to our log. */
-		struct target	 all = { NULL, -1 };
+		struct target	 all = { .instance = -1 };
 		char		*cause;
 
 		log_info("got SIGUSR2: reloading every app");
@@ -263,7 +263,7 @@ take_lock(const char *socket_path)
 		ssize_t n = read(fd, buf, sizeof buf - 1);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
-		fatalx(1, "another pmd (pid %s) is running on %s",
+		fatalx(PMD_EX_RUNNING, "another pmd (pid %s) is running on %s",
 		    *buf ? buf : "?", socket_path);
 	}
 	free(path);

@@ -240,7 +240,9 @@ proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 	    SIGCHLD, &ca);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
-		*cause = xprintf("clone: %s", strerror(errno));
+		int e = errno;	/* the caller tells EAGAIN from the rest */
+		*cause = xprintf("clone: %s", strerror(e));
+		errno = e;
 		return -1;
 	}
 	if (ca.stage >= 0)

@@ -306,7 +306,7 @@ static int
 settled(const char *name)
 {
 	struct app	*a = app_find(name);
-	struct target	 t = { (char *)name, -1 };
+	struct target	 t = { .name = (char *)name, .instance = -1 };
 
 	if (a == NULL)
 		return 1;

@@ -127,7 +127,26 @@ act_ready(struct sm *sm, const struct policy *p, int status, uint64_t up)
 	if (sm->not_ready)
 		return 0;	/* too late: it is being killed */
 	sm->state = W_ONLINE;
+	sm->spawn_backoff = 0;
 	return A_CANCEL;
+}
+
+/*
+ * pmd could make no process (out of fds, memory or pids): not the app's
+ * fault, so neither a restart nor an unstable start. Try again later,
+ * waiting longer each time.
+ */
+static int
+act_no_spawn(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->spawn_backoff = sm->spawn_backoff == 0 ? SPAWN_RETRY :
+	    sm->spawn_backoff * 2;
+	if (sm->spawn_backoff > SPAWN_RETRY_MAX)
+		sm->spawn_backoff = SPAWN_RETRY_MAX;
+	sm->delay = sm->spawn_backoff;
+	sm->state = W_WAITING;
+	return A_DELAY;
 }
 
 /*
@@ -238,22 +257,27 @@ act_delay_over(struct sm *sm, const struct policy *p, int status,
 
 static const sm_action table[W_NSTATES][E_NEVENTS] = {
 	/*		E_START		E_STOP		E_RESTART
-	 *		E_RESET		E_READY		E_EXIT		E_TIMER */
+	 *		E_RESET		E_READY		E_EXIT		E_TIMER
+	 *		E_NOSPAWN */
 	[W_STOPPED] = {	act_start,	act_none,	act_restart_idle,
-			act_reset,	act_none,	act_none,	act_none },
+			act_reset,	act_none,	act_none,	act_none,
+			act_none },
 	[W_STARTING] = { act_none,	act_stop,	act_restart,
-			act_reset,	act_ready,	act_exited,	act_not_ready },
+			act_reset,	act_ready,	act_exited,	act_not_ready,
+			act_no_spawn },
 	[W_ONLINE] = {	act_none,	act_stop,	act_restart,
-			act_reset,	act_none,	act_exited,	act_none },
+			act_reset,	act_none,	act_exited,	act_none,
+			act_none },
 	[W_STOPPING] = { act_restart_stopping, act_stop_stopping,
 			act_restart_stopping,
 			act_reset,	act_none,	act_stop_done,
-			act_kill_timeout },
+			act_kill_timeout, act_none },
 	[W_WAITING] = {	act_start_waiting, act_stopped,	act_restart_idle,
 			act_reset,	act_none,	act_none,
-			act_delay_over },
+			act_delay_over,	act_none },
 	[W_ERRORED] = {	act_start,	act_stopped,	act_restart_idle,
-			act_reset_errored, act_none,	act_none,	act_none },
+			act_reset_errored, act_none,	act_none,	act_none,
+			act_none },
 };
 
 /*

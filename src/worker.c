@@ -22,6 +22,8 @@
 
 unsigned	worker_last_id;	/* of the last spawn: ids only grow */
 
+#define CPU_WINDOW	0.5	/* seconds: the shortest a CPU figure spans */
+
 static void	worker_step(struct worker *, enum wevent, int, uint64_t);
 static void	notify_close(struct worker *);
 
@@ -53,6 +55,16 @@ child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 		free(how);
 	}
 	w->pid = 0;
+	if (w->no_spawn) {
+		w->no_spawn = 0;
+		w->have_status = 0;
+		worker_step(w, E_NOSPAWN, 0, 0);
+		if (w->sm.state == W_WAITING)
+			log_warn("%s:%u: trying again in %llums (not counted "
+			    "as a crash)", w->app->name, w->instance,
+			    (unsigned long long)w->sm.delay);
+		return;
+	}
 	worker_step(w, E_EXIT, w->last_status, uptime);
 }
 
@@ -192,9 +204,11 @@ notify_open(struct worker *w, char **cause)
 	if (fd == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, len) == -1) {
-		*cause = xprintf("notify socket: %s", strerror(errno));
+		int e = errno;
+		*cause = xprintf("notify socket: %s", strerror(e));
 		if (fd != -1)
 			close(fd);
+		errno = e;
 		return NULL;
 	}
 	ev_io_init(&w->notify_w, notify_cb, fd, EV_READ);
@@ -229,6 +243,7 @@ worker_spawn(struct worker *w)
 	char			**envp, *cause, *notify = NULL;
 	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	pid_t			 pid = -1;
+	int			 e = 0;
 
 	w->id = ++worker_last_id;
 	free(w->exec_error);
@@ -238,11 +253,14 @@ worker_spawn(struct worker *w)
 	w->started = ev_now(EV_DEFAULT);
 	w->cpu_at = 0;
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
+		e = errno;
 		cause = xprintf("pipe: %s", strerror(errno));
 		goto failed;
 	}
-	if (cfg->wait_ready && (notify = notify_open(w, &cause)) == NULL)
+	if (cfg->wait_ready && (notify = notify_open(w, &cause)) == NULL) {
+		e = errno;
 		goto failed;
+	}
 	memset(&sp, 0, sizeof sp);
 	envp = app_environ(a, w, notify, &sp.pid_slot);
 	free(notify);
@@ -260,6 +278,7 @@ worker_spawn(struct worker *w)
 	sp.out_fd = out[1];
 	sp.err_fd = err[1];
 	pid = proc_spawn(&sp, &w->exec_error, &cause);
+	e = errno;
 	argv_free(envp);
 	if (pid == -1)
 		goto failed;
@@ -300,8 +319,11 @@ failed:
 	}
 	/*
 	 * Report it as an exit from the next loop iteration, as a real child
-	 * would, so the restart policy applies and nothing recurses here.
+	 * would, so the restart policy applies and nothing recurses here;
+	 * for want of resources, as E_NOSPAWN.
 	 */
+	w->no_spawn = e == EMFILE || e == ENFILE || e == EAGAIN ||
+	    e == ENOMEM || e == ENOBUFS;
 	w->pid = 0;
 	w->child_w.rstatus = 127 << 8;
 	ev_feed_event(EV_DEFAULT, &w->child_w, EV_CHILD);
@@ -407,17 +429,28 @@ worker_json(struct worker *w, int detail)
 	char			*s;
 
 	if (w->pid > 0 && proc_stat(w->pid, &ps) == 0) {
-		double hz = (double)sysconf(_SC_CLK_TCK);
 		ticks = ps.ticks;
 		rss = ps.rss;
-		double since = w->cpu_at > w->started ? w->cpu_at : w->started;
-		unsigned long long base = w->cpu_at > w->started ?
-		    w->cpu_ticks : 0;
-
-		if (now - since > 0.001)
-			cpu = (ticks - base) / hz / (now - since) * 100;
-		w->cpu_ticks = ticks;
-		w->cpu_at = now;
+		/* A sample belongs to one process: a new pid starts over. */
+		if (w->cpu_pid != w->pid) {
+			w->cpu_pid = w->pid;
+			w->cpu_ticks = 0;
+			w->cpu_at = w->started;
+			w->cpu_pct = 0;
+		}
+		/*
+		 * Ticks come in 1/CLK_TCK steps: over a short window one tick
+		 * reads as hundreds of percent. Keep the last figure until
+		 * the window is long enough to mean something.
+		 */
+		if (now - w->cpu_at >= CPU_WINDOW) {
+			w->cpu_pct = (ticks - w->cpu_ticks) /
+			    (double)sysconf(_SC_CLK_TCK) / (now - w->cpu_at) *
+			    100;
+			w->cpu_ticks = ticks;
+			w->cpu_at = now;
+		}
+		cpu = w->cpu_pct;
 	}
 	cJSON_AddStringToObject(o, "name", w->app->name);
 	cJSON_AddNumberToObject(o, "instance", w->instance);

@@ -84,6 +84,20 @@ BAD_CONFIGS = [
      '2: dump_file: expected a path'),
     ("[daemon]\ndumpfile = /tmp/d\n",
      '2: dumpfile: unknown key in [daemon] (did you mean "dump_file"?)'),
+    ("[daemon]\nlog_dir = /tmp\n[daemon]\nsocket = /tmp/s\n",
+     "3: [daemon] appears twice (first at line 1): keep one"),
+    ("[app:a] junk\ncommand = x\n",
+     '1: [app:a]: text after the section header: "junk"'),
+    ("[app:a] ; a comment is fine\ncommand = x\nmax_restarts = many\n",
+     '3: max_restarts: expected a whole number from 0 to 1000000, got "many"'),
+    ("[app:a]\ncommand = sleep 1\0; more\n",
+     "2: the line holds a NUL byte"),
+    ("[daemon]\nlog_dir = /etc/hostname\n",
+     "2: log_dir: /etc/hostname exists and is not a directory"),
+    ("[daemon]\nmax_clients = 0\n",
+     "2: max_clients: expected at least 1"),
+    ("[daemon]\nclient_idle_timeout = never\n",
+     '2: client_idle_timeout: expected a duration like 500ms, 5s, 2m or 1h (a bare number is milliseconds), got "never"'),
     ("[app:api]\ncommand = x\nuser = no-such-user-xyz\n",
      '3: user: no such user "no-such-user-xyz"' if os.geteuid() == 0 else
      "3: user: only allowed when pmd runs as root"),
@@ -114,6 +128,41 @@ def test_duplicate_app_across_included_files(tmp_path):
     assert r.returncode == 78
     assert r.stderr == (f"pmd: {tmp_path}/apps.d/b.conf:2: [app:api]: app \"api\" is already "
                         f"defined at {tmp_path}/apps.d/a.conf:1\n")
+
+
+def run_pmd(tmp_path, conf):
+    return subprocess.run([PMD, "-c", str(conf)], capture_output=True, text=True,
+                          env=dict(os.environ, PMD_HOME=str(tmp_path / "h")), timeout=30)
+
+
+def test_includes_that_cannot_be_read(tmp_path):
+    """A literal include that does not exist, or that is a directory, is an
+    error naming the line; a pattern that matches nothing is not."""
+    (tmp_path / "apps.d").mkdir()
+    conf = tmp_path / "pmd.conf"
+    for line, message in ((f"include = {tmp_path}/apps.d",
+                           f"2: include: {tmp_path}/apps.d is a directory (include "
+                           f"{tmp_path}/apps.d/*.conf for its files)"),
+                          ("include = nope.conf", f"2: include: {tmp_path}/nope.conf: no such file")):
+        conf.write_text(f"[daemon]\n{line}\n")
+        r = run_pmd(tmp_path, conf)
+        assert r.returncode == 78 and r.stderr == f"pmd: {conf}:{message}\n", r.stderr
+    os.mkfifo(tmp_path / "apps.d" / "fifo.conf")
+    conf.write_text("[daemon]\ninclude = apps.d/*.conf\n")
+    r = run_pmd(tmp_path, conf)
+    assert r.returncode == 78
+    assert r.stderr == f"pmd: {tmp_path}/apps.d/fifo.conf: not a regular file (a FIFO)\n"
+    os.unlink(tmp_path / "apps.d" / "fifo.conf")
+    conf.write_text("[daemon]\ninclude = apps.d/*.conf\nmax_clients = x\n")
+    r = run_pmd(tmp_path, conf)       # the empty glob passes; the next line is read
+    assert r.returncode == 78 and ":3: max_clients:" in r.stderr
+
+
+def test_a_byte_order_mark_is_fine(pmd):
+    conf = pmd.write_config("")
+    conf.write_bytes(b"\xef\xbb\xbf[app:bom]\ncommand = sleep 1000\n")
+    pmd.start(args=["-c", conf])
+    pmd.wait_status("bom", "online")
 
 
 def test_missing_config_file(tmp_path):
@@ -202,7 +251,7 @@ def test_pmctl_usage_errors_exit_2(pmd):
                       (("frobnicate",), 'unknown command "frobnicate"'),
                       (("stpo", "api"), 'did you mean "stop"?'),
                       (("stop",), "usage: pmctl stop"),
-                      (("scale", "api", "zero"), 'N must be a number from 1 to 4096, got "zero"'),
+                      (("scale", "api", "zero"), 'scale: expected N (1 to 4096), +N, -N or max, got "zero"'),
                       (("start", "--name"), "--name needs a value"),
                       (("start", "--name", "x", "api"), "--name, -i and --watch go with -- COMMAND"),
                       (("start", "a", "b"), "one app or file at a time"),

@@ -119,7 +119,7 @@ def test_second_daemon_on_the_same_home_is_refused(pmd):
     import subprocess as sp
     r = sp.run([__import__("conftest").PMD], env=pmd.env, capture_output=True, text=True,
                timeout=30)
-    assert r.returncode == 1
+    assert r.returncode == 75
     assert r.stderr == f"pmd: another pmd (pid {first}) is running on {pmd.socket}\n"
     assert pmd.json("ping")["pid"] == first
 

@@ -266,6 +266,40 @@ test_errored_cleared_by_restart_and_reset(void **state)
 	assert_int_equal(sm.restarts, 0);
 }
 
+/*
+ * No process could be made (EMFILE, EAGAIN...): retried with a doubling
+ * delay, never counted as a restart or an unstable start, so a worker
+ * cannot end errored for pmd's lack of fds; a successful start resets it.
+ */
+static void
+test_no_spawn_is_retried_and_not_counted(void **state)
+{
+	struct sm	sm = { 0 };
+	uint64_t	want = SPAWN_RETRY;
+	int		i;
+
+	(void)state;
+	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), A_SPAWN);
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(sm_step(&sm, E_NOSPAWN, &p, 0, 0), A_DELAY);
+		assert_int_equal(sm.state, W_WAITING);
+		assert_int_equal(sm.delay, want);
+		want = want * 2 > SPAWN_RETRY_MAX ? SPAWN_RETRY_MAX : want * 2;
+		assert_int_equal(sm_step(&sm, E_TIMER, &p, 0, 0), A_SPAWN);
+		assert_int_equal(sm.state, W_STARTING);
+	}
+	assert_int_equal(sm.unstable, 0);
+	assert_int_equal(sm.restarts, 0);
+	assert_int_equal(sm_step(&sm, E_READY, &p, 0, 0), A_CANCEL);
+	assert_int_equal(sm.state, W_ONLINE);
+	assert_int_equal(sm.spawn_backoff, 0);
+	/* A stop while it waits for the retry is immediate. */
+	sm.state = W_STARTING;
+	sm_step(&sm, E_NOSPAWN, &p, 0, 0);
+	assert_int_equal(sm_step(&sm, E_STOP, &p, 0, 0), A_CANCEL);
+	assert_int_equal(sm.state, W_STOPPED);
+}
+
 static void
 test_every_cell_is_defined(void **state)
 {
@@ -303,6 +337,8 @@ main(void)
 		cmocka_unit_test_setup(test_stop_while_waiting, setup),
 		cmocka_unit_test_setup(test_start_during_stop_restarts, setup),
 		cmocka_unit_test_setup(test_errored_cleared_by_restart_and_reset,
+		    setup),
+		cmocka_unit_test_setup(test_no_spawn_is_retried_and_not_counted,
 		    setup),
 		cmocka_unit_test_setup(test_every_cell_is_defined, setup),
 	};
