@@ -39,7 +39,7 @@ load_error(const char *text)
 	char		*path = write_file("main.conf", text), *cause = NULL;
 	char		*msg;
 
-	assert_int_equal(config_load(path, &cfg, &cause), -1);
+	assert_int_equal(config_load(path, OWNER_NONE, &cfg, &cause), -1);
 	assert_null(cfg);
 	assert_non_null(cause);
 	assert_memory_equal(cause, dir, strlen(dir));
@@ -92,7 +92,7 @@ test_full_config(void **state)
 	    "[app:worker]\n"
 	    "command = python3 worker.py\n"
 	    "  --queue default\n");
-	assert_int_equal(config_load(path, &cfg, &cause), 0);
+	assert_int_equal(config_load(path, OWNER_NONE, &cfg, &cause), 0);
 	assert_null(cause);
 	assert_string_equal(cfg->socket, "/tmp/x.sock");
 	assert_non_null(strstr(cfg->log_dir, "/logs"));
@@ -148,7 +148,7 @@ test_include(void **state)
 	free(write_file("apps.d/skip.txt", "[app:c]\ncommand = c\n"));
 	main = write_file("inc.conf", "[daemon]\ninclude = apps.d/*.conf\n"
 	    "[app:first]\ncommand = x\n");
-	assert_int_equal(config_load(main, &cfg, &cause), 0);
+	assert_int_equal(config_load(main, OWNER_NONE, &cfg, &cause), 0);
 	/* The main file's apps, then the included files in sorted order. */
 	assert_string_equal(TAILQ_FIRST(&cfg->apps)->name, "first");
 	assert_string_equal(TAILQ_NEXT(TAILQ_FIRST(&cfg->apps), entry)->name,
@@ -160,13 +160,13 @@ test_include(void **state)
 	/* An error in an included file names that file. */
 	free(write_file("apps.d/c.conf", "[app:c]\ncommand = c\nwat = 1\n"));
 	main = write_file("inc.conf", "[daemon]\ninclude = apps.d/*.conf\n");
-	assert_int_equal(config_load(main, &cfg, &cause), -1);
+	assert_int_equal(config_load(main, OWNER_NONE, &cfg, &cause), -1);
 	assert_non_null(strstr(cause, "/apps.d/c.conf:3: wat: unknown key"));
 	free(cause);
 	free(main);
 	free(write_file("apps.d/c.conf", "[daemon]\nlog_dir = x\n"));
 	main = write_file("inc.conf", "[daemon]\ninclude = apps.d/*.conf\n");
-	assert_int_equal(config_load(main, &cfg, &cause), -1);
+	assert_int_equal(config_load(main, OWNER_NONE, &cfg, &cause), -1);
 	assert_non_null(strstr(cause, "/apps.d/c.conf:1: [daemon] is only "
 	    "allowed in the main config file"));
 	free(cause);
@@ -269,7 +269,7 @@ test_long_lines(void **state)
 	text = xprintf("; %0400d\n[app:api]\ncommand = echo %s ; note\n"
 	    "env.LONG = %s\ninstances = 2\n", 1, longval, longval);
 	path = write_file("long.conf", text);
-	assert_int_equal(config_load(path, &cfg, &cause), 0);
+	assert_int_equal(config_load(path, OWNER_NONE, &cfg, &cause), 0);
 	a = config_find(cfg, "api");
 	assert_int_equal(argv_count(a->argv), 251);
 	assert_string_equal(a->argv[4], "a  b");
@@ -316,7 +316,7 @@ test_missing_file(void **state)
 	char		*cause;
 
 	(void)state;
-	assert_int_equal(config_load("/nonexistent/pmd.conf", &cfg, &cause),
+	assert_int_equal(config_load("/nonexistent/pmd.conf", OWNER_NONE, &cfg, &cause),
 	    -1);
 	assert_string_equal(cause, "/nonexistent/pmd.conf: No such file or "
 	    "directory");
