@@ -73,8 +73,40 @@ check: all
 	    $(UNIT:%=build/san/test-%)
 	@for t in $(UNIT); do echo "== unit: $$t"; \
 	    ./build/san/test-$$t || exit 1; done
+	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then $(MAKE) fuzz-replay; \
+	    else echo "fuzz: no $(FUZZ_CC): the corpora are not replayed"; fi
 	mandoc -Tlint -Wwarning man/*.[0-9]
 	PMD_BIN_DIR=$(CURDIR)/build/san $(PYTHON) -m pytest -q tests/integration
+
+# libFuzzer harnesses (clang): the config loader, the control path and the
+# dump loader, linked with the daemon's own modules. make fuzz runs each for
+# FUZZ_SECONDS; make check replays the seed corpora in tests/fuzz/corpus.
+FUZZ_CC	 ?= clang
+FUZZ_SECONDS ?= 120
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	   -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZERS	 = config request dump
+FUZZ_DAEMON = $(filter-out src/pmd.c src/proc.c,$(DAEMON)) tests/fuzz/fuzz-daemon.c
+
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DAEMON) $(HEADERS) tests/fuzz/fuzz.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -Itests/fuzz -o $@ $< \
+	    $(FUZZ_DAEMON) $(LDLIBS)
+
+fuzz: $(FUZZERS:%=build/fuzz/fuzz-%)
+	@for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$$f; \
+	    echo "== fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	    build/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=2 \
+	    -print_final_stats=1 build/fuzz/corpus-$$f \
+	    tests/fuzz/corpus/$$f || exit 1; done
+
+fuzz-replay: $(FUZZERS:%=build/fuzz/fuzz-%)
+	@for f in $(FUZZERS); do \
+	    out=$$(build/fuzz/fuzz-$$f -close_fd_mask=2 \
+	    tests/fuzz/corpus/$$f/* 2>&1) || \
+	    { echo "$$out" | tail -n 40; exit 1; }; \
+	    echo "== fuzz corpus: $$f: $$(ls tests/fuzz/corpus/$$f | wc -l)" \
+	    "inputs replayed, no finding"; done
 
 build/testsrv: tests/tools/testsrv.c
 	@mkdir -p build
@@ -126,4 +158,4 @@ uninstall:
 clean:
 	rm -rf pmd pmctl build .run
 
-.PHONY: all deps run check bench clean install uninstall
+.PHONY: all deps run check bench clean install uninstall fuzz fuzz-replay

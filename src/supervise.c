@@ -271,7 +271,7 @@ static const sm_action table[W_NSTATES][E_NEVENTS] = {
 	[W_STOPPING] = { act_restart_stopping, act_stop_stopping,
 			act_restart_stopping,
 			act_reset,	act_none,	act_stop_done,
-			act_kill_timeout, act_none },
+			act_kill_timeout, act_stop_done },
 	[W_WAITING] = {	act_start_waiting, act_stopped,	act_restart_idle,
 			act_reset,	act_none,	act_none,
 			act_delay_over,	act_none },

@@ -293,6 +293,14 @@ test_no_spawn_is_retried_and_not_counted(void **state)
 	assert_int_equal(sm_step(&sm, E_READY, &p, 0, 0), A_CANCEL);
 	assert_int_equal(sm.state, W_ONLINE);
 	assert_int_equal(sm.spawn_backoff, 0);
+	/*
+	 * Stopped in the same turn as the spawn that could not be: no
+	 * process ever ran, so the stop is done (found by fuzz-dump).
+	 */
+	sm.state = W_STARTING;
+	assert_int_equal(sm_step(&sm, E_STOP, &p, 0, 0), A_KILL);
+	assert_int_equal(sm_step(&sm, E_NOSPAWN, &p, 0, 0), A_CANCEL);
+	assert_int_equal(sm.state, W_STOPPED);
 	/* A stop while it waits for the retry is immediate. */
 	sm.state = W_STARTING;
 	sm_step(&sm, E_NOSPAWN, &p, 0, 0);
