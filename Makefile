@@ -1,6 +1,6 @@
 # pmd: `make` builds pmd and pmctl, `make run` runs pmd on the example
 # config, `make check` runs every test (unit and integration, under ASan
-# and UBSan), `make bench` measures the performance targets of SPEC.md.
+# and UBSan), `make bench` measures the performance targets (listed in bench/bench.py).
 
 CC	?= cc
 PREFIX	?= /usr/local

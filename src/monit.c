@@ -498,6 +498,6 @@ monit_main(int fd, FILE *in, int argc, char **argv)
 	cJSON_Delete(v.rows);
 	cJSON_Delete(v.logs);
 	free(v.app);
-	fclose(in);
+	fclose(v.in);
 	return 0;
 }

@@ -211,7 +211,7 @@ default_home(void)
 	return xprintf("%s/.pmd", h);
 }
 
-/* SPEC.md's order: -s, $PMD_SOCKET, $PMD_HOME, /run/pmd, ~/.pmd. */
+/* pmctl(1)'s order: -s, $PMD_SOCKET, $PMD_HOME, /run/pmd, ~/.pmd. */
 static int
 connect_daemon(const char *opt_socket, int autostart, char **pathp)
 {

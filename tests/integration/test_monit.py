@@ -184,3 +184,19 @@ def test_monit_usage_errors(pmd):
         r = pmd.ctl(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert msg in r.stderr, (args, r.stderr)
+
+
+def test_monit_slower_than_the_idle_timeout_connects_again(pmd):
+    """pmd closes a connection idle for client_idle_timeout; a view that
+    refreshes less often than that goes on, on a new connection."""
+    pmd.start("[daemon]\nclient_idle_timeout = 100ms\n" + APPS)
+    p = subprocess.Popen([PMCTL, "monit", "--interval", "400ms"], env=pmd.env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = b""
+    deadline = time.monotonic() + 10
+    while out.count(b"--- ") < 3 and time.monotonic() < deadline and p.poll() is None:
+        out += os.read(p.stdout.fileno(), 65536)
+    assert out.count(b"--- ") >= 3, p.stderr.read()
+    p.send_signal(signal.SIGINT)
+    rest, err = p.communicate(timeout=10)
+    assert p.returncode == 0, err
