@@ -1,6 +1,9 @@
 # pmd: `make` builds pmd and pmctl, `make run` runs pmd on the example
 # config, `make check` runs every test (unit and integration, under ASan
-# and UBSan), `make bench` measures the performance targets (listed in bench/bench.py).
+# and UBSan), `make bench` measures the performance targets (listed in
+# bench/bench.py). `make` and `make install` never install packages; run,
+# check, bench and deps install what is missing (scripts/deps.sh).
+# CFLAGS and LDFLAGS are honoured in every build; WERROR= turns -Werror off.
 
 CC	?= cc
 PREFIX	?= /usr/local
@@ -11,7 +14,9 @@ UNITDIR	?= $(PREFIX)/lib/systemd/system
 COMPDIR	?= $(PREFIX)/share/bash-completion/completions
 PKGS	 = libcjson inih
 CFLAGS	?= -O2 -g
-WARN	 = -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers
+WERROR	?= -Werror
+WARN	 = -std=gnu11 -Wall -Wextra -Wmissing-prototypes $(WERROR) \
+	   -Wno-missing-field-initializers
 CPPFLAGS += -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libev ships no .pc file: plain -l. pmctl needs cJSON only.
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -30,10 +35,11 @@ CLIENT	 = src/pmctl.c src/monit.c $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse config supervise cron
 
-all: deps pmd pmctl
+all: pmd pmctl
 
+# Everything the tests need too (make check does this itself).
 deps:
-	@scripts/deps.sh build
+	@scripts/deps.sh test
 
 pmd: $(DAEMON) $(HEADERS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDFLAGS) $(LDLIBS)
@@ -44,11 +50,13 @@ pmctl: $(CLIENT) $(HEADERS)
 # The sanitized builds that make check runs.
 build/san/pmd: $(DAEMON) $(HEADERS)
 	@mkdir -p build/san
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(DAEMON) $(LDLIBS)
+	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -o $@ $(DAEMON) \
+	    $(LDFLAGS) $(LDLIBS)
 
 build/san/pmctl: $(CLIENT) $(HEADERS)
 	@mkdir -p build/san
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $(CLIENT) $(CLIENT_LIBS)
+	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -o $@ $(CLIENT) \
+	    $(LDFLAGS) $(CLIENT_LIBS)
 
 # Each unit test links its module alone (plus the helpers every module uses).
 UNIT_SRC_parse	   = src/parse.c src/util.c
@@ -58,18 +66,20 @@ UNIT_SRC_supervise = src/supervise.c
 
 build/san/test-%: tests/unit/test-%.c $(HEADERS) src/*.c
 	@mkdir -p build/san
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -o $@ $< $(UNIT_SRC_$*) \
-	    $(LDLIBS) -lcmocka
+	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -o $@ $< \
+	    $(UNIT_SRC_$*) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-run: all
+run:
+	@scripts/deps.sh build
+	@$(MAKE) all
 	@mkdir -p .run
 	@echo "pmd: running conf/example.conf with PMD_HOME=$(CURDIR)/.run"
 	@echo "pmd: in another terminal: export PMD_HOME=$(CURDIR)/.run; ./pmctl list"
 	PMD_HOME=$(CURDIR)/.run ./pmd -c conf/example.conf
 
-check: all
+check:
 	@scripts/deps.sh test
-	$(MAKE) build/san/pmd build/san/pmctl build/testsrv \
+	$(MAKE) all build/san/pmd build/san/pmctl build/testsrv \
 	    $(UNIT:%=build/san/test-%)
 	@for t in $(UNIT); do echo "== unit: $$t"; \
 	    ./build/san/test-$$t || exit 1; done
@@ -91,7 +101,7 @@ FUZZ_DAEMON = $(filter-out src/pmd.c src/proc.c,$(DAEMON)) tests/fuzz/fuzz-daemo
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DAEMON) $(HEADERS) tests/fuzz/fuzz.h
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -Itests/fuzz -o $@ $< \
-	    $(FUZZ_DAEMON) $(LDLIBS)
+	    $(FUZZ_DAEMON) $(LDFLAGS) $(LDLIBS)
 
 fuzz: $(FUZZERS:%=build/fuzz/fuzz-%)
 	@for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$$f; \
@@ -110,10 +120,11 @@ fuzz-replay: $(FUZZERS:%=build/fuzz/fuzz-%)
 
 build/testsrv: tests/tools/testsrv.c
 	@mkdir -p build
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ tests/tools/testsrv.c
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ tests/tools/testsrv.c $(LDFLAGS)
 
-bench: all build/testsrv
+bench:
 	@scripts/deps.sh bench
+	$(MAKE) all build/testsrv
 	$(PYTHON) bench/bench.py
 
 # Configs go to SYSCONFDIR/pmd and never replace a file that is there.

@@ -259,6 +259,7 @@ take_lock(const char *socket_path)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1)
 		fatalx(1, "%s: %s", path, strerror(errno));
+	free(path);
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		ssize_t n = read(fd, buf, sizeof buf - 1);
 		buf[n > 0 ? n : 0] = '\0';
@@ -266,7 +267,6 @@ take_lock(const char *socket_path)
 		fatalx(PMD_EX_RUNNING, "another pmd (pid %s) is running on %s",
 		    *buf ? buf : "?", socket_path);
 	}
-	free(path);
 	return fd;	/* kept open for good: it holds the lock */
 }
 
