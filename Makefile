@@ -30,8 +30,10 @@ DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
 	   src/reload.c src/track.c src/reconf.c src/dump.c src/cron.c \
 	   src/watch.c \
-	   $(wildcard src/cmd-*.c) $(COMMON)
-CLIENT	 = src/pmctl.c src/monit.c $(COMMON)
+	   $(CMDS) $(COMMON)
+# A command is one file, built into both programs (pmctl with -DPMCTL).
+CMDS	 = $(wildcard src/cmd-*.c)
+CLIENT	 = src/pmctl.c src/monit.c $(CMDS) $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse config supervise cron
 
@@ -45,7 +47,7 @@ pmd: $(DAEMON) $(HEADERS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDFLAGS) $(LDLIBS)
 
 pmctl: $(CLIENT) $(HEADERS)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(CLIENT) $(LDFLAGS) $(CLIENT_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DPMCTL -o $@ $(CLIENT) $(LDFLAGS) $(CLIENT_LIBS)
 
 # The sanitized builds that make check runs.
 build/san/pmd: $(DAEMON) $(HEADERS)
@@ -55,7 +57,7 @@ build/san/pmd: $(DAEMON) $(HEADERS)
 
 build/san/pmctl: $(CLIENT) $(HEADERS)
 	@mkdir -p build/san
-	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -o $@ $(CLIENT) \
+	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -DPMCTL -o $@ $(CLIENT) \
 	    $(LDFLAGS) $(CLIENT_LIBS)
 
 # Each unit test links its module alone (plus the helpers every module uses).

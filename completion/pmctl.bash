@@ -14,9 +14,8 @@ _pmctl()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="start stop restart reload delete reset scale list ls
-	    show logs flush save resurrect reload-config reopen-logs signal
-	    monit ping version kill help"
+	# pmctl's own table: every command and alias (`pmctl commands`).
+	local commands="$(pmctl commands 2>/dev/null) help"
 
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do

@@ -11,7 +11,12 @@
 #define EXIT_UNREACH	3
 
 extern int color;
+extern int pmctl_json;
 
+void	 pmctl_usage_error(const char *, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
+cJSON	*pmctl_read_reply(FILE *);
+void	 pmctl_print_names(const char *, cJSON *);
 cJSON	*pmctl_exchange(int, FILE *, cJSON *, char **);
 int	 pmctl_redial(int *, FILE **);
 void	 pmctl_print_list(cJSON *);

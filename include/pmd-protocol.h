@@ -6,6 +6,8 @@
 #ifndef PMD_PROTOCOL_H
 #define PMD_PROTOCOL_H
 
+#include <stdio.h>
+
 #define PMD_PROTOCOL_VERSION	1
 #define PMD_VERSION		"0.1.0"
 
@@ -27,50 +29,76 @@
 #define PMD_E_PERM	"EPERM"		/* the peer may not do that */
 
 /*
- * The commands: C name, name, how pmctl turns its arguments into a
- * request, usage, summary. Both programs expand this list: pmd into its
- * dispatch table (one cmd-NAME.c each), pmctl into its parser and help.
+ * A command is one file, src/cmd-NAME.c, built into both programs: its
+ * entry says everything about it (name, alias, usage, help, the request's
+ * fields with their types and bounds, flags), and holds pmd's exec and,
+ * where the generic ones do not fit, pmctl's request builder and reply
+ * printer. pmd checks every request against the fields before exec runs;
+ * pmctl builds a request from positional arguments in the fields' order
+ * unless the entry has a builder. CMD_EXEC and CMD_PMCTL keep each
+ * program's functions out of the other one.
  */
+enum arg_type {
+	ARG_STRING,
+	ARG_BOOL,
+	ARG_INT,		/* a whole number from min to max */
+	ARG_INT_OR_STRING,	/* the same, or a string the command parses */
+	ARG_STRINGS,		/* an array of at least min strings */
+	ARG_STRING_MAP,		/* an object of strings */
+};
+
+struct cmd_arg {
+	const char	*field;
+	enum arg_type	 type;
+	int		 required;
+	double		 min;
+	double		 max;
+};
+
+#define CMD_WHILE_STOPPING	0x1	/* pmd runs it while it shuts down */
+#define CMD_NO_AUTOSTART	0x2	/* pmctl starts no daemon for it */
+#define CMD_CLIENT		0x4	/* pmctl's own: pmd does not know it */
+
+struct client;
+struct cJSON;
+struct cmd_entry;
+
+typedef struct cJSON *(*cmd_exec_fn)(struct client *, struct cJSON *);
+typedef void (*cmd_build_fn)(const struct cmd_entry *, struct cJSON *, int,
+    char **);
+/* The reply, the request, the connection (for a stream that follows). */
+typedef void (*cmd_print_fn)(struct cJSON *, struct cJSON *, FILE *);
+
+struct cmd_entry {
+	const char		*name;
+	const char		*alias;		/* words, blank-separated, or NULL */
+	const char		*usage;		/* the arguments */
+	const char		*help;		/* one line */
+	const struct cmd_arg	*args;		/* ends with a NULL field */
+	int			 flags;
+	cmd_exec_fn		 exec;		/* pmd: the reply, or NULL */
+	cmd_build_fn		 build;		/* pmctl: argv to request */
+	cmd_print_fn		 print;		/* pmctl: reply (and stream) */
+	int			(*run)(int, FILE *, int, char **);
+						/* pmctl's own: runs itself */
+};
+
+#ifdef PMCTL
+#define CMD_EXEC(f)	NULL
+#define CMD_PMCTL(f)	f
+#else
+#define CMD_EXEC(f)	f
+#define CMD_PMCTL(f)	NULL
+#endif
+
+/* The table, in the order pmctl's help lists it: one line per command. */
 #define PMD_COMMANDS(X)							\
-	X(start, "start", ARGS_START,					\
-	    "NAME|all|FILE.conf [--env PROFILE] | [--name NAME] [-i N] [--watch] -- CMD [ARG...]", \
-	    "start a configured app, the apps of a file, or a command")	\
-	X(stop, "stop", ARGS_TARGET, "NAME|all|NAME:INSTANCE",		\
-	    "stop workers and wait until they have exited")		\
-	X(restart, "restart", ARGS_TARGET, "NAME|all|NAME:INSTANCE",	\
-	    "stop then start workers; clears errored")			\
-	X(reload, "reload", ARGS_TARGET, "NAME|all",			\
-	    "replace workers one at a time, without downtime")		\
-	X(delete, "delete", ARGS_TARGET, "NAME|all",			\
-	    "stop an app and forget it")				\
-	X(reset, "reset", ARGS_TARGET, "NAME|all|NAME:INSTANCE",	\
-	    "zero restart counters and start errored workers again")	\
-	X(scale, "scale", ARGS_SCALE, "NAME N|+N|-N|max",		\
-	    "run N instances of an app (or N more, N fewer, one per CPU)") \
-	X(list, "list", ARGS_NONE, "",					\
-	    "one line per worker: pid, status, restarts, uptime, cpu, memory") \
-	X(show, "show", ARGS_NAME, "NAME",				\
-	    "everything about one app and each of its workers")		\
-	X(logs, "logs", ARGS_LOGS,					\
-	    "[NAME] [--lines N] [--follow] [--err|--out]",		\
-	    "the last lines of the logs, then with --follow new ones")	\
-	X(flush, "flush", ARGS_OPTNAME, "[NAME]",			\
-	    "empty the log files of an app, or of all")			\
-	X(save, "save", ARGS_NONE, "",					\
-	    "write the running set of apps to the dump file")		\
-	X(resurrect, "resurrect", ARGS_NONE, "",			\
-	    "start the apps of the dump file that are not running")	\
-	X(reload_config, "reload-config", ARGS_NONE, "",		\
-	    "read the config files again and apply the difference")	\
-	X(reopen_logs, "reopen-logs", ARGS_NONE, "",			\
-	    "reopen every log file (after logrotate moved them)")	\
-	X(signal, "signal", ARGS_SIGNAL, "SIGNAL NAME|all|NAME:INSTANCE",	\
-	    "send a signal to workers' process groups")			\
-	X(ping, "ping", ARGS_NONE, "",					\
-	    "check that the daemon answers")				\
-	X(version, "version", ARGS_NONE, "",				\
-	    "print the client's and the daemon's versions")		\
-	X(kill, "kill", ARGS_NONE, "",					\
-	    "stop every worker, then the daemon")
+	X(start) X(stop) X(restart) X(reload) X(delete) X(reset) X(scale) \
+	X(list) X(show) X(logs) X(flush) X(save) X(resurrect)		\
+	X(reload_config) X(reopen_logs) X(signal) X(monit) X(ping)	\
+	X(version) X(kill)
+
+extern const struct cmd_entry *const cmd_table[];
+const struct cmd_entry *cmd_find(const char *, int);
 
 #endif

@@ -474,41 +474,8 @@ struct target *client_target(struct client *);
 void	 client_follow(struct client *, const char *, int);
 int	 client_mode(struct client *);
 
-/*
- * cmd.c: the dispatch table. Each cmd-NAME.c defines one entry: the
- * request's fields (checked before exec runs: a field of the wrong type is
- * an error naming it), flags and exec.
- */
+/* cmd.c: what commands share to read requests and build replies. */
 struct cJSON;
-typedef struct cJSON *(*cmd_exec_fn)(struct client *, struct cJSON *);
-
-enum arg_type {
-	ARG_STRING,
-	ARG_BOOL,
-	ARG_INT,		/* a whole number from min to max */
-	ARG_INT_OR_STRING,	/* the same, or a string the command parses */
-	ARG_STRINGS,		/* an array of at least min strings */
-	ARG_STRING_MAP,		/* an object of strings */
-};
-
-struct cmd_arg {
-	const char	*field;
-	enum arg_type	 type;
-	int		 required;
-	double		 min;
-	double		 max;
-};
-
-#define CMD_WHILE_STOPPING	0x1	/* runs while pmd shuts down */
-
-struct cmd_entry {
-	const char		*name;
-	const struct cmd_arg	*args;	/* ends with a NULL field */
-	int			 flags;
-	cmd_exec_fn		 exec;
-};
-
-const struct cmd_entry *cmd_find(const char *);
 struct cJSON *reply_ok(void);
 struct cJSON *reply_error(const char *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -7,17 +7,7 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
-static cJSON	*cmd_delete_exec(struct client *, cJSON *);
-
-static const struct cmd_arg cmd_delete_args[] = {
-	{ "target", ARG_STRING, 1, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const struct cmd_entry cmd_delete_entry = {
-	"delete", cmd_delete_args, 0, cmd_delete_exec
-};
-
+#ifndef PMCTL
 static cJSON *
 cmd_delete_exec(struct client *c, cJSON *req)
 {
@@ -39,3 +29,21 @@ cmd_delete_exec(struct client *c, cJSON *req)
 	}
 	return cmd_wait(c, &t, 1);
 }
+#endif /* !PMCTL */
+
+static const struct cmd_arg cmd_delete_args[] = {
+	{ "target", ARG_STRING, 1, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_delete_entry = {
+	.name = "delete",
+	.alias = "del rm",
+	.usage = "NAME|all",
+	.help = "stop an app and forget it",
+	.args = cmd_delete_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_delete_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(NULL),
+};

@@ -3,18 +3,9 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "pmctl.h"
 
-static cJSON	*cmd_flush_exec(struct client *, cJSON *);
-
-static const struct cmd_arg cmd_flush_args[] = {
-	{ "name", ARG_STRING, 0, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const struct cmd_entry cmd_flush_entry = {
-	"flush", cmd_flush_args, 0, cmd_flush_exec
-};
-
+#ifndef PMCTL
 static cJSON *
 cmd_flush_exec(struct client *c, cJSON *req)
 {
@@ -28,3 +19,31 @@ cmd_flush_exec(struct client *c, cJSON *req)
 	cJSON_AddItemToObject(reply, "files", logs_flush(name));
 	return reply;
 }
+#endif /* !PMCTL */
+
+#ifdef PMCTL
+static void
+print_flush(cJSON *reply, cJSON *req, FILE *in)
+{
+	(void)req; (void)in;
+	printf("flushed %d log file(s)\n", cJSON_GetArraySize(
+	    cJSON_GetObjectItemCaseSensitive(reply, "files")));
+}
+#endif /* PMCTL */
+
+static const struct cmd_arg cmd_flush_args[] = {
+	{ "name", ARG_STRING, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_flush_entry = {
+	.name = "flush",
+	.alias = NULL,
+	.usage = "[NAME]",
+	.help = "empty the log files of an app, or of all",
+	.args = cmd_flush_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_flush_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(print_flush),
+};

@@ -10,6 +10,7 @@
 #include "pmd.h"
 #include "pmd-protocol.h"
 
+#ifndef PMCTL
 static int
 targeted(const struct target *t, const struct app *a)
 {
@@ -78,17 +79,6 @@ cmd_reload_begin(const struct target *t, char **cause)
 	return 0;
 }
 
-static cJSON	*cmd_reload_exec(struct client *, cJSON *);
-
-static const struct cmd_arg cmd_reload_args[] = {
-	{ "target", ARG_STRING, 1, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const struct cmd_entry cmd_reload_entry = {
-	"reload", cmd_reload_args, 0, cmd_reload_exec
-};
-
 static cJSON *
 cmd_reload_exec(struct client *c, cJSON *req)
 {
@@ -112,3 +102,21 @@ cmd_reload_exec(struct client *c, cJSON *req)
 	client_wait(c, wait_reloaded, &t, 0);
 	return NULL;
 }
+#endif /* !PMCTL */
+
+static const struct cmd_arg cmd_reload_args[] = {
+	{ "target", ARG_STRING, 1, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_reload_entry = {
+	.name = "reload",
+	.alias = NULL,
+	.usage = "NAME|all",
+	.help = "replace workers one at a time, without downtime",
+	.args = cmd_reload_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_reload_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(NULL),
+};

@@ -9,7 +9,9 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "pmctl.h"
 
+#ifndef PMCTL
 static int
 wait_reconf(struct client *c, cJSON **reply)
 {
@@ -36,12 +38,6 @@ wait_reconf(struct client *c, cJSON **reply)
 	return 1;
 }
 
-static cJSON	*cmd_reload_config_exec(struct client *, cJSON *);
-
-const struct cmd_entry cmd_reload_config_entry = {
-	"reload-config", NULL, 0, cmd_reload_config_exec
-};
-
 static cJSON *
 cmd_reload_config_exec(struct client *c, cJSON *req)
 {
@@ -60,3 +56,32 @@ cmd_reload_config_exec(struct client *c, cJSON *req)
 	client_wait(c, wait_reconf, &none, (int)gen);
 	return NULL;
 }
+#endif /* !PMCTL */
+
+#ifdef PMCTL
+static void
+print_reconf(cJSON *reply, cJSON *req, FILE *in)
+{
+	static const char *const kinds[] = { "added", "removed", "reloaded",
+	    "restarted", "scaled", "unchanged" };
+	size_t	i;
+
+	(void)req; (void)in;
+
+	for (i = 0; i < nitems(kinds); i++)
+		pmctl_print_names(kinds[i], cJSON_GetObjectItemCaseSensitive(reply,
+		    kinds[i]));
+}
+#endif /* PMCTL */
+
+const struct cmd_entry cmd_reload_config_entry = {
+	.name = "reload-config",
+	.alias = NULL,
+	.usage = "",
+	.help = "read the config files again and apply the difference",
+	.args = NULL,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_reload_config_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(print_reconf),
+};

@@ -2,8 +2,15 @@
 #include <cjson/cJSON.h>
 
 #include "pmd.h"
+#include "pmd-protocol.h"
 
-static cJSON	*cmd_reset_exec(struct client *, cJSON *);
+#ifndef PMCTL
+static cJSON *
+cmd_reset_exec(struct client *c, cJSON *req)
+{
+	return cmd_apply_target(c, req, E_RESET, 0);
+}
+#endif /* !PMCTL */
 
 static const struct cmd_arg cmd_reset_args[] = {
 	{ "target", ARG_STRING, 1, 0, 0 },
@@ -11,11 +18,13 @@ static const struct cmd_arg cmd_reset_args[] = {
 };
 
 const struct cmd_entry cmd_reset_entry = {
-	"reset", cmd_reset_args, 0, cmd_reset_exec
+	.name = "reset",
+	.alias = NULL,
+	.usage = "NAME|all|NAME:INSTANCE",
+	.help = "zero restart counters and start errored workers again",
+	.args = cmd_reset_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_reset_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(NULL),
 };
-
-static cJSON *
-cmd_reset_exec(struct client *c, cJSON *req)
-{
-	return cmd_apply_target(c, req, E_RESET, 0);
-}

@@ -2,8 +2,15 @@
 #include <cjson/cJSON.h>
 
 #include "pmd.h"
+#include "pmd-protocol.h"
 
-static cJSON	*cmd_restart_exec(struct client *, cJSON *);
+#ifndef PMCTL
+static cJSON *
+cmd_restart_exec(struct client *c, cJSON *req)
+{
+	return cmd_apply_target(c, req, E_RESTART, 0);
+}
+#endif /* !PMCTL */
 
 static const struct cmd_arg cmd_restart_args[] = {
 	{ "target", ARG_STRING, 1, 0, 0 },
@@ -11,11 +18,13 @@ static const struct cmd_arg cmd_restart_args[] = {
 };
 
 const struct cmd_entry cmd_restart_entry = {
-	"restart", cmd_restart_args, 0, cmd_restart_exec
+	.name = "restart",
+	.alias = NULL,
+	.usage = "NAME|all|NAME:INSTANCE",
+	.help = "stop then start workers; clears errored",
+	.args = cmd_restart_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_restart_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(NULL),
 };
-
-static cJSON *
-cmd_restart_exec(struct client *c, cJSON *req)
-{
-	return cmd_apply_target(c, req, E_RESTART, 0);
-}

@@ -2,6 +2,7 @@
  * scale NAME N|+N|-N|max: run that many instances; answer once the change
  * is done.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,19 +10,9 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "pmctl.h"
 
-static cJSON	*cmd_scale_exec(struct client *, cJSON *);
-
-static const struct cmd_arg cmd_scale_args[] = {
-	{ "name", ARG_STRING, 1, 0, 0 },
-	{ "instances", ARG_INT_OR_STRING, 1, 1, 4096 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const struct cmd_entry cmd_scale_entry = {
-	"scale", cmd_scale_args, 0, cmd_scale_exec
-};
-
+#ifndef PMCTL
 /* The instances a scale asks for: N, +N, -N (relative) or max. */
 static int
 scale_count(cJSON *v, unsigned now, unsigned *n, char **cause)
@@ -83,3 +74,46 @@ cmd_scale_exec(struct client *c, cJSON *req)
 	t.name = xstrdup(name);
 	return cmd_wait(c, &t, 0);
 }
+#endif /* !PMCTL */
+
+#ifdef PMCTL
+static void
+build_scale(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
+{
+	char	*end;
+	long	 n;
+
+	if (argc != 2)
+		pmctl_usage_error("usage: pmctl scale %s", ce->usage);
+	cJSON_AddStringToObject(req, "name", argv[0]);
+	n = strtol(argv[1], &end, 10);
+	if (*argv[1] != '\0' && *end == '\0' && n >= 1 && n <= 4096 &&
+	    isdigit((unsigned char)*argv[1]))
+		cJSON_AddNumberToObject(req, "instances", n);
+	else if (strcmp(argv[1], "max") == 0 || ((*argv[1] == '+' ||
+	    *argv[1] == '-') && argv[1][1] != '\0' &&
+	    strspn(argv[1] + 1, "0123456789") == strlen(argv[1] + 1)))
+		cJSON_AddStringToObject(req, "instances", argv[1]);
+	else
+		pmctl_usage_error("scale: expected N (1 to 4096), +N, -N or "
+		    "max, got \"%s\"", argv[1]);
+}
+#endif /* PMCTL */
+
+static const struct cmd_arg cmd_scale_args[] = {
+	{ "name", ARG_STRING, 1, 0, 0 },
+	{ "instances", ARG_INT_OR_STRING, 1, 1, 4096 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_scale_entry = {
+	.name = "scale",
+	.alias = NULL,
+	.usage = "NAME N|+N|-N|max",
+	.help = "run N instances of an app (or N more, N fewer, one per CPU)",
+	.args = cmd_scale_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_scale_exec),
+	.build = CMD_PMCTL(build_scale),
+	.print = CMD_PMCTL(NULL),
+};

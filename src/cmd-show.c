@@ -7,7 +7,9 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "pmctl.h"
 
+#ifndef PMCTL
 static const char *
 app_status(const struct app *a)
 {
@@ -25,17 +27,6 @@ app_status(const struct app *a)
 		return "online";
 	return online > 0 ? "partial" : "stopped";
 }
-
-static cJSON	*cmd_show_exec(struct client *, cJSON *);
-
-static const struct cmd_arg cmd_show_args[] = {
-	{ "name", ARG_STRING, 1, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const struct cmd_entry cmd_show_entry = {
-	"show", cmd_show_args, CMD_WHILE_STOPPING, cmd_show_exec
-};
 
 static cJSON *
 cmd_show_exec(struct client *c, cJSON *req)
@@ -155,3 +146,134 @@ cmd_show_exec(struct client *c, cJSON *req)
 		cJSON_AddItemToArray(arr, worker_json(a->workers[i], 1));
 	return o;
 }
+#endif /* !PMCTL */
+
+#ifdef PMCTL
+static void
+print_strings(const char *label, cJSON *list)
+{
+	cJSON		*item;
+	const char	*sep = "";
+
+	printf("%-29s ", label);
+	cJSON_ArrayForEach(item, list) {
+		printf("%s%s", sep, cJSON_IsString(item) ? item->valuestring :
+		    "?");
+		sep = ", ";
+	}
+	printf("\n");
+}
+
+static void
+print_watch(cJSON *watch)
+{
+	if (watch == NULL)
+		return;
+	print_strings("watch", cJSON_GetObjectItemCaseSensitive(watch,
+	    "paths"));
+	print_strings("ignore_watch", cJSON_GetObjectItemCaseSensitive(watch,
+	    "ignore"));
+	printf("%-29s %.0f\n", "watch_delay_ms", num(watch, "delay_ms"));
+	printf("%-29s %.0f\n", "watched directories",
+	    num(watch, "directories"));
+}
+
+static void
+print_show(cJSON *reply, cJSON *req, FILE *in)
+{
+	cJSON	*app = cJSON_GetObjectItemCaseSensitive(reply, "app");
+
+	static const char *const keys[] = {
+		"source", "command", "cwd", "env_profile", "user", "group",
+		"kill_signal", "log_date_format", "cron_restart",
+		"next_cron_restart",
+	};
+	static const char *const nums[] = {
+		"instances", "min_uptime_ms", "max_restarts",
+		"restart_delay_ms", "exp_backoff_restart_delay_ms",
+		"kill_timeout_ms", "log_max_size", "log_retain",
+		"max_memory_restart", "memory_check_interval_ms",
+	};
+	cJSON	*w, *env, *line, *tail;
+	char	 up[16], mem[16];
+	size_t	 i;
+
+	(void)req; (void)in;
+	printf("%-29s %s\n", "app", str(app, "name"));
+	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
+	    str(app, "status"), color ? "\033[0m" : "");
+	for (i = 0; i < nitems(keys); i++) {
+		if (json_string(app, keys[i]) != NULL)
+			printf("%-29s %s\n", keys[i], str(app, keys[i]));
+	}
+	for (i = 0; i < nitems(nums); i++)
+		printf("%-29s %.0f\n", nums[i], num(app, nums[i]));
+	print_watch(cJSON_GetObjectItemCaseSensitive(app, "watch"));
+	printf("%-29s %s\n", "autorestart", cJSON_IsTrue(
+	    cJSON_GetObjectItemCaseSensitive(app, "autorestart")) ?
+	    "true" : "false");
+	cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(app,
+	    "log_files")) {
+		printf("%-29s %s", "log file", str(line, "file"));
+		if (num(line, "dropped_lines") > 0)
+			printf(" (%.0f lines dropped%s%s)",
+			    num(line, "dropped_lines"),
+			    json_string(line, "error") ? ": " : "",
+			    json_string(line, "error") ? str(line, "error") : "");
+		printf("\n");
+	}
+	env = cJSON_GetObjectItemCaseSensitive(app, "env");
+	cJSON_ArrayForEach(line, env)
+		printf("%-29s %s=%s\n", "env", line->string,
+		    cJSON_IsString(line) ? line->valuestring : "");
+	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(app,
+	    "workers")) {
+		fmt_duration(up, sizeof up, num(w, "uptime_ms"));
+		fmt_bytes(mem, sizeof mem, num(w, "memory"));
+		printf("\ninstance %.0f: %s%s%s", num(w, "instance"),
+		    paint(str(w, "status")), str(w, "status"),
+		    color ? "\033[0m" : "");
+		if (num(w, "pid") > 0)
+			printf(", pid %.0f, up %s, cpu %.1f%%, mem %s",
+			    num(w, "pid"), up, num(w, "cpu"), mem);
+		printf("\n  restarts %.0f (unstable in a row: %.0f), worker "
+		    "id %.0f\n", num(w, "restarts"),
+		    num(w, "unstable_restarts"), num(w, "worker_id"));
+		if (json_string(w, "reason"))
+			printf("  reason: %s\n", str(w, "reason"));
+		if (json_string(w, "last_exit"))
+			printf("  last exit: %s\n", str(w, "last_exit"));
+		if (json_string(w, "exec_error"))
+			printf("  start failed: %s\n", str(w, "exec_error"));
+		if (cJSON_GetObjectItemCaseSensitive(w, "restart_in_ms"))
+			printf("  restarting in %.0f ms\n",
+			    num(w, "restart_in_ms"));
+		tail = cJSON_GetObjectItemCaseSensitive(w, "stderr_tail");
+		if (cJSON_GetArraySize(tail) > 0) {
+			int n = cJSON_GetArraySize(tail), k = 0;
+			printf("  last lines of stderr:\n");
+			cJSON_ArrayForEach(line, tail) {
+				if (k++ >= n - 10)
+					printf("    | %s\n", line->valuestring);
+			}
+		}
+	}
+}
+#endif /* PMCTL */
+
+static const struct cmd_arg cmd_show_args[] = {
+	{ "name", ARG_STRING, 1, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_show_entry = {
+	.name = "show",
+	.alias = "info",
+	.usage = "NAME",
+	.help = "everything about one app and each of its workers",
+	.args = cmd_show_args,
+	.flags = CMD_WHILE_STOPPING,
+	.exec = CMD_EXEC(cmd_show_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(print_show),
+};

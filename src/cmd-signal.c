@@ -6,19 +6,9 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "pmctl.h"
 
-static cJSON	*cmd_signal_exec(struct client *, cJSON *);
-
-static const struct cmd_arg cmd_signal_args[] = {
-	{ "signal", ARG_STRING, 1, 0, 0 },
-	{ "target", ARG_STRING, 1, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const struct cmd_entry cmd_signal_entry = {
-	"signal", cmd_signal_args, 0, cmd_signal_exec
-};
-
+#ifndef PMCTL
 static cJSON *
 cmd_signal_exec(struct client *c, cJSON *req)
 {
@@ -60,3 +50,31 @@ cmd_signal_exec(struct client *c, cJSON *req)
 	cJSON_AddNumberToObject(reply, "signalled", sent);
 	return reply;
 }
+#endif /* !PMCTL */
+
+#ifdef PMCTL
+static void
+print_signal(cJSON *reply, cJSON *req, FILE *in)
+{
+	(void)req; (void)in;
+	printf("signalled %.0f worker(s)\n", num(reply, "signalled"));
+}
+#endif /* PMCTL */
+
+static const struct cmd_arg cmd_signal_args[] = {
+	{ "signal", ARG_STRING, 1, 0, 0 },
+	{ "target", ARG_STRING, 1, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_signal_entry = {
+	.name = "signal",
+	.alias = NULL,
+	.usage = "SIGNAL NAME|all|NAME:INSTANCE",
+	.help = "send a signal to workers' process groups",
+	.args = cmd_signal_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_signal_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(print_signal),
+};

@@ -5,6 +5,7 @@
  */
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "pmctl.h"
 
+#ifndef PMCTL
 /* Start a, creating it from cfg if it does not exist. */
 static void
 start_app(struct app_config *cfg, const char *profile)
@@ -267,25 +270,6 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 	return cmd_wait(c, &t, 0);
 }
 
-static cJSON	*cmd_start_exec(struct client *, cJSON *);
-
-static const struct cmd_arg cmd_start_args[] = {
-	{ "target", ARG_STRING, 0, 0, 0 },
-	{ "file", ARG_STRING, 0, 0, 0 },
-	{ "command", ARG_STRINGS, 0, 1, 0 },
-	{ "name", ARG_STRING, 0, 0, 0 },
-	{ "env_profile", ARG_STRING, 0, 0, 0 },
-	{ "instances", ARG_INT_OR_STRING, 0, 1, 4096 },
-	{ "cwd", ARG_STRING, 0, 0, 0 },
-	{ "env", ARG_STRING_MAP, 0, 0, 0 },
-	{ "watch", ARG_BOOL, 0, 0, 0 },
-	{ NULL, 0, 0, 0, 0 },
-};
-
-const struct cmd_entry cmd_start_entry = {
-	"start", cmd_start_args, 0, cmd_start_exec
-};
-
 static cJSON *
 cmd_start_exec(struct client *c, cJSON *req)
 {
@@ -308,3 +292,125 @@ cmd_start_exec(struct client *c, cJSON *req)
 	return reply_error(PMD_E_ARGS, "start needs \"target\", \"file\" or "
 	    "\"command\"");
 }
+#endif /* !PMCTL */
+
+#ifdef PMCTL
+extern char **environ;
+
+/* Turn start's arguments into the request's fields. */
+static void
+build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
+{
+	const char	*name = NULL, *inst = NULL, *profile = NULL;
+	const char	*target = NULL, **slot;
+	char		 path[PATH_MAX], cwd[PATH_MAX];
+	cJSON		*cmd, *env;
+	char		**e, *eq, *key;
+	int		 i, watch = 0;
+
+	(void)ce;
+
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (argv[i][0] != '-' || argv[i][1] == '\0') {
+			if (target != NULL)
+				pmctl_usage_error("start: one app or file at a time");
+			target = argv[i];
+			continue;
+		}
+		if (strcmp(argv[i], "--watch") == 0) {
+			watch = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--name") == 0 || strcmp(argv[i], "-n") == 0)
+			slot = &name;
+		else if (strcmp(argv[i], "-i") == 0 ||
+		    strcmp(argv[i], "--instances") == 0)
+			slot = &inst;
+		else if (strcmp(argv[i], "--env") == 0)
+			slot = &profile;
+		else
+			pmctl_usage_error("start: unknown option %s", argv[i]);
+		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
+			pmctl_usage_error("start: %s needs a value", argv[i]);
+		*slot = argv[++i];
+	}
+	if (i < argc) {
+		if (target != NULL)
+			pmctl_usage_error("start: either NAME or -- COMMAND, not both");
+		if (++i == argc)
+			pmctl_usage_error("start: no command after --");
+		if (profile != NULL)
+			pmctl_usage_error("start: --env chooses a profile of a "
+			    "configured app, not of a command");
+		cmd = cJSON_AddArrayToObject(req, "command");
+		for (; i < argc; i++)
+			cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
+		if (name != NULL)
+			cJSON_AddStringToObject(req, "name", name);
+		if (watch)
+			cJSON_AddBoolToObject(req, "watch", 1);
+		if (inst != NULL) {
+			char *end;
+			long n = strtol(inst, &end, 10);
+			if (*end == '\0' && n >= 1)
+				cJSON_AddNumberToObject(req, "instances", n);
+			else
+				cJSON_AddStringToObject(req, "instances", inst);
+		}
+		if (getcwd(cwd, sizeof cwd) == NULL)
+			fatalx(EXIT_USAGE, "getcwd: %s", strerror(errno));
+		cJSON_AddStringToObject(req, "cwd", cwd);
+		/* As with PM2, the command gets the environment of pmctl. */
+		env = cJSON_AddObjectToObject(req, "env");
+		for (e = environ; *e != NULL; e++) {
+			if ((eq = strchr(*e, '=')) == NULL)
+				continue;
+			key = xstrndup(*e, eq - *e);
+			if (!cJSON_HasObjectItem(env, key))
+				cJSON_AddStringToObject(env, key, eq + 1);
+			free(key);
+		}
+		return;
+	}
+	if (target == NULL)
+		pmctl_usage_error("start: expected NAME, all, FILE.conf, or "
+		    "-- COMMAND");
+	if (name != NULL || inst != NULL || watch)
+		pmctl_usage_error("start: --name, -i and --watch go with -- COMMAND "
+		    "(a configured app sets watch in its file)");
+	if (strchr(target, '/') != NULL || (strlen(target) > 5 &&
+	    strcmp(target + strlen(target) - 5, ".conf") == 0)) {
+		if (realpath(target, path) == NULL)
+			fatalx(EXIT_USAGE, "%s: %s", target, strerror(errno));
+		cJSON_AddStringToObject(req, "file", path);
+	} else
+		cJSON_AddStringToObject(req, "target", target);
+	if (profile != NULL)
+		cJSON_AddStringToObject(req, "env_profile", profile);
+}
+#endif /* PMCTL */
+
+static const struct cmd_arg cmd_start_args[] = {
+	{ "target", ARG_STRING, 0, 0, 0 },
+	{ "file", ARG_STRING, 0, 0, 0 },
+	{ "command", ARG_STRINGS, 0, 1, 0 },
+	{ "name", ARG_STRING, 0, 0, 0 },
+	{ "env_profile", ARG_STRING, 0, 0, 0 },
+	{ "instances", ARG_INT_OR_STRING, 0, 1, 4096 },
+	{ "cwd", ARG_STRING, 0, 0, 0 },
+	{ "env", ARG_STRING_MAP, 0, 0, 0 },
+	{ "watch", ARG_BOOL, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
+};
+
+const struct cmd_entry cmd_start_entry = {
+	.name = "start",
+	.alias = NULL,
+	.usage = "NAME|all|FILE.conf [--env PROFILE] | [--name NAME] [-i N] [--watch] -- CMD [ARG...]",
+	.help = "start a configured app, the apps of a file, or a command",
+	.args = cmd_start_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_start_exec),
+	.build = CMD_PMCTL(build_start),
+	.print = CMD_PMCTL(NULL),
+};

@@ -2,8 +2,15 @@
 #include <cjson/cJSON.h>
 
 #include "pmd.h"
+#include "pmd-protocol.h"
 
-static cJSON	*cmd_stop_exec(struct client *, cJSON *);
+#ifndef PMCTL
+static cJSON *
+cmd_stop_exec(struct client *c, cJSON *req)
+{
+	return cmd_apply_target(c, req, E_STOP, 1);
+}
+#endif /* !PMCTL */
 
 static const struct cmd_arg cmd_stop_args[] = {
 	{ "target", ARG_STRING, 1, 0, 0 },
@@ -11,11 +18,13 @@ static const struct cmd_arg cmd_stop_args[] = {
 };
 
 const struct cmd_entry cmd_stop_entry = {
-	"stop", cmd_stop_args, 0, cmd_stop_exec
+	.name = "stop",
+	.alias = NULL,
+	.usage = "NAME|all|NAME:INSTANCE",
+	.help = "stop workers and wait until they have exited",
+	.args = cmd_stop_args,
+	.flags = 0,
+	.exec = CMD_EXEC(cmd_stop_exec),
+	.build = CMD_PMCTL(NULL),
+	.print = CMD_PMCTL(NULL),
 };
-
-static cJSON *
-cmd_stop_exec(struct client *c, cJSON *req)
-{
-	return cmd_apply_target(c, req, E_STOP, 1);
-}

@@ -1,7 +1,6 @@
 /*
- * The daemon's command table: one entry per cmd-NAME.c, listed from
- * PMD_COMMANDS so that it cannot drift from pmctl's, and the helpers
- * commands share to read requests and build replies.
+ * What the daemon's commands share to read requests and build replies;
+ * the commands themselves are cmd-NAME.c, listed in cmd-table.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,27 +11,6 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
-
-#define DECLARE(id, name, args, usage, help) \
-	extern const struct cmd_entry cmd_##id##_entry;
-PMD_COMMANDS(DECLARE)
-
-#define ENTRY(id, name, args, usage, help) &cmd_##id##_entry,
-static const struct cmd_entry *const cmd_table[] = {
-	PMD_COMMANDS(ENTRY)
-};
-
-const struct cmd_entry *
-cmd_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < nitems(cmd_table); i++) {
-		if (strcmp(cmd_table[i]->name, name) == 0)
-			return cmd_table[i];
-	}
-	return NULL;
-}
 
 cJSON *
 reply_ok(void)

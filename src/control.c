@@ -310,7 +310,7 @@ client_request(struct client *c, const char *line, size_t len)
 		    "expected a string"));
 		return -1;
 	}
-	if ((ce = cmd_find(name)) == NULL) {
+	if ((ce = cmd_find(name, 0)) == NULL) {
 		reply = reply_error(PMD_E_NOCMD, "unknown command \"%.64s\"",
 		    name);
 		cJSON_Delete(req);

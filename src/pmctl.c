@@ -31,52 +31,27 @@
 
 #define SYSTEM_SOCKET	"/run/pmd/pmd.sock"
 
-extern char **environ;
+extern const struct cmd_entry cmd_list_entry, cmd_version_entry;
 
-enum args {
-	ARGS_NONE, ARGS_TARGET, ARGS_NAME, ARGS_OPTNAME, ARGS_SCALE,
-	ARGS_SIGNAL, ARGS_START, ARGS_LOGS,
-	ARGS_LOCAL	/* the client's own: made of other requests */
-};
-
-struct command {
-	const char	*name;
-	enum args	 args;
-	const char	*usage;
-	const char	*help;
-};
-
-#define ROW(id, name, args, usage, help) { name, args, usage, help },
-static const struct command commands[] = {
-	PMD_COMMANDS(ROW)
-	{ "monit", ARGS_LOCAL, "[--interval DURATION]",
-	  "a live view: CPU and memory of each worker, an app's logs" },
-};
-
-static const struct { const char *alias, *name; } aliases[] = {
-	{ "ls", "list" }, { "status", "list" }, { "info", "show" },
-	{ "del", "delete" }, { "rm", "delete" },
-};
-
-static int	 json_out;
+int		 pmctl_json;	/* --json */
 static char	*socket_path;	/* where the daemon answered */
 int		 color;
 
 static void
 usage(FILE *f)
 {
-	size_t	i;
+	const struct cmd_entry	*const *ce;
 
 	fprintf(f, "usage: pmctl [-s SOCKET] [--json] COMMAND [ARGS]\n\n");
-	for (i = 0; i < nitems(commands); i++)
-		fprintf(f, "  %-8s %s\n           %s\n", commands[i].name,
-		    commands[i].usage, commands[i].help);
+	for (ce = cmd_table; *ce != NULL; ce++)
+		fprintf(f, "  %-8s %s\n           %s\n", (*ce)->name,
+		    (*ce)->usage, (*ce)->help);
 	fprintf(f, "\nExit status: 0 ok, 1 the daemon reported an error, "
 	    "2 usage error,\n3 daemon unreachable. See pmctl(1).\n");
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-usage_error(const char *fmt, ...)
+void
+pmctl_usage_error(const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -246,8 +221,8 @@ connect_daemon(const char *opt_socket, int autostart, char **pathp)
 }
 
 /* Read one JSON line from the daemon; NULL at EOF. */
-static cJSON *
-read_reply(FILE *in)
+cJSON *
+pmctl_read_reply(FILE *in)
 {
 	static char	*line;
 	static size_t	 size;
@@ -285,7 +260,7 @@ pmctl_exchange(int fd, FILE *in, cJSON *req, char **cause)
 		off += r;
 	}
 	free(line);
-	if ((reply = read_reply(in)) != NULL)
+	if ((reply = pmctl_read_reply(in)) != NULL)
 		return reply;
 	if (sent_errno != 0)
 		*cause = xprintf("lost the daemon: %s", strerror(sent_errno));
@@ -435,361 +410,52 @@ pmctl_print_list(cJSON *rows)
 		printf("(no apps)\n");
 }
 
-static void
-print_strings(const char *label, cJSON *list)
-{
-	cJSON		*item;
-	const char	*sep = "";
-
-	printf("%-29s ", label);
-	cJSON_ArrayForEach(item, list) {
-		printf("%s%s", sep, cJSON_IsString(item) ? item->valuestring :
-		    "?");
-		sep = ", ";
-	}
-	printf("\n");
-}
-
-static void
-print_watch(cJSON *watch)
-{
-	if (watch == NULL)
-		return;
-	print_strings("watch", cJSON_GetObjectItemCaseSensitive(watch,
-	    "paths"));
-	print_strings("ignore_watch", cJSON_GetObjectItemCaseSensitive(watch,
-	    "ignore"));
-	printf("%-29s %.0f\n", "watch_delay_ms", num(watch, "delay_ms"));
-	printf("%-29s %.0f\n", "watched directories",
-	    num(watch, "directories"));
-}
-
-static void
-print_show(cJSON *app)
-{
-	static const char *const keys[] = {
-		"source", "command", "cwd", "env_profile", "user", "group",
-		"kill_signal", "log_date_format", "cron_restart",
-		"next_cron_restart",
-	};
-	static const char *const nums[] = {
-		"instances", "min_uptime_ms", "max_restarts",
-		"restart_delay_ms", "exp_backoff_restart_delay_ms",
-		"kill_timeout_ms", "log_max_size", "log_retain",
-		"max_memory_restart", "memory_check_interval_ms",
-	};
-	cJSON	*w, *env, *line, *tail;
-	char	 up[16], mem[16];
-	size_t	 i;
-
-	printf("%-29s %s\n", "app", str(app, "name"));
-	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
-	    str(app, "status"), color ? "\033[0m" : "");
-	for (i = 0; i < nitems(keys); i++) {
-		if (json_string(app, keys[i]) != NULL)
-			printf("%-29s %s\n", keys[i], str(app, keys[i]));
-	}
-	for (i = 0; i < nitems(nums); i++)
-		printf("%-29s %.0f\n", nums[i], num(app, nums[i]));
-	print_watch(cJSON_GetObjectItemCaseSensitive(app, "watch"));
-	printf("%-29s %s\n", "autorestart", cJSON_IsTrue(
-	    cJSON_GetObjectItemCaseSensitive(app, "autorestart")) ?
-	    "true" : "false");
-	cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(app,
-	    "log_files")) {
-		printf("%-29s %s", "log file", str(line, "file"));
-		if (num(line, "dropped_lines") > 0)
-			printf(" (%.0f lines dropped%s%s)",
-			    num(line, "dropped_lines"),
-			    json_string(line, "error") ? ": " : "",
-			    json_string(line, "error") ? str(line, "error") : "");
-		printf("\n");
-	}
-	env = cJSON_GetObjectItemCaseSensitive(app, "env");
-	cJSON_ArrayForEach(line, env)
-		printf("%-29s %s=%s\n", "env", line->string,
-		    cJSON_IsString(line) ? line->valuestring : "");
-	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(app,
-	    "workers")) {
-		fmt_duration(up, sizeof up, num(w, "uptime_ms"));
-		fmt_bytes(mem, sizeof mem, num(w, "memory"));
-		printf("\ninstance %.0f: %s%s%s", num(w, "instance"),
-		    paint(str(w, "status")), str(w, "status"),
-		    color ? "\033[0m" : "");
-		if (num(w, "pid") > 0)
-			printf(", pid %.0f, up %s, cpu %.1f%%, mem %s",
-			    num(w, "pid"), up, num(w, "cpu"), mem);
-		printf("\n  restarts %.0f (unstable in a row: %.0f), worker "
-		    "id %.0f\n", num(w, "restarts"),
-		    num(w, "unstable_restarts"), num(w, "worker_id"));
-		if (json_string(w, "reason"))
-			printf("  reason: %s\n", str(w, "reason"));
-		if (json_string(w, "last_exit"))
-			printf("  last exit: %s\n", str(w, "last_exit"));
-		if (json_string(w, "exec_error"))
-			printf("  start failed: %s\n", str(w, "exec_error"));
-		if (cJSON_GetObjectItemCaseSensitive(w, "restart_in_ms"))
-			printf("  restarting in %.0f ms\n",
-			    num(w, "restart_in_ms"));
-		tail = cJSON_GetObjectItemCaseSensitive(w, "stderr_tail");
-		if (cJSON_GetArraySize(tail) > 0) {
-			int n = cJSON_GetArraySize(tail), k = 0;
-			printf("  last lines of stderr:\n");
-			cJSON_ArrayForEach(line, tail) {
-				if (k++ >= n - 10)
-					printf("    | %s\n", line->valuestring);
-			}
-		}
-	}
-}
-
-/* Turn start's arguments into the request's fields. */
-static void
-build_start(cJSON *req, int argc, char **argv)
-{
-	const char	*name = NULL, *inst = NULL, *profile = NULL;
-	const char	*target = NULL, **slot;
-	char		 path[PATH_MAX], cwd[PATH_MAX];
-	cJSON		*cmd, *env;
-	char		**e, *eq, *key;
-	int		 i, watch = 0;
-
-	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (argv[i][0] != '-' || argv[i][1] == '\0') {
-			if (target != NULL)
-				usage_error("start: one app or file at a time");
-			target = argv[i];
-			continue;
-		}
-		if (strcmp(argv[i], "--watch") == 0) {
-			watch = 1;
-			continue;
-		}
-		if (strcmp(argv[i], "--name") == 0 || strcmp(argv[i], "-n") == 0)
-			slot = &name;
-		else if (strcmp(argv[i], "-i") == 0 ||
-		    strcmp(argv[i], "--instances") == 0)
-			slot = &inst;
-		else if (strcmp(argv[i], "--env") == 0)
-			slot = &profile;
-		else
-			usage_error("start: unknown option %s", argv[i]);
-		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
-			usage_error("start: %s needs a value", argv[i]);
-		*slot = argv[++i];
-	}
-	if (i < argc) {
-		if (target != NULL)
-			usage_error("start: either NAME or -- COMMAND, not both");
-		if (++i == argc)
-			usage_error("start: no command after --");
-		if (profile != NULL)
-			usage_error("start: --env chooses a profile of a "
-			    "configured app, not of a command");
-		cmd = cJSON_AddArrayToObject(req, "command");
-		for (; i < argc; i++)
-			cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
-		if (name != NULL)
-			cJSON_AddStringToObject(req, "name", name);
-		if (watch)
-			cJSON_AddBoolToObject(req, "watch", 1);
-		if (inst != NULL) {
-			char *end;
-			long n = strtol(inst, &end, 10);
-			if (*end == '\0' && n >= 1)
-				cJSON_AddNumberToObject(req, "instances", n);
-			else
-				cJSON_AddStringToObject(req, "instances", inst);
-		}
-		if (getcwd(cwd, sizeof cwd) == NULL)
-			fatalx(EXIT_USAGE, "getcwd: %s", strerror(errno));
-		cJSON_AddStringToObject(req, "cwd", cwd);
-		/* As with PM2, the command gets the environment of pmctl. */
-		env = cJSON_AddObjectToObject(req, "env");
-		for (e = environ; *e != NULL; e++) {
-			if ((eq = strchr(*e, '=')) == NULL)
-				continue;
-			key = xstrndup(*e, eq - *e);
-			if (!cJSON_HasObjectItem(env, key))
-				cJSON_AddStringToObject(env, key, eq + 1);
-			free(key);
-		}
-		return;
-	}
-	if (target == NULL)
-		usage_error("start: expected NAME, all, FILE.conf, or "
-		    "-- COMMAND");
-	if (name != NULL || inst != NULL || watch)
-		usage_error("start: --name, -i and --watch go with -- COMMAND "
-		    "(a configured app sets watch in its file)");
-	if (strchr(target, '/') != NULL || (strlen(target) > 5 &&
-	    strcmp(target + strlen(target) - 5, ".conf") == 0)) {
-		if (realpath(target, path) == NULL)
-			fatalx(EXIT_USAGE, "%s: %s", target, strerror(errno));
-		cJSON_AddStringToObject(req, "file", path);
-	} else
-		cJSON_AddStringToObject(req, "target", target);
-	if (profile != NULL)
-		cJSON_AddStringToObject(req, "env_profile", profile);
-}
-
-static void
-build_logs(cJSON *req, int argc, char **argv)
-{
-	char	*end;
-	long	 n;
-	int	 i;
-
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--follow") == 0 ||
-		    strcmp(argv[i], "-f") == 0)
-			cJSON_AddTrueToObject(req, "follow");
-		else if (strcmp(argv[i], "--err") == 0 ||
-		    strcmp(argv[i], "--out") == 0) {
-			if (cJSON_HasObjectItem(req, "stream"))
-				usage_error("logs: --err or --out, not both");
-			cJSON_AddStringToObject(req, "stream", argv[i] + 2);
-		} else if (strcmp(argv[i], "--lines") == 0 ||
-		    strcmp(argv[i], "-n") == 0) {
-			if (++i == argc)
-				usage_error("logs: %s needs a number",
-				    argv[i - 1]);
-			n = strtol(argv[i], &end, 10);
-			if (*argv[i] == '\0' || *end != '\0' || n < 0 ||
-			    n > 100000)
-				usage_error("logs: --lines takes a number from "
-				    "0 to 100000, got \"%s\"", argv[i]);
-			cJSON_AddNumberToObject(req, "lines", n);
-		} else if (argv[i][0] == '-')
-			usage_error("logs: unknown option %s", argv[i]);
-		else if (cJSON_HasObjectItem(req, "name"))
-			usage_error("logs: one app at a time");
-		else
-			cJSON_AddStringToObject(req, "name", argv[i]);
-	}
-}
-
-/* "app:0 | " or "app | ", coloured (stderr red) on a terminal. */
-static void
-print_log_line(const char *app, cJSON *instance, const char *stream,
-    const char *line)
-{
-	const char	*on = !color ? "" : strcmp(stream, "err") == 0 ?
-			    "\033[31m" : "\033[36m";
-
-	if (cJSON_IsNumber(instance))
-		printf("%s%s:%.0f |%s %s\n", on, app, instance->valuedouble,
-		    color ? "\033[0m" : "", line);
-	else
-		printf("%s%s |%s %s\n", on, app, color ? "\033[0m" : "", line);
-}
-
-static void
-print_logs(cJSON *files)
-{
-	cJSON	*f, *line;
-
-	cJSON_ArrayForEach(f, files) {
-		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f,
-		    "lines")) == 0)
-			continue;
-		printf("%s==> %s (last %d lines) <==%s\n", color ? "\033[90m" :
-		    "", str(f, "file"), cJSON_GetArraySize(
-		    cJSON_GetObjectItemCaseSensitive(f, "lines")),
-		    color ? "\033[0m" : "");
-		cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(f,
-		    "lines"))
-			print_log_line(str(f, "app"),
-			    cJSON_GetObjectItemCaseSensitive(f, "instance"),
-			    str(f, "stream"), line->valuestring);
-	}
-}
-
-/* After logs --follow's first reply: one line per message until EOF. */
-static void
-follow(FILE *in)
-{
-	cJSON	*m;
-	char	*s;
-
-	while ((m = read_reply(in)) != NULL) {
-		if (json_out) {
-			s = cJSON_PrintUnformatted(m);
-			puts(s);
-			free(s);
-		} else
-			print_log_line(str(m, "app"),
-			    cJSON_GetObjectItemCaseSensitive(m, "instance"),
-			    str(m, "stream"), str(m, "line"));
-		cJSON_Delete(m);
-	}
-	fatalx(EXIT_UNREACH, "the daemon closed the log stream");
-}
-
+/*
+ * The request of ce from its arguments: its own builder's, or each
+ * argument in turn as the next of its fields (a number for a number).
+ */
 static cJSON *
-build_request(const struct command *cmd, int argc, char **argv)
+build_request(const struct cmd_entry *ce, int argc, char **argv)
 {
-	cJSON	*req = cJSON_CreateObject();
-	char	*end;
-	long	 n;
+	const struct cmd_arg	*a = ce->args;
+	cJSON			*req = cJSON_CreateObject();
+	char			*end;
+	long			 n;
+	int			 i;
 
 	cJSON_AddNumberToObject(req, "v", PMD_PROTOCOL_VERSION);
-	cJSON_AddStringToObject(req, "cmd", cmd->name);
-	switch (cmd->args) {
-	case ARGS_NONE:
-		if (argc != 0)
-			usage_error("%s takes no arguments", cmd->name);
-		break;
-	case ARGS_TARGET:
-	case ARGS_NAME:
-		if (argc != 1)
-			usage_error("usage: pmctl %s %s", cmd->name, cmd->usage);
-		cJSON_AddStringToObject(req, cmd->args == ARGS_NAME ? "name" :
-		    "target", argv[0]);
-		break;
-	case ARGS_SCALE:
-		if (argc != 2)
-			usage_error("usage: pmctl scale %s", cmd->usage);
-		cJSON_AddStringToObject(req, "name", argv[0]);
-		n = strtol(argv[1], &end, 10);
-		if (*argv[1] != '\0' && *end == '\0' && n >= 1 && n <= 4096 &&
-		    isdigit((unsigned char)*argv[1]))
-			cJSON_AddNumberToObject(req, "instances", n);
-		else if (strcmp(argv[1], "max") == 0 || ((*argv[1] == '+' ||
-		    *argv[1] == '-') && argv[1][1] != '\0' &&
-		    strspn(argv[1] + 1, "0123456789") == strlen(argv[1] + 1)))
-			cJSON_AddStringToObject(req, "instances", argv[1]);
-		else
-			usage_error("scale: expected N (1 to 4096), +N, -N or "
-			    "max, got \"%s\"", argv[1]);
-		break;
-	case ARGS_SIGNAL:
-		if (argc != 2)
-			usage_error("usage: pmctl signal %s", cmd->usage);
-		cJSON_AddStringToObject(req, "signal", argv[0]);
-		cJSON_AddStringToObject(req, "target", argv[1]);
-		break;
-	case ARGS_OPTNAME:
-		if (argc > 1)
-			usage_error("usage: pmctl %s %s", cmd->name, cmd->usage);
-		if (argc == 1)
-			cJSON_AddStringToObject(req, "name", argv[0]);
-		break;
-	case ARGS_START:
-		build_start(req, argc, argv);
-		break;
-	case ARGS_LOGS:
-		build_logs(req, argc, argv);
-		break;
-	case ARGS_LOCAL:
-		break;
+	cJSON_AddStringToObject(req, "cmd", ce->name);
+	if (ce->build != NULL) {
+		ce->build(ce, req, argc, argv);
+		return req;
 	}
+	for (i = 0; i < argc; i++, a++) {
+		if (a == NULL || a->field == NULL) {
+			if (ce->args == NULL || ce->args->field == NULL)
+				pmctl_usage_error("%s takes no arguments",
+				    ce->name);
+			pmctl_usage_error("usage: pmctl %s %s", ce->name,
+			    ce->usage);
+		}
+		if (a->type != ARG_INT) {
+			cJSON_AddStringToObject(req, a->field, argv[i]);
+			continue;
+		}
+		n = strtol(argv[i], &end, 10);
+		if (*argv[i] == '\0' || *end != '\0' || n < a->min || n > a->max)
+			pmctl_usage_error("%s: %s takes a number from %.0f to "
+			    "%.0f, got \"%s\"", ce->name, a->field, a->min,
+			    a->max, argv[i]);
+		cJSON_AddNumberToObject(req, a->field, n);
+	}
+	if (a != NULL && a->field != NULL && a->required)
+		pmctl_usage_error("usage: pmctl %s %s", ce->name, ce->usage);
 	return req;
 }
 
 /* "added: a, b" for each non-empty list of names. */
-static void
-print_names(const char *what, cJSON *list)
+void
+pmctl_print_names(const char *what, cJSON *list)
 {
 	cJSON	*e;
 	int	 first = 1;
@@ -805,45 +471,16 @@ print_names(const char *what, cJSON *list)
 	printf("\n");
 }
 
-static void
-print_reconf(cJSON *reply)
-{
-	static const char *const kinds[] = { "added", "removed", "reloaded",
-	    "restarted", "scaled", "unchanged" };
-	size_t	i;
-
-	for (i = 0; i < nitems(kinds); i++)
-		print_names(kinds[i], cJSON_GetObjectItemCaseSensitive(reply,
-		    kinds[i]));
-}
-
-static void
-print_resurrect(cJSON *reply)
-{
-	cJSON	*e;
-
-	if (str(reply, "warning")[0] != '\0')
-		fprintf(stderr, "pmctl: warning: %s\n", str(reply, "warning"));
-	print_names("resurrected", cJSON_GetObjectItemCaseSensitive(reply,
-	    "resurrected"));
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(reply,
-	    "skipped"))
-		printf("skipped %s: %s\n", str(e, "name"), str(e, "reason"));
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(reply,
-	    "resurrected")) + cJSON_GetArraySize(
-	    cJSON_GetObjectItemCaseSensitive(reply, "skipped")) == 0)
-		printf("the dump holds no apps\n");
-}
-
+/* Print the reply (an error on stderr); the exit status. */
 static int
-print_reply(const struct command *cmd, cJSON *reply)
+print_reply(const struct cmd_entry *ce, cJSON *req, cJSON *reply, FILE *in)
 {
 	cJSON	*err = cJSON_GetObjectItemCaseSensitive(reply, "error");
 	cJSON	*rows = cJSON_GetObjectItemCaseSensitive(reply, "workers");
 	char	*s;
 
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
-		if (json_out) {
+		if (pmctl_json) {
 			s = cJSON_PrintUnformatted(reply);
 			puts(s);
 			free(s);
@@ -853,40 +490,20 @@ print_reply(const struct command *cmd, cJSON *reply)
 			    "error");
 		return EXIT_DAEMON;
 	}
-	if (json_out) {
-		s = cJSON_PrintUnformatted(strcmp(cmd->name, "list") == 0 &&
+	if (pmctl_json) {
+		/* list --json is the array of workers itself. */
+		s = cJSON_PrintUnformatted(ce == &cmd_list_entry &&
 		    rows != NULL ? rows : reply);
 		puts(s);
 		free(s);
-		return 0;
+		/* A stream (logs --follow) goes on, in JSON lines. */
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req,
+		    "follow")))
+			return 0;
 	}
-	if (strcmp(cmd->name, "ping") == 0)
-		printf("pong: pmd %s, pid %.0f\n", str(reply, "version"),
-		    num(reply, "pid"));
-	else if (strcmp(cmd->name, "version") == 0)
-		printf("pmctl %s\npmd %s (protocol %.0f)\n", PMD_VERSION,
-		    str(reply, "version"), num(reply, "protocol"));
-	else if (strcmp(cmd->name, "kill") == 0)
-		printf("pmd stopped\n");
-	else if (strcmp(cmd->name, "signal") == 0)
-		printf("signalled %.0f worker(s)\n", num(reply, "signalled"));
-	else if (strcmp(cmd->name, "show") == 0)
-		print_show(cJSON_GetObjectItemCaseSensitive(reply, "app"));
-	else if (strcmp(cmd->name, "logs") == 0)
-		print_logs(cJSON_GetObjectItemCaseSensitive(reply, "logs"));
-	else if (strcmp(cmd->name, "flush") == 0)
-		printf("flushed %d log file(s)\n", cJSON_GetArraySize(
-		    cJSON_GetObjectItemCaseSensitive(reply, "files")));
-	else if (strcmp(cmd->name, "save") == 0)
-		printf("saved %.0f app(s) to %s\n", num(reply, "apps"),
-		    str(reply, "file"));
-	else if (strcmp(cmd->name, "resurrect") == 0)
-		print_resurrect(reply);
-	else if (strcmp(cmd->name, "reload-config") == 0)
-		print_reconf(reply);
-	else if (strcmp(cmd->name, "reopen-logs") == 0)
-		printf("reopened %.0f log file(s)\n", num(reply, "reopened"));
-	else if (rows != NULL)
+	if (ce->print != NULL)
+		ce->print(reply, req, in);
+	else if (rows != NULL && !pmctl_json)
 		pmctl_print_list(rows);
 	return 0;
 }
@@ -894,7 +511,7 @@ print_reply(const struct command *cmd, cJSON *reply)
 int
 main(int argc, char **argv)
 {
-	const struct command	*cmd = NULL;
+	const struct cmd_entry	*cmd, *const *ce;
 	const char		*opt_socket = NULL, *name, *nc, *term;
 	char			*path;
 	cJSON			*req, *reply;
@@ -906,11 +523,11 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "-s") == 0 ||
 		    strcmp(argv[i], "--socket") == 0) {
 			if (++i == (size_t)argc)
-				usage_error("%s needs a socket path",
+				pmctl_usage_error("%s needs a socket path",
 				    argv[i - 1]);
 			opt_socket = argv[i];
 		} else if (strcmp(argv[i], "--json") == 0)
-			json_out = 1;
+			pmctl_json = 1;
 		else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
@@ -920,7 +537,7 @@ main(int argc, char **argv)
 			printf("pmctl %s\n", PMD_VERSION);
 			return 0;
 		} else
-			usage_error("unknown option %s", argv[i]);
+			pmctl_usage_error("unknown option %s", argv[i]);
 	}
 	if (i == (size_t)argc) {
 		usage(stderr);
@@ -931,59 +548,55 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (size_t j = 0; j < nitems(aliases); j++) {
-		if (strcmp(name, aliases[j].alias) == 0)
-			name = aliases[j].name;
+	if (strcmp(name, "commands") == 0) {
+		/* For the shell completion: every name and alias. */
+		for (ce = cmd_table; *ce != NULL; ce++)
+			printf("%s%s%s\n", (*ce)->name, (*ce)->alias ? " " : "",
+			    (*ce)->alias ? (*ce)->alias : "");
+		return 0;
 	}
-	for (size_t j = 0; j < nitems(commands); j++) {
-		if (strcmp(name, commands[j].name) == 0)
-			cmd = &commands[j];
-	}
-	if (cmd == NULL) {
-		const char *names[nitems(commands)], *close;
-		for (size_t j = 0; j < nitems(commands); j++)
-			names[j] = commands[j].name;
-		close = suggest(name, names, nitems(commands));
+	if ((cmd = cmd_find(name, 1)) == NULL) {
+		const char *names[64], *close;
+		size_t n = 0;
+		for (ce = cmd_table; *ce != NULL && n < nitems(names); ce++)
+			names[n++] = (*ce)->name;
+		close = suggest(name, names, n);
 		if (close != NULL)
-			usage_error("unknown command \"%s\" (did you mean "
+			pmctl_usage_error("unknown command \"%s\" (did you mean "
 			    "\"%s\"?)", name, close);
-		usage_error("unknown command \"%s\"", name);
+		pmctl_usage_error("unknown command \"%s\"", name);
 	}
 	nc = getenv("NO_COLOR");
 	term = getenv("TERM");
 	color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0') &&
 	    term != NULL && *term != '\0' && strcmp(term, "dumb") != 0 &&
-	    !json_out;
-	if (cmd->args == ARGS_LOCAL && json_out)
-		usage_error("%s is a view for a person; --json list is for "
+	    !pmctl_json;
+	if ((cmd->flags & CMD_CLIENT) && pmctl_json)
+		pmctl_usage_error("%s is a view for a person; --json list is for "
 		    "programs", cmd->name);
-	if (cmd->args == ARGS_LOCAL) {
+	if (cmd->flags & CMD_CLIENT) {
 		if ((fd = connect_daemon(opt_socket, 1, &path)) == -1)
 			fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
 		if ((in = fdopen(fd, "r")) == NULL)
 			fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
 		socket_path = path;
-		return monit_main(fd, in, argc - (int)i, argv + i);
+		return cmd->run(fd, in, argc - (int)i, argv + i);
 	}
 	req = build_request(cmd, argc - (int)i, argv + i);
 	/* A follower's lines go out one by one, even into a pipe. */
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow")))
 		setvbuf(stdout, NULL, _IOLBF, 0);
 
-	autostart = strcmp(cmd->name, "kill") != 0 &&
-	    strcmp(cmd->name, "ping") != 0 && strcmp(cmd->name, "version") != 0;
+	autostart = !(cmd->flags & CMD_NO_AUTOSTART);
 	if ((fd = connect_daemon(opt_socket, autostart, &path)) == -1) {
-		if (strcmp(cmd->name, "version") == 0)
+		if (cmd == &cmd_version_entry)
 			printf("pmctl %s\npmd not running\n", PMD_VERSION);
 		fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
 	}
 	if ((in = fdopen(fd, "r")) == NULL)
 		fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
 	reply = exchange(fd, in, req);
-	rc = print_reply(cmd, reply);
-	if (rc == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req,
-	    "follow")))
-		follow(in);
+	rc = print_reply(cmd, req, reply, in);
 	fclose(in);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);

@@ -182,19 +182,22 @@ def test_install_into_destdir_keeps_configs(tmp_path):
     assert (dest / "etc/pmd/pmd.conf").read_text() == "; mine\n"   # not overwritten
     unit = (dest / "usr/lib/systemd/system/pmd.service").read_text()
     assert "ExecStart=/usr/bin/pmd --system --foreground --resurrect" in unit
-    # The completion is valid bash, and completes commands and app names.
+    # The completion is valid bash, and completes commands (from the
+    # installed pmctl's own table) and app names.
     comp = dest / "usr/share/bash-completion/completions/pmctl"
-    r = subprocess.run(["bash", "-c", f'. {comp}; COMP_WORDS=(pmctl re); COMP_CWORD=1; '
+    path = f'PATH={dest}/usr/bin:$PATH'
+    r = subprocess.run(["bash", "-c", f'{path}; . {comp}; COMP_WORDS=(pmctl re); COMP_CWORD=1; '
                         '_pmctl; echo "${COMPREPLY[@]}"'], capture_output=True, text=True)
     assert set(r.stdout.split()) == {"restart", "reload", "reset", "resurrect",
                                       "reload-config", "reopen-logs"}, r.stderr
     # Every command pmctl --help lists completes.
-    r = subprocess.run(["bash", "-c", f'. {comp}; COMP_WORDS=(pmctl ""); COMP_CWORD=1; '
+    r = subprocess.run(["bash", "-c", f'{path}; . {comp}; COMP_WORDS=(pmctl ""); COMP_CWORD=1; '
                         '_pmctl; echo "${COMPREPLY[@]}"'], capture_output=True, text=True)
     helped = re.findall(r"^  (\S+) ", subprocess.run([PMCTL, "--help"], capture_output=True,
                                                       text=True).stdout, re.M)
     assert "monit" in helped
     assert set(helped) <= set(r.stdout.split()), set(helped) - set(r.stdout.split())
+    assert {"ls", "status", "info", "del", "rm"} <= set(r.stdout.split())     # aliases
 
     (dest / "etc/pmd/examples/cluster.conf").write_text("; edited\n")
     install(tmp_path, "uninstall", f"DESTDIR={dest}", "PREFIX=/usr")
