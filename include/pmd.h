@@ -51,6 +51,8 @@ int	 parse_uint(const char *, unsigned long, unsigned long *, char **);
 int	 parse_signal(const char *, int *, char **);
 const char *signal_name(int);
 int	 parse_instances(const char *, int *, char **);
+char	*format_duration(uint64_t);
+char	*format_size(uint64_t);
 unsigned instances_resolve(int, long);
 int	 parse_exit_codes(const char *, uint8_t [32], char **);
 int	 split_command(const char *, char ***, char **);
@@ -167,8 +169,46 @@ struct app_config *appcfg_new(const char *);
 struct app_config *appcfg_adhoc(const char *, char **, const char *, int);
 void	 appcfg_ref(struct app_config *);
 void	 appcfg_unref(struct app_config *);
-extern const char *const config_app_keys[];
-extern const size_t config_napp_keys;
+
+/* keys.c: the keys of [app:NAME], as a table of rows. */
+enum key_type {
+	K_COMMAND,	/* split like a shell; the text kept for show */
+	K_PATH,		/* relative to the file's directory */
+	K_INSTANCES,	/* N, max, -N */
+	K_BOOL,
+	K_TRIBOOL,	/* -1 until set */
+	K_DURATION,	/* ms */
+	K_SIZE,		/* bytes */
+	K_UINT,		/* 0 to max */
+	K_SIGNAL,
+	K_EXIT_CODES,
+	K_USER,
+	K_GROUP,
+	K_DATE_FORMAT,
+	K_LISTEN,
+	K_MODE,
+	K_CRON,
+	K_LIST,		/* comma-separated */
+};
+
+struct app_key {
+	const char	*name;
+	enum key_type	 type;
+	size_t		 off;		/* the field in struct app_config */
+	const char	*def;		/* the default, as written; NULL: none */
+	double		 min;		/* durations and sizes: least but 0 */
+	double		 max;		/* K_UINT */
+	const char	*what;		/* what a bad value should be */
+};
+
+extern const struct app_key *const app_keys;
+extern const size_t napp_keys;
+const struct app_key *key_find(const char *);
+int	 key_set(const struct app_key *, struct app_config *, const char *,
+	    const char *, char **);
+void	 keys_default(struct app_config *);
+void	 keys_free(struct app_config *);
+char	*key_text(const struct app_key *, const struct app_config *);
 
 /* listen.c: an app's listening sockets, passed to workers as fds 3.. */
 struct sockaddr;

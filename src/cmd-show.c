@@ -28,6 +28,50 @@ app_status(const struct app *a)
 	return online > 0 ? "partial" : "stopped";
 }
 
+/* Each file once: instances share a file unless merge_logs is off. */
+static cJSON *
+log_files(const struct app *a)
+{
+	cJSON		*arr = cJSON_CreateArray();
+	struct logfile	*f[2];
+	unsigned	 i, j;
+	int		 k;
+
+	for (i = 0; i < a->nworkers; i++) {
+		f[0] = a->workers[i]->outf;
+		f[1] = a->workers[i]->errf;
+		for (k = 0; k < 2; k++) {
+			for (j = 0; j < i; j++) {
+				if (a->workers[j]->outf == f[k] ||
+				    a->workers[j]->errf == f[k])
+					break;
+			}
+			if (j == i && (k == 0 || f[1] != f[0]))
+				cJSON_AddItemToArray(arr, logfile_json(f[k]));
+		}
+	}
+	return arr;
+}
+
+/* Every key of the app's config, as it would be written: from the table. */
+static cJSON *
+config_json(const struct app_config *cfg)
+{
+	cJSON	*o = cJSON_CreateObject();
+	char	*v;
+	size_t	 i;
+
+	for (i = 0; i < napp_keys; i++) {
+		if ((v = key_text(&app_keys[i], cfg)) == NULL) {
+			cJSON_AddNullToObject(o, app_keys[i].name);
+			continue;
+		}
+		cJSON_AddStringToObject(o, app_keys[i].name, v);
+		free(v);
+	}
+	return o;
+}
+
 static cJSON *
 cmd_show_exec(struct client *c, cJSON *req)
 {
@@ -35,13 +79,11 @@ cmd_show_exec(struct client *c, cJSON *req)
 	struct app		*a;
 	struct app_config	*cfg;
 	cJSON			*o, *app, *arr, *env;
-	char			*path;
+	char			*path, buf[64];
+	time_t			 next;
 	size_t			 i;
 
 	(void)c;
-	if (name == NULL)
-		return reply_error(PMD_E_ARGS, "field \"name\": expected an "
-		    "app name");
 	if ((a = app_find(name)) == NULL)
 		return reply_error(PMD_E_NOAPP, "no app named \"%s\"", name);
 	cfg = a->cfg;
@@ -55,12 +97,11 @@ cmd_show_exec(struct client *c, cJSON *req)
 		free(path);
 	} else
 		cJSON_AddStringToObject(app, "source", "pmctl start");
-	cJSON_AddStringToObject(app, "command", cfg->command);
 	arr = cJSON_AddArrayToObject(app, "argv");
 	for (i = 0; cfg->argv[i] != NULL; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(cfg->argv[i]));
-	cJSON_AddStringToObject(app, "cwd", cfg->cwd);
 	cJSON_AddNumberToObject(app, "instances", a->nworkers);
+	cJSON_AddItemToObject(app, "config", config_json(cfg));
 	if (a->profile != NULL)
 		cJSON_AddStringToObject(app, "env_profile", a->profile);
 	env = cJSON_AddObjectToObject(app, "env");
@@ -70,77 +111,21 @@ cmd_show_exec(struct client *c, cJSON *req)
 			cJSON_AddStringToObject(env, cfg->env[i].key,
 			    cfg->env[i].value);
 	}
-	cJSON_AddBoolToObject(app, "autorestart", cfg->autorestart);
-	cJSON_AddNumberToObject(app, "min_uptime_ms", cfg->min_uptime);
-	cJSON_AddNumberToObject(app, "max_restarts", cfg->max_restarts);
-	cJSON_AddNumberToObject(app, "restart_delay_ms", cfg->restart_delay);
-	cJSON_AddNumberToObject(app, "exp_backoff_restart_delay_ms",
-	    cfg->exp_backoff);
-	cJSON_AddStringToObject(app, "kill_signal",
-	    signal_name(cfg->kill_signal));
-	cJSON_AddNumberToObject(app, "kill_timeout_ms", cfg->kill_timeout);
-	if (cfg->listen != NULL) {
-		arr = cJSON_AddArrayToObject(app, "listen");
-		for (i = 0; cfg->listen[i] != NULL; i++)
-			cJSON_AddItemToArray(arr,
-			    cJSON_CreateString(cfg->listen[i]));
-		cJSON_AddNumberToObject(app, "listen_backlog",
-		    cfg->listen_backlog);
-		if (a->listen_error != NULL)
-			cJSON_AddStringToObject(app, "listen_error",
-			    a->listen_error);
-	}
-	cJSON_AddBoolToObject(app, "wait_ready", cfg->wait_ready);
-	if (cfg->wait_ready)
-		cJSON_AddNumberToObject(app, "listen_timeout_ms",
-		    cfg->listen_timeout);
+	if (a->listen_error != NULL)
+		cJSON_AddStringToObject(app, "listen_error", a->listen_error);
 	if (a->reload != NULL)
 		cJSON_AddBoolToObject(app, "reloading", 1);
 	else if (a->reload_error != NULL)
 		cJSON_AddStringToObject(app, "last_reload_error",
 		    a->reload_error);
-	if (cfg->max_memory > 0) {
-		cJSON_AddNumberToObject(app, "max_memory_restart",
-		    (double)cfg->max_memory);
-		cJSON_AddNumberToObject(app, "memory_check_interval_ms",
-		    (double)cfg->memory_interval);
-	}
 	if (cfg->cron_text != NULL) {
-		time_t	next = cron_next(&cfg->cron, time(NULL));
-		char	buf[64];
-
-		cJSON_AddStringToObject(app, "cron_restart", cfg->cron_text);
-		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M %Z",
-		    localtime(&next));
+		next = cron_next(&cfg->cron, time(NULL));
+		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M %Z", localtime(&next));
 		cJSON_AddStringToObject(app, "next_cron_restart", buf);
 	}
 	if (a->watch != NULL)
 		cJSON_AddItemToObject(app, "watch", watch_json(a->watch));
-	if (cfg->user != NULL)
-		cJSON_AddStringToObject(app, "user", cfg->user);
-	if (cfg->group != NULL)
-		cJSON_AddStringToObject(app, "group", cfg->group);
-	cJSON_AddBoolToObject(app, "merge_logs", cfg->merge_logs);
-	cJSON_AddStringToObject(app, "log_date_format",
-	    cfg->log_date_format ? cfg->log_date_format : "none");
-	cJSON_AddNumberToObject(app, "log_max_size", (double)cfg->log_max_size);
-	cJSON_AddNumberToObject(app, "log_retain", cfg->log_retain);
-	/* Each file once: instances share a file unless merge_logs is off. */
-	arr = cJSON_AddArrayToObject(app, "log_files");
-	for (i = 0; i < a->nworkers; i++) {
-		struct logfile *f[2] = { a->workers[i]->outf,
-		    a->workers[i]->errf };
-		for (int k = 0; k < 2; k++) {
-			size_t j;
-			for (j = 0; j < i; j++) {
-				if (a->workers[j]->outf == f[k] ||
-				    a->workers[j]->errf == f[k])
-					break;
-			}
-			if (j == i && (k == 0 || f[1] != f[0]))
-				cJSON_AddItemToArray(arr, logfile_json(f[k]));
-		}
-	}
+	cJSON_AddItemToObject(app, "log_files", log_files(a));
 	arr = cJSON_AddArrayToObject(app, "workers");
 	for (i = 0; i < a->nworkers; i++)
 		cJSON_AddItemToArray(arr, worker_json(a->workers[i], 1));
@@ -169,11 +154,10 @@ print_watch(cJSON *watch)
 {
 	if (watch == NULL)
 		return;
-	print_strings("watch", cJSON_GetObjectItemCaseSensitive(watch,
+	print_strings("watched paths", cJSON_GetObjectItemCaseSensitive(watch,
 	    "paths"));
-	print_strings("ignore_watch", cJSON_GetObjectItemCaseSensitive(watch,
+	print_strings("ignored names", cJSON_GetObjectItemCaseSensitive(watch,
 	    "ignore"));
-	printf("%-29s %.0f\n", "watch_delay_ms", num(watch, "delay_ms"));
 	printf("%-29s %.0f\n", "watched directories",
 	    num(watch, "directories"));
 }
@@ -182,36 +166,30 @@ static void
 print_show(cJSON *reply, cJSON *req, FILE *in)
 {
 	cJSON	*app = cJSON_GetObjectItemCaseSensitive(reply, "app");
-
-	static const char *const keys[] = {
-		"source", "command", "cwd", "env_profile", "user", "group",
-		"kill_signal", "log_date_format", "cron_restart",
-		"next_cron_restart",
-	};
-	static const char *const nums[] = {
-		"instances", "min_uptime_ms", "max_restarts",
-		"restart_delay_ms", "exp_backoff_restart_delay_ms",
-		"kill_timeout_ms", "log_max_size", "log_retain",
-		"max_memory_restart", "memory_check_interval_ms",
-	};
-	cJSON	*w, *env, *line, *tail;
+	cJSON	*w, *env, *line, *tail, *v;
 	char	 up[16], mem[16];
-	size_t	 i;
 
 	(void)req; (void)in;
 	printf("%-29s %s\n", "app", str(app, "name"));
 	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
 	    str(app, "status"), color ? "\033[0m" : "");
-	for (i = 0; i < nitems(keys); i++) {
-		if (json_string(app, keys[i]) != NULL)
-			printf("%-29s %s\n", keys[i], str(app, keys[i]));
-	}
-	for (i = 0; i < nitems(nums); i++)
-		printf("%-29s %.0f\n", nums[i], num(app, nums[i]));
+	printf("%-29s %s\n", "source", str(app, "source"));
+	printf("%-29s %.0f\n", "running instances", num(app, "instances"));
+	if (json_string(app, "env_profile") != NULL)
+		printf("%-29s %s\n", "env_profile", str(app, "env_profile"));
+	/* Every key, as pmd.conf(5) writes it; "-" where it is not set. */
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(app, "config"))
+		printf("%-29s %s\n", v->string, cJSON_IsString(v) ?
+		    v->valuestring : "-");
+	if (json_string(app, "next_cron_restart") != NULL)
+		printf("%-29s %s\n", "next_cron_restart",
+		    str(app, "next_cron_restart"));
+	if (json_string(app, "listen_error") != NULL)
+		printf("%-29s %s\n", "listen error", str(app, "listen_error"));
+	if (json_string(app, "last_reload_error") != NULL)
+		printf("%-29s %s\n", "last reload error",
+		    str(app, "last_reload_error"));
 	print_watch(cJSON_GetObjectItemCaseSensitive(app, "watch"));
-	printf("%-29s %s\n", "autorestart", cJSON_IsTrue(
-	    cJSON_GetObjectItemCaseSensitive(app, "autorestart")) ?
-	    "true" : "false");
 	cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(app,
 	    "log_files")) {
 		printf("%-29s %s", "log file", str(line, "file"));
@@ -245,6 +223,10 @@ print_show(cJSON *reply, cJSON *req, FILE *in)
 			printf("  last exit: %s\n", str(w, "last_exit"));
 		if (json_string(w, "exec_error"))
 			printf("  start failed: %s\n", str(w, "exec_error"));
+		if (json_string(w, "status_text"))
+			printf("  status: %s\n", str(w, "status_text"));
+		if (json_string(w, "waiting_for"))
+			printf("  waiting for: %s\n", str(w, "waiting_for"));
 		if (cJSON_GetObjectItemCaseSensitive(w, "restart_in_ms"))
 			printf("  restarting in %.0f ms\n",
 			    num(w, "restart_in_ms"));

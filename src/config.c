@@ -60,392 +60,6 @@ struct parse {
 
 #define CONFIG_MAX	(4 * 1024 * 1024)	/* bytes in one config file */
 
-typedef int (*setter_fn)(struct parse *, struct app_config *, const char *,
-    char **);
-
-#define DURATION(field)							\
-static int								\
-set_##field(struct parse *p, struct app_config *a, const char *v,	\
-    char **cause)							\
-{									\
-	(void)p;							\
-	return parse_duration(v, &a->field, cause);			\
-}
-#define BOOL(field)							\
-static int								\
-set_##field(struct parse *p, struct app_config *a, const char *v,	\
-    char **cause)							\
-{									\
-	(void)p;							\
-	return parse_bool(v, &a->field, cause);				\
-}
-BOOL(autorestart)
-BOOL(merge_logs)
-BOOL(wait_ready)
-
-DURATION(min_uptime)
-DURATION(restart_delay)
-DURATION(exp_backoff)
-DURATION(kill_timeout)
-DURATION(listen_timeout)
-static int
-set_memory_interval(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	if (parse_duration(v, &a->memory_interval, cause) == -1)
-		return -1;
-	if (a->memory_interval < 100) {
-		*cause = xprintf("expected at least 100ms, got \"%s\"", v);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-set_max_memory(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	if (parse_size(v, &a->max_memory, cause) == -1)
-		return -1;
-	if (a->max_memory != 0 && a->max_memory < 1024 * 1024) {
-		*cause = xprintf("expected 0 (no limit) or at least 1M, got "
-		    "\"%s\"", v);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-set_cron(struct parse *p, struct app_config *a, const char *v, char **cause)
-{
-	(void)p;
-	if (cron_parse(v, &a->cron, cause) == -1)
-		return -1;
-	free(a->cron_text);
-	a->cron_text = xstrdup(v);
-	return 0;
-}
-
-static int
-set_watch(struct parse *p, struct app_config *a, const char *v, char **cause)
-{
-	(void)p;
-	return parse_bool(v, &a->watch, cause);
-}
-
-#define LIST(field)							\
-static int								\
-set_##field(struct parse *p, struct app_config *a, const char *v,	\
-    char **cause)							\
-{									\
-	char	**list;							\
-									\
-	(void)p;							\
-	if (parse_list(v, &list, cause) == -1)				\
-		return -1;						\
-	argv_free(a->field);						\
-	a->field = list;						\
-	return 0;							\
-}
-LIST(watch_paths)
-LIST(ignore_watch)
-DURATION(watch_delay)
-
-static int
-set_listen(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	char		**urls = NULL, *copy = xstrdup(v), *tok, *save;
-	size_t		 n = 0;
-
-	(void)p;
-	/* Split as stop_exit_codes is: commas and blanks. */
-	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", \t", &save)) {
-		if (listen_check(tok, cause) == -1)
-			goto fail;
-		urls = xrealloc(urls, (n + 2) * sizeof *urls);
-		urls[n++] = xstrdup(tok);
-		urls[n] = NULL;
-	}
-	if (n == 0) {
-		*cause = xstrdup("expected one or more URLs, comma-separated");
-		goto fail;
-	}
-	free(copy);
-	argv_free(a->listen);
-	a->listen = urls;
-	return 0;
-
-fail:
-	free(copy);
-	argv_free(urls);
-	return -1;
-}
-
-static int
-set_listen_backlog(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	unsigned long	n;
-
-	(void)p;
-	if (parse_uint(v, 65535, &n, cause) == -1)
-		return -1;
-	a->listen_backlog = (unsigned)n;
-	return 0;
-}
-
-static int
-set_listen_mode(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	char		*end;
-	unsigned long	 m;
-
-	(void)p;
-	errno = 0;
-	m = strtoul(v, &end, 8);
-	if (*v == '\0' || *end != '\0' || errno != 0 || m > 0777) {
-		*cause = xprintf("expected an octal mode such as 0660, got "
-		    "\"%s\"", v);
-		return -1;
-	}
-	a->listen_mode = (mode_t)m;
-	return 0;
-}
-
-static int
-set_command(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	char	**argv;
-
-	(void)p;
-	if (split_command(v, &argv, cause) == -1)
-		return -1;
-	argv_free(a->argv);
-	free(a->command);
-	a->argv = argv;
-	a->command = xstrdup(v);
-	return 0;
-}
-
-static int
-set_cwd(struct parse *p, struct app_config *a, const char *v, char **cause)
-{
-	if (*v == '\0') {
-		*cause = xstrdup("expected a directory");
-		return -1;
-	}
-	free(a->cwd);
-	a->cwd = path_join(p->dir, v);
-	return 0;
-}
-
-static int
-set_instances(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	return parse_instances(v, &a->instances, cause);
-}
-
-static int
-set_max_restarts(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	unsigned long	n;
-
-	(void)p;
-	if (parse_uint(v, 1000000, &n, cause) == -1)
-		return -1;
-	a->max_restarts = (unsigned)n;
-	return 0;
-}
-
-static int
-set_kill_signal(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	return parse_signal(v, &a->kill_signal, cause);
-}
-
-static int
-set_stop_exit_codes(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	return parse_exit_codes(v, a->stop_exit_codes, cause);
-}
-
-static int
-set_user(struct parse *p, struct app_config *a, const char *v, char **cause)
-{
-	struct passwd	*pw;
-
-	(void)p;
-	if (geteuid() != 0) {
-		*cause = xstrdup("only allowed when pmd runs as root");
-		return -1;
-	}
-	if ((pw = getpwnam(v)) == NULL) {
-		*cause = xprintf("no such user \"%s\"", v);
-		return -1;
-	}
-	free(a->user);
-	a->user = xstrdup(v);
-	a->uid = pw->pw_uid;
-	if (a->group == NULL)
-		a->gid = pw->pw_gid;
-	return 0;
-}
-
-static int
-set_group(struct parse *p, struct app_config *a, const char *v, char **cause)
-{
-	struct group	*gr;
-
-	(void)p;
-	if (geteuid() != 0) {
-		*cause = xstrdup("only allowed when pmd runs as root");
-		return -1;
-	}
-	if ((gr = getgrnam(v)) == NULL) {
-		*cause = xprintf("no such group \"%s\"", v);
-		return -1;
-	}
-	free(a->group);
-	a->group = xstrdup(v);
-	a->gid = gr->gr_gid;
-	return 0;
-}
-
-static int
-set_log_file(char **field, struct parse *p, const char *v, char **cause)
-{
-	if (*v == '\0') {
-		*cause = xstrdup("expected a file path (or /dev/null)");
-		return -1;
-	}
-	free(*field);
-	*field = path_join(p->dir, v);
-	return 0;
-}
-
-static int
-set_out_file(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	return set_log_file(&a->out_file, p, v, cause);
-}
-
-static int
-set_err_file(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	return set_log_file(&a->err_file, p, v, cause);
-}
-
-static int
-set_log_date_format(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	free(a->log_date_format);
-	a->log_date_format = NULL;
-	if (strcmp(v, "none") == 0)
-		return 0;
-	if (*v == '\0' || strlen(v) > 64) {
-		*cause = xstrdup("expected a strftime(3) format of up to 64 "
-		    "characters (%L for milliseconds), or none");
-		return -1;
-	}
-	a->log_date_format = xstrdup(v);
-	return 0;
-}
-
-static int
-set_log_max_size(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	(void)p;
-	if (parse_size(v, &a->log_max_size, cause) == -1)
-		return -1;
-	if (a->log_max_size != 0 && a->log_max_size < 1024) {
-		*cause = xprintf("expected 0 (never rotate) or at least 1K, "
-		    "got \"%s\"", v);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-set_log_retain(struct parse *p, struct app_config *a, const char *v,
-    char **cause)
-{
-	unsigned long	n;
-
-	(void)p;
-	if (parse_uint(v, 1000, &n, cause) == -1)
-		return -1;
-	a->log_retain = (unsigned)n;
-	return 0;
-}
-
-static const struct {
-	const char	*name;
-	setter_fn	 set;
-} app_keys[] = {
-	{ "command", set_command },
-	{ "cwd", set_cwd },
-	{ "instances", set_instances },
-	{ "autorestart", set_autorestart },
-	{ "min_uptime", set_min_uptime },
-	{ "max_restarts", set_max_restarts },
-	{ "restart_delay", set_restart_delay },
-	{ "exp_backoff_restart_delay", set_exp_backoff },
-	{ "stop_exit_codes", set_stop_exit_codes },
-	{ "kill_signal", set_kill_signal },
-	{ "kill_timeout", set_kill_timeout },
-	{ "user", set_user },
-	{ "group", set_group },
-	{ "out_file", set_out_file },
-	{ "err_file", set_err_file },
-	{ "merge_logs", set_merge_logs },
-	{ "log_date_format", set_log_date_format },
-	{ "log_max_size", set_log_max_size },
-	{ "log_retain", set_log_retain },
-	{ "listen", set_listen },
-	{ "listen_backlog", set_listen_backlog },
-	{ "listen_mode", set_listen_mode },
-	{ "wait_ready", set_wait_ready },
-	{ "listen_timeout", set_listen_timeout },
-	{ "max_memory_restart", set_max_memory },
-	{ "memory_check_interval", set_memory_interval },
-	{ "cron_restart", set_cron },
-	{ "watch", set_watch },
-	{ "watch_paths", set_watch_paths },
-	{ "ignore_watch", set_ignore_watch },
-	{ "watch_delay", set_watch_delay },
-};
-
-const char *const config_app_keys[] = {
-	"command", "cwd", "instances", "autorestart", "min_uptime",
-	"max_restarts", "restart_delay", "exp_backoff_restart_delay",
-	"stop_exit_codes", "kill_signal", "kill_timeout", "user", "group",
-	"out_file", "err_file", "merge_logs", "log_date_format",
-	"log_max_size", "log_retain", "listen", "listen_backlog",
-	"listen_mode", "wait_ready", "listen_timeout", "max_memory_restart",
-	"memory_check_interval", "cron_restart", "watch", "watch_paths",
-	"ignore_watch", "watch_delay", "env.NAME",
-	"env_PROFILE.NAME",
-};
-const size_t config_napp_keys = nitems(config_app_keys);
-
 static const char *const daemon_keys[] = {
 	"include", "log_dir", "socket", "dump_file", "max_clients",
 	"client_idle_timeout",
@@ -458,26 +72,11 @@ appcfg_new(const char *name)
 
 	a->refs = 1;
 	a->name = xstrdup(name);
-	a->instances = 1;
-	a->autorestart = 1;
-	a->min_uptime = 1000;
-	a->max_restarts = 16;
-	a->kill_timeout = 5000;
-	a->kill_signal = SIGTERM;
-	a->stop_exit_codes[0] = 0;	/* PM2: every exit is restarted */
 	a->uid = (uid_t)-1;
 	a->gid = (gid_t)-1;
-	a->merge_logs = 1;
-	a->log_date_format = xstrdup(LOG_DATE_DEFAULT);
-	a->log_max_size = 10 * 1024 * 1024;
-	a->log_retain = 5;
-	a->listen_backlog = 511;
-	a->listen_mode = 0660;
-	a->listen_timeout = 30000;
-	a->memory_interval = 5000;
 	a->watch = -1;
-	a->watch_delay = 1000;
 	a->owner = OWNER_NONE;
+	keys_default(a);
 	return a;
 }
 
@@ -525,19 +124,8 @@ appcfg_unref(struct app_config *a)
 	free(a->env);
 	free(a->name);
 	free(a->file);
-	free(a->command);
-	argv_free(a->argv);
-	free(a->cwd);
-	free(a->user);
-	free(a->group);
-	free(a->out_file);
-	free(a->err_file);
-	free(a->log_date_format);
-	argv_free(a->listen);
 	free(a->fingerprint);
-	free(a->cron_text);
-	argv_free(a->watch_paths);
-	argv_free(a->ignore_watch);
+	keys_free(a);
 	free(a);
 }
 
@@ -951,9 +539,11 @@ remember(struct app_config *a, const char *key, const char *value)
 static void
 app_key(struct parse *p, const char *key, const char *value)
 {
+	const struct app_key	*k;
 	struct app_config	*a = p->app;
+	const char		*names[64];
 	char			*cause;
-	size_t			 i;
+	size_t			 i, n = 0;
 
 	remember(a, key, value);
 	if ((strncmp(key, "env.", 4) == 0 || strncmp(key, "env_", 4) == 0) &&
@@ -961,16 +551,18 @@ app_key(struct parse *p, const char *key, const char *value)
 		set_env(p, a, key, value);
 		return;
 	}
-	for (i = 0; i < nitems(app_keys); i++) {
-		if (strcmp(key, app_keys[i].name) != 0)
-			continue;
-		if (app_keys[i].set(p, a, value, &cause) == -1) {
+	if ((k = key_find(key)) != NULL) {
+		if (key_set(k, a, value, p->dir, &cause) == -1) {
 			perror_at(p, p->line, "%s: %s", key, cause);
 			free(cause);
 		}
 		return;
 	}
-	unknown_key(p, key, config_app_keys, config_napp_keys, "[app:NAME]");
+	for (i = 0; i < napp_keys && n < nitems(names) - 2; i++)
+		names[n++] = app_keys[i].name;
+	names[n++] = "env.NAME";
+	names[n++] = "env_PROFILE.NAME";
+	unknown_key(p, key, names, n, "[app:NAME]");
 }
 
 static int

@@ -543,3 +543,32 @@ path_ignored(char *const *patterns, const char *rel)
 	}
 	return 0;
 }
+
+/* ms as a duration would be written: 1500ms, 5s, 2m, 1h. */
+char *
+format_duration(uint64_t ms)
+{
+	if (ms == 0 || ms % 1000 != 0)
+		return xprintf("%llums", (unsigned long long)ms);
+	if (ms % 3600000 == 0)
+		return xprintf("%lluh", (unsigned long long)(ms / 3600000));
+	if (ms % 60000 == 0)
+		return xprintf("%llum", (unsigned long long)(ms / 60000));
+	return xprintf("%llus", (unsigned long long)(ms / 1000));
+}
+
+/* bytes as a size would be written: 512, 64K, 10M, 2G. */
+char *
+format_size(uint64_t b)
+{
+	static const char units[] = "KMG";
+	int		  u = -1;
+
+	while (b != 0 && b % 1024 == 0 && u < 2) {
+		b /= 1024;
+		u++;
+	}
+	if (u < 0)
+		return xprintf("%llu", (unsigned long long)b);
+	return xprintf("%llu%c", (unsigned long long)b, units[u]);
+}

@@ -309,7 +309,7 @@ def test_start_file_with_a_bad_config_changes_nothing(pmd, tmp_path):
     # and an edited file gives the new definition.
     pmd.ok("delete", "api")
     pmd.ok("start", clash)
-    assert pmd.show("api")["command"] == "sleep 1"
+    assert pmd.show("api")["config"]["command"] == "sleep 1"
     pmd.ok("delete", "web")
     good.write_text("[app:web]\ncommand = sleep 1000\ninstances = 3\n")
     pmd.ok("start", good)

@@ -358,7 +358,7 @@ def test_a_group_member_runs_commands_as_itself(system_pmd):
     wait_until(lambda: log_lines(d.logs / "who.out.log"), what="id's output")
     assert log_lines(d.logs / "who.out.log")[0] == "65534"
     show = d.show("who")
-    assert show["user"] == "nobody"
+    assert show["config"]["user"] == "nobody"
     pid = show["workers"][0]["pid"]
     assert os.stat(f"/proc/{pid}").st_uid == 65534
     # A save and a resurrect keep it that way.

@@ -37,7 +37,7 @@ memory_check_interval = 200ms
     assert re.search(rf"hog:0: pid {first} uses \d+\.\dM, over max_memory_restart \(20\.0M\)",
                      pmd.stderr())
     assert pmd.workers("fine")[0]["restarts"] == 0
-    assert pmd.show("hog")["max_memory_restart"] == 20 << 20
+    assert pmd.show("hog")["config"]["max_memory_restart"] == "20M"
 
 
 def test_max_memory_restart_replaces_a_listen_worker_first(pmd):
@@ -65,6 +65,6 @@ memory_check_interval = 200ms
 def test_cron_restart_is_shown_with_its_next_time(pmd):
     pmd.start("[app:nightly]\ncommand = sleep 1000\ncron_restart = 30 3 * * *\n")
     app = pmd.show("nightly")
-    assert app["cron_restart"] == "30 3 * * *"
+    assert app["config"]["cron_restart"] == "30 3 * * *"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d 03:30 \S+", app["next_cron_restart"])
     assert "next_cron_restart" in pmd.ok("show", "nightly").stdout

@@ -1,6 +1,7 @@
 """pmctl as a user drives it: ad-hoc starts, profiles, output, autostart."""
 import json
 import os
+import re
 import subprocess
 import threading
 
@@ -30,6 +31,31 @@ def test_adhoc_start_uses_the_clients_cwd_and_environment(pmd, tmp_path):
     r = pmd.ctl("start", "--name", "bad/name", "--", "sleep", "1")
     assert r.returncode == 1 and 'invalid app name "bad/name"' in r.stderr
     assert {w["pid"] for w in pmd.workers("web")} == {w["pid"] for w in ws}
+
+
+def test_show_lists_every_key_in_text_and_json(pmd):
+    """show gives every key of the app, as pmd.conf(5) writes it, the same
+    in text and in --json; unset ones are null (text: -)."""
+    pmd.start("[app:web]\ncommand = sleep 1000\nlisten = tcp://127.0.0.1:0\n"
+              "wait_ready = false\nstop_exit_codes = 0, 3\nmin_uptime = 1500ms\n"
+              "max_memory_restart = 300M\nkill_signal = SIGINT\n")
+    pmd.wait_status("web", "online")
+    config = pmd.show("web")["config"]
+    text = pmd.ok("show", "web").stdout
+    for key, value in config.items():
+        assert re.search(rf"^{key} +{re.escape(value or '-')}$", text, re.M), (key, value)
+    assert config["listen"] == "tcp://127.0.0.1:0"
+    assert config["wait_ready"] == "false"
+    assert config["stop_exit_codes"] == "0, 3"
+    assert config["min_uptime"] == "1500ms"
+    assert config["kill_timeout"] == "5s"            # a default
+    assert config["max_memory_restart"] == "300M"
+    assert config["kill_signal"] == "SIGINT"
+    assert config["log_max_size"] == "10M"
+    assert config["cron_restart"] is None
+    for key in ("command", "cwd", "instances", "listen_backlog", "listen_mode",
+                "listen_timeout", "watch_delay", "log_date_format", "user"):
+        assert key in config, key
 
 
 def test_env_profile(pmd):
