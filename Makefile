@@ -28,8 +28,8 @@ PYTHON	 = /usr/bin/python3
 COMMON	 = src/util.c src/parse.c
 DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
-	   src/reload.c src/track.c src/reconf.c src/dump.c src/cron.c \
-	   src/watch.c src/keys.c \
+	   src/rolling.c src/track.c src/reconfig.c src/dump.c src/cron.c \
+	   src/watch.c src/keys.c src/trigger.c src/target.c src/env.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)

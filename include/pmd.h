@@ -403,7 +403,7 @@ void	 worker_signal(struct worker *, int);
 struct cJSON *worker_json(struct worker *, int);
 
 /* app.c: the registry of apps and their desired state. */
-struct reload;
+struct rolling;
 
 struct app {
 	TAILQ_ENTRY(app)	 entry;
@@ -418,13 +418,13 @@ struct app {
 	int			*listen_fds;	/* bound from cfg->listen */
 	size_t			 nlisten;
 	char			*listen_error;	/* why they could not be */
-	struct reload		*reload;	/* running, or NULL */
+	struct rolling		*roll;		/* a rolling reload running, or NULL */
 	struct app_config	*successor;	/* once deleted, start this */
 	struct app_config	*timers_cfg;	/* the timers below are for it */
 	ev_periodic		 cron_w;	/* cron_restart */
 	ev_timer		 memory_w;	/* max_memory_restart checks */
 	struct watch		*watch;		/* file changes, or NULL */
-	char			*rolling;	/* why a reload waits its turn */
+	char			*queued_roll;	/* why a reload waits its turn */
 	char			*reload_error;	/* how the last one ended */
 };
 TAILQ_HEAD(app_list, app);
@@ -449,15 +449,24 @@ void	 app_delete(struct app *);
 void	 app_settle_all(void);
 int	 app_all_stopped(void);
 int	 app_settled(const struct target *, int);
-int	 target_parse(const char *, struct target *, char **);
-void	 target_clear(struct target *);
-int	 target_has(const struct target *, const struct app *);
 struct policy app_policy(const struct app *);
-char	**app_environ(struct app *, struct worker *, const char *, char **);
+
 struct cJSON *app_list_json(const char *);
 char	*app_log_path(const struct app *, unsigned, int);
 
-void	 app_rolling(struct app *, const char *);
+/* target.c: what a command acts on. */
+int	 target_parse(const char *, struct target *, char **);
+void	 target_clear(struct target *);
+int	 target_has(const struct target *, const struct app *);
+
+/* env.c: the environment of a worker's process. */
+char	**env_worker(struct app *, struct worker *, const char *, char **);
+
+/* trigger.c: cron_restart and max_memory_restart roll an app. */
+void	 trigger_init(struct app *);
+void	 trigger_arm(struct app *);
+void	 trigger_free(struct app *);
+void	 trigger_roll(struct app *, const char *);
 
 /* watch.c: restart an app when its files change. */
 struct watch;
@@ -465,20 +474,20 @@ struct watch *watch_new(struct app *);
 void	 watch_free(struct watch *);
 struct cJSON *watch_json(const struct watch *);
 
-/* reload.c: rolling reload, one instance at a time. */
-int	 reload_begin(struct app *, struct app_config *, int, char **);
-void	 reload_trial(struct worker *, int);
-void	 reload_abort(struct app *);
-int	 reload_idle(const struct app *);
-void	 reload_settle(struct app *);
-void	 reload_free(struct app *);
-void	 reload_signal(struct app *, int);
+/* rolling.c: rolling reload, one instance at a time. */
+int	 rolling_begin(struct app *, struct app_config *, int, char **);
+void	 rolling_trial(struct worker *, int);
+void	 rolling_abort(struct app *);
+int	 rolling_idle(const struct app *);
+void	 rolling_settle(struct app *);
+void	 rolling_free(struct app *);
+void	 rolling_signal(struct app *, int);
 
-/* reconf.c: reload-config, the difference of the config files applied. */
-unsigned reconf_begin(char **);
-void	 reconf_check(void);
-struct cJSON *reconf_result(unsigned);
-void	 reconf_free(void);
+/* reconfig.c: reload-config, the difference of the config files applied. */
+unsigned reconfig_begin(char **);
+void	 reconfig_check(void);
+struct cJSON *reconfig_result(unsigned);
+void	 reconfig_free(void);
 
 /* dump.c: save and resurrect the set of apps. */
 struct client;

@@ -1,5 +1,5 @@
 /*
- * reload NAME|all: a rolling reload of each app (reload.c). Answers once
+ * reload NAME|all: a rolling reload of each app (rolling.c). Answers once
  * every reload has ended, with the error of any that failed.
  */
 #include <stdlib.h>
@@ -27,14 +27,14 @@ wait_reloaded(struct client *c, cJSON **reply)
 	/* The one app asked for was deleted: not done, whatever happened. */
 	if (t->name != NULL && ((a = app_find(t->name)) == NULL ||
 	    a->deleting)) {
-		if (a != NULL && a->reload != NULL)
+		if (a != NULL && a->roll != NULL)
 			return 0;
 		*reply = reply_error(PMD_E_FAILED, "reload %s: stopped: app "
 		    "deleted", t->name);
 		return 1;
 	}
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (targeted(t, a) && a->reload != NULL)
+		if (targeted(t, a) && a->roll != NULL)
 			return 0;
 	}
 	TAILQ_FOREACH(a, &apps, entry) {
@@ -62,7 +62,7 @@ cmd_reload_begin(const struct target *t, char **cause)
 
 	*cause = NULL;
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (targeted(t, a) && a->reload != NULL) {
+		if (targeted(t, a) && a->roll != NULL) {
 			*cause = xprintf("a reload of \"%s\" is already "
 			    "running; wait for it to end", a->name);
 			return -1;
@@ -73,7 +73,7 @@ cmd_reload_begin(const struct target *t, char **cause)
 			continue;
 		free(a->reload_error);
 		a->reload_error = NULL;
-		if (reload_begin(a, NULL, -1, &why) == -1)
+		if (rolling_begin(a, NULL, -1, &why) == -1)
 			a->reload_error = why;
 	}
 	return 0;

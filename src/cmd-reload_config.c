@@ -1,6 +1,6 @@
 /*
  * reload-config: read the config files again and apply the difference
- * (reconf.c). Answers once every app it touched has settled, with what
+ * (reconfig.c). Answers once every app it touched has settled, with what
  * was added, removed, reloaded, restarted, scaled and left unchanged.
  */
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 static int
 wait_reconf(struct client *c, cJSON **reply)
 {
-	cJSON	*result = reconf_result((unsigned)client_mode(c)), *e, *errors;
+	cJSON	*result = reconfig_result((unsigned)client_mode(c)), *e, *errors;
 	char	*msg = NULL, *s;
 
 	if (result == NULL)
@@ -47,7 +47,7 @@ cmd_reload_config_exec(struct client *c, cJSON *req)
 	cJSON		*reply;
 
 	(void)req;
-	if ((gen = reconf_begin(&cause)) == 0) {
+	if ((gen = reconfig_begin(&cause)) == 0) {
 		log_warn("reload-config: %s; nothing changed", cause);
 		reply = reply_error(PMD_E_CONFIG, "%s; nothing changed", cause);
 		free(cause);

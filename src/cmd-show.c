@@ -113,7 +113,7 @@ cmd_show_exec(struct client *c, cJSON *req)
 	}
 	if (a->listen_error != NULL)
 		cJSON_AddStringToObject(app, "listen_error", a->listen_error);
-	if (a->reload != NULL)
+	if (a->roll != NULL)
 		cJSON_AddBoolToObject(app, "reloading", 1);
 	else if (a->reload_error != NULL)
 		cJSON_AddStringToObject(app, "last_reload_error",

@@ -138,7 +138,7 @@ settle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	(void)revents;
 	ev_idle_stop(loop, w);
 	app_settle_all();
-	reconf_check();
+	reconfig_check();
 	control_check_waiters();
 	/* Started: every app's first workers are up, or have failed. */
 	if (booting && !daemon_stopping && app_settled(&all, 0)) {
@@ -163,7 +163,7 @@ daemon_shutdown(void)
 		TAILQ_FOREACH(a, &apps, entry) {
 			for (i = 0; i < a->nworkers; i++)
 				worker_signal(a->workers[i], SIGKILL);
-			reload_signal(a, SIGKILL);
+			rolling_signal(a, SIGKILL);
 		}
 		return;
 	}
@@ -171,7 +171,7 @@ daemon_shutdown(void)
 	daemon_notify("STOPPING=1");
 	log_info("stopping all workers");
 	TAILQ_FOREACH(a, &apps, entry) {
-		reload_abort(a);
+		rolling_abort(a);
 		app_apply(a, E_STOP, -1);
 	}
 	daemon_dirty();
@@ -223,7 +223,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		char	*cause;
 
 		log_info("got SIGHUP: reading the config files again");
-		if (reconf_begin(&cause) == 0) {
+		if (reconfig_begin(&cause) == 0) {
 			log_warn("SIGHUP: %s; nothing changed", cause);
 			free(cause);
 		}
@@ -483,7 +483,7 @@ main(int argc, char **argv)
 		app_settle_all();
 	}
 	logs_close_all();
-	reconf_free();
+	reconfig_free();
 	config_free(config);
 	free(main_file);
 	free(dump_path);

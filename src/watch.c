@@ -276,7 +276,7 @@ delay_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	free(w->first);
 	w->first = NULL;
 	w->changes = 0;
-	app_rolling(w->app, what);
+	trigger_roll(w->app, what);
 	free(what);
 }
 

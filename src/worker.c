@@ -262,7 +262,7 @@ worker_spawn(struct worker *w)
 		goto failed;
 	}
 	memset(&sp, 0, sizeof sp);
-	envp = app_environ(a, w, notify, &sp.pid_slot);
+	envp = env_worker(a, w, notify, &sp.pid_slot);
 	free(notify);
 	sp.listen_fds = a->listen_fds;
 	sp.nlisten = a->nlisten;
@@ -361,9 +361,9 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 	if (actions & A_SPAWN)
 		worker_spawn(w);
 	else if (w->trial && ev == E_EXIT)
-		reload_trial(w, not_ready);
+		rolling_trial(w, not_ready);
 	else if (w->trial && w->sm.state == W_ONLINE && before != W_ONLINE)
-		reload_trial(w, 0);
+		rolling_trial(w, 0);
 	daemon_dirty();
 }
 

@@ -104,7 +104,7 @@ fuzz_settle(void)
 	for (i = 0; dirty && i < 16; i++) {
 		dirty = 0;
 		app_settle_all();
-		reconf_check();
+		reconfig_check();
 		control_check_waiters();
 	}
 }
@@ -127,7 +127,7 @@ fuzz_reset(void)
 	}
 	if (!TAILQ_EMPTY(&apps))
 		abort();
-	reconf_free();
+	reconfig_free();
 	config_free(config);
 	config = config_empty();
 	daemon_stopping = 0;

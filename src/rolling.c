@@ -13,7 +13,7 @@
 
 #include "pmd.h"
 
-struct reload {
+struct rolling {
 	struct app		*app;
 	struct app_config	*oldcfg;	/* back to this if it fails */
 	unsigned		 next;		/* instance to replace next */
@@ -28,10 +28,10 @@ struct reload {
 	ev_timer		 up_w;		/* min_uptime of fresh */
 };
 
-static void	reload_next(struct reload *);
+static void	reload_next(struct rolling *);
 
 static void
-retire(struct reload *r, struct worker *w)
+retire(struct rolling *r, struct worker *w)
 {
 	r->gone = xrealloc(r->gone, (r->ngone + 1) * sizeof *r->gone);
 	r->gone[r->ngone++] = w;
@@ -41,7 +41,7 @@ retire(struct reload *r, struct worker *w)
 }
 
 static void
-fail(struct reload *r, char *why)
+fail(struct rolling *r, char *why)
 {
 	struct app	*a = r->app;
 
@@ -63,7 +63,7 @@ fail(struct reload *r, char *why)
 
 /* fresh is online: it takes the slot, and the old worker stops. */
 static void
-promote(struct reload *r)
+promote(struct rolling *r)
 {
 	struct app	*a = r->app;
 	struct worker	*fresh = r->fresh, *old = a->workers[fresh->instance];
@@ -83,7 +83,7 @@ promote(struct reload *r)
 static void
 up_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct reload	*r = container_of(t, struct reload, up_w);
+	struct rolling	*r = container_of(t, struct rolling, up_w);
 
 	(void)loop; (void)revents;
 	if (r->fresh != NULL && r->fresh->sm.state == W_ONLINE)
@@ -92,7 +92,7 @@ up_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* Start the new worker of the next running instance, or end the steps. */
 static void
-reload_next(struct reload *r)
+reload_next(struct rolling *r)
 {
 	struct app	*a = r->app;
 	struct worker	*old = NULL;
@@ -121,9 +121,9 @@ reload_next(struct reload *r)
  * worker_event(E_START).
  */
 void
-reload_trial(struct worker *w, int not_ready)
+rolling_trial(struct worker *w, int not_ready)
 {
-	struct reload	*r = w->app->reload;
+	struct rolling	*r = w->app->roll;
 	char		*how;
 
 	if (r == NULL || r->fresh != w)
@@ -156,13 +156,13 @@ reload_trial(struct worker *w, int not_ready)
  * longer gives a config for it.
  */
 int
-reload_begin(struct app *a, struct app_config *cfg, int instance,
+rolling_begin(struct app *a, struct app_config *cfg, int instance,
     char **cause)
 {
-	struct reload		*r;
+	struct rolling		*r;
 	struct config		*loaded;
 
-	if (a->reload != NULL) {
+	if (a->roll != NULL) {
 		*cause = xprintf("a reload of \"%s\" is already running",
 		    a->name);
 		return -1;
@@ -204,7 +204,7 @@ reload_begin(struct app *a, struct app_config *cfg, int instance,
 	r->next = instance >= 0 ? (unsigned)instance : 0;
 	r->end = instance >= 0 ? (unsigned)instance + 1 : UINT_MAX;
 	ev_init(&r->up_w, up_cb);
-	a->reload = r;
+	a->roll = r;
 	free(a->reload_error);
 	a->reload_error = NULL;
 	if (instance >= 0)
@@ -218,18 +218,18 @@ reload_begin(struct app *a, struct app_config *cfg, int instance,
 
 /* Stop it where it is (the app is deleted, or pmd stops). */
 void
-reload_abort(struct app *a)
+rolling_abort(struct app *a)
 {
-	if (a->reload != NULL && a->reload->stepping)
-		fail(a->reload, xprintf("stopped: app %s",
+	if (a->roll != NULL && a->roll->stepping)
+		fail(a->roll, xprintf("stopped: app %s",
 		    daemon_stopping ? "pmd is stopping" : "deleted"));
 }
 
 /* No process of a reload is left (the app's own workers aside). */
 int
-reload_idle(const struct app *a)
+rolling_idle(const struct app *a)
 {
-	struct reload	*r = a->reload;
+	struct rolling	*r = a->roll;
 	size_t		 i;
 
 	if (r == NULL)
@@ -245,12 +245,12 @@ reload_idle(const struct app *a)
 
 /* From app_settle_all(): end a reload whose processes are all done. */
 void
-reload_settle(struct app *a)
+rolling_settle(struct app *a)
 {
-	struct reload		*r = a->reload;
+	struct rolling		*r = a->roll;
 	struct app_config	*known;
 
-	if (r == NULL || !reload_idle(a))
+	if (r == NULL || !rolling_idle(a))
 		return;
 	if (r->error == NULL) {
 		log_info("%s: reload done: %u worker%s replaced", a->name,
@@ -266,13 +266,13 @@ reload_settle(struct app *a)
 	}
 	a->reload_error = r->error;
 	r->error = NULL;
-	reload_free(a);
+	rolling_free(a);
 }
 
 void
-reload_free(struct app *a)
+rolling_free(struct app *a)
 {
-	struct reload	*r = a->reload;
+	struct rolling	*r = a->roll;
 	size_t		 i;
 
 	if (r == NULL)
@@ -286,14 +286,14 @@ reload_free(struct app *a)
 	appcfg_unref(r->oldcfg);
 	free(r->error);
 	free(r);
-	a->reload = NULL;
+	a->roll = NULL;
 }
 
 /* The workers of a reload, for signals at shutdown. */
 void
-reload_signal(struct app *a, int sig)
+rolling_signal(struct app *a, int sig)
 {
-	struct reload	*r = a->reload;
+	struct rolling	*r = a->roll;
 	size_t		 i;
 
 	if (r == NULL)

@@ -125,7 +125,7 @@ check(struct config *fresh, char **cause)
 			return -1;
 		}
 		if (current(cfg->name, &a) != NULL && a != NULL &&
-		    a->reload != NULL &&
+		    a->roll != NULL &&
 		    compare(a->cfg, cfg) != C_SAME) {
 			*cause = xprintf("a reload of \"%s\" is running; "
 			    "try again when it has ended", cfg->name);
@@ -134,7 +134,7 @@ check(struct config *fresh, char **cause)
 	}
 	TAILQ_FOREACH(cfg, &config->apps, entry) {
 		if (config_find(fresh, cfg->name) == NULL &&
-		    (a = app_find(cfg->name)) != NULL && a->reload != NULL) {
+		    (a = app_find(cfg->name)) != NULL && a->roll != NULL) {
 			*cause = xprintf("a reload of \"%s\" is running; "
 			    "try again when it has ended", cfg->name);
 			return -1;
@@ -208,14 +208,14 @@ apply(struct reconf *r, struct config *fresh)
 		}
 		switch (c) {
 		case C_SAME:
-			if (a->reload == NULL)
+			if (a->roll == NULL)
 				use(a, cfg);
 			break;
 		case C_LISTEN:
 			replace(a, cfg);
 			break;
 		case C_CHANGE:
-			if (reload_begin(a, cfg, -1, &why) == -1) {
+			if (rolling_begin(a, cfg, -1, &why) == -1) {
 				free(a->reload_error);
 				a->reload_error = why;
 				break;
@@ -256,11 +256,11 @@ keep_paths(struct config *fresh)
 }
 
 /*
- * Begin; returns the generation to wait for with reconf_result(), or 0
+ * Begin; returns the generation to wait for with reconfig_result(), or 0
  * with *cause if nothing changed because something was wrong.
  */
 unsigned
-reconf_begin(char **cause)
+reconfig_begin(char **cause)
 {
 	struct config	*fresh;
 	struct reconf	*r;
@@ -310,14 +310,14 @@ settled(const char *name)
 
 	if (a == NULL)
 		return 1;
-	if (a->deleting || a->reload != NULL)
+	if (a->deleting || a->roll != NULL)
 		return 0;
 	return app_settled(&t, 0);
 }
 
 /* From the settle pass: end the running reload once all has settled. */
 void
-reconf_check(void)
+reconfig_check(void)
 {
 	struct reconf	*r = running;
 	struct app	*a;
@@ -360,7 +360,7 @@ reconf_check(void)
 
 /* The result of generation gen once it has ended, else NULL. */
 cJSON *
-reconf_result(unsigned gen)
+reconfig_result(unsigned gen)
 {
 	if (running != NULL && running->gen == gen)
 		return NULL;
@@ -368,7 +368,7 @@ reconf_result(unsigned gen)
 }
 
 void
-reconf_free(void)
+reconfig_free(void)
 {
 	size_t	i;
 

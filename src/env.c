@@ -1,0 +1,108 @@
+/*
+ * The environment of a worker's process: the base (pmd's own, or that of
+ * the pmctl that started an ad-hoc app), the app's env and profile, and
+ * what pmd tells each worker (PMD_*, LISTEN_*, NOTIFY_SOCKET).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pmd.h"
+
+extern char **environ;
+
+/* Variables pmd's own environment must not pass on to workers. */
+static const char *const unset_vars[] = {
+	"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+	"PMD_READY_FD",
+};
+
+/* Set key=value in *envp; returns the entry. */
+static char **
+env_set(char ***envp, size_t *n, const char *key, const char *value)
+{
+	size_t	i, klen = strlen(key);
+
+	for (i = 0; i < *n; i++) {
+		if (strncmp((*envp)[i], key, klen) == 0 &&
+		    (*envp)[i][klen] == '=') {
+			free((*envp)[i]);
+			(*envp)[i] = xprintf("%s=%s", key, value);
+			return &(*envp)[i];
+		}
+	}
+	*envp = xrealloc(*envp, (*n + 2) * sizeof **envp);
+	(*envp)[(*n)++] = xprintf("%s=%s", key, value);
+	(*envp)[*n] = NULL;
+	return &(*envp)[*n - 1];
+}
+
+/*
+ * The environment of a new process of w: base, app env, profile, ours.
+ * With listening sockets, *pid_slot points where LISTEN_PID's value goes
+ * (the child writes its own pid there); notify is the NOTIFY_SOCKET.
+ */
+char **
+env_worker(struct app *a, struct worker *w, const char *notify,
+    char **pid_slot)
+{
+	struct app_config	*cfg = a->cfg;
+	char			**base = a->base_env ? a->base_env : environ;
+	char			**envp = NULL, buf[32];
+	size_t			 n = 0, i, j;
+
+	envp = xcalloc(1, sizeof *envp);
+	for (i = 0; base[i] != NULL; i++) {
+		for (j = 0; j < nitems(unset_vars); j++) {
+			size_t l = strlen(unset_vars[j]);
+			if (strncmp(base[i], unset_vars[j], l) == 0 &&
+			    base[i][l] == '=')
+				break;
+		}
+		if (j < nitems(unset_vars) || strchr(base[i], '=') == NULL)
+			continue;
+		envp = xrealloc(envp, (n + 2) * sizeof *envp);
+		envp[n++] = xstrdup(base[i]);
+		envp[n] = NULL;
+	}
+	if (cfg->user != NULL && geteuid() == 0) {
+		env_set(&envp, &n, "USER", cfg->user);
+		env_set(&envp, &n, "LOGNAME", cfg->user);
+	}
+	for (i = 0; i < cfg->nenv; i++) {
+		if (cfg->env[i].profile == NULL)
+			env_set(&envp, &n, cfg->env[i].key, cfg->env[i].value);
+	}
+	for (i = 0; a->profile != NULL && i < cfg->nenv; i++) {
+		if (cfg->env[i].profile != NULL &&
+		    strcmp(cfg->env[i].profile, a->profile) == 0)
+			env_set(&envp, &n, cfg->env[i].key, cfg->env[i].value);
+	}
+	env_set(&envp, &n, "PMD_APP", a->name);
+	snprintf(buf, sizeof buf, "%u", w->instance);
+	env_set(&envp, &n, "PMD_INSTANCE", buf);
+	env_set(&envp, &n, "NODE_APP_INSTANCE", buf);
+	snprintf(buf, sizeof buf, "%u", w->id);
+	env_set(&envp, &n, "PMD_WORKER_ID", buf);
+	if (notify != NULL)
+		env_set(&envp, &n, "NOTIFY_SOCKET", notify);
+	*pid_slot = NULL;
+	if (a->nlisten > 0) {
+		char *names = xcalloc(a->nlisten, strlen(a->name) + 1), **e;
+		for (i = 0; i < a->nlisten; i++) {
+			if (i > 0)
+				strcat(names, ":");
+			strcat(names, a->name);
+		}
+		env_set(&envp, &n, "LISTEN_FDNAMES", names);
+		free(names);
+		snprintf(buf, sizeof buf, "%zu", a->nlisten);
+		env_set(&envp, &n, "LISTEN_FDS", buf);
+		/* Room for the pid, which only the child knows. */
+		e = env_set(&envp, &n, "LISTEN_PID", "");
+		*e = xrealloc(*e, sizeof "LISTEN_PID=" + PID_SLOT_SIZE);
+		*pid_slot = *e + sizeof "LISTEN_PID=" - 1;
+	}
+	return envp;
+}
