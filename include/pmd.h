@@ -40,6 +40,7 @@ char	*path_join(const char *, const char *);
 char	*path_dirname(const char *);
 struct cJSON;
 const char *json_string(struct cJSON *, const char *);
+struct cJSON *json_strings(char *const *);
 char	*utf8_fix(char *);
 int	 file_read(const char *, size_t, char **, size_t *, char **);
 
@@ -345,15 +346,24 @@ extern log_tap_fn log_tap;
 struct logfile *logfile_open(const char *, const char *, int, int,
 	    const struct app_config *);
 void	 logfile_unref(struct logfile *);
-struct cJSON *logfile_json(struct logfile *);
+struct logfile_info {
+	const char	*path;
+	uint64_t	 size;
+	uint64_t	 dropped;	/* lines lost to write errors */
+	const char	*error;		/* the last one, or NULL */
+};
+void	 logfile_info(const struct logfile *, struct logfile_info *);
 void	 logpipe_new(int, struct logfile *, int, struct tail **,
 	    struct logpipe **);
 void	 logpipe_release(struct logpipe **);
 void	 logs_close_all(void);
 int	 logs_reopen_all(void);
 int	 logs_own(const char *);
-struct cJSON *logs_flush(const char *);
-struct cJSON *logs_tail(const char *, int, unsigned);
+char	**logs_flush(const char *);
+/* arg, app, instance (-1: merged), stream, path, the lines */
+typedef void (*log_tail_fn)(void *, const char *, int, int, const char *,
+	    char **);
+void	 logs_tail(const char *, int, unsigned, log_tail_fn, void *);
 void	 tail_append(struct tail **, const char *, size_t);
 
 /* worker.c: one instance slot of an app and the process it runs. */
@@ -384,6 +394,7 @@ struct worker {
 	unsigned long long cpu_ticks;	/* its CPU ticks then ... */
 	double		 cpu_at;	/* ... and when */
 	double		 cpu_pct;	/* over the last window */
+	uint64_t	 rss;		/* at the last sample, bytes */
 
 	char		*status_text;	/* STATUS= from the worker */
 	int		 trial;		/* a reload's new worker, on probation */
@@ -400,7 +411,7 @@ void	 worker_event(struct worker *, enum wevent);
 int	 worker_busy(const struct worker *);
 int	 worker_idle(const struct worker *);
 void	 worker_signal(struct worker *, int);
-struct cJSON *worker_json(struct worker *, int);
+void	 worker_sample(struct worker *);
 
 /* app.c: the registry of apps and their desired state. */
 struct rolling;
@@ -451,7 +462,7 @@ int	 app_all_stopped(void);
 int	 app_settled(const struct target *, int);
 struct policy app_policy(const struct app *);
 
-struct cJSON *app_list_json(const char *);
+
 char	*app_log_path(const struct app *, unsigned, int);
 
 /* target.c: what a command acts on. */
@@ -472,7 +483,14 @@ void	 trigger_roll(struct app *, const char *);
 struct watch;
 struct watch *watch_new(struct app *);
 void	 watch_free(struct watch *);
-struct cJSON *watch_json(const struct watch *);
+struct watch_info {
+	char *const	*paths;		/* watched */
+	char *const	*ignored;	/* always */
+	char *const	*more_ignored;	/* ignore_watch */
+	uint64_t	 delay;		/* ms */
+	size_t		 directories;
+};
+void	 watch_info(const struct watch *, struct watch_info *);
 
 /* rolling.c: rolling reload, one instance at a time. */
 int	 rolling_begin(struct app *, struct app_config *, int, char **);
@@ -486,7 +504,14 @@ void	 rolling_signal(struct app *, int);
 /* reconfig.c: reload-config, the difference of the config files applied. */
 unsigned reconfig_begin(char **);
 void	 reconfig_check(void);
-struct cJSON *reconfig_result(unsigned);
+enum change { C_SAME, C_ADD, C_REMOVE, C_CHANGE, C_LISTEN, C_SCALE,
+	RECONFIG_NCHANGES };
+struct reconfig_result {
+	char	**apps[RECONFIG_NCHANGES];	/* names, by what changed */
+	char	**errors;
+};
+extern const char *const reconfig_changes[RECONFIG_NCHANGES];
+const struct reconfig_result *reconfig_result(unsigned);
 void	 reconfig_free(void);
 
 /* dump.c: save and resurrect the set of apps. */
@@ -530,6 +555,7 @@ struct cJSON *reply_error(const char *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 cmd_get_target(struct cJSON *, struct target *, struct cJSON **);
 struct cJSON *cmd_reply_list(void);
+struct cJSON *cmd_worker_json(struct worker *, int);
 struct cJSON *cmd_apply_target(struct client *, struct cJSON *, enum wevent,
 	    int);
 struct cJSON *cmd_wait(struct client *, struct target *, int);

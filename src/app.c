@@ -9,8 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "pmd.h"
 
 struct app_list apps = TAILQ_HEAD_INITIALIZER(apps);
@@ -325,24 +323,6 @@ app_policy(const struct app *a)
 }
 
 
-
-/* The rows of `list`, for one app or (name NULL) all of them. */
-cJSON *
-app_list_json(const char *name)
-{
-	cJSON		*rows = cJSON_CreateArray();
-	struct app	*a;
-	unsigned	 i;
-
-	TAILQ_FOREACH(a, &apps, entry) {
-		if (name != NULL && strcmp(name, a->name) != 0)
-			continue;
-		for (i = 0; i < a->nworkers; i++)
-			cJSON_AddItemToArray(rows, worker_json(a->workers[i],
-			    0));
-	}
-	return rows;
-}
 
 /*
  * Where instance's stream goes: LOG_DIR/NAME.out.log, or NAME-N.out.log

@@ -11,12 +11,15 @@ cmd_flush_exec(struct client *c, cJSON *req)
 {
 	const char	*name = json_string(req, "name");
 	cJSON		*reply;
+	char		**files;
 
 	(void)c;
 	if (name != NULL && app_find(name) == NULL)
 		return reply_error(PMD_E_NOAPP, "no app named \"%s\"", name);
 	reply = reply_ok();
-	cJSON_AddItemToObject(reply, "files", logs_flush(name));
+	files = logs_flush(name);
+	cJSON_AddItemToObject(reply, "files", json_strings(files));
+	argv_free(files);
 	return reply;
 }
 #endif /* !PMCTL */

@@ -14,6 +14,22 @@
 #include "pmctl.h"
 
 #ifndef PMCTL
+/* One file's lines: [{"app","instance","stream","file","lines"}], oldest first. */
+static void
+add_file(void *arg, const char *app, int instance, int stream,
+    const char *path, char **lines)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "app", app);
+	if (instance >= 0)
+		cJSON_AddNumberToObject(o, "instance", instance);
+	cJSON_AddStringToObject(o, "stream", stream == LOG_ERR ? "err" : "out");
+	cJSON_AddStringToObject(o, "file", path);
+	cJSON_AddItemToObject(o, "lines", json_strings(lines));
+	cJSON_InsertItemInArray(arg, 0, o);
+}
+
 static cJSON *
 cmd_logs_exec(struct client *c, cJSON *req)
 {
@@ -38,7 +54,8 @@ cmd_logs_exec(struct client *c, cJSON *req)
 			    "expected \"out\" or \"err\"");
 	}
 	reply = reply_ok();
-	cJSON_AddItemToObject(reply, "logs", logs_tail(name, mask, n));
+	logs_tail(name, mask, n, add_file, cJSON_AddArrayToObject(reply,
+	    "logs"));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow")))
 		client_follow(c, name, mask);
 	return reply;

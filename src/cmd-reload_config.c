@@ -12,28 +12,40 @@
 #include "pmctl.h"
 
 #ifndef PMCTL
+/* {"added":[...],...,"errors":[...]}: what reload-config did. */
+static cJSON *
+result_json(const struct reconfig_result *res)
+{
+	cJSON	*o = cJSON_CreateObject();
+	int	 i;
+
+	for (i = 0; i < RECONFIG_NCHANGES; i++)
+		cJSON_AddItemToObject(o, reconfig_changes[i],
+		    json_strings(res->apps[i]));
+	cJSON_AddItemToObject(o, "errors", json_strings(res->errors));
+	return o;
+}
+
 static int
 wait_reconf(struct client *c, cJSON **reply)
 {
-	cJSON	*result = reconfig_result((unsigned)client_mode(c)), *e, *errors;
-	char	*msg = NULL, *s;
+	const struct reconfig_result	*res;
+	char				*msg = NULL, *s, **e;
 
-	if (result == NULL)
+	if ((res = reconfig_result((unsigned)client_mode(c))) == NULL)
 		return 0;
-	errors = cJSON_GetObjectItemCaseSensitive(result, "errors");
-	if (cJSON_GetArraySize(errors) == 0) {
-		*reply = cJSON_Duplicate(result, 1);
+	if (res->errors == NULL) {
+		*reply = result_json(res);
 		cJSON_AddTrueToObject(*reply, "ok");
 		return 1;
 	}
-	cJSON_ArrayForEach(e, errors) {
-		s = xprintf("%s%s%s", msg ? msg : "", msg ? "; " : "",
-		    e->valuestring);
+	for (e = res->errors; *e != NULL; e++) {
+		s = xprintf("%s%s%s", msg ? msg : "", msg ? "; " : "", *e);
 		free(msg);
 		msg = s;
 	}
 	*reply = reply_error(PMD_E_FAILED, "%s", msg);
-	cJSON_AddItemToObject(*reply, "result", cJSON_Duplicate(result, 1));
+	cJSON_AddItemToObject(*reply, "result", result_json(res));
 	free(msg);
 	return 1;
 }

@@ -28,6 +28,40 @@ app_status(const struct app *a)
 	return online > 0 ? "partial" : "stopped";
 }
 
+static cJSON *
+logfile_obj(const struct logfile *f)
+{
+	struct logfile_info	 info;
+	cJSON			*o = cJSON_CreateObject();
+
+	logfile_info(f, &info);
+	cJSON_AddStringToObject(o, "file", info.path);
+	cJSON_AddNumberToObject(o, "size", (double)info.size);
+	cJSON_AddNumberToObject(o, "dropped_lines", (double)info.dropped);
+	if (info.error != NULL)
+		cJSON_AddStringToObject(o, "error", info.error);
+	return o;
+}
+
+/* What is watched, what is left out, and how many directories. */
+static cJSON *
+watch_obj(const struct watch *w)
+{
+	struct watch_info	 info;
+	cJSON			*o = cJSON_CreateObject(), *ignore;
+	char *const		*p;
+
+	watch_info(w, &info);
+	cJSON_AddItemToObject(o, "paths", json_strings(info.paths));
+	ignore = json_strings(info.ignored);
+	cJSON_AddItemToObject(o, "ignore", ignore);
+	for (p = info.more_ignored; p != NULL && *p != NULL; p++)
+		cJSON_AddItemToArray(ignore, cJSON_CreateString(*p));
+	cJSON_AddNumberToObject(o, "delay_ms", (double)info.delay);
+	cJSON_AddNumberToObject(o, "directories", (double)info.directories);
+	return o;
+}
+
 /* Each file once: instances share a file unless merge_logs is off. */
 static cJSON *
 log_files(const struct app *a)
@@ -47,7 +81,7 @@ log_files(const struct app *a)
 					break;
 			}
 			if (j == i && (k == 0 || f[1] != f[0]))
-				cJSON_AddItemToArray(arr, logfile_json(f[k]));
+				cJSON_AddItemToArray(arr, logfile_obj(f[k]));
 		}
 	}
 	return arr;
@@ -124,11 +158,11 @@ cmd_show_exec(struct client *c, cJSON *req)
 		cJSON_AddStringToObject(app, "next_cron_restart", buf);
 	}
 	if (a->watch != NULL)
-		cJSON_AddItemToObject(app, "watch", watch_json(a->watch));
+		cJSON_AddItemToObject(app, "watch", watch_obj(a->watch));
 	cJSON_AddItemToObject(app, "log_files", log_files(a));
 	arr = cJSON_AddArrayToObject(app, "workers");
 	for (i = 0; i < a->nworkers; i++)
-		cJSON_AddItemToArray(arr, worker_json(a->workers[i], 1));
+		cJSON_AddItemToArray(arr, cmd_worker_json(a->workers[i], 1));
 	return o;
 }
 #endif /* !PMCTL */

@@ -2,6 +2,8 @@
  * What the daemon's commands share to read requests and build replies;
  * the commands themselves are cmd-NAME.c, listed in cmd-table.c.
  */
+#include <sys/wait.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,13 +75,96 @@ cmd_get_target(cJSON *req, struct target *t, cJSON **reply)
 	return 0;
 }
 
+static void
+add_tail(cJSON *o, const struct tail *t)
+{
+	cJSON		*lines = cJSON_AddArrayToObject(o, "stderr_tail");
+	const char	*p, *end, *nl;
+	char		*line;
+
+	if (t == NULL)
+		return;
+	p = t->buf;
+	end = t->buf + t->len;
+	/* The first line may be cut by the ring: skip it unless it is all. */
+	if (t->len == TAIL_SIZE && (nl = memchr(p, '\n', t->len)) != NULL)
+		p = nl + 1;
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		line = xstrndup(p, (nl ? nl : end) - p);
+		cJSON_AddItemToArray(lines, cJSON_CreateString(line));
+		free(line);
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* A row of `list`, or with detail everything `show` tells of a worker. */
+cJSON *
+cmd_worker_json(struct worker *w, int detail)
+{
+	cJSON			*o = cJSON_CreateObject();
+	double			 now = ev_now(EV_DEFAULT);
+	char			*s;
+
+	/* Sampling is its own step; the JSON only reads what it found. */
+	worker_sample(w);
+	cJSON_AddStringToObject(o, "name", w->app->name);
+	cJSON_AddNumberToObject(o, "instance", w->instance);
+	cJSON_AddNumberToObject(o, "worker_id", w->id);
+	cJSON_AddNumberToObject(o, "pid", w->pid);
+	/* Slots of an app whose sockets could not be bound show errored. */
+	cJSON_AddStringToObject(o, "status", w->app->listen_error != NULL &&
+	    w->sm.state == W_STOPPED ? "errored" : sm_state_name(w->sm.state));
+	cJSON_AddNumberToObject(o, "restarts", w->sm.restarts);
+	cJSON_AddNumberToObject(o, "uptime_ms", w->pid > 0 ?
+	    (double)(uint64_t)((now - w->started) * 1000) : 0);
+	cJSON_AddNumberToObject(o, "cpu", (double)(int)(w->cpu_pct * 10) / 10);
+	cJSON_AddNumberToObject(o, "memory", (double)w->rss);
+	if (!detail)
+		return o;
+	cJSON_AddNumberToObject(o, "unstable_restarts", w->sm.unstable);
+	if (w->sm.reason != R_NONE)
+		cJSON_AddStringToObject(o, "reason",
+		    sm_reason_name(w->sm.reason));
+	if (w->have_status) {
+		s = status_string(w->last_status);
+		cJSON_AddStringToObject(o, "last_exit", s);
+		free(s);
+		if (WIFEXITED(w->last_status))
+			cJSON_AddNumberToObject(o, "exit_code",
+			    WEXITSTATUS(w->last_status));
+		else if (WIFSIGNALED(w->last_status))
+			cJSON_AddStringToObject(o, "exit_signal",
+			    signal_name(WTERMSIG(w->last_status)));
+	}
+	if (w->exec_error != NULL)
+		cJSON_AddStringToObject(o, "exec_error", w->exec_error);
+	if (w->status_text != NULL)
+		cJSON_AddStringToObject(o, "status_text", w->status_text);
+	if (w->sm.state == W_STARTING && w->app->cfg->wait_ready)
+		cJSON_AddStringToObject(o, "waiting_for", "READY=1");
+	if (w->sm.state == W_WAITING)
+		cJSON_AddNumberToObject(o, "restart_in_ms",
+		    (double)(uint64_t)(ev_timer_remaining(EV_DEFAULT,
+		    &w->timer_w) * 1000));
+	add_tail(o, w->tail);
+	return o;
+}
+
 /* {"ok":true,"workers":[...]}: what a command that changed things answers. */
 cJSON *
 cmd_reply_list(void)
 {
-	cJSON	*o = reply_ok();
+	cJSON		*o = reply_ok(), *rows;
+	struct app	*a;
+	unsigned	 i;
 
-	cJSON_AddItemToObject(o, "workers", app_list_json(NULL));
+	rows = cJSON_AddArrayToObject(o, "workers");
+	TAILQ_FOREACH(a, &apps, entry) {
+		for (i = 0; i < a->nworkers; i++)
+			cJSON_AddItemToArray(rows,
+			    cmd_worker_json(a->workers[i], 0));
+	}
 	return o;
 }
 

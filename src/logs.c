@@ -21,8 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "pmd.h"
 
 #define READ_SIZE	65536
@@ -147,18 +145,14 @@ logfile_unref(struct logfile *f)
 	free(f);
 }
 
-/* {"file":..., "dropped":..., "error":...} for `show`. */
-cJSON *
-logfile_json(struct logfile *f)
+/* What show tells of a log file. */
+void
+logfile_info(const struct logfile *f, struct logfile_info *info)
 {
-	cJSON	*o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "file", f->path);
-	cJSON_AddNumberToObject(o, "size", (double)f->size);
-	cJSON_AddNumberToObject(o, "dropped_lines", (double)f->dropped);
-	if (f->error != NULL && f->unreported > 0)
-		cJSON_AddStringToObject(o, "error", f->error);
-	return o;
+	info->path = f->path;
+	info->size = f->size;
+	info->dropped = f->dropped;
+	info->error = f->error;
 }
 
 static void
@@ -541,12 +535,15 @@ logs_own(const char *path)
 	return 0;
 }
 
-/* Empty app's log files (all apps' if NULL), and remove rotated ones. */
-cJSON *
+/*
+ * Empty app's log files (all apps' if NULL), and remove rotated ones;
+ * the paths emptied.
+ */
+char **
 logs_flush(const char *app)
 {
 	struct logfile	*f;
-	cJSON		*done = cJSON_CreateArray();
+	char		**done = NULL;
 	char		 name[4200];
 	unsigned	 i;
 
@@ -559,16 +556,16 @@ logs_flush(const char *app)
 			rotated_name(name, sizeof name, f->path, i);
 			unlink(name);
 		}
-		cJSON_AddItemToArray(done, cJSON_CreateString(f->path));
+		strv_add(&done, f->path);
 	}
 	return done;
 }
 
 /* The last n lines of path: one bounded read from the end. */
-static cJSON *
+static char **
 file_tail(const char *path, unsigned n)
 {
-	cJSON		*lines = cJSON_CreateArray();
+	char		**lines = xcalloc(1, sizeof *lines);
 	struct stat	 st;
 	char		*buf, *p, *end, *nl;
 	size_t		 want, got = 0;
@@ -604,7 +601,7 @@ file_tail(const char *path, unsigned n)
 		if (nl == NULL)
 			nl = end;
 		*nl = '\0';
-		cJSON_AddItemToArray(lines, cJSON_CreateString(p));
+		strv_add(&lines, p);
 		p = nl + 1;
 	}
 	free(buf);
@@ -612,28 +609,21 @@ file_tail(const char *path, unsigned n)
 }
 
 /*
- * The last n lines of each log file of app (all apps if NULL), of the
- * streams in mask: [{"app","instance","stream","file","lines":[...]}].
+ * Call fn with the last n lines of each log file of app (all apps if
+ * NULL) whose stream is in mask, newest file first.
  */
-cJSON *
-logs_tail(const char *app, int mask, unsigned n)
+void
+logs_tail(const char *app, int mask, unsigned n, log_tail_fn fn, void *arg)
 {
-	cJSON		*out = cJSON_CreateArray(), *o;
 	struct logfile	*f;
+	char		**lines;
 
-	/* Oldest first: the list holds the newest at its head. */
 	LIST_FOREACH(f, &files, entry) {
 		if (f->discard || !(mask & (1 << f->stream)) ||
 		    (app != NULL && strcmp(app, f->app) != 0))
 			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "app", f->app);
-		if (f->instance >= 0)
-			cJSON_AddNumberToObject(o, "instance", f->instance);
-		cJSON_AddStringToObject(o, "stream", f->stream ? "err" : "out");
-		cJSON_AddStringToObject(o, "file", f->path);
-		cJSON_AddItemToObject(o, "lines", file_tail(f->path, n));
-		cJSON_InsertItemInArray(out, 0, o);
+		lines = file_tail(f->path, n);
+		fn(arg, f->app, f->instance, f->stream, f->path, lines);
+		argv_free(lines);
 	}
-	return out;
 }

@@ -14,26 +14,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "pmd.h"
 
-enum change { C_SAME, C_ADD, C_REMOVE, C_CHANGE, C_LISTEN, C_SCALE };
-
-static const char *const change_names[] = {
+const char *const reconfig_changes[RECONFIG_NCHANGES] = {
 	"unchanged", "added", "removed", "reloaded", "restarted", "scaled"
 };
 
 struct reconf {
-	unsigned	 gen;
-	char		**names;	/* the apps it acted on */
-	size_t		 n;
-	cJSON		*result;
+	unsigned		 gen;
+	char			**names;	/* the apps it acted on */
+	size_t			 n;
+	struct reconfig_result	*result;
 };
 
-static struct reconf	*running;
-static unsigned		 generation;
-static cJSON		*last_result;	/* of generation, once done */
+static struct reconf		*running;
+static unsigned			 generation;
+static struct reconfig_result	*last_result;	/* of generation, once done */
+
+static void
+result_free(struct reconfig_result *res)
+{
+	int	i;
+
+	if (res == NULL)
+		return;
+	for (i = 0; i < RECONFIG_NCHANGES; i++)
+		argv_free(res->apps[i]);
+	argv_free(res->errors);
+	free(res);
+}
 
 /* Add the apps of the files added with pmctl start FILE to fresh. */
 static int
@@ -146,10 +155,7 @@ check(struct config *fresh, char **cause)
 static void
 note(struct reconf *r, enum change c, const char *name)
 {
-	cJSON	*list = cJSON_GetObjectItemCaseSensitive(r->result,
-		    change_names[c]);
-
-	cJSON_AddItemToArray(list, cJSON_CreateString(name));
+	strv_add(&r->result->apps[c], name);
 	if (c == C_SAME)
 		return;
 	r->names = xrealloc(r->names, (r->n + 1) * sizeof *r->names);
@@ -264,7 +270,6 @@ reconfig_begin(char **cause)
 {
 	struct config	*fresh;
 	struct reconf	*r;
-	size_t		 i;
 
 	if (running != NULL) {
 		*cause = xstrdup("a config reload is already running");
@@ -279,9 +284,7 @@ reconfig_begin(char **cause)
 	daemon_notify("RELOADING=1");
 	r = xcalloc(1, sizeof *r);
 	r->gen = ++generation;
-	r->result = cJSON_CreateObject();
-	for (i = 0; i < nitems(change_names); i++)
-		cJSON_AddArrayToObject(r->result, change_names[i]);
+	r->result = xcalloc(1, sizeof *r->result);
 	keep_paths(fresh);
 	apply(r, fresh);
 	free(fresh->file);
@@ -292,12 +295,12 @@ reconfig_begin(char **cause)
 	running = r;
 	log_info("reload-config: %d added, %d removed, %d reloaded, "
 	    "%d restarted, %d scaled, %d unchanged",
-	    cJSON_GetArraySize(cJSON_GetObjectItem(r->result, "added")),
-	    cJSON_GetArraySize(cJSON_GetObjectItem(r->result, "removed")),
-	    cJSON_GetArraySize(cJSON_GetObjectItem(r->result, "reloaded")),
-	    cJSON_GetArraySize(cJSON_GetObjectItem(r->result, "restarted")),
-	    cJSON_GetArraySize(cJSON_GetObjectItem(r->result, "scaled")),
-	    cJSON_GetArraySize(cJSON_GetObjectItem(r->result, "unchanged")));
+	    (int)argv_count(r->result->apps[C_ADD]),
+	    (int)argv_count(r->result->apps[C_REMOVE]),
+	    (int)argv_count(r->result->apps[C_CHANGE]),
+	    (int)argv_count(r->result->apps[C_LISTEN]),
+	    (int)argv_count(r->result->apps[C_SCALE]),
+	    (int)argv_count(r->result->apps[C_SAME]));
 	daemon_dirty();
 	return r->gen;
 }
@@ -321,7 +324,6 @@ reconfig_check(void)
 {
 	struct reconf	*r = running;
 	struct app	*a;
-	cJSON		*errors;
 	size_t		 i;
 
 	if (r == NULL)
@@ -330,7 +332,6 @@ reconfig_check(void)
 		if (!settled(r->names[i]))
 			return;
 	}
-	errors = cJSON_AddArrayToObject(r->result, "errors");
 	for (i = 0; i < r->n; i++) {
 		char *e = NULL;
 
@@ -345,13 +346,13 @@ reconfig_check(void)
 			    a->reload_error);
 		if (e != NULL) {
 			log_warn("reload-config: %s", e);
-			cJSON_AddItemToArray(errors, cJSON_CreateString(e));
+			strv_add(&r->result->errors, e);
 			free(e);
 		}
 	}
 	log_info("reload-config: done");
 	daemon_notify("READY=1");
-	cJSON_Delete(last_result);
+	result_free(last_result);
 	last_result = r->result;
 	free(r->names);
 	free(r);
@@ -359,7 +360,7 @@ reconfig_check(void)
 }
 
 /* The result of generation gen once it has ended, else NULL. */
-cJSON *
+const struct reconfig_result *
 reconfig_result(unsigned gen)
 {
 	if (running != NULL && running->gen == gen)
@@ -376,10 +377,10 @@ reconfig_free(void)
 		for (i = 0; i < running->n; i++)
 			free(running->names[i]);
 		free(running->names);
-		cJSON_Delete(running->result);
+		result_free(running->result);
 		free(running);
 		running = NULL;
 	}
-	cJSON_Delete(last_result);
+	result_free(last_result);
 	last_result = NULL;
 }

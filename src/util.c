@@ -207,6 +207,17 @@ path_dirname(const char *path)
 	return xstrndup(path, slash - path);
 }
 
+/* A JSON array of the strings of v (NULL: empty). */
+cJSON *
+json_strings(char *const *v)
+{
+	cJSON	*list = cJSON_CreateArray();
+
+	for (; v != NULL && *v != NULL; v++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(*v));
+	return list;
+}
+
 /* The string field key of o, or NULL if absent or not a string. */
 const char *
 json_string(cJSON *o, const char *key)

@@ -24,8 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "pmd.h"
 
 /* Left out whatever ignore_watch says: VCS data, dependencies, editors'. */
@@ -406,30 +404,16 @@ watch_free(struct watch *w)
 	free(w);
 }
 
-static cJSON *
-strings(char *const *v)
-{
-	cJSON	*list = cJSON_CreateArray();
-
-	for (; v != NULL && *v != NULL; v++)
-		cJSON_AddItemToArray(list, cJSON_CreateString(*v));
-	return list;
-}
-
 /* For show: what is watched, what is left out, and how many directories. */
-cJSON *
-watch_json(const struct watch *w)
+void
+watch_info(const struct watch *w, struct watch_info *info)
 {
-	cJSON	*o = cJSON_CreateObject(), *ignore;
-	char	*cwd[] = { w->cfg->cwd, NULL };
+	static char	*cwd[2];
 
-	cJSON_AddItemToObject(o, "paths", strings(w->cfg->watch_paths ?
-	    w->cfg->watch_paths : cwd));
-	ignore = strings(watch_ignored);
-	cJSON_AddItemToObject(o, "ignore", ignore);
-	for (char *const *p = w->cfg->ignore_watch; p && *p; p++)
-		cJSON_AddItemToArray(ignore, cJSON_CreateString(*p));
-	cJSON_AddNumberToObject(o, "delay_ms", (double)w->cfg->watch_delay);
-	cJSON_AddNumberToObject(o, "directories", (double)w->ndirs);
-	return o;
+	cwd[0] = w->cfg->cwd;
+	info->paths = w->cfg->watch_paths ? w->cfg->watch_paths : cwd;
+	info->ignored = watch_ignored;
+	info->more_ignored = w->cfg->ignore_watch;
+	info->delay = w->cfg->watch_delay;
+	info->directories = w->ndirs;
 }

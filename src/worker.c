@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "pmd.h"
 
 unsigned	worker_last_id;	/* of the last spawn: ids only grow */
@@ -394,103 +392,38 @@ worker_signal(struct worker *w, int sig)
 		kill(-w->pid, sig);
 }
 
-static void
-add_tail(cJSON *o, const struct tail *t)
+/*
+ * Read w's CPU and memory now: the figures list and show give. CPU is a
+ * share of one core over the last window of at least CPU_WINDOW seconds.
+ */
+void
+worker_sample(struct worker *w)
 {
-	cJSON		*lines = cJSON_AddArrayToObject(o, "stderr_tail");
-	const char	*p, *end, *nl;
-	char		*line;
+	struct pstat	ps;
+	double		now = ev_now(EV_DEFAULT);
 
-	if (t == NULL)
+	w->rss = 0;
+	if (w->pid <= 0 || proc_stat(w->pid, &ps) == -1) {
+		w->cpu_pct = 0;
 		return;
-	p = t->buf;
-	end = t->buf + t->len;
-	/* The first line may be cut by the ring: skip it unless it is all. */
-	if (t->len == TAIL_SIZE && (nl = memchr(p, '\n', t->len)) != NULL)
-		p = nl + 1;
-	while (p < end) {
-		nl = memchr(p, '\n', end - p);
-		line = xstrndup(p, (nl ? nl : end) - p);
-		cJSON_AddItemToArray(lines, cJSON_CreateString(line));
-		free(line);
-		p = nl ? nl + 1 : end;
 	}
-}
-
-/* A row of `list`, or with detail everything `show` tells of a worker. */
-cJSON *
-worker_json(struct worker *w, int detail)
-{
-	cJSON			*o = cJSON_CreateObject();
-	double			 now = ev_now(EV_DEFAULT), cpu = 0;
-	struct pstat		 ps;
-	unsigned long long	 ticks;
-	uint64_t		 rss = 0;
-	char			*s;
-
-	if (w->pid > 0 && proc_stat(w->pid, &ps) == 0) {
-		ticks = ps.ticks;
-		rss = ps.rss;
-		/* A sample belongs to one process: a new pid starts over. */
-		if (w->cpu_pid != w->pid) {
-			w->cpu_pid = w->pid;
-			w->cpu_ticks = 0;
-			w->cpu_at = w->started;
-			w->cpu_pct = 0;
-		}
-		/*
-		 * Ticks come in 1/CLK_TCK steps: over a short window one tick
-		 * reads as hundreds of percent. Keep the last figure until
-		 * the window is long enough to mean something.
-		 */
-		if (now - w->cpu_at >= CPU_WINDOW) {
-			w->cpu_pct = (ticks - w->cpu_ticks) /
-			    (double)sysconf(_SC_CLK_TCK) / (now - w->cpu_at) *
-			    100;
-			w->cpu_ticks = ticks;
-			w->cpu_at = now;
-		}
-		cpu = w->cpu_pct;
+	w->rss = ps.rss;
+	/* A sample belongs to one process: a new pid starts over. */
+	if (w->cpu_pid != w->pid) {
+		w->cpu_pid = w->pid;
+		w->cpu_ticks = 0;
+		w->cpu_at = w->started;
+		w->cpu_pct = 0;
 	}
-	cJSON_AddStringToObject(o, "name", w->app->name);
-	cJSON_AddNumberToObject(o, "instance", w->instance);
-	cJSON_AddNumberToObject(o, "worker_id", w->id);
-	cJSON_AddNumberToObject(o, "pid", w->pid);
-	/* Slots of an app whose sockets could not be bound show errored. */
-	cJSON_AddStringToObject(o, "status", w->app->listen_error != NULL &&
-	    w->sm.state == W_STOPPED ? "errored" : sm_state_name(w->sm.state));
-	cJSON_AddNumberToObject(o, "restarts", w->sm.restarts);
-	cJSON_AddNumberToObject(o, "uptime_ms", w->pid > 0 ?
-	    (double)(uint64_t)((now - w->started) * 1000) : 0);
-	cJSON_AddNumberToObject(o, "cpu", (double)(int)(cpu * 10) / 10);
-	cJSON_AddNumberToObject(o, "memory", (double)rss);
-	if (!detail)
-		return o;
-	cJSON_AddNumberToObject(o, "unstable_restarts", w->sm.unstable);
-	if (w->sm.reason != R_NONE)
-		cJSON_AddStringToObject(o, "reason",
-		    sm_reason_name(w->sm.reason));
-	if (w->have_status) {
-		s = status_string(w->last_status);
-		cJSON_AddStringToObject(o, "last_exit", s);
-		free(s);
-		if (WIFEXITED(w->last_status))
-			cJSON_AddNumberToObject(o, "exit_code",
-			    WEXITSTATUS(w->last_status));
-		else if (WIFSIGNALED(w->last_status))
-			cJSON_AddStringToObject(o, "exit_signal",
-			    signal_name(WTERMSIG(w->last_status)));
+	/*
+	 * Ticks come in 1/CLK_TCK steps: over a short window one tick reads
+	 * as hundreds of percent. Keep the last figure until the window is
+	 * long enough to mean something.
+	 */
+	if (now - w->cpu_at >= CPU_WINDOW) {
+		w->cpu_pct = (ps.ticks - w->cpu_ticks) /
+		    (double)sysconf(_SC_CLK_TCK) / (now - w->cpu_at) * 100;
+		w->cpu_ticks = ps.ticks;
+		w->cpu_at = now;
 	}
-	if (w->exec_error != NULL)
-		cJSON_AddStringToObject(o, "exec_error", w->exec_error);
-	if (w->status_text != NULL)
-		cJSON_AddStringToObject(o, "status_text", w->status_text);
-	if (w->sm.state == W_STARTING && w->app->cfg->wait_ready)
-		cJSON_AddStringToObject(o, "waiting_for", "READY=1");
-	if (w->sm.state == W_WAITING)
-		cJSON_AddNumberToObject(o, "restart_in_ms",
-		    (double)(uint64_t)(ev_timer_remaining(EV_DEFAULT,
-		    &w->timer_w) * 1000));
-	add_tail(o, w->tail);
-	return o;
 }
