@@ -163,6 +163,7 @@ struct config {
 int	 config_load(const char *, uid_t, struct config **, char **);
 int	 appcfg_confine(struct app_config *, uid_t, char **);
 void	 config_add_extra(struct config *, const char *, uid_t);
+struct app_config *config_merge(struct config *, struct app_config *, int);
 struct config *config_empty(void);
 void	 config_free(struct config *);
 struct app_config *config_find(struct config *, const char *);
@@ -524,6 +525,7 @@ int	 dump_resurrect(char ***, struct cJSON **, char **);
 extern struct config *config;
 extern char *daemon_socket;
 int	 daemon_read_config(struct config **, char **);
+int	 daemon_owns(const char *);
 void	 daemon_notify(const char *);
 extern int daemon_stopping;
 void	 daemon_dirty(void);

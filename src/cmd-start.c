@@ -137,19 +137,9 @@ start_file(struct client *c, const char *file, const char *profile)
 		config_add_extra(config, loaded->file, owner);
 	while ((cfg = TAILQ_FIRST(&loaded->apps)) != NULL) {
 		TAILQ_REMOVE(&loaded->apps, cfg, entry);
-		known = config_find(config, cfg->name);
-		if (known == NULL)
-			TAILQ_INSERT_TAIL(&config->apps, cfg, entry);
-		else if (app_find(cfg->name) == NULL) {
-			TAILQ_INSERT_BEFORE(known, cfg, entry);
-			TAILQ_REMOVE(&config->apps, known, entry);
-			appcfg_unref(known);
-		} else {
-			/* Running already: as it is (reload-config applies
-			 * changes). */
-			appcfg_unref(cfg);
-			cfg = known;
-		}
+		/* One running already stays as it is: reload-config applies
+		 * changes. */
+		cfg = config_merge(config, cfg, app_find(cfg->name) != NULL);
 		start_app(cfg, profile);
 		strv_add(&t.names, cfg->name);
 	}

@@ -843,6 +843,30 @@ appcfg_confine(struct app_config *a, uid_t owner, char **cause)
 	return 0;
 }
 
+/*
+ * Add a (taken off its own list) to cfg's apps. An app of that name there
+ * is replaced in its place, unless keep: then a is dropped and the one
+ * there returned.
+ */
+struct app_config *
+config_merge(struct config *cfg, struct app_config *a, int keep)
+{
+	struct app_config	*known = config_find(cfg, a->name);
+
+	if (known == NULL) {
+		TAILQ_INSERT_TAIL(&cfg->apps, a, entry);
+		return a;
+	}
+	if (keep) {
+		appcfg_unref(a);
+		return known;
+	}
+	TAILQ_INSERT_BEFORE(known, a, entry);
+	TAILQ_REMOVE(&cfg->apps, known, entry);
+	appcfg_unref(known);
+	return a;
+}
+
 /* Remember file, added by pmctl start FILE (of owner), for reload-config. */
 void
 config_add_extra(struct config *cfg, const char *file, uid_t owner)

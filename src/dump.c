@@ -375,7 +375,7 @@ file_config(const char *name, const char *file, uid_t owner, char **why)
 		return NULL;
 	}
 	TAILQ_REMOVE(&loaded->apps, cfg, entry);
-	TAILQ_INSERT_TAIL(&config->apps, cfg, entry);
+	config_merge(config, cfg, 0);
 	config_add_extra(config, file, owner);
 	config_free(loaded);
 	return cfg;

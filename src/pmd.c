@@ -75,6 +75,28 @@ daemon_dirty(void)
 	ev_idle_start(EV_DEFAULT, &settle_w);
 }
 
+/*
+ * Whether path is one of pmd's own files or below one of its directories:
+ * the logs (rotated ones too), the config files, the dump and its
+ * generations, the control socket and the workers' record beside it.
+ * A change there is never an app's (watch).
+ */
+int
+daemon_owns(const char *path)
+{
+	if (logs_own(path))
+		return 1;
+	/* A config file's changes are for reload-config to apply. */
+	if (config != NULL && (strv_has(config->files, path) ||
+	    strv_has(config->extra, path)))
+		return 1;
+	if (dump_path != NULL &&
+	    strncmp(path, dump_path, strlen(dump_path)) == 0)
+		return 1;
+	return daemon_socket != NULL &&
+	    strncmp(path, daemon_socket, strlen(daemon_socket)) == 0;
+}
+
 /* The config files as they are now: the main one and its includes. */
 int
 daemon_read_config(struct config **cfgp, char **cause)

@@ -95,28 +95,6 @@ forget(struct watch *w, struct wdir *d)
 	*d = w->dirs[--w->ndirs];
 }
 
-/* A file or directory of pmd's own, which a change must not count for. */
-static int
-own_file(const char *path)
-{
-	size_t	n;
-
-	if (logs_own(path))
-		return 1;
-	/* A config file's changes are for reload-config to apply. */
-	if (config != NULL && (strv_has(config->files, path) ||
-	    strv_has(config->extra, path)))
-		return 1;
-	if (dump_path != NULL &&
-	    strncmp(path, dump_path, strlen(dump_path)) == 0)
-		return 1;
-	if (daemon_socket != NULL) {
-		n = strlen(daemon_socket);
-		return strncmp(path, daemon_socket, n) == 0;
-	}
-	return 0;
-}
-
 static void
 say_error(struct watch *w, const char *path)
 {
@@ -170,7 +148,7 @@ add_tree(struct watch *w, const char *path, const char *rel)
 		    xprintf("%s/%s", rel, de->d_name);
 		cpath = xprintf("%s/%s", path, de->d_name);
 		if (!path_ignored(w->cfg->ignore_watch, crel) &&
-		    !path_ignored(watch_ignored, crel) && !own_file(cpath))
+		    !path_ignored(watch_ignored, crel) && !daemon_owns(cpath))
 			add_tree(w, cpath, crel);
 		free(crel);
 		free(cpath);
@@ -314,7 +292,7 @@ event(struct watch *w, const struct inotify_event *ev)
 	    xprintf("%s/%s", d->rel, ev->name);
 	if (!strv_has(d->names, ev->name) && (!all ||
 	    path_ignored(w->cfg->ignore_watch, rel) ||
-	    path_ignored(watch_ignored, rel) || own_file(path)))
+	    path_ignored(watch_ignored, rel) || daemon_owns(path)))
 		goto out;
 	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM)) {
 		/* Its watches would go on with a path it no longer has. */

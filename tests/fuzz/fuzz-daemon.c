@@ -28,6 +28,12 @@ daemon_read_config(struct config **cfgp, char **cause)
 	return 0;
 }
 
+int
+daemon_owns(const char *path)
+{
+	return logs_own(path);
+}
+
 void
 daemon_notify(const char *state)
 {
