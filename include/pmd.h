@@ -240,6 +240,7 @@ enum wevent {
 	E_EXIT,		/* the process exited */
 	E_TIMER,	/* restart delay, listen_timeout or kill_timeout */
 	E_NOSPAWN,	/* no process could be made: fds, memory, pids */
+	E_NOSOCKET,	/* it cannot start: the app's sockets are not bound */
 	E_NEVENTS
 };
 
@@ -255,7 +256,15 @@ enum wreason {
 	R_USER,		/* stopped by a command */
 	R_EXIT_CODE,	/* exit code in stop_exit_codes */
 	R_NO_RESTART,	/* autorestart is off */
-	R_UNSTABLE	/* too many starts shorter than min_uptime */
+	R_UNSTABLE,	/* too many starts shorter than min_uptime */
+	R_NO_SOCKET	/* the app's listen sockets could not be bound */
+};
+
+/* What the user asked of a slot last: the table moves the process there. */
+enum want {
+	WANT_NONE,	/* nothing yet: a new slot */
+	WANT_UP,	/* start, restart, reset of an errored one */
+	WANT_DOWN	/* stop: kept stopped, and saved so */
 };
 
 struct policy {
@@ -269,13 +278,13 @@ struct policy {
 
 struct sm {
 	enum wstate	 state;
+	enum want	 want;
 	enum wreason	 reason;	/* why it last stopped or errored */
 	unsigned	 unstable;	/* consecutive starts shorter than min_uptime */
 	unsigned	 restarts;	/* restarts since start or reset */
 	uint64_t	 backoff;	/* current exponential delay, ms */
 	uint64_t	 delay;		/* with A_DELAY: how long */
 	uint64_t	 spawn_backoff;	/* after E_NOSPAWN, ms */
-	int		 then_start;	/* STOPPING: start again after the exit */
 	int		 not_ready;	/* STARTING: listen_timeout passed */
 };
 
@@ -461,7 +470,7 @@ void	 app_delete(struct app *);
 void	 app_settle_all(void);
 int	 app_all_stopped(void);
 int	 app_settled(const struct target *, int);
-struct policy app_policy(const struct app *);
+struct policy app_policy(const struct worker *);
 
 
 char	*app_log_path(const struct app *, unsigned, int);

@@ -67,7 +67,7 @@ app_restore(struct app_config *cfg, char **base_env, int adhoc,
 	for (i = 0; i < n; i++) {
 		a->workers[i] = worker_new(a, i);
 		if (held != NULL && held[i])
-			a->workers[i]->sm.reason = R_USER;
+			worker_event(a->workers[i], E_STOP);	/* held */
 	}
 	a->nworkers = n;
 	app_scale(a, n);
@@ -124,9 +124,10 @@ app_apply(struct app *a, enum wevent ev, int instance)
 {
 	unsigned	i;
 
+	/* Without its sockets no worker can start: errored, for that. */
 	if ((ev == E_START || ev == E_RESTART || ev == E_RESET) &&
 	    app_listen(a) == -1)
-		return;
+		ev = E_NOSOCKET;
 	for (i = 0; i < a->nworkers; i++) {
 		if (instance >= 0 && (unsigned)instance != i)
 			continue;
@@ -155,10 +156,9 @@ app_scale(struct app *a, unsigned n)
 		if (i < n && a->workers[i]->leaving) {
 			a->workers[i]->leaving = 0;
 			worker_event(a->workers[i], E_START);
-		} else if (i < n && a->workers[i]->sm.state == W_STOPPED &&
-		    a->workers[i]->sm.reason == R_NONE &&
-		    a->listen_error == NULL)
-			worker_event(a->workers[i], E_START);	/* new slot */
+		} else if (i < n && a->workers[i]->sm.want == WANT_NONE)
+			worker_event(a->workers[i], app_listen(a) == -1 ?
+			    E_NOSOCKET : E_START);	/* a new slot */
 		else if (i >= n && !a->workers[i]->leaving) {
 			a->workers[i]->leaving = 1;
 			worker_event(a->workers[i], E_STOP);
@@ -308,10 +308,13 @@ app_settled(const struct target *t, int down)
 
 
 
+/* The restart policy of w: its app's, but a reload's new worker is not
+ * restarted (its exit fails the reload). */
 struct policy
-app_policy(const struct app *a)
+app_policy(const struct worker *w)
 {
-	struct policy	p;
+	const struct app	*a = w->app;
+	struct policy		 p;
 
 	p.autorestart = a->cfg->autorestart;
 	p.min_uptime = a->cfg->min_uptime;
@@ -319,6 +322,8 @@ app_policy(const struct app *a)
 	p.restart_delay = a->cfg->restart_delay;
 	p.exp_backoff = a->cfg->exp_backoff;
 	p.stop_exit_codes = a->cfg->stop_exit_codes;
+	if (w->trial)
+		p.autorestart = 0;
 	return p;
 }
 

@@ -112,9 +112,7 @@ cmd_worker_json(struct worker *w, int detail)
 	cJSON_AddNumberToObject(o, "instance", w->instance);
 	cJSON_AddNumberToObject(o, "worker_id", w->id);
 	cJSON_AddNumberToObject(o, "pid", w->pid);
-	/* Slots of an app whose sockets could not be bound show errored. */
-	cJSON_AddStringToObject(o, "status", w->app->listen_error != NULL &&
-	    w->sm.state == W_STOPPED ? "errored" : sm_state_name(w->sm.state));
+	cJSON_AddStringToObject(o, "status", sm_state_name(w->sm.state));
 	cJSON_AddNumberToObject(o, "restarts", w->sm.restarts);
 	cJSON_AddNumberToObject(o, "uptime_ms", w->pid > 0 ?
 	    (double)(uint64_t)((now - w->started) * 1000) : 0);

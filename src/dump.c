@@ -80,8 +80,7 @@ app_dump(struct app *a)
 		if (a->workers[i]->leaving)
 			continue;
 		n++;
-		if (a->workers[i]->sm.state == W_STOPPED &&
-		    a->workers[i]->sm.reason == R_USER)
+		if (a->workers[i]->sm.want == WANT_DOWN)
 			cJSON_AddItemToArray(stopped, cJSON_CreateNumber(i));
 	}
 	cJSON_AddNumberToObject(o, "instances", n);

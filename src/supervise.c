@@ -26,6 +26,7 @@ act_start(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	(void)p; (void)status; (void)up;
 	sm->state = W_STARTING;
+	sm->want = WANT_UP;
 	sm->reason = R_NONE;
 	sm->unstable = 0;
 	sm->backoff = 0;
@@ -45,16 +46,17 @@ act_stop(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	(void)p; (void)status; (void)up;
 	sm->state = W_STOPPING;
+	sm->want = WANT_DOWN;
 	sm->reason = R_USER;
-	sm->then_start = 0;
 	return A_KILL;
 }
 
+/* Stopping with want up: it starts again once it has exited. */
 static int
 act_restart(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	act_stop(sm, p, status, up);
-	sm->then_start = 1;
+	sm->want = WANT_UP;
 	sm->restarts++;
 	return A_KILL;
 }
@@ -67,7 +69,34 @@ act_stopped(struct sm *sm, const struct policy *p, int status, uint64_t up)
 
 	(void)p; (void)status; (void)up;
 	sm->state = W_STOPPED;
+	sm->want = WANT_DOWN;
 	sm->reason = R_USER;
+	return was_waiting ? A_CANCEL : 0;
+}
+
+/* Stopped already: it is now held stopped, by the user. */
+static int
+act_hold(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)p; (void)status; (void)up;
+	sm->want = WANT_DOWN;
+	sm->reason = R_USER;
+	return 0;
+}
+
+/*
+ * It cannot start without the app's sockets: errored, for that reason,
+ * until a start finds them bound.
+ */
+static int
+act_no_socket(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	int	was_waiting = sm->state == W_WAITING;
+
+	(void)p; (void)status; (void)up;
+	sm->state = W_ERRORED;
+	sm->want = WANT_UP;
+	sm->reason = R_NO_SOCKET;
 	return was_waiting ? A_CANCEL : 0;
 }
 
@@ -76,7 +105,7 @@ act_restart_stopping(struct sm *sm, const struct policy *p, int status,
     uint64_t up)
 {
 	(void)p; (void)status; (void)up;
-	sm->then_start = 1;
+	sm->want = WANT_UP;
 	return 0;
 }
 
@@ -85,7 +114,7 @@ act_stop_stopping(struct sm *sm, const struct policy *p, int status,
     uint64_t up)
 {
 	(void)p; (void)status; (void)up;
-	sm->then_start = 0;
+	sm->want = WANT_DOWN;
 	return 0;
 }
 
@@ -226,8 +255,7 @@ act_stop_done(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	(void)p; (void)status; (void)up;
 	sm->not_ready = 0;
-	if (sm->then_start) {
-		sm->then_start = 0;
+	if (sm->want == WANT_UP) {
 		sm->state = W_STARTING;
 		sm->reason = R_NONE;
 		sm->unstable = 0;
@@ -258,26 +286,26 @@ act_delay_over(struct sm *sm, const struct policy *p, int status,
 static const sm_action table[W_NSTATES][E_NEVENTS] = {
 	/*		E_START		E_STOP		E_RESTART
 	 *		E_RESET		E_READY		E_EXIT		E_TIMER
-	 *		E_NOSPAWN */
-	[W_STOPPED] = {	act_start,	act_none,	act_restart_idle,
+	 *		E_NOSPAWN	E_NOSOCKET */
+	[W_STOPPED] = {	act_start,	act_hold,	act_restart_idle,
 			act_reset,	act_none,	act_none,	act_none,
-			act_none },
+			act_none,	act_no_socket },
 	[W_STARTING] = { act_none,	act_stop,	act_restart,
 			act_reset,	act_ready,	act_exited,	act_not_ready,
-			act_no_spawn },
+			act_no_spawn,	act_none },
 	[W_ONLINE] = {	act_none,	act_stop,	act_restart,
 			act_reset,	act_none,	act_exited,	act_none,
-			act_none },
+			act_none,	act_none },
 	[W_STOPPING] = { act_restart_stopping, act_stop_stopping,
 			act_restart_stopping,
 			act_reset,	act_none,	act_stop_done,
-			act_kill_timeout, act_stop_done },
+			act_kill_timeout, act_stop_done, act_none },
 	[W_WAITING] = {	act_start_waiting, act_stopped,	act_restart_idle,
 			act_reset,	act_none,	act_none,
-			act_delay_over,	act_none },
+			act_delay_over,	act_none,	act_no_socket },
 	[W_ERRORED] = {	act_start,	act_stopped,	act_restart_idle,
 			act_reset_errored, act_none,	act_none,	act_none,
-			act_none },
+			act_none,	act_no_socket },
 };
 
 /*
@@ -314,6 +342,8 @@ sm_reason_name(enum wreason r)
 		return "exited and autorestart is off";
 	case R_UNSTABLE:
 		return "too many unstable restarts (max_restarts)";
+	case R_NO_SOCKET:
+		return "its listen sockets could not be bound";
 	default:
 		return "";
 	}

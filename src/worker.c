@@ -330,13 +330,10 @@ failed:
 static void
 worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 {
-	struct policy	p = app_policy(w->app);
+	struct policy	p = app_policy(w);
 	enum wstate	before = w->sm.state;
 	int		actions, not_ready = w->sm.not_ready;
 
-	/* A reload's new worker is not restarted: its exit fails the reload. */
-	if (w->trial)
-		p.autorestart = 0;
 	actions = sm_step(&w->sm, ev, &p, status, uptime);
 	if (actions & A_CANCEL)
 		ev_timer_stop(EV_DEFAULT, &w->timer_w);

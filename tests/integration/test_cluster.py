@@ -220,6 +220,9 @@ command = sleep 1000
     message = f"listen tcp://127.0.0.1:{port}: bind: Address already in use"
     assert f"web: {message}" in pmd.stderr()
     assert pmd.show("web")["listen_error"] == message
+    # Errored by the restart table itself, with that reason.
+    assert {w["reason"] for w in pmd.show("web")["workers"]} == {
+        "its listen sockets could not be bound"}
     r = pmd.ctl("start", "web")
     assert r.returncode == 1 and r.stderr == f"pmctl: web: {message}\n"
     blocker.close()

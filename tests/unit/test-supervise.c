@@ -308,6 +308,60 @@ test_no_spawn_is_retried_and_not_counted(void **state)
 	assert_int_equal(sm.state, W_STOPPED);
 }
 
+/*
+ * What the user wants is a field the table sets: start, restart and the
+ * reset of an errored worker want it up, stop wants it down (also for a
+ * worker that is stopped already, which is then held so); a restart is a
+ * stop with want up.
+ */
+static void
+test_want_follows_the_commands(void **state)
+{
+	struct sm	sm = { 0 };
+
+	(void)state;
+	assert_int_equal(sm.want, WANT_NONE);
+	assert_int_equal(sm_step(&sm, E_STOP, &p, 0, 0), 0);
+	assert_int_equal(sm.want, WANT_DOWN);		/* held, never run */
+	assert_int_equal(sm.reason, R_USER);
+	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), A_SPAWN);
+	assert_int_equal(sm.want, WANT_UP);
+	sm_step(&sm, E_READY, &p, 0, 0);
+	assert_int_equal(sm_step(&sm, E_RESTART, &p, 0, 0), A_KILL);
+	assert_int_equal(sm.want, WANT_UP);
+	assert_int_equal(sm_step(&sm, E_STOP, &p, 0, 0), 0);	/* changed mind */
+	assert_int_equal(sm.want, WANT_DOWN);
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, KILLED(SIGTERM), 10),
+	    A_CANCEL);
+	assert_int_equal(sm.state, W_STOPPED);
+	assert_int_equal(sm.want, WANT_DOWN);
+}
+
+/* No socket: errored for that reason, and a later start tries again. */
+static void
+test_no_socket_is_errored(void **state)
+{
+	struct sm	sm = { 0 };
+
+	(void)state;
+	assert_int_equal(sm_step(&sm, E_NOSOCKET, &p, 0, 0), 0);
+	assert_int_equal(sm.state, W_ERRORED);
+	assert_int_equal(sm.reason, R_NO_SOCKET);
+	assert_int_equal(sm.want, WANT_UP);
+	assert_string_equal(sm_reason_name(sm.reason),
+	    "its listen sockets could not be bound");
+	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), A_SPAWN);
+	assert_int_equal(sm.state, W_STARTING);
+	/* A process that runs keeps running: the app holds its sockets. */
+	sm_step(&sm, E_READY, &p, 0, 0);
+	assert_int_equal(sm_step(&sm, E_NOSOCKET, &p, 0, 0), 0);
+	assert_int_equal(sm.state, W_ONLINE);
+	/* One waiting for its restart delay stops waiting. */
+	sm.state = W_WAITING;
+	assert_int_equal(sm_step(&sm, E_NOSOCKET, &p, 0, 0), A_CANCEL);
+	assert_int_equal(sm.state, W_ERRORED);
+}
+
 static void
 test_every_cell_is_defined(void **state)
 {
@@ -348,6 +402,8 @@ main(void)
 		    setup),
 		cmocka_unit_test_setup(test_no_spawn_is_retried_and_not_counted,
 		    setup),
+		cmocka_unit_test_setup(test_want_follows_the_commands, setup),
+		cmocka_unit_test_setup(test_no_socket_is_errored, setup),
 		cmocka_unit_test_setup(test_every_cell_is_defined, setup),
 	};
 
