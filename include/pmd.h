@@ -241,6 +241,7 @@ enum wevent {
 	E_TIMER,	/* restart delay, listen_timeout or kill_timeout */
 	E_NOSPAWN,	/* no process could be made: fds, memory, pids */
 	E_NOSOCKET,	/* it cannot start: the app's sockets are not bound */
+	E_REMOVE,	/* the slot goes (scaled down): stop, then free it */
 	E_NEVENTS
 };
 
@@ -264,7 +265,8 @@ enum wreason {
 enum want {
 	WANT_NONE,	/* nothing yet: a new slot */
 	WANT_UP,	/* start, restart, reset of an errored one */
-	WANT_DOWN	/* stop: kept stopped, and saved so */
+	WANT_DOWN,	/* stop: kept stopped, and saved so */
+	WANT_GONE	/* scaled away: freed once it has no process */
 };
 
 struct policy {
@@ -385,7 +387,6 @@ struct worker {
 	unsigned	 id;		/* PMD_WORKER_ID of the current process */
 	pid_t		 pid;
 	struct sm	 sm;
-	int		 leaving;	/* scaled down: freed once stopped */
 
 	double		 started;	/* ev_now() at spawn */
 	unsigned long long tracked;	/* from track_add() */
@@ -407,7 +408,9 @@ struct worker {
 	uint64_t	 rss;		/* at the last sample, bytes */
 
 	char		*status_text;	/* STATUS= from the worker */
-	int		 trial;		/* a reload's new worker, on probation */
+	/* A reload's new worker, on probation: told when it comes online
+	 * or exits (failed: killed for want of READY=1). NULL otherwise. */
+	void		(*trial)(struct worker *, int);
 
 	ev_child	 child_w;
 	ev_timer	 timer_w;
@@ -504,7 +507,6 @@ void	 watch_info(const struct watch *, struct watch_info *);
 
 /* rolling.c: rolling reload, one instance at a time. */
 int	 rolling_begin(struct app *, struct app_config *, int, char **);
-void	 rolling_trial(struct worker *, int);
 void	 rolling_abort(struct app *);
 int	 rolling_idle(const struct app *);
 void	 rolling_settle(struct app *);

@@ -131,7 +131,7 @@ app_apply(struct app *a, enum wevent ev, int instance)
 	for (i = 0; i < a->nworkers; i++) {
 		if (instance >= 0 && (unsigned)instance != i)
 			continue;
-		if (a->workers[i]->leaving)
+		if (a->workers[i]->sm.want == WANT_GONE)
 			continue;
 		worker_event(a->workers[i], ev);
 	}
@@ -139,7 +139,7 @@ app_apply(struct app *a, enum wevent ev, int instance)
 
 /*
  * Grow to n slots (new ones start at once) or mark the slots from n up as
- * leaving: they stop, and app_settle_all() frees them.
+ * gone (E_REMOVE): they stop, and app_settle_all() frees them.
  */
 void
 app_scale(struct app *a, unsigned n)
@@ -153,16 +153,13 @@ app_scale(struct app *a, unsigned n)
 		a->nworkers = n;
 	}
 	for (i = 0; i < a->nworkers; i++) {
-		if (i < n && a->workers[i]->leaving) {
-			a->workers[i]->leaving = 0;
-			worker_event(a->workers[i], E_START);
-		} else if (i < n && a->workers[i]->sm.want == WANT_NONE)
+		if (i < n && a->workers[i]->sm.want == WANT_GONE)
+			worker_event(a->workers[i], E_START);	/* back */
+		else if (i < n && a->workers[i]->sm.want == WANT_NONE)
 			worker_event(a->workers[i], app_listen(a) == -1 ?
 			    E_NOSOCKET : E_START);	/* a new slot */
-		else if (i >= n && !a->workers[i]->leaving) {
-			a->workers[i]->leaving = 1;
-			worker_event(a->workers[i], E_STOP);
-		}
+		else if (i >= n && a->workers[i]->sm.want != WANT_GONE)
+			worker_event(a->workers[i], E_REMOVE);
 	}
 }
 
@@ -222,7 +219,8 @@ settle_queued_roll(struct app *a)
 static void
 settle_scaled_down(struct app *a)
 {
-	while (a->nworkers > 0 && a->workers[a->nworkers - 1]->leaving &&
+	while (a->nworkers > 0 &&
+	    a->workers[a->nworkers - 1]->sm.want == WANT_GONE &&
 	    worker_idle(a->workers[a->nworkers - 1]))
 		worker_free(a->workers[--a->nworkers]);
 }
@@ -298,7 +296,8 @@ app_settled(const struct target *t, int down)
 			w = a->workers[i];
 			if (t->instance >= 0 && (unsigned)t->instance != i)
 				continue;
-			if (down ? !worker_idle(w) : worker_busy(w) || w->leaving)
+			if (down ? !worker_idle(w) : worker_busy(w) ||
+			    w->sm.want == WANT_GONE)
 				return 0;
 		}
 	}
@@ -322,7 +321,7 @@ app_policy(const struct worker *w)
 	p.restart_delay = a->cfg->restart_delay;
 	p.exp_backoff = a->cfg->exp_backoff;
 	p.stop_exit_codes = a->cfg->stop_exit_codes;
-	if (w->trial)
+	if (w->trial != NULL)
 		p.autorestart = 0;
 	return p;
 }

@@ -63,7 +63,7 @@ cmd_scale_exec(struct client *c, cJSON *req)
 	if ((a = app_find(name)) == NULL || a->deleting)
 		return reply_error(PMD_E_NOAPP, "no app named \"%s\"", name);
 	for (i = 0; i < a->nworkers; i++)
-		now += !a->workers[i]->leaving;
+		now += a->workers[i]->sm.want != WANT_GONE;
 	if (scale_count(v, now, &n, &cause) == -1) {
 		reply = reply_error(PMD_E_ARGS, "field \"instances\": %s",
 		    cause);

@@ -77,7 +77,7 @@ app_dump(struct app *a)
 		cJSON_AddStringToObject(o, "profile", a->profile);
 	stopped = cJSON_CreateArray();
 	for (i = 0; i < a->nworkers; i++) {
-		if (a->workers[i]->leaving)
+		if (a->workers[i]->sm.want == WANT_GONE)
 			continue;
 		n++;
 		if (a->workers[i]->sm.want == WANT_DOWN)

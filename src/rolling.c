@@ -29,15 +29,15 @@ struct rolling {
 };
 
 static void	reload_next(struct rolling *);
+static void	trial(struct worker *, int);
 
 static void
 retire(struct rolling *r, struct worker *w)
 {
 	r->gone = xrealloc(r->gone, (r->ngone + 1) * sizeof *r->gone);
 	r->gone[r->ngone++] = w;
-	w->trial = 0;
-	w->leaving = 1;
-	worker_event(w, E_STOP);
+	w->trial = NULL;
+	worker_event(w, E_REMOVE);
 }
 
 static void
@@ -70,7 +70,7 @@ promote(struct rolling *r)
 
 	ev_timer_stop(EV_DEFAULT, &r->up_w);
 	r->fresh = NULL;
-	fresh->trial = 0;
+	fresh->trial = NULL;
 	a->workers[fresh->instance] = fresh;
 	log_info("%s:%u: pid %ld replaces pid %ld", a->name, fresh->instance,
 	    (long)fresh->pid, (long)old->pid);
@@ -99,7 +99,7 @@ reload_next(struct rolling *r)
 
 	for (; r->next < r->end && r->next < a->nworkers; r->next++) {
 		old = a->workers[r->next];
-		if (!old->leaving && old->id <= r->first_id &&
+		if (old->sm.want != WANT_GONE && old->id <= r->first_id &&
 		    (old->sm.state == W_ONLINE || old->sm.state == W_STARTING))
 			break;
 	}
@@ -109,19 +109,19 @@ reload_next(struct rolling *r)
 		return;
 	}
 	r->fresh = worker_new(a, r->next);
-	r->fresh->trial = 1;
+	r->fresh->trial = trial;
 	/* A replacement for one instance (over its memory) is a restart. */
 	r->fresh->sm.restarts = old->sm.restarts + (r->end != UINT_MAX);
 	worker_event(r->fresh, E_START);
 }
 
 /*
- * From worker.c: the trial worker w has become online, or has exited
- * (not_ready: killed for want of READY=1). Either may happen inside
+ * The trial worker's hook: w has become online, or has exited (not_ready:
+ * killed for want of READY=1). Either may happen inside
  * worker_event(E_START).
  */
-void
-rolling_trial(struct worker *w, int not_ready)
+static void
+trial(struct worker *w, int not_ready)
 {
 	struct rolling	*r = w->app->roll;
 	char		*how;

@@ -13,6 +13,8 @@
 
 typedef int (*sm_action)(struct sm *, const struct policy *, int, uint64_t);
 
+static const sm_action table[W_NSTATES][E_NEVENTS];
+
 static int
 act_none(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
@@ -82,6 +84,16 @@ act_hold(struct sm *sm, const struct policy *p, int status, uint64_t up)
 	sm->want = WANT_DOWN;
 	sm->reason = R_USER;
 	return 0;
+}
+
+/* The slot goes: stopped as a stop would, and wanted gone. */
+static int
+act_remove(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	int	actions = table[sm->state][E_STOP](sm, p, status, up);
+
+	sm->want = WANT_GONE;
+	return actions;
 }
 
 /*
@@ -286,26 +298,26 @@ act_delay_over(struct sm *sm, const struct policy *p, int status,
 static const sm_action table[W_NSTATES][E_NEVENTS] = {
 	/*		E_START		E_STOP		E_RESTART
 	 *		E_RESET		E_READY		E_EXIT		E_TIMER
-	 *		E_NOSPAWN	E_NOSOCKET */
+	 *		E_NOSPAWN	E_NOSOCKET	E_REMOVE */
 	[W_STOPPED] = {	act_start,	act_hold,	act_restart_idle,
 			act_reset,	act_none,	act_none,	act_none,
-			act_none,	act_no_socket },
+			act_none,	act_no_socket, act_remove },
 	[W_STARTING] = { act_none,	act_stop,	act_restart,
 			act_reset,	act_ready,	act_exited,	act_not_ready,
-			act_no_spawn,	act_none },
+			act_no_spawn,	act_none, act_remove },
 	[W_ONLINE] = {	act_none,	act_stop,	act_restart,
 			act_reset,	act_none,	act_exited,	act_none,
-			act_none,	act_none },
+			act_none,	act_none, act_remove },
 	[W_STOPPING] = { act_restart_stopping, act_stop_stopping,
 			act_restart_stopping,
 			act_reset,	act_none,	act_stop_done,
-			act_kill_timeout, act_stop_done, act_none },
+			act_kill_timeout, act_stop_done, act_none, act_remove },
 	[W_WAITING] = {	act_start_waiting, act_stopped,	act_restart_idle,
 			act_reset,	act_none,	act_none,
-			act_delay_over,	act_none,	act_no_socket },
+			act_delay_over,	act_none,	act_no_socket, act_remove },
 	[W_ERRORED] = {	act_start,	act_stopped,	act_restart_idle,
 			act_reset_errored, act_none,	act_none,	act_none,
-			act_none,	act_no_socket },
+			act_none,	act_no_socket, act_remove },
 };
 
 /*

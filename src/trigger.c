@@ -46,7 +46,7 @@ trigger_roll(struct app *a, const char *what)
 	}
 	/* Spawned after the reload began, these are not replaced again. */
 	for (i = 0; i < a->nworkers; i++) {
-		if (!a->workers[i]->leaving &&
+		if (a->workers[i]->sm.want != WANT_GONE &&
 		    a->workers[i]->sm.state == W_ERRORED)
 			worker_event(a->workers[i], E_RESET);
 	}
@@ -81,7 +81,8 @@ memory_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)loop; (void)revents;
 	for (i = 0; i < a->nworkers && !daemon_stopping; i++) {
 		w = a->workers[i];
-		if (w->leaving || w->pid <= 0 || w->sm.state != W_ONLINE ||
+		if (w->sm.want == WANT_GONE || w->pid <= 0 ||
+		    w->sm.state != W_ONLINE ||
 		    proc_stat(w->pid, &ps) == -1 || ps.rss <= a->cfg->max_memory)
 			continue;
 		if (a->cfg->listen != NULL && a->roll != NULL)

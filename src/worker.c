@@ -355,10 +355,11 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 		    sm_reason_name(w->sm.reason));
 	if (actions & A_SPAWN)
 		worker_spawn(w);
-	else if (w->trial && ev == E_EXIT)
-		rolling_trial(w, not_ready);
-	else if (w->trial && w->sm.state == W_ONLINE && before != W_ONLINE)
-		rolling_trial(w, 0);
+	else if (w->trial != NULL && ev == E_EXIT)
+		w->trial(w, not_ready);
+	else if (w->trial != NULL && w->sm.state == W_ONLINE &&
+	    before != W_ONLINE)
+		w->trial(w, 0);
 	daemon_dirty();
 }
 

@@ -337,6 +337,34 @@ test_want_follows_the_commands(void **state)
 	assert_int_equal(sm.want, WANT_DOWN);
 }
 
+/*
+ * A slot scaled away stops as a stop would and is wanted gone, from any
+ * state; a start brings it back before it is freed.
+ */
+static void
+test_remove_stops_and_wants_gone(void **state)
+{
+	struct sm	sm;
+	int		s;
+
+	(void)state;
+	for (s = 0; s < W_NSTATES; s++) {
+		memset(&sm, 0, sizeof sm);
+		sm.state = s;
+		sm_step(&sm, E_REMOVE, &p, 0, 0);
+		assert_int_equal(sm.want, WANT_GONE);
+		assert_true(sm.state == W_STOPPED || sm.state == W_STOPPING);
+	}
+	memset(&sm, 0, sizeof sm);
+	sm_step(&sm, E_START, &p, 0, 0);
+	sm_step(&sm, E_READY, &p, 0, 0);
+	assert_int_equal(sm_step(&sm, E_REMOVE, &p, 0, 0), A_KILL);
+	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), 0);	/* back */
+	assert_int_equal(sm.want, WANT_UP);
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, KILLED(SIGTERM), 10),
+	    A_CANCEL | A_SPAWN);
+}
+
 /* No socket: errored for that reason, and a later start tries again. */
 static void
 test_no_socket_is_errored(void **state)
@@ -404,6 +432,7 @@ main(void)
 		    setup),
 		cmocka_unit_test_setup(test_want_follows_the_commands, setup),
 		cmocka_unit_test_setup(test_no_socket_is_errored, setup),
+		cmocka_unit_test_setup(test_remove_stops_and_wants_gone, setup),
 		cmocka_unit_test_setup(test_every_cell_is_defined, setup),
 	};
 
