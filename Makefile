@@ -29,13 +29,14 @@ COMMON	 = src/util.c src/parse.c
 DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
 	   src/rolling.c src/track.c src/reconfig.c src/dump.c src/cron.c \
-	   src/watch.c src/keys.c src/trigger.c src/target.c src/env.c \
+	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
+	   src/env.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)
 CLIENT	 = src/pmctl.c src/monit.c $(CMDS) $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
-UNIT	 = parse config keys supervise cron
+UNIT	 = parse ini config keys supervise cron
 
 all: pmd pmctl
 
@@ -62,9 +63,10 @@ build/san/pmctl: $(CLIENT) $(HEADERS)
 
 # Each unit test links its module alone (plus the helpers every module uses).
 UNIT_SRC_parse	   = src/parse.c src/util.c
-UNIT_SRC_config	   = src/config.c src/keys.c src/listen.c src/cron.c src/parse.c src/util.c
+UNIT_SRC_config	   = src/config.c src/ini.c src/keys.c src/listen.c src/cron.c src/parse.c src/util.c
 UNIT_SRC_cron	   = src/cron.c src/util.c
-UNIT_SRC_keys	   = src/keys.c src/config.c src/listen.c src/cron.c src/parse.c \
+UNIT_SRC_ini	   = src/ini.c src/util.c
+UNIT_SRC_keys	   = src/keys.c src/ini.c src/config.c src/listen.c src/cron.c src/parse.c \
 		     src/util.c
 UNIT_SRC_supervise = src/supervise.c
 

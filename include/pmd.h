@@ -172,6 +172,16 @@ struct app_config *appcfg_adhoc(const char *, char **, const char *, int);
 void	 appcfg_ref(struct app_config *);
 void	 appcfg_unref(struct app_config *);
 
+/* ini.c: INI text through inih, with each key's physical line. */
+struct ini_handler {
+	void	(*section)(void *, int, const char *, const char *);
+				/* line, name, what follows "]" */
+	void	(*key)(void *, int, const char *, const char *, const char *,
+		    int);	/* line, section, key, value, continued */
+	void	(*error)(void *, int, const char *);	/* line (0: file) */
+};
+void	 ini_read(const char *, size_t, const struct ini_handler *, void *);
+
 /* keys.c: the keys of [app:NAME], as a table of rows. */
 enum key_type {
 	K_COMMAND,	/* split like a shell; the text kept for show */

@@ -1,9 +1,7 @@
 /*
- * The configuration: INI files read with inih into a list of app configs,
- * every value checked as it is read. Errors name file:line and the key.
- * inih is fed by our own reader so that we know the physical line of each
- * key, can join indented continuation lines, and can refuse a line longer
- * than inih's fixed buffer instead of letting it be cut silently.
+ * The configuration: INI files (read by ini.c) into a list of app configs,
+ * every value checked as it is read (keys.c for [app:NAME]). Errors name
+ * file:line and the key. An indented line continues command only.
  */
 #include <sys/stat.h>
 
@@ -20,32 +18,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "pmd.h"
 
-#define INIH_LINE_MAX	200	/* INI_MAX_LINE in Debian's libinih */
-#define KEYCHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 
 struct parse {
 	struct config		*cfg;
 	const char		*file;
 	char			*dir;		/* of file, for relative paths */
 	int			 main;		/* the main file, not an include */
-	const char		*text;		/* the file, read whole */
-	size_t			 textlen;
-	size_t			 textoff;
-	int			 line;
-	int			 continued;	/* this line continues a value */
-	int			 long_line;	/* first line too long to split */
-	char			*buf;		/* the physical line */
-	size_t			 bufsize;
-	int			 fed;		/* lines given to inih ... */
-	int			*linemap;	/* ... and their physical lines */
-	char			*pend;		/* the rest of a long line */
-	size_t			 pendoff;
-	enum { CHUNK_NONE, CHUNK_FIRST, CHUNK_MORE, CHUNK_LAST } chunk;
-	char			*acc;		/* a long value, glued back */
+	int			 line;		/* of what is being read */
 	char			*error;		/* first error, "file:line: ..." */
 	int			 error_line;
 
@@ -191,161 +172,6 @@ perror_at(struct parse *p, int line, const char *fmt, ...)
 	va_end(ap);
 	p->error = xprintf("%s:%d: %s", p->file, line, msg ? msg : "error");
 	free(msg);
-}
-
-static void begin_section(struct parse *, const char *);
-
-/*
- * The last place at most max bytes into s between two non-blanks, where the
- * piece after it does not start with ; or # (inih would take it for a
- * comment), or 0.
- */
-static size_t
-cut_point(const char *s, size_t max)
-{
-	size_t	i;
-
-	for (i = max; i > 0; i--) {
-		if (s[i] != '\0' && !isspace((unsigned char)s[i - 1]) &&
-		    !isspace((unsigned char)s[i]) && s[i] != ';' && s[i] != '#')
-			return i;
-	}
-	return 0;
-}
-
-/* A line inih cannot take: given as a blank line, reported as an error. */
-static char *
-too_long(struct parse *p, char *str)
-{
-	if (p->long_line == 0)
-		p->long_line = p->line;
-	strcpy(str, "\n");
-	return str;
-}
-
-/* The next line of the file into p->buf (with its newline); its length. */
-static ssize_t
-next_line(struct parse *p)
-{
-	const char	*start = p->text + p->textoff, *nl;
-	size_t		 len;
-
-	if (p->textoff >= p->textlen)
-		return -1;
-	nl = memchr(start, '\n', p->textlen - p->textoff);
-	len = nl != NULL ? (size_t)(nl - start) + 1 : p->textlen - p->textoff;
-	if (len + 1 > p->bufsize) {
-		p->bufsize = len + 1;
-		p->buf = xrealloc(p->buf, p->bufsize);
-	}
-	memcpy(p->buf, start, len);
-	p->buf[len] = '\0';
-	p->textoff += len;
-	return (ssize_t)len;
-}
-
-/*
- * inih's reader. Reads one physical line per call (so we know each key's
- * line), un-indents lines that are keys or sections (inih would take them
- * as continuations), notes sections as they start, and feeds a line longer
- * than inih's buffer as pieces that inih sees as continuation lines: each
- * piece is cut between two non-blanks so inih's trimming loses nothing, and
- * the handler glues them back before it uses the value.
- */
-static char *
-reader(char *str, int num, void *stream)
-{
-	struct parse	*p = stream;
-	char		*line, *lead, *end, *name, *eq;
-	size_t		 len, cut;
-	ssize_t		 n;
-
-	p->fed++;
-	p->linemap = xrealloc(p->linemap, (p->fed + 1) * sizeof *p->linemap);
-	p->continued = 0;
-	if (p->pend != NULL) {
-		len = strlen(p->pend + p->pendoff);
-		cut = len + 4 <= (size_t)num ? len :
-		    cut_point(p->pend + p->pendoff, num - 4);
-		if (cut == 0)
-			cut = num - 4;	/* blanks only: nothing to lose */
-		snprintf(str, num, "  %.*s\n", (int)cut, p->pend + p->pendoff);
-		p->pendoff += cut;
-		p->chunk = p->pend[p->pendoff] == '\0' ? CHUNK_LAST : CHUNK_MORE;
-		if (p->chunk == CHUNK_LAST) {
-			free(p->pend);
-			p->pend = NULL;
-		}
-		p->linemap[p->fed] = p->line;
-		return str;
-	}
-	p->chunk = CHUNK_NONE;
-	if ((n = next_line(p)) == -1)
-		return NULL;
-	p->line++;
-	p->linemap[p->fed] = p->line;
-	line = p->buf;
-	if (strlen(line) != (size_t)n) {
-		perror_at(p, p->line, "the line holds a NUL byte");
-		strcpy(str, "\n");
-		return str;
-	}
-	/* A byte-order mark, as some editors write, starts no key. */
-	if (p->line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0) {
-		memmove(line, line + 3, n - 2);
-		n -= 3;
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	lead = line + strspn(line, " \t");
-	if (lead != line && (*lead == '[' || lead[strspn(lead, KEYCHARS) +
-	    strspn(lead + strspn(lead, KEYCHARS), " \t")] == '=')) {
-		/* An indented "key = value" or [section] is not a continuation. */
-		line = lead;
-	}
-	p->continued = lead != line && *lead != '\0' && *lead != ';' &&
-	    *lead != '#';
-	if (*lead == '[' && (end = strchr(lead, ']')) != NULL) {
-		name = xstrndup(lead + 1, end - lead - 1);
-		begin_section(p, name);
-		end += 1 + strspn(end + 1, " \t");
-		if (*end != '\0' && *end != ';' && *end != '#')
-			perror_at(p, p->line, "[%s]: text after the section "
-			    "header: \"%.40s\"", name, end);
-		free(name);
-	}
-	if (strlen(line) + 2 <= (size_t)num) {
-		snprintf(str, num, "%s\n", line);
-		return str;
-	}
-	if (*lead == ';' || *lead == '#') {
-		strcpy(str, "\n");
-		return str;
-	}
-	if (p->continued || (eq = strchr(line, '=')) == NULL)
-		return too_long(p, str);
-	/* Drop an inline comment here: inih would see only part of it. */
-	for (end = eq; (end = strchr(end, ';')) != NULL; end++) {
-		if (isspace((unsigned char)end[-1])) {
-			*end = '\0';
-			break;
-		}
-	}
-	len = strlen(line);
-	while (len > 0 && isspace((unsigned char)line[len - 1]))
-		line[--len] = '\0';
-	if (len + 2 <= (size_t)num) {
-		snprintf(str, num, "%s\n", line);
-		return str;
-	}
-	cut = cut_point(line, num - 2);
-	if (cut <= (size_t)(eq - line) + 1 + strspn(eq + 1, " \t"))
-		return too_long(p, str);
-	snprintf(str, num, "%.*s\n", (int)cut, line);
-	p->pend = xstrdup(line + cut);
-	p->pendoff = 0;
-	p->chunk = CHUNK_FIRST;
-	return str;
 }
 
 /* Whether key was set before in this section; remembers it if not. */
@@ -565,53 +391,68 @@ app_key(struct parse *p, const char *key, const char *value)
 	unknown_key(p, key, names, n, "[app:NAME]");
 }
 
-static int
-handler(void *user, const char *section, const char *key, const char *value)
+/* A key of the file (ini.c), at line; continued: on an indented line. */
+static void
+on_key(void *arg, int line, const char *section, const char *key,
+    const char *value, int continued)
 {
-	struct parse	*p = user;
+	struct parse	*p = arg;
 	char		*joined;
 
+	p->line = line;
 	if (p->error != NULL)
-		return 1;
-	if (p->chunk != CHUNK_NONE) {
-		/* A piece of a long line: glue, and go on with the whole. */
-		joined = xprintf("%s%s", p->chunk == CHUNK_FIRST ? "" :
-		    p->acc, value);
-		free(p->acc);
-		p->acc = joined;
-		if (p->chunk != CHUNK_LAST)
-			return 1;
-		value = p->acc;
-	}
-	if (p->continued && strcmp(key, p->lastkey) == 0) {
+		return;
+	if (continued && strcmp(key, p->lastkey) == 0) {
 		/* An indented line continues the value before it. */
 		if (p->section == S_APP && strcmp(key, "command") == 0) {
 			joined = xprintf("%s %s", p->app->command, value);
 			app_key(p, key, joined);
 			free(joined);
-			return 1;
+			return;
 		}
 		perror_at(p, p->line, "%s: only command may continue on an "
 		    "indented line", key);
-		return 1;
+		return;
 	}
 	if (p->section == S_NONE) {
 		perror_at(p, p->line, "%s: key outside a section: start with "
 		    "[daemon] or [app:NAME]", key);
-		return 1;
+		return;
 	}
 	snprintf(p->lastkey, sizeof p->lastkey, "%s", key);
 	if (p->section == S_BAD)
-		return 1;
+		return;
 	if (seen_key(p, key)) {
 		perror_at(p, p->line, "%s: set twice in [%s]", key, section);
-		return 1;
+		return;
 	}
 	if (p->section == S_DAEMON)
 		daemon_key(p, key, value);
 	else
 		app_key(p, key, value);
-	return 1;
+}
+
+static void
+on_section(void *arg, int line, const char *name, const char *rest)
+{
+	struct parse	*p = arg;
+
+	p->line = line;
+	begin_section(p, name);
+	if (*rest != '\0')
+		perror_at(p, line, "[%s]: text after the section header: "
+		    "\"%.40s\"", name, rest);
+}
+
+static void
+on_error(void *arg, int line, const char *msg)
+{
+	struct parse	*p = arg;
+
+	if (line == 0 && p->error == NULL)
+		p->error = xprintf("%s: %s", p->file, msg);
+	else if (line > 0)
+		perror_at(p, line, "%s", msg);
 }
 
 static int parse_file(struct config *, const char *, int, char **);
@@ -678,40 +519,26 @@ check_apps(struct config *cfg, char **cause)
 static int
 parse_file(struct config *cfg, const char *file, int main, char **cause)
 {
+	static const struct ini_handler h = { on_section, on_key, on_error };
 	struct parse	 p;
-	int		 rc;
-
 	char		*text;
+	size_t		 len;
 
 	memset(&p, 0, sizeof p);
 	p.cfg = cfg;
 	p.file = file;
 	p.main = main;
-	if (file_read(file, CONFIG_MAX, &text, &p.textlen, cause) == -1)
+	if (file_read(file, CONFIG_MAX, &text, &len, cause) == -1)
 		return -1;
-	p.text = text;
 	p.dir = path_dirname(file);
-	rc = ini_parse_stream(reader, &p, handler, &p);
+	/* on_error keeps the earliest: a key's, a syntax error, a long line. */
+	ini_read(text, len, &h, &p);
 	free(text);
 	strv_add(&cfg->files, file);
-	/* perror_at keeps the earliest: ours, inih's syntax error, a long line. */
-	if (rc > 0)
-		perror_at(&p, p.linemap[rc], "syntax error: expected [section], "
-		    "key = value, or a comment");
-	if (p.long_line != 0)
-		perror_at(&p, p.long_line, "line too long to read: a "
-		    "continuation line or a key of over %d characters",
-		    INIH_LINE_MAX - 4);
-	if (rc < 0 && p.error == NULL)
-		p.error = xprintf("%s: out of memory", file);
 	if (p.error == NULL && main)
-		rc = parse_includes(&p, &p.error);
+		parse_includes(&p, &p.error);
 	free(p.dir);
 	free(p.seen);
-	free(p.buf);
-	free(p.linemap);
-	free(p.pend);
-	free(p.acc);
 	argv_free(p.includes);
 	free(p.include_lines);
 	if (p.error != NULL) {
