@@ -136,7 +136,6 @@ struct app_config {
 	char			**ignore_watch;	/* besides WATCH_IGNORED */
 	uint64_t		 watch_delay;	/* quiet time before a restart */
 
-	char			*fingerprint;	/* keys as written, not instances */
 	uid_t			 owner;		/* confined to this uid, or -1 */
 };
 TAILQ_HEAD(app_config_list, app_config);
@@ -164,6 +163,7 @@ int	 config_load(const char *, uid_t, struct config **, char **);
 int	 appcfg_confine(struct app_config *, uid_t, char **);
 void	 config_add_extra(struct config *, const char *, uid_t);
 struct app_config *config_merge(struct config *, struct app_config *, int);
+int	 appcfg_same(const struct app_config *, const struct app_config *);
 struct config *config_empty(void);
 void	 config_free(struct config *);
 struct app_config *config_find(struct config *, const char *);
@@ -221,6 +221,8 @@ int	 key_set(const struct app_key *, struct app_config *, const char *,
 void	 keys_default(struct app_config *);
 void	 keys_free(struct app_config *);
 char	*key_text(const struct app_key *, const struct app_config *);
+int	 keys_equal(const struct app_config *, const struct app_config *,
+	    const char *);
 
 /* listen.c: an app's listening sockets, passed to workers as fds 3.. */
 struct sockaddr;

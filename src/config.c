@@ -105,7 +105,6 @@ appcfg_unref(struct app_config *a)
 	free(a->env);
 	free(a->name);
 	free(a->file);
-	free(a->fingerprint);
 	keys_free(a);
 	free(a);
 }
@@ -348,20 +347,6 @@ daemon_key(struct parse *p, const char *key, const char *value)
 		    "directory", *slot);
 }
 
-/* The app's keys as written (but instances), to tell a changed app. */
-static void
-remember(struct app_config *a, const char *key, const char *value)
-{
-	char	*s;
-
-	if (strcmp(key, "instances") == 0)
-		return;
-	s = xprintf("%s%s=%s\n", a->fingerprint ? a->fingerprint : "", key,
-	    value);
-	free(a->fingerprint);
-	a->fingerprint = s;
-}
-
 static void
 app_key(struct parse *p, const char *key, const char *value)
 {
@@ -371,7 +356,6 @@ app_key(struct parse *p, const char *key, const char *value)
 	char			*cause;
 	size_t			 i, n = 0;
 
-	remember(a, key, value);
 	if ((strncmp(key, "env.", 4) == 0 || strncmp(key, "env_", 4) == 0) &&
 	    strchr(key, '.') != NULL) {
 		set_env(p, a, key, value);
@@ -668,6 +652,40 @@ appcfg_confine(struct app_config *a, uid_t owner, char **cause)
 		a->gid = pw->pw_gid;
 	a->owner = owner;
 	return 0;
+}
+
+static int
+env_has(const struct app_config *a, const struct envvar *e)
+{
+	size_t	i;
+
+	for (i = 0; i < a->nenv; i++) {
+		if (strcmp(a->env[i].key, e->key) == 0 &&
+		    strcmp(a->env[i].value, e->value) == 0 &&
+		    ((a->env[i].profile == NULL && e->profile == NULL) ||
+		    (a->env[i].profile != NULL && e->profile != NULL &&
+		    strcmp(a->env[i].profile, e->profile) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a and b run the same way: every key (but instances, which only
+ * scales) and the environment hold the same values, however written.
+ */
+int
+appcfg_same(const struct app_config *a, const struct app_config *b)
+{
+	size_t	i;
+
+	if (!keys_equal(a, b, "instances") || a->nenv != b->nenv)
+		return 0;
+	for (i = 0; i < a->nenv; i++) {
+		if (!env_has(b, &a->env[i]))
+			return 0;
+	}
+	return 1;
 }
 
 /*

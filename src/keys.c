@@ -353,3 +353,25 @@ key_text(const struct app_key *k, const struct app_config *a)
 	}
 	return NULL;
 }
+
+/* Whether a and b hold the same value of every key but except. */
+int
+keys_equal(const struct app_config *a, const struct app_config *b,
+    const char *except)
+{
+	char	*ta, *tb;
+	size_t	 i;
+	int	 same = 1;
+
+	for (i = 0; i < nitems(keys) && same; i++) {
+		if (except != NULL && strcmp(keys[i].name, except) == 0)
+			continue;
+		ta = key_text(&keys[i], a);
+		tb = key_text(&keys[i], b);
+		same = (ta == NULL && tb == NULL) || (ta != NULL && tb != NULL &&
+		    strcmp(ta, tb) == 0);
+		free(ta);
+		free(tb);
+	}
+	return same;
+}

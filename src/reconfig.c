@@ -101,7 +101,7 @@ compare(struct app_config *old, struct app_config *cfg)
 		return C_ADD;
 	if (cfg == NULL)
 		return C_REMOVE;
-	if (!same_str(old->fingerprint, cfg->fingerprint))
+	if (!appcfg_same(old, cfg))
 		return listen_same(old, cfg) ? C_CHANGE : C_LISTEN;
 	return old->instances != cfg->instances ? C_SCALE : C_SAME;
 }

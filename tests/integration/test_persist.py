@@ -88,6 +88,24 @@ def test_a_bad_file_changes_nothing(pmd, tmp_path):
     assert pids(pmd, "b") == before["b"]
 
 
+def test_reload_config_compares_values_not_how_they_are_written(pmd):
+    conf = pmd.write_config("[app:w]\ncommand = sleep 1000\nmin_uptime = 1000\n"
+                            "env.A = 1\nenv.B = 2\nkill_timeout = 5s\n")
+    pmd.start(args=["-c", conf])
+    pid = pmd.wait_status("w", "online")[0]["pid"]
+    # The same values, written otherwise: in another order, 1s for 1000,
+    # a comment, a default spelt out.
+    conf.write_text("; rewritten\n[app:w]\nenv.B = 2\nkill_timeout = 5000\n"
+                    "min_uptime = 1s\nenv.A = 1\ncommand = sleep 1000\n"
+                    "max_restarts = 16\n")
+    r = pmd.json("reload-config")
+    assert r["unchanged"] == ["w"] and r["reloaded"] == []
+    assert pmd.workers("w")[0]["pid"] == pid
+    conf.write_text("[app:w]\ncommand = sleep 1000\nmin_uptime = 2s\n"
+                    "env.A = 1\nenv.B = 2\n")
+    assert pmd.json("reload-config")["reloaded"] == ["w"]
+
+
 def test_reload_config_rereads_files_given_to_start(pmd, tmp_path):
     pmd.start()
     extra = tmp_path / "extra.conf"
