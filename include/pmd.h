@@ -240,6 +240,8 @@ enum wstate {
 	W_STOPPING,	/* kill_signal sent, waiting for the exit */
 	W_WAITING,	/* exited, restart timer armed */
 	W_ERRORED,	/* gave up after max_restarts unstable starts */
+	W_FAILING,	/* no READY=1 within listen_timeout: being killed,
+			   its exit a failed start (shown as stopping) */
 	W_NSTATES
 };
 
@@ -299,7 +301,6 @@ struct sm {
 	uint64_t	 backoff;	/* current exponential delay, ms */
 	uint64_t	 delay;		/* with A_DELAY: how long */
 	uint64_t	 spawn_backoff;	/* after E_NOSPAWN, ms */
-	int		 not_ready;	/* STARTING: listen_timeout passed */
 };
 
 #define BACKOFF_MAX	15000	/* ms */
@@ -309,6 +310,7 @@ struct sm {
 
 int	 sm_step(struct sm *, enum wevent, const struct policy *, int,
 	    uint64_t);
+void	 sm_succeed(struct sm *, const struct sm *, int);
 const char *sm_state_name(enum wstate);
 const char *sm_reason_name(enum wreason);
 

@@ -111,7 +111,7 @@ reload_next(struct rolling *r)
 	r->fresh = worker_new(a, r->next);
 	r->fresh->trial = trial;
 	/* A replacement for one instance (over its memory) is a restart. */
-	r->fresh->sm.restarts = old->sm.restarts + (r->end != UINT_MAX);
+	sm_succeed(&r->fresh->sm, &old->sm, r->end != UINT_MAX);
 	worker_event(r->fresh, E_START);
 }
 

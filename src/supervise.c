@@ -32,7 +32,6 @@ act_start(struct sm *sm, const struct policy *p, int status, uint64_t up)
 	sm->reason = R_NONE;
 	sm->unstable = 0;
 	sm->backoff = 0;
-	sm->not_ready = 0;
 	return A_SPAWN;
 }
 
@@ -165,8 +164,6 @@ static int
 act_ready(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	(void)p; (void)status; (void)up;
-	if (sm->not_ready)
-		return 0;	/* too late: it is being killed */
 	sm->state = W_ONLINE;
 	sm->spawn_backoff = 0;
 	return A_CANCEL;
@@ -193,15 +190,13 @@ act_no_spawn(struct sm *sm, const struct policy *p, int status, uint64_t up)
 /*
  * listen_timeout passed without READY=1: a failed start. Stop it as a
  * stop would (kill_signal, then SIGKILL at the next expiry); its exit then
- * counts as unstable, whatever its uptime.
+ * counts as unstable, whatever its uptime (act_failed).
  */
 static int
 act_not_ready(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	(void)p; (void)status; (void)up;
-	if (sm->not_ready)
-		return A_SIGKILL;
-	sm->not_ready = 1;
+	sm->state = W_FAILING;
 	return A_KILL;
 }
 
@@ -220,10 +215,6 @@ exit_code_listed(const struct policy *p, int status)
 static int
 act_exited(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
-	if (sm->not_ready) {
-		sm->not_ready = 0;
-		up = 0;
-	}
 	if (up >= p->min_uptime)
 		sm->unstable = 0;
 	if (up >= BACKOFF_RESET)
@@ -266,7 +257,6 @@ static int
 act_stop_done(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
 	(void)p; (void)status; (void)up;
-	sm->not_ready = 0;
 	if (sm->want == WANT_UP) {
 		sm->state = W_STARTING;
 		sm->reason = R_NONE;
@@ -276,6 +266,14 @@ act_stop_done(struct sm *sm, const struct policy *p, int status, uint64_t up)
 	}
 	sm->state = W_STOPPED;
 	return A_CANCEL;
+}
+
+/* A failed start has exited: unstable, whatever its uptime. */
+static int
+act_failed(struct sm *sm, const struct policy *p, int status, uint64_t up)
+{
+	(void)up;
+	return A_CANCEL | act_exited(sm, p, status, 0);
 }
 
 static int
@@ -318,6 +316,9 @@ static const sm_action table[W_NSTATES][E_NEVENTS] = {
 	[W_ERRORED] = {	act_start,	act_stopped,	act_restart_idle,
 			act_reset_errored, act_none,	act_none,	act_none,
 			act_none,	act_no_socket, act_remove },
+	[W_FAILING] = {	act_none,	act_stop,	act_restart,
+			act_reset,	act_none,	act_failed,
+			act_kill_timeout, act_none,	act_none, act_remove },
 };
 
 /*
@@ -331,12 +332,23 @@ sm_step(struct sm *sm, enum wevent ev, const struct policy *p, int status,
 	return table[sm->state][ev](sm, p, status, uptime);
 }
 
+/*
+ * A worker that takes over from another (a reload's new worker) goes on
+ * with its restart count; one more when it replaces it as a restart
+ * would (over max_memory_restart).
+ */
+void
+sm_succeed(struct sm *sm, const struct sm *from, int restart)
+{
+	sm->restarts = from->restarts + (restart != 0);
+}
+
 const char *
 sm_state_name(enum wstate s)
 {
 	static const char *const names[W_NSTATES] = {
 		"stopped", "starting", "online", "stopping", "waiting",
-		"errored",
+		"errored", "stopping",
 	};
 
 	return s < W_NSTATES ? names[s] : "unknown";

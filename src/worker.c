@@ -89,7 +89,6 @@ worker_new(struct app *app, unsigned instance)
 		    app->cfg);
 		free(path);
 	}
-	w->sm.state = W_STOPPED;
 	ev_init(&w->timer_w, timer_cb);
 	ev_child_init(&w->child_w, child_cb, 0, 0);
 	ev_io_init(&w->notify_w, NULL, -1, EV_READ);
@@ -173,7 +172,7 @@ notify_cb(struct ev_loop *loop, ev_io *io, int revents)
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		if (strcmp(line, "READY=1") == 0) {
-			if (w->sm.state == W_STARTING && !w->sm.not_ready)
+			if (w->sm.state == W_STARTING)
 				log_info("%s:%u: pid %ld is ready",
 				    w->app->name, w->instance, (long)w->pid);
 			worker_step(w, E_READY, 0, 0);
@@ -332,7 +331,7 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 {
 	struct policy	p = app_policy(w);
 	enum wstate	before = w->sm.state;
-	int		actions, not_ready = w->sm.not_ready;
+	int		actions, not_ready = w->sm.state == W_FAILING;
 
 	actions = sm_step(&w->sm, ev, &p, status, uptime);
 	if (actions & A_CANCEL)
@@ -373,7 +372,8 @@ worker_event(struct worker *w, enum wevent ev)
 int
 worker_busy(const struct worker *w)
 {
-	return w->sm.state == W_STARTING || w->sm.state == W_STOPPING;
+	return w->sm.state == W_STARTING || w->sm.state == W_STOPPING ||
+	    w->sm.state == W_FAILING;
 }
 
 /* No process, none coming: the slot can be freed. */
