@@ -318,11 +318,13 @@ def system_pmd(tmp_path):
     members (and only they) may use; the group is made if missing."""
     if os.geteuid() != 0:
         pytest.skip("needs root")
+    made = False
     try:
         gid = grp.getgrnam("pmd").gr_gid
     except KeyError:
         subprocess.run(["groupadd", "--system", "pmd"], check=True)
         gid = grp.getgrnam("pmd").gr_gid
+        made = True
     top = tempfile.mkdtemp(prefix="pmd-sys-", dir="/tmp")
     os.chmod(top, 0o755)
     d = Daemon(tmp_path)
@@ -341,6 +343,8 @@ def system_pmd(tmp_path):
         for p in marked_pids(d.marker):
             os.kill(p, signal.SIGKILL)
         shutil.rmtree(top, ignore_errors=True)
+        if made:
+            subprocess.run(["groupdel", "pmd"], check=False)
 
 
 def as_member(d, *args, cwd=None):
