@@ -587,5 +587,8 @@ struct cJSON *cmd_apply_target(struct client *, struct cJSON *, enum wevent,
 	    int);
 struct cJSON *cmd_wait(struct client *, struct target *, int);
 int	 cmd_reload_begin(const struct target *, char **);
+int	 appcfg_set_keys(struct app_config *, struct cJSON *, const char *,
+	    char **);
+struct cJSON *appcfg_keys_json(const struct app_config *);
 
 #endif

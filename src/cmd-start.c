@@ -223,6 +223,13 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 	free(dname);
 	cfg->watch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req,
 	    "watch"));
+	if (appcfg_set_keys(cfg, cJSON_GetObjectItemCaseSensitive(req, "keys"),
+	    "keys.", &cause) == -1) {
+		cJSON *r = reply_error(PMD_E_ARGS, "%s", cause);
+		free(cause);
+		appcfg_unref(cfg);
+		return r;
+	}
 	if (!app_name_valid(cfg->name)) {
 		cJSON *r = reply_error(PMD_E_ARGS, "invalid app name \"%s\": "
 		    "use 1 to 64 of A-Z a-z 0-9 . _ - (and not \"all\")",
@@ -287,6 +294,58 @@ cmd_start_exec(struct client *c, cJSON *req)
 #ifdef PMCTL
 extern char **environ;
 
+/*
+ * argv[i] as an app key (pmd.conf(5)) for an ad-hoc app: --KEY VALUE, or
+ * for a boolean --KEY and --no-KEY; dashes or underscores. Into keys;
+ * returns the index of the last argument it took.
+ */
+static int
+key_flag(cJSON *keys, int argc, char **argv, int i)
+{
+	const struct app_key	*k;
+	const char		*names[64], *close, *v;
+	char			*name, *p;
+	size_t			 j;
+	int			 no = 0, boolean;
+
+	name = xstrdup(argv[i] + (argv[i][1] == '-' ? 2 : 1));
+	for (p = name; *p != '\0'; p++)
+		*p = *p == '-' ? '_' : *p;
+	if ((k = key_find(name)) == NULL && strncmp(name, "no_", 3) == 0 &&
+	    (k = key_find(name + 3)) != NULL)
+		no = 1;
+	if (k == NULL || strcmp(k->name, "command") == 0 ||
+	    strcmp(k->name, "cwd") == 0) {
+		for (j = 0; j < napp_keys && j < nitems(names); j++)
+			names[j] = app_keys[j].name;
+		close = suggest(name, names, j);
+		free(name);
+		if (close != NULL)
+			pmctl_usage_error("start: unknown option %s (did you mean "
+			    "--%s?)", argv[i], close);
+		pmctl_usage_error("start: unknown option %s", argv[i]);
+	}
+	boolean = k->type == K_BOOL || k->type == K_TRIBOOL;
+	if (no && !boolean)
+		pmctl_usage_error("start: %s: --no- goes with a true/false key",
+		    argv[i]);
+	free(name);
+	if (boolean) {
+		v = no ? "false" : "true";
+		/* --autorestart false is fine too. */
+		if (!no && i + 1 < argc && parse_bool(argv[i + 1], &(int){ 0 },
+		    &(char *){ NULL }) == 0)
+			v = argv[++i];
+	} else {
+		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
+			pmctl_usage_error("start: %s needs a value", argv[i]);
+		v = argv[++i];
+	}
+	cJSON_DeleteItemFromObject(keys, k->name);
+	cJSON_AddStringToObject(keys, k->name, v);
+	return i;
+}
+
 /* Turn start's arguments into the request's fields. */
 static void
 build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
@@ -294,7 +353,7 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 	const char	*name = NULL, *inst = NULL, *profile = NULL;
 	const char	*target = NULL, **slot;
 	char		 path[PATH_MAX], cwd[PATH_MAX];
-	cJSON		*cmd, *env;
+	cJSON		*cmd, *env, *keys = cJSON_CreateObject();
 	char		**e, *eq, *key;
 	int		 i, watch = 0;
 
@@ -318,8 +377,10 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			slot = &inst;
 		else if (strcmp(argv[i], "--env") == 0)
 			slot = &profile;
-		else
-			pmctl_usage_error("start: unknown option %s", argv[i]);
+		else {
+			i = key_flag(keys, argc, argv, i);
+			continue;
+		}
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			pmctl_usage_error("start: %s needs a value", argv[i]);
 		*slot = argv[++i];
@@ -339,6 +400,10 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			cJSON_AddStringToObject(req, "name", name);
 		if (watch)
 			cJSON_AddBoolToObject(req, "watch", 1);
+		if (cJSON_GetArraySize(keys) > 0)
+			cJSON_AddItemToObject(req, "keys", keys);
+		else
+			cJSON_Delete(keys);
 		if (inst != NULL) {
 			char *end;
 			long n = strtol(inst, &end, 10);
@@ -365,9 +430,11 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 	if (target == NULL)
 		pmctl_usage_error("start: expected NAME, all, FILE.conf, or "
 		    "-- COMMAND");
-	if (name != NULL || inst != NULL || watch)
-		pmctl_usage_error("start: --name, -i and --watch go with -- COMMAND "
-		    "(a configured app sets watch in its file)");
+	if (name != NULL || inst != NULL || watch ||
+	    cJSON_GetArraySize(keys) > 0)
+		pmctl_usage_error("start: --name, -i and the keys as options go "
+		    "with -- COMMAND (a configured app sets them in its file)");
+	cJSON_Delete(keys);
 	if (strchr(target, '/') != NULL || (strlen(target) > 5 &&
 	    strcmp(target + strlen(target) - 5, ".conf") == 0)) {
 		if (realpath(target, path) == NULL)
@@ -390,13 +457,14 @@ static const struct cmd_arg cmd_start_args[] = {
 	{ "cwd", ARG_STRING, 0, 0, 0 },
 	{ "env", ARG_STRING_MAP, 0, 0, 0 },
 	{ "watch", ARG_BOOL, 0, 0, 0 },
+	{ "keys", ARG_STRING_MAP, 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const struct cmd_entry cmd_start_entry = {
 	.name = "start",
 	.alias = NULL,
-	.usage = "NAME|all|FILE.conf [--env PROFILE] | [--name NAME] [-i N] [--watch] -- CMD [ARG...]",
+	.usage = "NAME|all|FILE.conf [--env PROFILE] | [--name NAME] [-i N] [--KEY VALUE|--KEY|--no-KEY...] -- CMD [ARG...]",
 	.help = "start a configured app, the apps of a file, or a command",
 	.args = cmd_start_args,
 	.flags = 0,

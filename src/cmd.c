@@ -246,3 +246,64 @@ cmd_wait(struct client *c, struct target *t, int down)
 	client_wait(c, wait_settled, t, down);
 	return NULL;
 }
+
+/*
+ * Set the keys of the JSON object keys ({"NAME": "VALUE"}) on cfg, an
+ * ad-hoc app's (paths from its cwd); the first that fails is *cause,
+ * named as where names it ("keys.min_uptime: ...").
+ */
+int
+appcfg_set_keys(struct app_config *cfg, cJSON *keys, const char *where,
+    char **cause)
+{
+	const struct app_key	*k;
+	cJSON			*v;
+	char			*why;
+
+	cJSON_ArrayForEach(v, keys) {
+		k = key_find(v->string);
+		if (k == NULL || k->type == K_COMMAND ||
+		    strcmp(k->name, "cwd") == 0) {
+			*cause = xprintf("%s%s: not a key an ad-hoc app takes",
+			    where, v->string);
+			return -1;
+		}
+		if (!cJSON_IsString(v)) {
+			*cause = xprintf("%s%s: expected a string", where,
+			    v->string);
+			return -1;
+		}
+		if (key_set(k, cfg, v->valuestring, cfg->cwd, &why) == -1) {
+			*cause = xprintf("%s%s: %s", where, k->name, why);
+			free(why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The keys of an ad-hoc app that are not their defaults, as JSON. */
+cJSON *
+appcfg_keys_json(const struct app_config *cfg)
+{
+	struct app_config	*def = appcfg_new("default");
+	cJSON			*o = cJSON_CreateObject();
+	char			*t, *d;
+	size_t			 i;
+
+	for (i = 0; i < napp_keys; i++) {
+		if (app_keys[i].type == K_COMMAND || app_keys[i].type == K_USER ||
+		    app_keys[i].type == K_GROUP ||
+		    strcmp(app_keys[i].name, "cwd") == 0 ||
+		    strcmp(app_keys[i].name, "instances") == 0)
+			continue;
+		t = key_text(&app_keys[i], cfg);
+		d = key_text(&app_keys[i], def);
+		if (t != NULL && (d == NULL || strcmp(t, d) != 0))
+			cJSON_AddStringToObject(o, app_keys[i].name, t);
+		free(t);
+		free(d);
+	}
+	appcfg_unref(def);
+	return o;
+}

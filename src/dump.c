@@ -60,8 +60,8 @@ app_dump(struct app *a)
 		for (e = a->cfg->argv; *e != NULL; e++)
 			cJSON_AddItemToArray(list, cJSON_CreateString(*e));
 		cJSON_AddStringToObject(o, "cwd", a->cfg->cwd);
-		if (a->cfg->watch == 1)
-			cJSON_AddBoolToObject(o, "watch", 1);
+		/* Its keys given as options (pmctl start --KEY VALUE). */
+		cJSON_AddItemToObject(o, "keys", appcfg_keys_json(a->cfg));
 		if (a->base_env != NULL) {
 			list = cJSON_AddArrayToObject(o, "env");
 			for (e = a->base_env; *e != NULL; e++)
@@ -330,6 +330,9 @@ entry_check(cJSON *e, int i, char **why)
 		v = cJSON_GetObjectItemCaseSensitive(e, "watch");
 		if (v != NULL && !cJSON_IsBool(v))
 			BAD("watch", "expected true or false");
+		v = cJSON_GetObjectItemCaseSensitive(e, "keys");
+		if (v != NULL && !cJSON_IsObject(v))
+			BAD("keys", "expected an object of key names and values");
 	} else if ((s = json_string(e, "file")) == NULL || s[0] != '/')
 		BAD("file", "expected an absolute path");
 	v = cJSON_GetObjectItemCaseSensitive(e, "stopped");
@@ -409,7 +412,8 @@ restore(cJSON *e, int i, char **why)
 				    OWNER_NONE;
 	struct app_config	*cfg;
 	struct app		*a;
-	char			*held;
+	char			*held, *keys_where;
+	int			 rc;
 
 	if (entry_check(e, i, why) == -1)
 		return -1;
@@ -429,7 +433,11 @@ restore(cJSON *e, int i, char **why)
 		    (int)n);
 		cfg->watch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e,
 		    "watch"));
-		if (appcfg_confine(cfg, owner, why) == -1) {
+		keys_where = xprintf("apps[%d].keys.", i);
+		rc = appcfg_set_keys(cfg, cJSON_GetObjectItemCaseSensitive(e,
+		    "keys"), keys_where, why);
+		free(keys_where);
+		if (rc == -1 || appcfg_confine(cfg, owner, why) == -1) {
 			appcfg_unref(cfg);
 			return -1;
 		}

@@ -1,10 +1,8 @@
 /*
- * The keys of an [app:NAME] section, as data: one row per key says its
- * type, where it lives in struct app_config, its default (as it would be
- * written in a file) and its bounds. One setter per type parses a value
- * into the field; the same rows give defaults, freeing, "did you mean",
- * and each key's value as text for pmctl show. A new key is a field, a
- * row, its man page and its test.
+ * What the keys of an [app:NAME] section (the rows of keytab.c) do: one
+ * setter per type parses a value into the field; the same rows give
+ * defaults, freeing, each key's value as text for pmctl show and the
+ * dump, and the comparison reload-config makes.
  */
 #include <errno.h>
 #include <grp.h>
@@ -16,65 +14,7 @@
 
 #include "pmd.h"
 
-#define F(field)	offsetof(struct app_config, field)
 #define FIELD(a, k, type) ((type *)((char *)(a) + (k)->off))
-
-static const struct app_key keys[] = {
-	{ "command", K_COMMAND, F(command), NULL, 0, 0, NULL },
-	{ "cwd", K_PATH, F(cwd), NULL, 0, 0, "expected a directory" },
-	{ "instances", K_INSTANCES, F(instances), "1", 0, 0, NULL },
-	{ "autorestart", K_BOOL, F(autorestart), "true", 0, 0, NULL },
-	{ "min_uptime", K_DURATION, F(min_uptime), "1s", 0, 0, NULL },
-	{ "max_restarts", K_UINT, F(max_restarts), "16", 0, 1000000, NULL },
-	{ "restart_delay", K_DURATION, F(restart_delay), "0", 0, 0, NULL },
-	{ "exp_backoff_restart_delay", K_DURATION, F(exp_backoff), "0", 0, 0,
-	  NULL },
-	{ "stop_exit_codes", K_EXIT_CODES, F(stop_exit_codes), NULL, 0, 0,
-	  NULL },
-	{ "kill_signal", K_SIGNAL, F(kill_signal), "SIGTERM", 0, 0, NULL },
-	{ "kill_timeout", K_DURATION, F(kill_timeout), "5s", 0, 0, NULL },
-	{ "user", K_USER, F(user), NULL, 0, 0, NULL },
-	{ "group", K_GROUP, F(group), NULL, 0, 0, NULL },
-	{ "out_file", K_PATH, F(out_file), NULL, 0, 0,
-	  "expected a file path (or /dev/null)" },
-	{ "err_file", K_PATH, F(err_file), NULL, 0, 0,
-	  "expected a file path (or /dev/null)" },
-	{ "merge_logs", K_BOOL, F(merge_logs), "true", 0, 0, NULL },
-	{ "log_date_format", K_DATE_FORMAT, F(log_date_format),
-	  LOG_DATE_DEFAULT, 0, 0, NULL },
-	{ "log_max_size", K_SIZE, F(log_max_size), "10M", 1024, 0,
-	  "0 (never rotate) or at least 1K" },
-	{ "log_retain", K_UINT, F(log_retain), "5", 0, 1000, NULL },
-	{ "listen", K_LISTEN, F(listen), NULL, 0, 0, NULL },
-	{ "listen_backlog", K_UINT, F(listen_backlog), "511", 0, 65535, NULL },
-	{ "listen_mode", K_MODE, F(listen_mode), "0660", 0, 0, NULL },
-	{ "wait_ready", K_BOOL, F(wait_ready), "false", 0, 0, NULL },
-	{ "listen_timeout", K_DURATION, F(listen_timeout), "30s", 0, 0, NULL },
-	{ "max_memory_restart", K_SIZE, F(max_memory), "0", 1024 * 1024, 0,
-	  "0 (no limit) or at least 1M" },
-	{ "memory_check_interval", K_DURATION, F(memory_interval), "5s", 100,
-	  0, NULL },
-	{ "cron_restart", K_CRON, F(cron_text), NULL, 0, 0, NULL },
-	{ "watch", K_TRIBOOL, F(watch), NULL, 0, 0, NULL },
-	{ "watch_paths", K_LIST, F(watch_paths), NULL, 0, 0, NULL },
-	{ "ignore_watch", K_LIST, F(ignore_watch), NULL, 0, 0, NULL },
-	{ "watch_delay", K_DURATION, F(watch_delay), "1s", 0, 0, NULL },
-};
-
-const struct app_key *const app_keys = keys;
-const size_t napp_keys = nitems(keys);
-
-const struct app_key *
-key_find(const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < nitems(keys); i++) {
-		if (strcmp(keys[i].name, name) == 0)
-			return &keys[i];
-	}
-	return NULL;
-}
 
 static int
 set_user(struct app_config *a, const char *v, char **cause)
@@ -251,10 +191,10 @@ keys_default(struct app_config *a)
 	char	*cause;
 	size_t	 i;
 
-	for (i = 0; i < nitems(keys); i++) {
-		if (keys[i].def != NULL &&
-		    key_set(&keys[i], a, keys[i].def, NULL, &cause) == -1)
-			fatalx(1, "default of %s: %s", keys[i].name, cause);
+	for (i = 0; i < napp_keys; i++) {
+		if (app_keys[i].def != NULL &&
+		    key_set(&app_keys[i], a, app_keys[i].def, NULL, &cause) == -1)
+			fatalx(1, "default of %s: %s", app_keys[i].name, cause);
 	}
 }
 
@@ -264,8 +204,8 @@ keys_free(struct app_config *a)
 {
 	size_t	i;
 
-	for (i = 0; i < nitems(keys); i++) {
-		switch (keys[i].type) {
+	for (i = 0; i < napp_keys; i++) {
+		switch (app_keys[i].type) {
 		case K_COMMAND:
 			argv_free(a->argv);
 			/* FALLTHROUGH */
@@ -274,11 +214,11 @@ keys_free(struct app_config *a)
 		case K_GROUP:
 		case K_DATE_FORMAT:
 		case K_CRON:
-			free(*FIELD(a, &keys[i], char *));
+			free(*FIELD(a, &app_keys[i], char *));
 			break;
 		case K_LISTEN:
 		case K_LIST:
-			argv_free(*FIELD(a, &keys[i], char **));
+			argv_free(*FIELD(a, &app_keys[i], char **));
 			break;
 		default:
 			break;
@@ -363,11 +303,11 @@ keys_equal(const struct app_config *a, const struct app_config *b,
 	size_t	 i;
 	int	 same = 1;
 
-	for (i = 0; i < nitems(keys) && same; i++) {
-		if (except != NULL && strcmp(keys[i].name, except) == 0)
+	for (i = 0; i < napp_keys && same; i++) {
+		if (except != NULL && strcmp(app_keys[i].name, except) == 0)
 			continue;
-		ta = key_text(&keys[i], a);
-		tb = key_text(&keys[i], b);
+		ta = key_text(&app_keys[i], a);
+		tb = key_text(&app_keys[i], b);
 		same = (ta == NULL && tb == NULL) || (ta != NULL && tb != NULL &&
 		    strcmp(ta, tb) == 0);
 		free(ta);

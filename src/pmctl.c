@@ -516,7 +516,7 @@ main(int argc, char **argv)
 	char			*path;
 	cJSON			*req, *reply;
 	FILE			*in;
-	size_t			 i;
+	size_t			 i, j;
 	int			 fd, rc, autostart;
 
 	for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++) {
@@ -544,6 +544,16 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	name = argv[i++];
+	/* --json may stand anywhere before a command's own "--". */
+	for (j = i; j < (size_t)argc && strcmp(argv[j], "--") != 0; j++) {
+		if (strcmp(argv[j], "--json") == 0) {
+			pmctl_json = 1;
+			memmove(&argv[j], &argv[j + 1], (argc - j) *
+			    sizeof *argv);
+			argc--;
+			j--;
+		}
+	}
 	if (strcmp(name, "help") == 0) {
 		usage(stdout);
 		return 0;

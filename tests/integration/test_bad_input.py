@@ -253,7 +253,7 @@ def test_pmctl_usage_errors_exit_2(pmd):
                       (("stop",), "usage: pmctl stop"),
                       (("scale", "api", "zero"), 'scale: expected N (1 to 4096), +N, -N or max, got "zero"'),
                       (("start", "--name"), "--name needs a value"),
-                      (("start", "--name", "x", "api"), "--name, -i and --watch go with -- COMMAND"),
+                      (("start", "--name", "x", "api"), "--name, -i and the keys as options go with -- COMMAND"),
                       (("start", "a", "b"), "one app or file at a time"),
                       (("start", "api", "--", "sleep"), "either NAME or -- COMMAND"),
                       (("list", "extra"), "list takes no arguments"),

@@ -409,3 +409,51 @@ command = sh -c "sleep 1000 & exec sleep 1001"
     new_web = pmd.wait_status("web", "online")[0]["pid"]
     assert get(port) == new_web != old_web
     assert pmd.wait_status("family", "online")
+
+
+def test_every_key_is_an_option_of_an_adhoc_start(pmd, tmp_path):
+    """pmctl start --KEY VALUE / --KEY / --no-KEY for any app key, with
+    dashes or underscores; they are shown, saved and resurrected."""
+    conf = pmd.write_config("")
+    pmd.start(args=["-c", conf])
+    port = free_port()
+    pmd.ok("start", "--name", "web", "-i", "2", "--max-memory-restart", "300M",
+           "--no-autorestart", "--min_uptime", "2s", "--kill-signal", "SIGINT",
+           "--cron-restart", "0 3 * * *", "--listen", f"tcp://127.0.0.1:{port}",
+           "--log-date-format", "none", "--wait-ready", "false", "--",
+           TESTSRV, cwd=tmp_path)
+    want = {"max_memory_restart": "300M", "autorestart": "false", "min_uptime": "2s",
+            "kill_signal": "SIGINT", "cron_restart": "0 3 * * *",
+            "listen": f"tcp://127.0.0.1:{port}", "log_date_format": "none",
+            "wait_ready": "false", "instances": "2"}
+    config = pmd.show("web")["config"]
+    assert {k: config[k] for k in want} == want
+    pmd.wait_status("web", "online", count=2)
+    assert get(port)                       # the ad-hoc listen serves
+    pmd.ok("save")
+    restart_pmd(pmd, conf, "--resurrect")
+    config = pmd.show("web")["config"]
+    assert {k: config[k] for k in want} == want
+    # Bad ones: a value pmd refuses (exit 1, naming the key), an unknown
+    # option, --no- of a key that is not true/false, options with a name.
+    r = pmd.ctl("start", "--min-uptime", "soon", "--", "sleep", "1")
+    assert r.returncode == 1 and "keys.min_uptime: expected a duration" in r.stderr
+    r = pmd.ctl("start", "--max-memory-restrat", "1G", "--", "sleep", "1")
+    assert r.returncode == 2 and ("unknown option --max-memory-restrat (did you mean "
+                                  "--max_memory_restart?)") in r.stderr
+    r = pmd.ctl("start", "--no-min-uptime", "--", "sleep", "1")
+    assert r.returncode == 2 and "--no- goes with a true/false key" in r.stderr
+    r = pmd.ctl("start", "web", "--min-uptime", "1s")
+    assert r.returncode == 2 and "go with -- COMMAND" in r.stderr
+    # A request with a key pmd does not take for an ad-hoc app.
+    r = pmd.request(json.dumps({"v": 1, "cmd": "start", "command": ["true"], "cwd": "/",
+                                "keys": {"cwd": "/tmp"}}).encode() + b"\n", count=1)
+    assert r[0]["error"]["message"] == "keys.cwd: not a key an ad-hoc app takes"
+
+
+def test_json_may_stand_anywhere(pmd):
+    pmd.start(sleeper("a"))
+    pmd.wait_status("a", "online")
+    rows = json.loads(pmd.ok("list", "--json").stdout)
+    assert [r["name"] for r in rows] == ["a"]
+    assert json.loads(pmd.ok("show", "a", "--json").stdout)["app"]["name"] == "a"

@@ -158,7 +158,7 @@ def test_bad_watch_requests(pmd):
     pmd.start()
     r = pmd.ctl("start", "--watch", "web")
     assert r.returncode == 2
-    assert "start: --name, -i and --watch go with -- COMMAND" in r.stderr
+    assert "start: --name, -i and the keys as options go with -- COMMAND" in r.stderr
     cwd = str(pmd.dir).encode()
     reply = pmd.request(b'{"v":1,"cmd":"start","command":["sleep","9"],"cwd":"' + cwd +
                         b'","watch":"yes"}\n', count=1)[0]
