@@ -443,6 +443,13 @@ void	 worker_sample(struct worker *);
 /* app.c: the registry of apps and their desired state. */
 struct rolling;
 
+/* What the user wants of a whole app; its workers' wants are their own. */
+enum app_want {
+	APP_UP,		/* it runs as its workers want */
+	APP_GONE	/* deleted: it goes once no worker has a process,
+			   and its successor (reload-config) starts then */
+};
+
 struct app {
 	TAILQ_ENTRY(app)	 entry;
 	char			*name;
@@ -450,7 +457,7 @@ struct app {
 	char			*profile;	/* env_PROFILE chosen at start */
 	char			**base_env;	/* NULL: pmd's own environment */
 	int			 adhoc;
-	int			 deleting;
+	enum app_want		 want;		/* up, or gone (deleted) */
 	struct worker		**workers;
 	unsigned		 nworkers;
 	int			*listen_fds;	/* bound from cfg->listen */

@@ -166,10 +166,10 @@ app_scale(struct app *a, unsigned n)
 void
 app_delete(struct app *a)
 {
-	a->deleting = 1;
+	a->want = APP_GONE;
 	trigger_arm(a);
 	rolling_abort(a);
-	app_apply(a, E_STOP, -1);
+	app_apply(a, E_REMOVE, -1);
 	daemon_dirty();
 }
 
@@ -231,7 +231,7 @@ settle_deleted(struct app *a)
 {
 	unsigned	i;
 
-	if (!a->deleting || a->roll != NULL)
+	if (a->want != APP_GONE || a->roll != NULL)
 		return;
 	for (i = 0; i < a->nworkers; i++) {
 		if (!worker_idle(a->workers[i]))

@@ -14,7 +14,7 @@
 static int
 targeted(const struct target *t, const struct app *a)
 {
-	return !a->deleting && target_has(t, a);
+	return a->want != APP_GONE && target_has(t, a);
 }
 
 static int
@@ -26,7 +26,7 @@ wait_reloaded(struct client *c, cJSON **reply)
 
 	/* The one app asked for was deleted: not done, whatever happened. */
 	if (t->name != NULL && ((a = app_find(t->name)) == NULL ||
-	    a->deleting)) {
+	    a->want == APP_GONE)) {
 		if (a != NULL && a->roll != NULL)
 			return 0;
 		*reply = reply_error(PMD_E_FAILED, "reload %s: stopped: app "

@@ -60,7 +60,7 @@ cmd_scale_exec(struct client *c, cJSON *req)
 	char		*cause;
 	cJSON		*reply;
 
-	if ((a = app_find(name)) == NULL || a->deleting)
+	if ((a = app_find(name)) == NULL || a->want == APP_GONE)
 		return reply_error(PMD_E_NOAPP, "no app named \"%s\"", name);
 	for (i = 0; i < a->nworkers; i++)
 		now += a->workers[i]->sm.want != WANT_GONE;

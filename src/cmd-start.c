@@ -63,13 +63,13 @@ start_named(struct client *c, const char *name, const char *profile)
 			start_app(cfg, profile);
 		for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
 			next = TAILQ_NEXT(a, entry);
-			if (!a->deleting)
+			if (a->want != APP_GONE)
 				app_apply(a, E_START, -1);
 		}
 		return cmd_wait(c, &t, 0);
 	}
 	a = app_find(name);
-	cfg = a != NULL && !a->deleting ? a->cfg : config_find(config, name);
+	cfg = a != NULL && a->want != APP_GONE ? a->cfg : config_find(config, name);
 	if (cfg == NULL) {
 		TAILQ_FOREACH(cfg, &config->apps, entry)
 			n++;
@@ -88,7 +88,7 @@ start_named(struct client *c, const char *name, const char *profile)
 	if (profile != NULL && !has_profile(cfg, profile))
 		return reply_error(PMD_E_ARGS, "app \"%s\" has no env_%s.* "
 		    "keys", name, profile);
-	if (a != NULL && a->deleting)
+	if (a != NULL && a->want == APP_GONE)
 		return reply_error(PMD_E_FAILED, "app \"%s\" is being deleted",
 		    name);
 	start_app(cfg, profile);
@@ -126,7 +126,7 @@ start_file(struct client *c, const char *file, const char *profile)
 			config_free(loaded);
 			return reply;
 		}
-		if (a != NULL && a->deleting) {
+		if (a != NULL && a->want == APP_GONE) {
 			config_free(loaded);
 			return reply_error(PMD_E_FAILED, "app \"%s\" is being "
 			    "deleted", cfg->name);

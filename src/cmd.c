@@ -60,7 +60,7 @@ cmd_get_target(cJSON *req, struct target *t, cJSON **reply)
 	}
 	if (t->name == NULL)
 		return 0;
-	if ((a = app_find(t->name)) == NULL || a->deleting) {
+	if ((a = app_find(t->name)) == NULL || a->want == APP_GONE) {
 		*reply = reply_error(PMD_E_NOAPP, "no app named \"%s\"",
 		    t->name);
 		target_clear(t);

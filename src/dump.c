@@ -216,7 +216,7 @@ dump_save_begin(struct client *c)
 	list = cJSON_AddArrayToObject(root, "apps");
 	s = xcalloc(1, sizeof *s);
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (a->deleting)
+		if (a->want == APP_GONE)
 			continue;
 		cJSON_AddItemToArray(list, app_dump(a));
 		s->napps++;
@@ -418,7 +418,7 @@ restore(cJSON *e, int i, char **why)
 	if (entry_check(e, i, why) == -1)
 		return -1;
 	if ((a = app_find(name)) != NULL) {
-		*why = xstrdup(a->deleting ? "being deleted" :
+		*why = xstrdup(a->want == APP_GONE ? "being deleted" :
 		    "already running");
 		return -1;
 	}

@@ -501,7 +501,7 @@ main(int argc, char **argv)
 	control_close();
 	proc_kill_strays();
 	while (!TAILQ_EMPTY(&apps)) {
-		TAILQ_FIRST(&apps)->deleting = 1;
+		TAILQ_FIRST(&apps)->want = APP_GONE;
 		app_settle_all();
 	}
 	logs_close_all();

@@ -112,7 +112,7 @@ current(const char *name, struct app **ap)
 {
 	struct app	*a = app_find(name);
 
-	*ap = a != NULL && !a->deleting && !a->adhoc ? a : NULL;
+	*ap = a != NULL && a->want != APP_GONE && !a->adhoc ? a : NULL;
 	if (*ap != NULL)
 		return a->cfg;
 	return config_find(config, name);
@@ -127,7 +127,7 @@ check(struct config *fresh, char **cause)
 
 	TAILQ_FOREACH(cfg, &fresh->apps, entry) {
 		a = app_find(cfg->name);
-		if (a != NULL && a->adhoc && !a->deleting) {
+		if (a != NULL && a->adhoc && a->want != APP_GONE) {
 			*cause = xprintf("%s:%d: [app:%s]: an app started "
 			    "with pmctl start -- CMD has that name; delete "
 			    "it first", cfg->file, cfg->line, cfg->name);
@@ -178,7 +178,7 @@ replace(struct app *a, struct app_config *cfg)
 	appcfg_ref(cfg);
 	appcfg_unref(a->successor);
 	a->successor = cfg;
-	if (!a->deleting)
+	if (a->want != APP_GONE)
 		app_delete(a);
 }
 
@@ -195,7 +195,7 @@ apply(struct reconf *r, struct config *fresh)
 			continue;
 		note(r, C_REMOVE, cfg->name);
 		a = app_find(cfg->name);
-		if (a != NULL && !a->adhoc && !a->deleting)
+		if (a != NULL && !a->adhoc && a->want != APP_GONE)
 			app_delete(a);
 	}
 	TAILQ_FOREACH(cfg, &fresh->apps, entry) {
@@ -313,7 +313,7 @@ settled(const char *name)
 
 	if (a == NULL)
 		return 1;
-	if (a->deleting || a->roll != NULL)
+	if (a->want == APP_GONE || a->roll != NULL)
 		return 0;
 	return app_settled(&t, 0);
 }

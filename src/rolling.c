@@ -167,7 +167,7 @@ rolling_begin(struct app *a, struct app_config *cfg, int instance,
 		    a->name);
 		return -1;
 	}
-	if (a->deleting) {
+	if (a->want == APP_GONE) {
 		*cause = xprintf("app \"%s\" is being deleted", a->name);
 		return -1;
 	}

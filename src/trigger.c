@@ -28,7 +28,7 @@ trigger_roll(struct app *a, const char *what)
 	char		*why;
 	unsigned	 i;
 
-	if (daemon_stopping || a->deleting)
+	if (daemon_stopping || a->want == APP_GONE)
 		return;
 	if (a->roll != NULL) {
 		if (a->queued_roll == NULL)
@@ -114,7 +114,7 @@ trigger_arm(struct app *a)
 	ev_timer_stop(EV_DEFAULT, &a->memory_w);
 	watch_free(a->watch);
 	a->watch = NULL;
-	if (a->deleting || daemon_stopping)
+	if (a->want == APP_GONE || daemon_stopping)
 		return;
 	a->watch = watch_new(a);
 	if (cfg->cron_text != NULL) {
