@@ -143,6 +143,8 @@ build_logs(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 		if (strcmp(argv[i], "--follow") == 0 ||
 		    strcmp(argv[i], "-f") == 0)
 			cJSON_AddTrueToObject(req, "follow");
+		else if (strcmp(argv[i], "--nostream") == 0)
+			continue;	/* PM2's: the last lines only, as here */
 		else if (strcmp(argv[i], "--err") == 0 ||
 		    strcmp(argv[i], "--out") == 0) {
 			if (cJSON_HasObjectItem(req, "stream"))

@@ -28,7 +28,7 @@ print_reopen(cJSON *reply, cJSON *req, FILE *in)
 
 const struct cmd_entry cmd_reopen_logs_entry = {
 	.name = "reopen-logs",
-	.alias = NULL,
+	.alias = "reloadLogs",
 	.usage = "",
 	.help = "reopen every log file (after logrotate moved them)",
 	.args = NULL,

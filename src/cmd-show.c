@@ -284,7 +284,7 @@ static const struct cmd_arg cmd_show_args[] = {
 
 const struct cmd_entry cmd_show_entry = {
 	.name = "show",
-	.alias = "info",
+	.alias = "info describe",
 	.usage = "NAME",
 	.help = "everything about one app and each of its workers",
 	.args = cmd_show_args,

@@ -69,7 +69,7 @@ static const struct cmd_arg cmd_signal_args[] = {
 
 const struct cmd_entry cmd_signal_entry = {
 	.name = "signal",
-	.alias = NULL,
+	.alias = "sendSignal",
 	.usage = "SIGNAL NAME|all|NAME:INSTANCE",
 	.help = "send a signal to workers' process groups",
 	.args = cmd_signal_args,

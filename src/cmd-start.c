@@ -4,6 +4,7 @@
  * Answers once the started workers are running (or have failed).
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -326,10 +327,10 @@ key_flag(cJSON *keys, int argc, char **argv, int i)
 		pmctl_usage_error("start: unknown option %s", argv[i]);
 	}
 	boolean = k->type == K_BOOL || k->type == K_TRIBOOL;
+	free(name);
 	if (no && !boolean)
 		pmctl_usage_error("start: %s: --no- goes with a true/false key",
 		    argv[i]);
-	free(name);
 	if (boolean) {
 		v = no ? "false" : "true";
 		/* --autorestart false is fine too. */
@@ -346,19 +347,62 @@ key_flag(cJSON *keys, int argc, char **argv, int i)
 	return i;
 }
 
-/* Turn start's arguments into the request's fields. */
+/* The interpreter PM2 would run a script of this name with, or NULL. */
+static const char *
+interpreter(const char *file)
+{
+	static const char *const by_ext[][2] = {
+		{ ".js", "node" }, { ".mjs", "node" }, { ".cjs", "node" },
+		{ ".py", "python3" }, { ".rb", "ruby" }, { ".php", "php" },
+		{ ".sh", "sh" },
+	};
+	const char	*dot = strrchr(file, '.');
+	size_t		 i;
+
+	for (i = 0; dot != NULL && i < nitems(by_ext); i++) {
+		if (strcmp(dot, by_ext[i][0]) == 0)
+			return by_ext[i][1];
+	}
+	return NULL;
+}
+
+/* A name made of path's base name, without its extension (app.js: app). */
+static char *
+script_name(const char *path)
+{
+	const char	*base = strrchr(path, '/');
+	char		*name = xstrdup(base != NULL ? base + 1 : path), *dot;
+
+	if ((dot = strrchr(name, '.')) != NULL && dot != name)
+		*dot = '\0';
+	return name;
+}
+
+static int
+is_file(const char *path)
+{
+	struct stat	st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Turn start's arguments into the request's fields: a configured app or
+ * all; a config file (FILE.conf, or any path to one); a script, run as
+ * PM2 runs it (by its extension's interpreter, else itself); a program
+ * and its arguments (start npm -- start); or -- COMMAND.
+ */
 static void
 build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 {
 	const char	*name = NULL, *inst = NULL, *profile = NULL;
-	const char	*target = NULL, **slot;
-	char		 path[PATH_MAX], cwd[PATH_MAX];
+	const char	*target = NULL, *interp = NULL, **slot;
+	char		 path[PATH_MAX], cwd[PATH_MAX], *dname = NULL;
 	cJSON		*cmd, *env, *keys = cJSON_CreateObject();
 	char		**e, *eq, *key;
-	int		 i, watch = 0;
+	int		 i, watch = 0, script = 0, conf;
 
 	(void)ce;
-
 	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		if (argv[i][0] != '-' || argv[i][1] == '\0') {
 			if (target != NULL)
@@ -377,6 +421,8 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			slot = &inst;
 		else if (strcmp(argv[i], "--env") == 0)
 			slot = &profile;
+		else if (strcmp(argv[i], "--interpreter") == 0)
+			slot = &interp;
 		else {
 			i = key_flag(keys, argc, argv, i);
 			continue;
@@ -385,19 +431,55 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			pmctl_usage_error("start: %s needs a value", argv[i]);
 		*slot = argv[++i];
 	}
-	if (i < argc) {
-		if (target != NULL)
-			pmctl_usage_error("start: either NAME or -- COMMAND, not both");
-		if (++i == argc)
+	conf = target != NULL && strlen(target) > 5 &&
+	    strcmp(target + strlen(target) - 5, ".conf") == 0;
+	/* A path, or a name with a script's extension; else an app name. */
+	if (target != NULL && !conf && (strchr(target, '/') != NULL ||
+	    interpreter(target) != NULL) && is_file(target)) {
+		if (strstr(target, "ecosystem") != NULL ||
+		    strstr(target, ".config.") != NULL)
+			pmctl_usage_error("start: %s looks like a PM2 ecosystem "
+			    "file, which pmctl does not read yet: write its apps "
+			    "as [app:NAME] sections (pmd.conf(5))", target);
+		script = 1;
+	}
+	if (i < argc || script) {
+		/* An ad-hoc app: a script, a program with its arguments, or
+		 * the command after --. */
+		if (i < argc)
+			i++;
+		if (target == NULL && i == argc)
 			pmctl_usage_error("start: no command after --");
+		if (conf)
+			pmctl_usage_error("start: either FILE.conf or -- COMMAND, "
+			    "not both");
 		if (profile != NULL)
 			pmctl_usage_error("start: --env chooses a profile of a "
 			    "configured app, not of a command");
 		cmd = cJSON_AddArrayToObject(req, "command");
+		if (script) {
+			if (realpath(target, path) == NULL)
+				fatalx(EXIT_USAGE, "%s: %s", target,
+				    strerror(errno));
+			if (interp == NULL)
+				interp = interpreter(target);
+			if (interp != NULL && strcmp(interp, "none") != 0)
+				cJSON_AddItemToArray(cmd,
+				    cJSON_CreateString(interp));
+			cJSON_AddItemToArray(cmd, cJSON_CreateString(path));
+			if (name == NULL)
+				name = dname = script_name(target);
+		} else if (target != NULL) {
+			if (interp != NULL)
+				pmctl_usage_error("start: --interpreter goes with "
+				    "a script");
+			cJSON_AddItemToArray(cmd, cJSON_CreateString(target));
+		}
 		for (; i < argc; i++)
 			cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));
 		if (name != NULL)
 			cJSON_AddStringToObject(req, "name", name);
+		free(dname);
 		if (watch)
 			cJSON_AddBoolToObject(req, "watch", 1);
 		if (cJSON_GetArraySize(keys) > 0)
@@ -428,15 +510,14 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 		return;
 	}
 	if (target == NULL)
-		pmctl_usage_error("start: expected NAME, all, FILE.conf, or "
-		    "-- COMMAND");
-	if (name != NULL || inst != NULL || watch ||
+		pmctl_usage_error("start: expected NAME, all, FILE.conf, a "
+		    "script, or -- COMMAND");
+	if (name != NULL || inst != NULL || watch || interp != NULL ||
 	    cJSON_GetArraySize(keys) > 0)
 		pmctl_usage_error("start: --name, -i and the keys as options go "
 		    "with -- COMMAND (a configured app sets them in its file)");
 	cJSON_Delete(keys);
-	if (strchr(target, '/') != NULL || (strlen(target) > 5 &&
-	    strcmp(target + strlen(target) - 5, ".conf") == 0)) {
+	if (strchr(target, '/') != NULL || conf) {
 		if (realpath(target, path) == NULL)
 			fatalx(EXIT_USAGE, "%s: %s", target, strerror(errno));
 		cJSON_AddStringToObject(req, "file", path);

@@ -517,6 +517,7 @@ main(int argc, char **argv)
 	cJSON			*req, *reply;
 	FILE			*in;
 	size_t			 i, j;
+	int			 pretty = 0;
 	int			 fd, rc, autostart;
 
 	for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++) {
@@ -553,6 +554,12 @@ main(int argc, char **argv)
 			argc--;
 			j--;
 		}
+	}
+	/* PM2's names for list as JSON. */
+	if (strcmp(name, "jlist") == 0 || strcmp(name, "prettylist") == 0) {
+		pretty = name[0] == 'p';
+		pmctl_json = 1;
+		name = "list";
 	}
 	if (strcmp(name, "help") == 0) {
 		usage(stdout);
@@ -606,7 +613,15 @@ main(int argc, char **argv)
 	if ((in = fdopen(fd, "r")) == NULL)
 		fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
 	reply = exchange(fd, in, req);
-	rc = print_reply(cmd, req, reply, in);
+	if (pretty && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply,
+	    "ok"))) {
+		char *s = cJSON_Print(cJSON_GetObjectItemCaseSensitive(reply,
+		    "workers"));
+		puts(s);
+		free(s);
+		rc = 0;
+	} else
+		rc = print_reply(cmd, req, reply, in);
 	fclose(in);
 	cJSON_Delete(req);
 	cJSON_Delete(reply);

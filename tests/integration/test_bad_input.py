@@ -255,7 +255,7 @@ def test_pmctl_usage_errors_exit_2(pmd):
                       (("start", "--name"), "--name needs a value"),
                       (("start", "--name", "x", "api"), "--name, -i and the keys as options go with -- COMMAND"),
                       (("start", "a", "b"), "one app or file at a time"),
-                      (("start", "api", "--", "sleep"), "either NAME or -- COMMAND"),
+                      (("start", "x.conf", "--", "sleep"), "either FILE.conf or -- COMMAND"),
                       (("list", "extra"), "list takes no arguments"),
                       (("--bogus", "list"), "unknown option --bogus")]:
         r = pmd.ctl(*args)

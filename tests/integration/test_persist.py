@@ -207,7 +207,7 @@ def test_install_into_destdir_keeps_configs(tmp_path):
     r = subprocess.run(["bash", "-c", f'{path}; . {comp}; COMP_WORDS=(pmctl re); COMP_CWORD=1; '
                         '_pmctl; echo "${COMPREPLY[@]}"'], capture_output=True, text=True)
     assert set(r.stdout.split()) == {"restart", "reload", "reset", "resurrect",
-                                      "reload-config", "reopen-logs"}, r.stderr
+                                      "reload-config", "reopen-logs", "reloadLogs"}, r.stderr
     # Every command pmctl --help lists completes.
     r = subprocess.run(["bash", "-c", f'{path}; . {comp}; COMP_WORDS=(pmctl ""); COMP_CWORD=1; '
                         '_pmctl; echo "${COMPREPLY[@]}"'], capture_output=True, text=True)

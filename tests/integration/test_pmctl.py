@@ -167,3 +167,49 @@ def test_kill_stops_workers_and_exits_0(pmd):
     assert r.stdout == "pmd stopped\n"
     assert pmd.proc.wait(timeout=30) == 0
     assert not any(pid_alive(p) for p in pids)
+
+
+def test_start_a_script_or_a_program_as_pm2_does(pmd, tmp_path):
+    """pmctl start app.js runs it with node (by its extension), named app;
+    a path without a known extension runs itself (its shebang); a program
+    takes its arguments after --, as pm2 start npm -- start does."""
+    pmd.start()
+    (tmp_path / "app.js").write_text(
+        "console.log('node', process.argv.slice(2).join(' '), process.env.PMD_INSTANCE);\n"
+        "setInterval(() => {}, 1000);\n")
+    (tmp_path / "job.py").write_text("import sys, time\nprint('python', *sys.argv[1:], flush=True)\n"
+                                     "time.sleep(1000)\n")
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\necho tool \"$@\"\nexec sleep 1000\n")
+    tool.chmod(0o755)
+    pmd.ok("start", "app.js", "-i", "2", "--", "--port", "3000", cwd=tmp_path)
+    pmd.ok("start", "job.py", "--", "x", cwd=tmp_path)
+    pmd.ok("start", "./tool", "--name", "t", "--", "a", "b", cwd=tmp_path)
+    pmd.ok("start", "sleep", "--", "1000", cwd=tmp_path)
+    assert pmd.show("app")["argv"] == ["node", str(tmp_path / "app.js"), "--port", "3000"]
+    assert pmd.show("job")["argv"][0] == "python3"
+    assert pmd.show("t")["argv"] == [str(tool), "a", "b"]
+    assert pmd.show("sleep")["argv"] == ["sleep", "1000"]
+    for name, count in (("app", 2), ("job", 1), ("t", 1), ("sleep", 1)):
+        pmd.wait_status(name, "online", count=count)
+    wait_until(lambda: sorted(log_lines(pmd.logs / "app.out.log")) ==
+               ["node --port 3000 0", "node --port 3000 1"], what="node's output")
+    wait_until(lambda: log_lines(pmd.logs / "job.out.log") == ["python x"], what="python")
+    wait_until(lambda: log_lines(pmd.logs / "t.out.log") == ["tool a b"], what="the tool")
+    # PM2's ecosystem files are named, not run as a script.
+    (tmp_path / "ecosystem.config.js").write_text("module.exports = {apps: []}\n")
+    r = pmd.ctl("start", "ecosystem.config.js", cwd=tmp_path)
+    assert r.returncode == 2 and "looks like a PM2 ecosystem file" in r.stderr
+
+
+def test_pm2_command_names_work(pmd):
+    pmd.start("[app:api]\ncommand = sleep 1000\n")
+    pmd.wait_status("api", "online")
+    assert json.loads(pmd.ok("jlist").stdout)[0]["name"] == "api"
+    pretty = pmd.ok("prettylist").stdout
+    assert "\n\t" in pretty or "\n  " in pretty
+    assert json.loads(pretty)[0]["name"] == "api"
+    assert "api" in pmd.ok("describe", "api").stdout
+    assert pmd.ok("sendSignal", "SIGCONT", "api").stdout == "signalled 1 worker(s)\n"
+    assert "reopened" in pmd.ok("reloadLogs").stdout
+    assert pmd.ctl("logs", "api", "--nostream", timeout=10).returncode == 0
