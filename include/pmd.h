@@ -135,12 +135,18 @@ struct app_config {
 	char			**watch_paths;	/* NULL: cwd */
 	char			**ignore_watch;	/* besides WATCH_IGNORED */
 	uint64_t		 watch_delay;	/* quiet time before a restart */
+	int			 reload_order;	/* RELOAD_AUTO, _START_FIRST, ... */
 
 	uid_t			 owner;		/* confined to this uid, or -1 */
 };
 TAILQ_HEAD(app_config_list, app_config);
 
 #define LOG_DATE_DEFAULT	"%Y-%m-%dT%H:%M:%S.%L%z"
+
+/* reload_order: which worker of an instance a reload runs first. */
+#define RELOAD_AUTO		0	/* start-first with listen, else stop-first */
+#define RELOAD_START_FIRST	1
+#define RELOAD_STOP_FIRST	2
 
 
 struct config {
@@ -201,6 +207,7 @@ enum key_type {
 	K_MODE,
 	K_CRON,
 	K_LIST,		/* comma-separated */
+	K_CHOICE,	/* one of the words of what, as its index */
 };
 
 struct app_key {

@@ -84,6 +84,36 @@ set_listen(char ***field, const char *v, char **cause)
 	return 0;
 }
 
+/* The index of v among the blank-separated words of k->what. */
+static int
+set_choice(const struct app_key *k, int *field, const char *v, char **cause)
+{
+	const char	*w = k->what;
+	size_t		 len = strlen(v);
+	int		 i;
+	char		*list, *p;
+
+	for (i = 0; *w != '\0'; i++, w += strcspn(w, " "), w += strspn(w, " ")) {
+		if (len > 0 && strncmp(w, v, len) == 0 &&
+		    (w[len] == ' ' || w[len] == '\0')) {
+			*field = i;
+			return 0;
+		}
+	}
+	list = xstrdup(k->what);
+	if ((p = strrchr(list, ' ')) != NULL) {
+		*p = '\0';
+		for (char *q = list; *q != '\0'; q++)
+			if (*q == ' ')
+				*q = ',';
+		*cause = xprintf("expected %s or %s, got \"%s\"", list, p + 1,
+		    v);
+	} else
+		*cause = xprintf("expected %s, got \"%s\"", list, v);
+	free(list);
+	return -1;
+}
+
 /*
  * Set k of a from the text v (relative paths from dir). Returns -1 with
  * *cause, which does not name the key: the caller adds where it is.
@@ -180,6 +210,8 @@ key_set(const struct app_key *k, struct app_config *a, const char *v,
 		argv_free(*FIELD(a, k, char **));
 		*FIELD(a, k, char **) = list;
 		return 0;
+	case K_CHOICE:
+		return set_choice(k, FIELD(a, k, int), v, cause);
 	}
 	return 0;
 }
@@ -290,6 +322,15 @@ key_text(const struct app_key *k, const struct app_config *a)
 	case K_LISTEN:
 	case K_LIST:
 		return join(*(char **const *)f);
+	case K_CHOICE:
+		s = xstrdup(k->what);
+		for (t = s, code = *(const int *)f; code > 0 && *t != '\0';
+		    code--)
+			t += strcspn(t, " ") + 1;
+		t[strcspn(t, " ")] = '\0';
+		t = xstrdup(t);
+		free(s);
+		return t;
 	}
 	return NULL;
 }

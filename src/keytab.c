@@ -51,6 +51,8 @@ static const struct app_key keys[] = {
 	{ "watch_paths", K_LIST, F(watch_paths), NULL, 0, 0, NULL },
 	{ "ignore_watch", K_LIST, F(ignore_watch), NULL, 0, 0, NULL },
 	{ "watch_delay", K_DURATION, F(watch_delay), "1s", 0, 0, NULL },
+	{ "reload_order", K_CHOICE, F(reload_order), "auto", 0, 0,
+	  "auto start-first stop-first" },
 };
 
 const struct app_key *const app_keys = keys;

@@ -1,11 +1,15 @@
 /*
  * Rolling reload: each running instance of an app in turn gets a new
- * worker, started from the app's config as it is on disk now. Only when
- * the new one is online (READY=1 with wait_ready, else alive for
- * min_uptime) is the old one stopped, and the next instance begins. A new
- * worker that exits or is not ready in time ends the reload: it is
- * stopped, the old workers go on serving, and the app keeps its old
- * config.
+ * worker, started from the app's config as it is on disk now. Start-first
+ * (the default with listen, whose sockets the old and new workers share):
+ * only when the new one is online (READY=1 with wait_ready, else alive
+ * for min_uptime) is the old one stopped. Stop-first (the default without
+ * listen, where the new worker would find the old one's port or socket
+ * taken): the old one stops, then the new one starts in its place. Then
+ * the next instance begins. A new worker that exits or is not ready in
+ * time ends the reload: it is stopped, the app keeps its old config, and
+ * the old workers go on serving (stop-first: the one stopped for it
+ * starts again).
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -24,12 +28,15 @@ struct rolling {
 	int			 stepping;	/* instances left to do */
 	unsigned		 end;		/* instances next to end - 1 */
 	unsigned		 first_id;	/* later spawns run the new config */
+	int			 stop_first;	/* the old worker goes first */
+	struct worker		*held;		/* stop-first: the old, stopped */
 	char			*error;
 	ev_timer		 up_w;		/* min_uptime of fresh */
 };
 
 static void	reload_next(struct rolling *);
 static void	trial(struct worker *, int);
+static void	start_fresh(struct rolling *, struct worker *);
 
 static void
 retire(struct rolling *r, struct worker *w)
@@ -58,6 +65,14 @@ fail(struct rolling *r, char *why)
 	appcfg_unref(a->cfg);
 	a->cfg = r->oldcfg;
 	r->oldcfg = NULL;
+	/* Stop-first: the worker stopped for the new one serves again. */
+	if (r->held != NULL) {
+		r->held->trial = NULL;
+		if (r->held->sm.want == WANT_DOWN && !daemon_stopping &&
+		    a->want != APP_GONE)
+			worker_event(r->held, E_START);
+		r->held = NULL;
+	}
 	daemon_dirty();
 }
 
@@ -70,6 +85,7 @@ promote(struct rolling *r)
 
 	ev_timer_stop(EV_DEFAULT, &r->up_w);
 	r->fresh = NULL;
+	r->held = NULL;
 	fresh->trial = NULL;
 	a->workers[fresh->instance] = fresh;
 	log_info("%s:%u: pid %ld replaces pid %ld", a->name, fresh->instance,
@@ -108,7 +124,22 @@ reload_next(struct rolling *r)
 		daemon_dirty();
 		return;
 	}
-	r->fresh = worker_new(a, r->next);
+	if (!r->stop_first) {
+		start_fresh(r, old);
+		return;
+	}
+	/* Stop-first: the new worker starts once this one has exited. */
+	r->held = old;
+	old->trial = trial;
+	log_info("%s:%u: stopping pid %ld before its replacement starts",
+	    a->name, old->instance, (long)old->pid);
+	worker_event(old, E_STOP);
+}
+
+static void
+start_fresh(struct rolling *r, struct worker *old)
+{
+	r->fresh = worker_new(r->app, old->instance);
 	r->fresh->trial = trial;
 	/* A replacement for one instance (over its memory) is a restart. */
 	sm_succeed(&r->fresh->sm, &old->sm, r->end != UINT_MAX);
@@ -126,6 +157,12 @@ trial(struct worker *w, int not_ready)
 	struct rolling	*r = w->app->roll;
 	char		*how;
 
+	if (r != NULL && r->held == w && r->fresh == NULL) {
+		/* Stop-first: the old worker has exited; its turn is over. */
+		if (w->pid == 0 && w->sm.state == W_STOPPED)
+			start_fresh(r, w);
+		return;
+	}
 	if (r == NULL || r->fresh != w)
 		return;
 	if (w->pid == 0) {
@@ -201,6 +238,8 @@ rolling_begin(struct app *a, struct app_config *cfg, int instance,
 	a->cfg = cfg;
 	r->stepping = 1;
 	r->first_id = worker_last_id;
+	r->stop_first = cfg->reload_order == RELOAD_STOP_FIRST ||
+	    (cfg->reload_order == RELOAD_AUTO && cfg->listen == NULL);
 	r->next = instance >= 0 ? (unsigned)instance : 0;
 	r->end = instance >= 0 ? (unsigned)instance + 1 : UINT_MAX;
 	ev_init(&r->up_w, up_cb);
@@ -210,8 +249,10 @@ rolling_begin(struct app *a, struct app_config *cfg, int instance,
 	if (instance >= 0)
 		log_info("%s:%d: replacing the worker", a->name, instance);
 	else
-		log_info("%s: reload: replacing its workers one at a time",
-		    a->name);
+		log_info("%s: reload: replacing its workers one at a time, "
+		    "%s", a->name, r->stop_first ? "each stopped before its "
+		    "replacement starts" : "each replacement online before "
+		    "the old one stops");
 	reload_next(r);
 	return 0;
 }

@@ -11,7 +11,7 @@ import stat
 import subprocess
 import threading
 
-from conftest import PMCTL, ROOT, free_port, log_lines, wait_until
+from conftest import PMCTL, ROOT, free_port, log_lines, pid_alive, wait_until
 
 TESTSRV = os.path.join(ROOT, "build", "testsrv")
 
@@ -301,3 +301,42 @@ command = sh -c 'ls /proc/$$/fd; exec sleep 1000'
     # (ls prints them one per line into a pipe, in order.)
     assert log_lines(pmd.logs / "fds.out.log") == ["0", "1", "2", "3", "4"]
     assert log_lines(pmd.logs / "plain.out.log") == ["0", "1", "2"]
+
+
+def test_reload_of_an_app_that_binds_its_own_port(pmd, tmp_path):
+    """Without listen, a reload stops each old worker before its new one
+    starts (the new one would find the port taken); start-first fails for
+    such an app, says so in show and the log, and the old one serves on."""
+    port = free_port()
+    (tmp_path / "index.html").write_text("hello\n")
+    pmd.start(f"[app:web]\ncommand = python3 -m http.server {port} --bind 127.0.0.1\n"
+              f"cwd = {tmp_path}\nmin_uptime = 300ms\n")
+    old = pmd.wait_status("web", "online")[0]["pid"]
+    wait_until(lambda: http_ok(port), what="http.server to serve")
+    pmd.ok("reload", "web")
+    new = pmd.wait_status("web", "online")[0]["pid"]
+    assert new != old and not pid_alive(old)
+    wait_until(lambda: http_ok(port), what="the new worker to serve")
+    assert "each stopped before its replacement starts" in pmd.stderr()
+    assert pmd.show("web")["config"]["reload_order"] == "auto"
+    # The other order, asked for, cannot work here: the reload fails,
+    # visibly, and the app keeps running.
+    conf = pmd.dir / "pmd.conf"
+    conf.write_text(conf.read_text() + "reload_order = start-first\n")
+    r = pmd.ctl("reload", "web")
+    assert r.returncode == 1 and "reload web:" in r.stderr
+    assert "reload failed" in pmd.stderr()
+    assert "the new worker exited" in pmd.show("web")["last_reload_error"]
+    assert pmd.workers("web")[0]["pid"] == new and http_ok(port)
+
+
+def http_ok(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := s.recv(4096):
+                data += chunk
+            return b"hello" in data
+    except OSError:
+        return False
