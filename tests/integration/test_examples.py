@@ -1,6 +1,8 @@
 """The examples under conf/ run as the README says."""
 import http.client
 import os
+import re
+import socket
 import shutil
 
 from conftest import ROOT, free_port, log_lines, wait_until
@@ -64,3 +66,25 @@ def test_system_pmd_conf_reads_apps_d(pmd, tmp_path):
         f"[app:hello]\ncommand = sh {ROOT}/conf/worker.sh\ninstances = 2\n")
     assert pmd.json("reload-config")["added"] == ["hello"]
     assert pmd.wait_status("hello", "online", count=2)
+
+
+def test_readme_adhoc_http_server_runs_as_shipped(pmd, tmp_path):
+    """The README's `pmctl start --name web -- python3 -m http.server 8000`
+    (on a free port here, the rest as shipped) comes up and serves."""
+    line = next(l for l in open(os.path.join(ROOT, "README.md"))
+                if "pmctl start --name web --" in l)
+    args = line.split("./pmctl ", 1)[1].split("#")[0].split()
+    port = str(free_port())
+    args = [port if a == "8000" else a for a in args]
+    pmd.start()
+    pmd.ok(*args, cwd=tmp_path)
+    pmd.wait_status("web", "online")
+
+    def serves():
+        try:
+            with socket.create_connection(("127.0.0.1", int(port)), timeout=2) as s:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                return re.match(rb"HTTP/1\.0 200", s.recv(64))
+        except OSError:
+            return False
+    wait_until(serves, what="http.server to serve")
