@@ -346,7 +346,7 @@ client_process(struct client *c)
 	int	 n = 0, gone;
 
 	while (c->wait == NULL && !c->kill_reply && !c->closing &&
-	    c->outlen == c->outoff &&
+	    c->outlen == c->outoff && off < c->inlen &&
 	    (nl = memchr(c->in + off, '\n', c->inlen - off)) != NULL) {
 		if (n++ == REQ_BATCH) {
 			/* The others' events first: on with c next iteration. */
@@ -371,15 +371,13 @@ client_process(struct client *c)
 	}
 	if (c->closing)
 		return;
-	if (c->inlen > PMD_MAX_REQUEST &&
-	    !has_line(c)) {
+	if (c->inlen > PMD_MAX_REQUEST && !has_line(c)) {
 		client_refuse(c, reply_error(PMD_E_TOOBIG, "request longer "
 		    "than %d bytes", PMD_MAX_REQUEST));
 		return;
 	}
 	/* Read on only when every line read so far has run. */
-	if (c->wait == NULL && !c->kill_reply &&
-	    !has_line(c))
+	if (c->wait == NULL && !c->kill_reply && !has_line(c))
 		ev_io_start(EV_DEFAULT, &c->read_w);
 	else
 		ev_io_stop(EV_DEFAULT, &c->read_w);
