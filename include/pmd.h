@@ -124,6 +124,7 @@ struct app_config {
 	char			**listen;	/* URLs, NULL: none */
 	unsigned		 listen_backlog;
 	mode_t			 listen_mode;	/* of unix sockets */
+	int			 listen_nodelay; /* TCP_NODELAY on them */
 	int			 wait_ready;	/* online at READY=1 */
 	uint64_t		 listen_timeout; /* for READY=1, ms */
 

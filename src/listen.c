@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -194,6 +195,15 @@ listen_one(const char *url, const struct app_config *cfg, int *fdp,
 		free(why);
 		return -1;
 	}
+	/* Accepted connections inherit it: no Nagle delay on replies. */
+	if (cfg->listen_nodelay && ss.ss_family != AF_UNIX &&
+	    setsockopt(*fdp, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+	    sizeof(int)) == -1) {
+		*cause = xprintf("listen %s: TCP_NODELAY: %s", url,
+		    strerror(errno));
+		close(*fdp);
+		return -1;
+	}
 	return 0;
 }
 
@@ -238,13 +248,15 @@ listen_close(const struct app_config *cfg, int *fds, size_t n)
 	free(fds);
 }
 
-/* Whether a and b listen on the same URLs, in the same order. */
+/* Whether a and b listen on the same URLs, in the same order, alike. */
 int
 listen_same(const struct app_config *a, const struct app_config *b)
 {
 	size_t	i, n = argv_count(a->listen);
 
-	if (n != argv_count(b->listen))
+	/* An option set when the socket is made needs a new socket. */
+	if (n != argv_count(b->listen) || (n > 0 &&
+	    a->listen_nodelay != b->listen_nodelay))
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (strcmp(a->listen[i], b->listen[i]) != 0)

@@ -340,3 +340,18 @@ def http_ok(port):
             return b"hello" in data
     except OSError:
         return False
+
+
+def test_listen_nodelay_reaches_the_workers_sockets(pmd):
+    """listen_nodelay = true: the socket a worker inherits (and so every
+    connection it accepts) has TCP_NODELAY; off by default."""
+    probe = ("import socket; s = socket.socket(fileno=3); "
+             "print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0, flush=True); "
+             "s.detach(); import time; time.sleep(1000)")
+    pmd.start(f"[app:fast]\ncommand = python3 -c '{probe}'\n"
+              f"listen = tcp://127.0.0.1:{free_port()}\nlisten_nodelay = true\n"
+              f"[app:plain]\ncommand = python3 -c '{probe}'\n"
+              f"listen = tcp://127.0.0.1:{free_port()}\n")
+    wait_until(lambda: log_lines(pmd.logs / "fast.out.log") == ["True"], what="fast's answer")
+    wait_until(lambda: log_lines(pmd.logs / "plain.out.log") == ["False"], what="plain's")
+    assert pmd.show("fast")["config"]["listen_nodelay"] == "true"
