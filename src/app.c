@@ -225,6 +225,48 @@ settle_scaled_down(struct app *a)
 		worker_free(a->workers[--a->nworkers]);
 }
 
+/* Whether w serves, or will soon: then the app's sockets stay open. */
+static int
+serving(const struct worker *w)
+{
+	switch (w->sm.state) {
+	case W_STARTING:
+	case W_ONLINE:
+	case W_WAITING:
+	case W_FAILING:
+		return 1;
+	case W_STOPPING:
+		return w->sm.want == WANT_UP;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * No worker of a listen app serves or is coming (all errored, or stopped
+ * by the user): close its sockets, so that clients are refused at once
+ * instead of waiting in a queue nobody reads; the next start binds them
+ * again. Never during a reload, whose gaps are brief.
+ */
+static void
+settle_sockets(struct app *a)
+{
+	unsigned	i;
+
+	if (a->nlisten == 0 || a->roll != NULL || a->want == APP_GONE ||
+	    daemon_stopping)
+		return;
+	for (i = 0; i < a->nworkers; i++) {
+		if (serving(a->workers[i]))
+			return;
+	}
+	log_info("%s: no worker serves or is starting: its sockets are "
+	    "closed, connections are refused until it starts", a->name);
+	listen_close(a->cfg, a->listen_fds, a->nlisten);
+	a->listen_fds = NULL;
+	a->nlisten = 0;
+}
+
 /* A deleted app goes once no process and no reload is left. */
 static void
 settle_deleted(struct app *a)
@@ -256,6 +298,7 @@ app_settle_all(void)
 		settle_triggers(a);
 		settle_queued_roll(a);
 		settle_scaled_down(a);
+		settle_sockets(a);
 		settle_deleted(a);	/* last: it may free a */
 	}
 }

@@ -302,7 +302,7 @@ static const sm_action table[W_NSTATES][E_NEVENTS] = {
 			act_none,	act_no_socket, act_remove },
 	[W_STARTING] = { act_none,	act_stop,	act_restart,
 			act_reset,	act_ready,	act_exited,	act_not_ready,
-			act_no_spawn,	act_none, act_remove },
+			act_no_spawn,	act_no_socket, act_remove },
 	[W_ONLINE] = {	act_none,	act_stop,	act_restart,
 			act_reset,	act_none,	act_exited,	act_none,
 			act_none,	act_none, act_remove },

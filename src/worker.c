@@ -334,6 +334,9 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 	int		actions, not_ready = w->sm.state == W_FAILING;
 
 	actions = sm_step(&w->sm, ev, &p, status, uptime);
+	/* A spawn needs the app's sockets: bound again if they were closed. */
+	if ((actions & A_SPAWN) && app_listen(w->app) == -1)
+		actions = sm_step(&w->sm, E_NOSOCKET, &p, 0, 0);
 	if (actions & A_CANCEL)
 		ev_timer_stop(EV_DEFAULT, &w->timer_w);
 	if (actions & A_KILL) {

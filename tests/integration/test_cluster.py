@@ -355,3 +355,39 @@ def test_listen_nodelay_reaches_the_workers_sockets(pmd):
     wait_until(lambda: log_lines(pmd.logs / "fast.out.log") == ["True"], what="fast's answer")
     wait_until(lambda: log_lines(pmd.logs / "plain.out.log") == ["False"], what="plain's")
     assert pmd.show("fast")["config"]["listen_nodelay"] == "true"
+
+
+def test_no_worker_to_serve_means_refused_not_hanging(pmd):
+    """When no worker of a listen app serves or is coming (stopped by the
+    user, or all errored), connections are refused at once; a start binds
+    the sockets again."""
+    port = free_port()
+    pmd.start(app(port) + f"""
+[app:broken]
+command = sh -c 'exit 3'
+listen = tcp://127.0.0.1:{(bport := free_port())}
+max_restarts = 1
+""")
+    pmd.wait_status("web", "online", count=2)
+    assert get(port)
+
+    def refused(p):
+        try:
+            socket.create_connection(("127.0.0.1", p), timeout=5).close()
+            return False
+        except ConnectionRefusedError:
+            return True
+    pmd.ok("stop", "web")
+    assert wait_until(lambda: refused(port), what="web's port to refuse")
+    assert "web: no worker serves or is starting" in pmd.stderr()
+    pmd.ok("start", "web")
+    pmd.wait_status("web", "online", count=2)
+    assert get(port)
+    # All errored: refused too, and a reset brings the socket back.
+    pmd.wait_status("broken", "errored")
+    assert wait_until(lambda: refused(bport), what="broken's port to refuse")
+    pmd.ctl("reset", "broken")
+    # Bound again for the new start, closed again once it gave up.
+    wait_until(lambda: pmd.stderr().count("broken: no worker serves") == 2,
+               what="the socket bound and closed again")
+    assert refused(bport)

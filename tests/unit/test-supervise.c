@@ -381,6 +381,11 @@ test_no_socket_is_errored(void **state)
 	    "its listen sockets could not be bound");
 	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), A_SPAWN);
 	assert_int_equal(sm.state, W_STARTING);
+	/* A spawn the table asked for, but the sockets could not be bound
+	 * again: errored instead (worker.c feeds it before spawning). */
+	assert_int_equal(sm_step(&sm, E_NOSOCKET, &p, 0, 0), 0);
+	assert_int_equal(sm.state, W_ERRORED);
+	assert_int_equal(sm_step(&sm, E_START, &p, 0, 0), A_SPAWN);
 	/* A process that runs keeps running: the app holds its sockets. */
 	sm_step(&sm, E_READY, &p, 0, 0);
 	assert_int_equal(sm_step(&sm, E_NOSOCKET, &p, 0, 0), 0);
