@@ -161,6 +161,7 @@ struct config {
 	unsigned		 max_clients;	/* 0: the default */
 	uint64_t		 client_idle_ms;
 	int			 client_idle_set;
+	int			 exit_when_failed; /* every app gave up: exit 1 */
 	struct app_config_list	 apps;
 };
 
@@ -501,6 +502,7 @@ void	 app_scale(struct app *, unsigned);
 void	 app_delete(struct app *);
 void	 app_settle_all(void);
 int	 app_all_stopped(void);
+int	 app_all_failed(void);
 int	 app_settled(const struct target *, int);
 struct policy app_policy(const struct worker *);
 

@@ -303,6 +303,28 @@ app_settle_all(void)
 	}
 }
 
+/*
+ * Whether every worker of every app has given up (errored), and there is
+ * at least one: nothing will ever run again without a command.
+ */
+int
+app_all_failed(void)
+{
+	struct app	*a;
+	unsigned	 i, n = 0;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		for (i = 0; i < a->nworkers; i++) {
+			if (a->workers[i]->sm.want == WANT_GONE)
+				continue;
+			if (a->workers[i]->sm.state != W_ERRORED)
+				return 0;
+			n++;
+		}
+	}
+	return n > 0;
+}
+
 int
 app_all_stopped(void)
 {

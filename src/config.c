@@ -43,7 +43,7 @@ struct parse {
 
 static const char *const daemon_keys[] = {
 	"include", "log_dir", "socket", "dump_file", "max_clients",
-	"client_idle_timeout",
+	"client_idle_timeout", "exit_when_failed",
 };
 
 struct app_config *
@@ -312,6 +312,13 @@ daemon_key(struct parse *p, const char *key, const char *value)
 			return;
 		}
 		p->cfg->max_clients = (unsigned)n;
+		return;
+	}
+	if (strcmp(key, "exit_when_failed") == 0) {
+		if (parse_bool(value, &p->cfg->exit_when_failed, &cause) == -1) {
+			perror_at(p, p->line, "%s: %s", key, cause);
+			free(cause);
+		}
 		return;
 	}
 	if (strcmp(key, "client_idle_timeout") == 0) {

@@ -44,6 +44,7 @@ static char	*main_file;	/* what reload-config reads again */
 static int	 main_optional;	/* ~/.pmd/pmd.conf: may not exist */
 static int	 booting = 1;	/* READY=1 not yet sent */
 static double	 stop_asked;	/* ev_now() of the first SIGTERM/SIGINT */
+static int	 exit_code;	/* 1 once exit_when_failed ended it */
 
 #define STOP_AGAIN	1.0	/* seconds: a repeat sooner is the same ask */
 
@@ -166,6 +167,13 @@ settle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	if (booting && !daemon_stopping && app_settled(&all, 0)) {
 		booting = 0;
 		daemon_notify("READY=1");
+	}
+	/* As pm2-runtime does: an orchestrator restarts what gave up. */
+	if (config->exit_when_failed && !daemon_stopping && app_all_failed()) {
+		log_warn("every app has given up (errored): exiting 1, as "
+		    "exit_when_failed asks");
+		exit_code = 1;
+		daemon_shutdown();
 	}
 	if (daemon_stopping && app_all_stopped()) {
 		control_kill_replies();
@@ -515,5 +523,5 @@ main(int argc, char **argv)
 	free(home);
 	log_info("stopped");
 	ev_loop_destroy(EV_DEFAULT);
-	return 0;
+	return exit_code;
 }

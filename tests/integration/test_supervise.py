@@ -287,3 +287,23 @@ def test_workers_get_the_usual_fd_limit(pmd, tmp_path):
     with open(f"/proc/{pmd.proc.pid}/limits") as f:
         line = next(l for l in f if l.startswith("Max open files"))
     assert line.split()[3:5] == ["4096", "4096"]
+
+
+def test_exit_when_failed_ends_pmd_once_every_app_gave_up(pmd):
+    """[daemon] exit_when_failed: pmd exits 1 once every worker of every
+    app is errored (an orchestrator then restarts it), not before."""
+    pmd.start("[daemon]\nexit_when_failed = true\n"
+              "[app:ok]\ncommand = sleep 1000\n"
+              "[app:bad]\ncommand = sh -c 'exit 3'\nmax_restarts = 1\n")
+    pmd.wait_status("bad", "errored")
+    assert pmd.proc.poll() is None                  # ok still runs
+    pmd.ok("stop", "ok")
+    pmd.ctl("reset", "bad")                          # bad fails again...
+    pmd.wait_status("bad", "errored")
+    pmd.ok("start", "--name", "worse", "--no-autorestart", "--", "false")
+    assert pmd.ok("ping") and pmd.proc.poll() is None  # stopped is not failed
+    pmd.ok("delete", "ok")
+    pmd.ok("delete", "worse")                        # now only bad is left
+    wait_until(lambda: pmd.proc.poll() is not None, timeout=20, what="pmd to exit")
+    assert pmd.stop() == 1
+    assert "every app has given up (errored): exiting 1" in pmd.stderr()
