@@ -162,6 +162,8 @@ struct config {
 	uint64_t		 client_idle_ms;
 	int			 client_idle_set;
 	int			 exit_when_failed; /* every app gave up: exit 1 */
+	int			 exit_when_failed_set;
+	int			 container;	/* output to pmd's stdout/stderr */
 	struct app_config_list	 apps;
 };
 
@@ -570,6 +572,7 @@ int	 daemon_read_config(struct config **, char **);
 int	 daemon_owns(const char *);
 void	 daemon_notify(const char *);
 extern int daemon_stopping;
+extern int daemon_container;	/* workers' output on pmd's stdout */
 void	 daemon_dirty(void);
 void	 daemon_shutdown(void);
 long	 daemon_ncpu(void);

@@ -406,6 +406,10 @@ app_log_path(const struct app *a, unsigned instance, int stream)
 	const char	*what = stream == LOG_ERR ? "err" : "out";
 	const char	*dot, *slash;
 
+	/* Container mode: pmd's stdout or stderr, a prefix per worker. */
+	if (daemon_container)
+		return xprintf("%s:%s:%u", stream == LOG_ERR ? "stderr" :
+		    "stdout", a->name, instance);
 	if (file == NULL) {
 		if (a->cfg->merge_logs)
 			return xprintf("%s/%s.%s.log", log_dir, a->name, what);

@@ -56,6 +56,10 @@ cmd_logs_exec(struct client *c, cJSON *req)
 	reply = reply_ok();
 	logs_tail(name, mask, n, add_file, cJSON_AddArrayToObject(reply,
 	    "logs"));
+	if (daemon_container)
+		cJSON_AddStringToObject(reply, "note", "pmd runs in container "
+		    "mode: the logs go to its stdout and stderr, not to files; "
+		    "--follow shows new lines here");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow")))
 		client_follow(c, name, mask);
 	return reply;
@@ -124,6 +128,8 @@ follow(FILE *in)
 static void
 print_logs(cJSON *reply, cJSON *req, FILE *in)
 {
+	if (!pmctl_json && json_string(reply, "note") != NULL)
+		fprintf(stderr, "pmctl: %s\n", json_string(reply, "note"));
 	if (!pmctl_json)
 		print_files(cJSON_GetObjectItemCaseSensitive(reply, "logs"));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow")))

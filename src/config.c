@@ -43,7 +43,7 @@ struct parse {
 
 static const char *const daemon_keys[] = {
 	"include", "log_dir", "socket", "dump_file", "max_clients",
-	"client_idle_timeout", "exit_when_failed",
+	"client_idle_timeout", "exit_when_failed", "container",
 };
 
 struct app_config *
@@ -314,11 +314,15 @@ daemon_key(struct parse *p, const char *key, const char *value)
 		p->cfg->max_clients = (unsigned)n;
 		return;
 	}
-	if (strcmp(key, "exit_when_failed") == 0) {
-		if (parse_bool(value, &p->cfg->exit_when_failed, &cause) == -1) {
+	if (strcmp(key, "exit_when_failed") == 0 ||
+	    strcmp(key, "container") == 0) {
+		int *flag = key[0] == 'e' ? &p->cfg->exit_when_failed :
+		    &p->cfg->container;
+		if (parse_bool(value, flag, &cause) == -1) {
 			perror_at(p, p->line, "%s: %s", key, cause);
 			free(cause);
 		}
+		p->cfg->exit_when_failed_set |= key[0] == 'e';
 		return;
 	}
 	if (strcmp(key, "client_idle_timeout") == 0) {

@@ -39,6 +39,8 @@ struct logfile {
 	int			 refs;
 	int			 fd;		/* -1: not open (see error) */
 	int			 discard;	/* /dev/null: drop silently */
+	int			 stdfd;		/* container: pmd's fd 1 or 2, or 0 */
+	char			*prefix;	/* container: "app:N | " */
 	uint64_t		 size;
 	uint64_t		 max_size;
 	unsigned		 retain;
@@ -86,11 +88,19 @@ logfile_reopen(struct logfile *f)
 {
 	struct stat	st;
 
+	char		path[32];
+
 	if (f->fd != -1)
 		close(f->fd);
 	f->retry_at = ev_now(EV_DEFAULT) + RETRY_SECONDS;
-	f->fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY | O_NONBLOCK, 0640);
+	/* Container mode: a description of pmd's own stdout or stderr of
+	 * its own, so that O_NONBLOCK leaves pmd's fds as they are. */
+	if (f->stdfd != 0)
+		snprintf(path, sizeof path, "/proc/self/fd/%d", f->stdfd);
+	f->fd = open(f->stdfd != 0 ? path : f->path, O_WRONLY | O_APPEND |
+	    O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+	if (f->fd == -1 && f->stdfd != 0)
+		f->fd = fcntl(f->stdfd, F_DUPFD_CLOEXEC, 3);
 	if (f->fd == -1) {
 		set_error(f, "open");
 		return -1;
@@ -124,6 +134,12 @@ logfile_open(const char *path, const char *app, int instance, int stream,
 	if (cfg->log_date_format != NULL)
 		f->date_format = xstrdup(cfg->log_date_format);
 	f->discard = strcmp(path, "/dev/null") == 0;
+	/* "stdout:APP:N" (app.c, container mode): never rotated or read. */
+	if (strncmp(path, "stdout:", 7) == 0 || strncmp(path, "stderr:", 7) == 0) {
+		f->stdfd = path[3] == 'o' ? STDOUT_FILENO : STDERR_FILENO;
+		f->prefix = xprintf("%s | ", path + 7);
+		f->max_size = 0;
+	}
 	if (!f->discard)
 		logfile_reopen(f);
 	LIST_INSERT_HEAD(&files, f, entry);
@@ -141,6 +157,7 @@ logfile_unref(struct logfile *f)
 	free(f->path);
 	free(f->app);
 	free(f->date_format);
+	free(f->prefix);
 	free(f->error);
 	free(f);
 }
@@ -309,7 +326,7 @@ out_line(struct logpipe *lp, const char *a, size_t alen, const char *b,
 {
 	struct logfile	*f = lp->file;
 	const char	*stamp;
-	size_t		 slen, len;
+	size_t		 slen, len, plen;
 
 	if (log_tap != NULL) {
 		char *line = xmalloc(alen + blen + 1);
@@ -324,11 +341,17 @@ out_line(struct logpipe *lp, const char *a, size_t alen, const char *b,
 	if (f->discard)
 		return;
 	stamp = stamp_for(f, &slen);
-	len = slen + alen + blen + 1;
+	plen = f->prefix != NULL ? strlen(f->prefix) : 0;
+	len = plen + slen + alen + blen + 1;
 	if (outlen + len > sizeof outbuf ||
 	    (f->max_size != 0 && f->size + outlen + len > f->max_size))
 		out_flush(f);
 	logfile_make_room(f, len);
+	if (plen > 0) {
+		memcpy(outbuf + outlen, f->prefix, plen);
+		outlen += plen;
+		len -= plen;
+	}
 	memcpy(outbuf + outlen, stamp, slen);
 	if (alen > 0)
 		memcpy(outbuf + outlen + slen, a, alen);
@@ -548,7 +571,8 @@ logs_flush(const char *app)
 	unsigned	 i;
 
 	LIST_FOREACH(f, &files, entry) {
-		if (f->discard || (app != NULL && strcmp(app, f->app) != 0))
+		if (f->discard || f->stdfd != 0 ||
+		    (app != NULL && strcmp(app, f->app) != 0))
 			continue;
 		if (f->fd != -1 && ftruncate(f->fd, 0) == 0)
 			f->size = 0;
@@ -619,7 +643,7 @@ logs_tail(const char *app, int mask, unsigned n, log_tail_fn fn, void *arg)
 	char		**lines;
 
 	LIST_FOREACH(f, &files, entry) {
-		if (f->discard || !(mask & (1 << f->stream)) ||
+		if (f->discard || f->stdfd != 0 || !(mask & (1 << f->stream)) ||
 		    (app != NULL && strcmp(app, f->app) != 0))
 			continue;
 		lines = file_tail(f->path, n);

@@ -34,6 +34,7 @@
 
 struct config	*config;
 int		 daemon_stopping;
+int		 daemon_container;
 char		*daemon_socket;	/* the control socket's path */
 struct rlimit	 worker_nofile;
 
@@ -52,13 +53,16 @@ static void __attribute__((noreturn))
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: pmd [-d | -f] [-c FILE] [--system] [--resurrect]\n"
+	    "usage: pmd [-d | -f] [-c FILE] [--system] [--container] "
+	    "[--resurrect]\n"
 	    "  -c, --config FILE  read this config file\n"
 	    "  -d, --daemon       detach and log to LOG_DIR/pmd.log\n"
 	    "  -f, --foreground   stay in the foreground (the default)\n"
 	    "  -r, --resurrect    start the apps saved by pmctl save\n"
 	    "      --system       system mode: " SYSTEM_CONFIG ", "
 	    SYSTEM_SOCKET "\n"
+	    "      --container    every worker's output on pmd's stdout and "
+	    "stderr\n"
 	    "  -V, --version      print the version\n");
 	exit(code);
 }
@@ -169,7 +173,8 @@ settle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 		daemon_notify("READY=1");
 	}
 	/* As pm2-runtime does: an orchestrator restarts what gave up. */
-	if (config->exit_when_failed && !daemon_stopping && app_all_failed()) {
+	if ((config->exit_when_failed_set ? config->exit_when_failed :
+	    daemon_container) && !daemon_stopping && app_all_failed()) {
 		log_warn("every app has given up (errored): exiting 1, as "
 		    "exit_when_failed asks");
 		exit_code = 1;
@@ -349,6 +354,7 @@ main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "resurrect", no_argument, NULL, 'r' },
 		{ "system", no_argument, NULL, 'S' },
+		{ "container", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -381,6 +387,9 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			sysmode = 1;
+			break;
+		case 'C':
+			daemon_container = 1;
 			break;
 		case 'V':
 			printf("pmd %s (protocol %d)\n", PMD_VERSION,
@@ -424,6 +433,7 @@ main(int argc, char **argv)
 		main_file = xstrdup(file);
 	if (daemon_read_config(&config, &cause) == -1)
 		fatalx(PMD_EX_CONFIG, "%s", cause);
+	daemon_container |= config->container;
 
 	log_dir = config->log_dir ? xstrdup(config->log_dir) :
 	    sysmode ? xstrdup(SYSTEM_LOGS) : xprintf("%s/logs", home);

@@ -16,6 +16,7 @@
 struct config	*config;
 char		*daemon_socket;
 int		 daemon_stopping;
+int		 daemon_container;
 struct rlimit	 worker_nofile;
 char		*fuzz_dir;
 static int	 dirty;

@@ -361,3 +361,26 @@ log_retain = 1
             pass
     finally:
         s.close()
+
+
+def test_container_mode_sends_every_line_to_pmds_stdout(pmd):
+    """pmd --container: every worker's stdout and stderr, ad-hoc apps too,
+    on pmd's own stdout and stderr, each line after "app:instance | ";
+    no log files; pmctl logs says where they went; follow still works;
+    and pmd exits 1 once everything has given up."""
+    pmd.start("[app:a]\ncommand = sh -c 'echo from-a; echo oops-a >&2; exec sleep 1000'\n"
+              "instances = 2\nlog_date_format = none\n", args=["--container"])
+    pmd.ok("start", "--name", "b", "--log-date-format", "none", "--", "sh", "-c",
+           "echo from-b; exec sleep 1000")
+    out = lambda: pmd.stderr()       # the fixture sends pmd's stdout there too
+    wait_until(lambda: "a:0 | from-a" in out() and "a:1 | from-a" in out() and
+               "a:0 | oops-a" in out() and "b:0 | from-b" in out(), what="the lines")
+    assert not list(pmd.logs.glob("*.log"))
+    r = pmd.ok("logs", "a")
+    assert "container mode: the logs go to its stdout and stderr" in r.stderr
+    pmd.ok("delete", "b")
+    # Everything fails: in container mode that ends pmd (exit_when_failed).
+    pmd.ctl("start", "--name", "c", "--max-restarts", "0", "--", "false")
+    pmd.ok("delete", "a")
+    wait_until(lambda: pmd.proc.poll() is not None, timeout=20, what="pmd to exit")
+    assert pmd.stop() == 1
