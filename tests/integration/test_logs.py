@@ -3,9 +3,12 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
+
+import pytest
 
 from conftest import PMCTL, PMD, log_lines, wait_until
 
@@ -384,3 +387,46 @@ def test_container_mode_sends_every_line_to_pmds_stdout(pmd):
     pmd.ok("delete", "a")
     wait_until(lambda: pmd.proc.poll() is not None, timeout=20, what="pmd to exit")
     assert pmd.stop() == 1
+
+
+def test_pmd_as_pid_1_of_a_pid_namespace(pmd, tmp_path):
+    """pmd --container as PID 1 (unshare --pid): orphans of its workers are
+    reaped, and SIGTERM drains the workers and exits 0."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare")
+    conf = pmd.write_config(
+        "[app:parent]\n"
+        f"command = sh -c '(setsid sh -c \"sleep 0.2; touch {tmp_path}/done\" &); "
+        "echo spawned; exec sleep 1000'\n"
+        "log_date_format = none\nkill_timeout = 5s\n")
+    log = open(pmd.log_path, "ab")
+    pmd.log = log
+    pmd.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", PMD,
+                                 "--container", "-c", str(conf)], env=pmd.env,
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    wait_until(lambda: pmd.ctl("ping").returncode == 0, what="pmd in the namespace")
+    inner = json.loads(pmd.ok("--json", "ping").stdout)["pid"]
+    assert inner == 1                                 # PID 1 where it runs
+    host = int(open(f"/proc/{pmd.proc.pid}/task/{pmd.proc.pid}/children").read().split()[0])
+    pmd.wait_status("parent", "online")
+    wait_until(lambda: "parent:0 | spawned" in pmd.stderr(), what="the worker's line")
+
+    def zombies():
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    f = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if f[0] == "Z" and int(f[1]) == host:
+                    found.append(int(entry))
+        return found
+    # The orphan came to pmd and has exited: nothing of it is left.
+    wait_until(lambda: (tmp_path / "done").exists() and not zombies(),
+               what="the orphan to end, reaped")
+    os.kill(host, signal.SIGTERM)
+    assert pmd.proc.wait(timeout=20) == 0
+    pmd.proc = None
+    log.close()
+    assert "killed by SIGTERM" in pmd.stderr() and "SIGKILL" not in pmd.stderr()
