@@ -42,6 +42,7 @@ struct cJSON;
 const char *json_string(struct cJSON *, const char *);
 struct cJSON *json_strings(char *const *);
 char	*utf8_fix(char *);
+char	*json_quote(const char *, size_t);
 int	 file_read(const char *, size_t, char **, size_t *, char **);
 
 /* parse.c: values of config keys and command-line arguments. */
@@ -164,6 +165,7 @@ struct config {
 	int			 exit_when_failed; /* every app gave up: exit 1 */
 	int			 exit_when_failed_set;
 	int			 container;	/* output to pmd's stdout/stderr */
+	int			 container_json; /* ... as JSON lines */
 	struct app_config_list	 apps;
 };
 
@@ -572,7 +574,8 @@ int	 daemon_read_config(struct config **, char **);
 int	 daemon_owns(const char *);
 void	 daemon_notify(const char *);
 extern int daemon_stopping;
-extern int daemon_container;	/* workers' output on pmd's stdout */
+extern int daemon_container;	/* workers' output on pmd's stdout: 1,
+				   or 2 for JSON lines */
 void	 daemon_dirty(void);
 void	 daemon_shutdown(void);
 long	 daemon_ncpu(void);

@@ -44,6 +44,7 @@ struct parse {
 static const char *const daemon_keys[] = {
 	"include", "log_dir", "socket", "dump_file", "max_clients",
 	"client_idle_timeout", "exit_when_failed", "container",
+	"container_format",
 };
 
 struct app_config *
@@ -312,6 +313,14 @@ daemon_key(struct parse *p, const char *key, const char *value)
 			return;
 		}
 		p->cfg->max_clients = (unsigned)n;
+		return;
+	}
+	if (strcmp(key, "container_format") == 0) {
+		if (strcmp(value, "text") == 0 || strcmp(value, "json") == 0)
+			p->cfg->container_json = value[0] == 'j';
+		else
+			perror_at(p, p->line, "%s: expected text or json, got "
+			    "\"%s\"", key, value);
 		return;
 	}
 	if (strcmp(key, "exit_when_failed") == 0 ||

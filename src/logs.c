@@ -319,6 +319,42 @@ stamp_for(struct logfile *f, size_t *len)
 	return stamp;
 }
 
+/*
+ * Container mode's JSON lines: {"time","app","instance","stream","line"},
+ * one write per line (a line may not fit the shared buffer once quoted).
+ */
+static void
+json_line(struct logfile *f, int instance, const char *line, size_t len)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 stamp[40], *copy, *q, *out;
+	size_t		 n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(stamp + n, sizeof stamp - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	copy = xmalloc(len + 1);
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	copy = utf8_fix(copy);
+	q = json_quote(copy, strlen(copy));
+	out = xprintf("{\"time\":\"%s\",\"app\":\"%s\",\"instance\":%d,"
+	    "\"stream\":\"%s\",\"line\":%s}\n", stamp, f->app, instance,
+	    f->stream == LOG_ERR ? "err" : "out", q);
+	if (f->fd == -1 && ev_now(EV_DEFAULT) >= f->retry_at)
+		logfile_reopen(f);
+	if (f->fd == -1) {
+		f->dropped++;
+		f->unreported++;
+	} else
+		logfile_write_all(f, out, strlen(out), 1);
+	free(out);
+	free(q);
+	free(copy);
+}
+
 /* Queue one line (a then b, then a newline) for f, rotating first. */
 static void
 out_line(struct logpipe *lp, const char *a, size_t alen, const char *b,
@@ -340,6 +376,18 @@ out_line(struct logpipe *lp, const char *a, size_t alen, const char *b,
 	}
 	if (f->discard)
 		return;
+	if (f->stdfd != 0 && daemon_container == 2) {
+		char *line = xmalloc(alen + blen + 1);
+
+		if (alen > 0)
+			memcpy(line, a, alen);
+		if (blen > 0)
+			memcpy(line + alen, b, blen);
+		out_flush(f);
+		json_line(f, lp->instance, line, alen + blen);
+		free(line);
+		return;
+	}
 	stamp = stamp_for(f, &slen);
 	plen = f->prefix != NULL ? strlen(f->prefix) : 0;
 	len = plen + slen + alen + blen + 1;

@@ -434,6 +434,8 @@ main(int argc, char **argv)
 	if (daemon_read_config(&config, &cause) == -1)
 		fatalx(PMD_EX_CONFIG, "%s", cause);
 	daemon_container |= config->container;
+	if (daemon_container && config->container_json)
+		daemon_container = 2;
 
 	log_dir = config->log_dir ? xstrdup(config->log_dir) :
 	    sysmode ? xstrdup(SYSTEM_LOGS) : xprintf("%s/logs", home);

@@ -418,3 +418,33 @@ fs_restore(void)
 	saved_groups = NULL;
 	nsaved_groups = -1;
 }
+
+/* s (len bytes) as a JSON string literal, quotes included; s is UTF-8. */
+char *
+json_quote(const char *s, size_t len)
+{
+	char	*out = xmalloc(len * 6 + 3), *o = out;
+	size_t	 i;
+
+	*o++ = '"';
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else if (c == '\t') {
+			*o++ = '\\';
+			*o++ = 't';
+		} else if (c < 0x20 || c == 0x7f)
+			o += sprintf(o, "\\u%04x", c);
+		else
+			*o++ = (char)c;
+	}
+	*o++ = '"';
+	*o = '\0';
+	return out;
+}

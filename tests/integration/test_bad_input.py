@@ -94,6 +94,8 @@ BAD_CONFIGS = [
      "2: the line holds a NUL byte"),
     ("[daemon]\nlog_dir = /etc/hostname\n",
      "2: log_dir: /etc/hostname exists and is not a directory"),
+    ("[daemon]\ncontainer_format = xml\n",
+     '2: container_format: expected text or json, got "xml"'),
     ("[daemon]\nexit_when_failed = maybe\n",
      '2: exit_when_failed: expected true or false (or yes/no, on/off, 1/0), got "maybe"'),
     ("[daemon]\nmax_clients = 0\n",

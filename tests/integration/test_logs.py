@@ -430,3 +430,26 @@ def test_pmd_as_pid_1_of_a_pid_namespace(pmd, tmp_path):
     pmd.proc = None
     log.close()
     assert "killed by SIGTERM" in pmd.stderr() and "SIGKILL" not in pmd.stderr()
+
+
+def test_container_json_lines(pmd, tmp_path):
+    """container_format = json: each worker line is one JSON object with
+    time, app, instance, stream and line, valid UTF-8 whatever it held."""
+    script = tmp_path / "say.sh"
+    script.write_bytes(b"printf 'say \\042hi\\042\\011\\377\\n'\n"
+                       b"echo err-line >&2\nexec sleep 1000\n")
+    pmd.start("[daemon]\ncontainer = true\ncontainer_format = json\n"
+              f"[app:j]\ncommand = sh {script}\n")
+
+    def objects():
+        found = []
+        for raw in open(pmd.log_path, "rb").read().splitlines():
+            if raw.startswith(b"{"):
+                found.append(json.loads(raw.decode("utf-8")))   # strict
+        return found
+    wait_until(lambda: len(objects()) >= 2, what="two JSON lines")
+    by_stream = {o["stream"]: o for o in objects()}
+    assert by_stream["out"]["line"] == 'say "hi"\t\ufffd'
+    assert by_stream["err"]["line"] == "err-line"
+    assert by_stream["out"]["app"] == "j" and by_stream["out"]["instance"] == 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", by_stream["out"]["time"])
