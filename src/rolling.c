@@ -300,9 +300,7 @@ rolling_settle(struct app *a)
 		known = a->adhoc ? NULL : config_find(config, a->name);
 		if (known != NULL && known != a->cfg) {
 			appcfg_ref(a->cfg);
-			TAILQ_INSERT_BEFORE(known, a->cfg, entry);
-			TAILQ_REMOVE(&config->apps, known, entry);
-			appcfg_unref(known);
+			config_merge(config, a->cfg, 0);
 		}
 	}
 	a->reload_error = r->error;
