@@ -8,6 +8,7 @@
 CC	?= cc
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
+LIBDIR	?= $(PREFIX)/lib
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR	?= $(PREFIX)/lib/systemd/system
@@ -17,7 +18,7 @@ CFLAGS	?= -O2 -g
 WERROR	?= -Werror
 WARN	 = -std=gnu11 -Wall -Wextra -Wmissing-prototypes $(WERROR) \
 	   -Wno-missing-field-initializers
-CPPFLAGS += -D_GNU_SOURCE -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -DPRELOAD_PATH='"$(LIBDIR)/pmd/pmd-preload.so"'  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libev ships no .pc file: plain -l. pmctl needs cJSON only.
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLIENT_LIBS = $(shell pkg-config --libs libcjson 2>/dev/null)
@@ -30,7 +31,7 @@ DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
 	   src/rolling.c src/track.c src/reconfig.c src/dump.c src/cron.c \
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
-	   src/env.c \
+	   src/env.c src/handoff.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)
@@ -38,7 +39,7 @@ CLIENT	 = src/pmctl.c src/monit.c $(CMDS) $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse ini config keys supervise cron
 
-all: pmd pmctl
+all: pmd pmctl pmd-preload.so
 
 # Everything the tests need too (make check does this itself).
 deps:
@@ -49,6 +50,14 @@ pmd: $(DAEMON) $(HEADERS)
 
 pmctl: $(CLIENT) $(HEADERS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DPMCTL -o $@ $(CLIENT) $(LDFLAGS) $(CLIENT_LIBS)
+
+# Loaded into workers (LD_PRELOAD): never sanitized, since the programs it
+# goes into are not; pmd looks for it beside its own executable first.
+PRELOAD_FLAGS = -shared -fPIC -fvisibility=hidden
+pmd-preload.so build/san/pmd-preload.so: src/preload.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PRELOAD_FLAGS) -o $@ src/preload.c \
+	    $(LDFLAGS) -ldl
 
 # The sanitized builds that make check runs.
 build/san/pmd: $(DAEMON) $(HEADERS)
@@ -85,7 +94,8 @@ run:
 
 check:
 	@scripts/deps.sh test
-	$(MAKE) all build/san/pmd build/san/pmctl build/testsrv \
+	$(MAKE) all build/san/pmd build/san/pmctl build/san/pmd-preload.so \
+	    build/testsrv \
 	    $(UNIT:%=build/san/test-%)
 	@for t in $(UNIT); do echo "== unit: $$t"; \
 	    ./build/san/test-$$t || exit 1; done
@@ -134,13 +144,15 @@ bench:
 	$(PYTHON) bench/bench.py
 
 # Configs go to SYSCONFDIR/pmd and never replace a file that is there.
-EXAMPLES = conf/example.conf conf/worker.sh conf/cluster.conf conf/hello-web.py
+EXAMPLES = conf/example.conf conf/worker.sh conf/cluster.conf conf/hello-web.py \
+	   conf/node-cluster.conf conf/node-web.js
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPDIR) $(DESTDIR)$(LIBDIR)/pmd \
 	    $(DESTDIR)$(SYSCONFDIR)/pmd/apps.d $(DESTDIR)$(SYSCONFDIR)/pmd/examples
 	install -m 755 pmd pmctl $(DESTDIR)$(BINDIR)
+	install -m 644 pmd-preload.so $(DESTDIR)$(LIBDIR)/pmd
 	install -m 644 man/pmctl.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/pmd.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/pmd.8 $(DESTDIR)$(MANDIR)/man8
@@ -161,7 +173,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pmd $(DESTDIR)$(BINDIR)/pmctl \
 	    $(DESTDIR)$(MANDIR)/man1/pmctl.1 $(DESTDIR)$(MANDIR)/man5/pmd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/pmd.8 $(DESTDIR)$(UNITDIR)/pmd.service \
-	    $(DESTDIR)$(COMPDIR)/pmctl
+	    $(DESTDIR)$(COMPDIR)/pmctl $(DESTDIR)$(LIBDIR)/pmd/pmd-preload.so
+	-rmdir $(DESTDIR)$(LIBDIR)/pmd 2>/dev/null
 	@for f in conf/pmd.conf $(EXAMPLES); do \
 	    case $$f in conf/pmd.conf) d=pmd.conf ;; \
 	    *) d=examples/$${f#conf/} ;; esac; \
@@ -173,6 +186,6 @@ uninstall:
 	    $(DESTDIR)$(SYSCONFDIR)/pmd 2>/dev/null
 
 clean:
-	rm -rf pmd pmctl build .run
+	rm -rf pmd pmctl pmd-preload.so build .run
 
 .PHONY: all deps run check bench clean install uninstall fuzz fuzz-replay

@@ -126,6 +126,7 @@ struct app_config {
 	unsigned		 listen_backlog;
 	mode_t			 listen_mode;	/* of unix sockets */
 	int			 listen_nodelay; /* TCP_NODELAY on them */
+	int			 listen_preload; /* pmd-preload.so in workers */
 	int			 wait_ready;	/* online at READY=1 */
 	uint64_t		 listen_timeout; /* for READY=1, ms */
 
@@ -435,6 +436,11 @@ struct worker {
 	uint64_t	 rss;		/* at the last sample, bytes */
 
 	char		*status_text;	/* STATUS= from the worker */
+	/* With listen and pmd-preload.so: starting until it binds or
+	 * listens (or min_uptime passes); then proven, and a reload need
+	 * not wait min_uptime again. */
+	int		 await_listen;
+	int		 proven;
 	/* A reload's new worker, on probation: told when it comes online
 	 * or exits (failed: killed for want of READY=1). NULL otherwise. */
 	void		(*trial)(struct worker *, int);
@@ -452,6 +458,11 @@ int	 worker_busy(const struct worker *);
 int	 worker_idle(const struct worker *);
 void	 worker_signal(struct worker *, int);
 void	 worker_sample(struct worker *);
+void	 worker_listening(struct worker *, pid_t);
+
+/* handoff.c: the listening sockets for pmd-preload.so. */
+int	 handoff_vars(const struct app *, const char **, char **,
+	    const char **);
 
 /* app.c: the registry of apps and their desired state. */
 struct rolling;
@@ -547,6 +558,7 @@ int	 rolling_idle(const struct app *);
 void	 rolling_settle(struct app *);
 void	 rolling_free(struct app *);
 void	 rolling_signal(struct app *, int);
+struct worker *rolling_fresh(const struct app *);
 
 /* reconfig.c: reload-config, the difference of the config files applied. */
 unsigned reconfig_begin(char **);

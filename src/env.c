@@ -15,7 +15,7 @@ extern char **environ;
 /* Variables pmd's own environment must not pass on to workers. */
 static const char *const unset_vars[] = {
 	"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-	"PMD_READY_FD",
+	"PMD_READY_FD", "PMD_LISTEN", "PMD_LISTEN_SOCKET",
 };
 
 /* Set key=value in *envp; returns the entry. */
@@ -36,6 +36,34 @@ env_set(char ***envp, size_t *n, const char *key, const char *value)
 	(*envp)[(*n)++] = xprintf("%s=%s", key, value);
 	(*envp)[*n] = NULL;
 	return &(*envp)[*n - 1];
+}
+
+/*
+ * Binding through pmd (handoff.c): its library first in LD_PRELOAD. The
+ * worker then counts as online when it listens.
+ */
+static void
+env_preload(const struct app *a, struct worker *w, char ***envp, size_t *n)
+{
+	const char	*lib, *sock, *old = NULL;
+	char		*listen, *v;
+	size_t		 i;
+
+	if (handoff_vars(a, &lib, &listen, &sock) == -1)
+		return;
+	env_set(envp, n, "PMD_LISTEN", listen);
+	env_set(envp, n, "PMD_LISTEN_SOCKET", sock);
+	free(listen);
+	for (i = 0; i < *n; i++) {
+		if (strncmp((*envp)[i], "LD_PRELOAD=", 11) == 0)
+			old = (*envp)[i] + 11;
+	}
+	v = old != NULL && *old != '\0' ? xprintf("%s %s", lib, old) :
+	    xstrdup(lib);
+	env_set(envp, n, "LD_PRELOAD", v);
+	free(v);
+	/* Online once it listens (worker_listening). */
+	w->await_listen = !a->cfg->wait_ready;
 }
 
 /*
@@ -104,5 +132,6 @@ env_worker(struct app *a, struct worker *w, const char *notify,
 		*e = xrealloc(*e, sizeof "LISTEN_PID=" + PID_SLOT_SIZE);
 		*pid_slot = *e + sizeof "LISTEN_PID=" - 1;
 	}
+	env_preload(a, w, &envp, &n);
 	return envp;
 }

@@ -41,6 +41,7 @@ static const struct app_key keys[] = {
 	{ "listen_backlog", K_UINT, F(listen_backlog), "511", 0, 65535, NULL },
 	{ "listen_mode", K_MODE, F(listen_mode), "0660", 0, 0, NULL },
 	{ "listen_nodelay", K_BOOL, F(listen_nodelay), "false", 0, 0, NULL },
+	{ "listen_preload", K_BOOL, F(listen_preload), "true", 0, 0, NULL },
 	{ "wait_ready", K_BOOL, F(wait_ready), "false", 0, 0, NULL },
 	{ "listen_timeout", K_DURATION, F(listen_timeout), "30s", 0, 0, NULL },
 	{ "max_memory_restart", K_SIZE, F(max_memory), "0", 1024 * 1024, 0,

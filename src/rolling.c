@@ -178,7 +178,8 @@ trial(struct worker *w, int not_ready)
 		free(how);
 		return;
 	}
-	if (w->app->cfg->wait_ready || w->app->cfg->min_uptime == 0) {
+	if (w->app->cfg->wait_ready || w->app->cfg->min_uptime == 0 ||
+	    w->proven) {
 		promote(r);
 		return;
 	}
@@ -341,4 +342,11 @@ rolling_signal(struct app *a, int sig)
 		worker_signal(r->gone[i], sig);
 	if (r->fresh != NULL)
 		worker_signal(r->fresh, sig);
+}
+
+/* The new worker on trial in a's reload, or NULL. */
+struct worker *
+rolling_fresh(const struct app *a)
+{
+	return a->roll != NULL ? a->roll->fresh : NULL;
 }

@@ -69,8 +69,34 @@ child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 static void
 timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	struct worker	*w = container_of(t, struct worker, timer_w);
+
 	(void)loop; (void)revents;
-	worker_step(container_of(t, struct worker, timer_w), E_TIMER, 0, 0);
+	/* No bind through pmd-preload.so, but up for min_uptime: online. */
+	if (w->await_listen && w->sm.state == W_STARTING) {
+		w->await_listen = 0;
+		w->proven = 1;
+		worker_step(w, E_READY, 0, 0);
+		return;
+	}
+	worker_step(w, E_TIMER, 0, 0);
+}
+
+/*
+ * A process of w (pid) took the app's sockets through pmd-preload.so, or
+ * listens on those it inherited: it accepts from now on, so it is online
+ * unless READY=1 is what the app waits for.
+ */
+void
+worker_listening(struct worker *w, pid_t pid)
+{
+	if (!w->await_listen || w->sm.state != W_STARTING)
+		return;
+	w->await_listen = 0;
+	w->proven = 1;
+	log_info("%s:%u: pid %ld listens", w->app->name, w->instance,
+	    (long)pid);
+	worker_step(w, E_READY, 0, 0);
 }
 
 struct worker *
@@ -249,6 +275,7 @@ worker_spawn(struct worker *w)
 	w->status_text = NULL;
 	w->started = ev_now(EV_DEFAULT);
 	w->cpu_at = 0;
+	w->await_listen = w->proven = 0;
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
 		e = errno;
 		cause = xprintf("pipe: %s", strerror(errno));
@@ -298,8 +325,12 @@ worker_spawn(struct worker *w)
 	/* The program runs: proc_spawn returns after its exec. */
 	if (cfg->wait_ready)
 		arm(w, cfg->listen_timeout);
-	else
+	else if (w->await_listen && cfg->min_uptime > 0)
+		arm(w, cfg->min_uptime);
+	else {
+		w->await_listen = 0;
 		worker_step(w, E_READY, 0, 0);
+	}
 	return;
 
 failed:

@@ -1,0 +1,241 @@
+/*
+ * The daemon's side of pmd-preload.so (src/preload.c): a worker of an app
+ * with listen that binds the app's address itself connects to the handoff
+ * socket, an abstract unix socket named in PMD_LISTEN_SOCKET. pmd places
+ * the peer (SO_PEERCRED) in a worker's process group or session, sends
+ * that app's listening sockets with SCM_RIGHTS, closes the connection and
+ * counts the worker as online: it is about to accept. Nothing is read
+ * from the peer and nothing waits: a fresh connection's buffer always has
+ * room for the one short message.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pmd.h"
+
+#define HANDOFF_MAX	16	/* sockets one message carries */
+
+static ev_io	 handoff_w = { .fd = -1 };
+static char	*handoff_sock;	/* "@NAME", or NULL until opened */
+static char	*library;	/* pmd-preload.so, or NULL: not found */
+static int	 library_looked;
+
+/* The worker whose process group or session pid is in, or NULL. */
+static struct worker *
+handoff_worker(pid_t pid)
+{
+	struct app	*a;
+	struct worker	*w;
+	pid_t		 pgid = getpgid(pid), sid = getsid(pid);
+	unsigned	 i;
+
+	if (pgid == -1 && sid == -1)
+		return NULL;
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->nlisten == 0)
+			continue;
+		for (i = 0; i <= a->nworkers; i++) {
+			w = i < a->nworkers ? a->workers[i] : rolling_fresh(a);
+			if (w != NULL && w->pid > 0 &&
+			    (w->pid == pgid || w->pid == sid))
+				return w;
+		}
+	}
+	return NULL;
+}
+
+static void
+handoff_send(int s, struct worker *w)
+{
+	struct app	*a = w->app;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(HANDOFF_MAX * sizeof(int))];
+	}		 cbuf;
+	struct msghdr	 msg;
+	struct cmsghdr	*cm;
+	char		 line[32];
+	struct iovec	 iov;
+	size_t		 n = a->nlisten < HANDOFF_MAX ? a->nlisten : HANDOFF_MAX;
+
+	snprintf(line, sizeof line, "pmd %zu\n", n);
+	iov.iov_base = line;
+	iov.iov_len = strlen(line);
+	memset(&msg, 0, sizeof msg);
+	memset(&cbuf, 0, sizeof cbuf);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), a->listen_fds, n * sizeof(int));
+	if (sendmsg(s, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		log_warn("%s:%u: cannot hand the listening sockets over: %s",
+		    a->name, w->instance, strerror(errno));
+}
+
+static void
+handoff_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct ucred	 cred;
+	socklen_t	 len;
+	struct worker	*w;
+	int		 s, k;
+
+	(void)loop; (void)revents;
+	/* A few per turn: a flood of them must not hold the loop. */
+	for (k = 0; k < 16; k++) {
+		s = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (s == -1)
+			return;
+		len = sizeof cred;
+		if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+		    (w = handoff_worker(cred.pid)) != NULL) {
+			handoff_send(s, w);
+			worker_listening(w, cred.pid);
+		}
+		close(s);
+	}
+}
+
+/* The handoff socket's name for PMD_LISTEN_SOCKET, opened on first use. */
+static const char *
+handoff_open(void)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len;
+	unsigned		rnd;
+	int			fd, tries;
+
+	if (handoff_sock != NULL)
+		return handoff_sock;
+	for (tries = 0; tries < 8; tries++) {
+		if (getentropy(&rnd, sizeof rnd) == -1)
+			rnd = (unsigned)random();
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1,
+		    "pmd-listen/%ld/%08x", (long)getpid(), rnd);
+		len = offsetof(struct sockaddr_un, sun_path) + 1 +
+		    strlen(sun.sun_path + 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+		if (fd == -1)
+			break;
+		if (bind(fd, (struct sockaddr *)&sun, len) == 0 &&
+		    listen(fd, 64) == 0) {
+			ev_io_init(&handoff_w, handoff_cb, fd, EV_READ);
+			ev_io_start(EV_DEFAULT, &handoff_w);
+			handoff_sock = xprintf("@%s", sun.sun_path + 1);
+			return handoff_sock;
+		}
+		close(fd);
+		if (errno != EADDRINUSE)
+			break;
+	}
+	log_warn("cannot open the listen handoff socket: %s; workers bind "
+	    "nothing themselves", strerror(errno));
+	return NULL;
+}
+
+/* pmd-preload.so: beside pmd's executable, else where make install put it. */
+static const char *
+handoff_library(void)
+{
+	char	exe[PATH_MAX], *slash, *path;
+	ssize_t	n;
+
+	if (library_looked)
+		return library;
+	library_looked = 1;
+	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			path = xprintf("%s/pmd-preload.so", exe);
+			if (access(path, R_OK) == 0)
+				return library = path;
+			free(path);
+		}
+	}
+	if (access(PRELOAD_PATH, R_OK) == 0)
+		return library = xstrdup(PRELOAD_PATH);
+	log_warn("no %s: workers that bind their app's listen address "
+	    "themselves will find it taken", PRELOAD_PATH);
+	return NULL;
+}
+
+/* One socket as PMD_LISTEN gives it: tcp://ADDR:PORT or unix:PATH. */
+static char *
+handoff_entry(int fd)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	socklen_t		 len = sizeof ss;
+	char			 host[INET6_ADDRSTRLEN];
+
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return xstrdup("-");
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		return xprintf("tcp://%s:%u", host, ntohs(sin->sin_port));
+	}
+	if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		return xprintf("tcp://[%s]:%u", host, ntohs(sin6->sin6_port));
+	}
+	if (ss.ss_family == AF_UNIX)
+		return xprintf("unix:%.*s", (int)(len -
+		    offsetof(struct sockaddr_un, sun_path)), sun->sun_path);
+	return xstrdup("-");
+}
+
+/*
+ * What a worker of a needs to bind through pmd: the library for
+ * LD_PRELOAD, *listen for PMD_LISTEN (to free) and *sock for
+ * PMD_LISTEN_SOCKET. -1 when the app has no sockets, listen_preload is
+ * off, or the library or the socket is missing.
+ */
+int
+handoff_vars(const struct app *a, const char **lib, char **listen,
+    const char **sock)
+{
+	char	*e, *t;
+	size_t	 i;
+
+	if (a->nlisten == 0 || !a->cfg->listen_preload)
+		return -1;
+	if ((*lib = handoff_library()) == NULL ||
+	    (*sock = handoff_open()) == NULL)
+		return -1;
+	*listen = NULL;
+	for (i = 0; i < a->nlisten; i++) {
+		e = handoff_entry(a->listen_fds[i]);
+		if (*listen == NULL)
+			t = e;
+		else {
+			t = xprintf("%s,%s", *listen, e);
+			free(*listen);
+			free(e);
+		}
+		*listen = t;
+	}
+	return 0;
+}

@@ -1,0 +1,371 @@
+/*
+ * pmd-preload.so: loaded into the workers of an app with listen (through
+ * LD_PRELOAD), so that a program which binds the app's address itself, as
+ * an unchanged `server.listen(3000)` does, gets pmd's listening socket in
+ * place of EADDRINUSE, and every instance shares the port.
+ *
+ * pmd describes the app's sockets in PMD_LISTEN (tcp://ADDR:PORT and
+ * unix:PATH, comma-separated, in the order of fds 3..) and names its hand-
+ * off socket in PMD_LISTEN_SOCKET (@NAME: an abstract unix socket). When
+ * bind() is asked for one of those addresses, the library connects there;
+ * pmd checks that the caller belongs to one of the app's workers (its
+ * process group or session), sends the sockets with SCM_RIGHTS and counts
+ * the worker as online. The socket pmd sent takes the place of the
+ * caller's, under the same fd number. A listen() on one of pmd's sockets
+ * that the program inherited (fd 3 of the socket-activation protocol) is
+ * reported the same way. Everything else passes straight to libc: other
+ * addresses, datagram sockets, processes pmd does not know, programs run
+ * without PMD_LISTEN. An unlink() of a unix socket pmd holds is skipped,
+ * since the path is pmd's, not the worker's.
+ *
+ * The library shares the process with the program, so it keeps to itself:
+ * only bind, listen, unlink, unlinkat and remove are visible, nothing is
+ * allocated, and errno is left as the program expects.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PUBLIC		__attribute__((visibility("default")))
+#define MAX_SOCKETS	16
+
+/* One of pmd's sockets, as PMD_LISTEN gives it. */
+struct entry {
+	int			 family;	/* AF_INET, AF_INET6, AF_UNIX */
+	unsigned short		 port;		/* host order */
+	union {
+		struct in_addr	 v4;
+		struct in6_addr	 v6;
+	}			 addr;
+	char			 path[sizeof ((struct sockaddr_un *)0)->sun_path];
+};
+
+static int	(*real_bind)(int, const struct sockaddr *, socklen_t);
+static int	(*real_listen)(int, int);
+static int	(*real_unlink)(const char *);
+static int	(*real_unlinkat)(int, const char *, int);
+static int	(*real_remove)(const char *);
+
+/* The inodes of the sockets pmd sent: listen() on them changes nothing. */
+static ino_t	handed[MAX_SOCKETS];
+static int	announced;
+
+static void *
+next(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+/* Parse one entry of PMD_LISTEN, [s, end). */
+static int
+entry_parse(const char *s, size_t len, struct entry *e)
+{
+	char	buf[256], *colon, *host;
+
+	if (len >= sizeof buf)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	memset(e, 0, sizeof *e);
+	if (strncmp(buf, "unix:", 5) == 0) {
+		if (len - 5 >= sizeof e->path)
+			return -1;
+		e->family = AF_UNIX;
+		strcpy(e->path, buf + 5);
+		return 0;
+	}
+	if (strncmp(buf, "tcp://", 6) != 0 ||
+	    (colon = strrchr(buf, ':')) == NULL)
+		return -1;
+	*colon = '\0';
+	e->port = (unsigned short)atoi(colon + 1);
+	host = buf + 6;
+	if (*host == '[') {
+		host++;
+		if (colon[-1] != ']')
+			return -1;
+		colon[-1] = '\0';
+		e->family = AF_INET6;
+		return inet_pton(AF_INET6, host, &e->addr.v6) == 1 ? 0 : -1;
+	}
+	e->family = AF_INET;
+	return inet_pton(AF_INET, host, &e->addr.v4) == 1 ? 0 : -1;
+}
+
+static int
+wildcard(int family, const void *addr)
+{
+	if (family == AF_INET)
+		return ((const struct in_addr *)addr)->s_addr == INADDR_ANY;
+	return IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)addr);
+}
+
+/*
+ * Which of pmd's sockets sa asks for: the same address, else (exact 0) a
+ * TCP one on the same port where either side is a wildcard (Node and
+ * Python bind [::] where pmd may hold 0.0.0.0). -1: none.
+ */
+static int
+entry_find(const struct sockaddr *sa, socklen_t len, int exact)
+{
+	const char			*spec = getenv("PMD_LISTEN"), *end;
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_un	*sun = (const struct sockaddr_un *)sa;
+	struct entry			 e;
+	char				 path[sizeof sun->sun_path];
+	const void			*addr;
+	unsigned short			 port;
+	int				 i;
+
+	if (spec == NULL || sa == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET && len >= sizeof *sin) {
+		addr = &sin->sin_addr;
+		port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6 && len >= sizeof *sin6) {
+		addr = &sin6->sin6_addr;
+		port = ntohs(sin6->sin6_port);
+	} else if (sa->sa_family == AF_UNIX &&
+	    len > offsetof(struct sockaddr_un, sun_path) &&
+	    sun->sun_path[0] != '\0') {
+		addr = NULL;
+		port = 0;
+		len -= offsetof(struct sockaddr_un, sun_path);
+		if (len >= sizeof path)
+			len = sizeof path - 1;
+		memcpy(path, sun->sun_path, len);
+		path[len] = '\0';
+	} else
+		return -1;
+	for (i = 0; *spec != '\0' && i < MAX_SOCKETS; i++) {
+		end = strchr(spec, ',');
+		if (end == NULL)
+			end = spec + strlen(spec);
+		if (entry_parse(spec, end - spec, &e) == 0) {
+			if (addr == NULL) {
+				if (e.family == AF_UNIX &&
+				    strcmp(e.path, path) == 0)
+					return i;
+			} else if (e.family != AF_UNIX && e.port == port &&
+			    port != 0) {
+				if (e.family == sa->sa_family &&
+				    memcmp(&e.addr, addr, e.family == AF_INET ?
+				    sizeof e.addr.v4 : sizeof e.addr.v6) == 0)
+					return i;
+				if (!exact && (wildcard(e.family, &e.addr) ||
+				    wildcard(sa->sa_family, addr)))
+					return i;
+			}
+		}
+		spec = *end == ',' ? end + 1 : end;
+	}
+	return -1;
+}
+
+static int
+entry_match(const struct sockaddr *sa, socklen_t len)
+{
+	int	i;
+
+	if ((i = entry_find(sa, len, 1)) == -1)
+		i = entry_find(sa, len, 0);
+	return i;
+}
+
+/*
+ * Ask pmd for the app's sockets: their number, the fds in fds. Connecting
+ * is also what tells pmd the worker listens. -1 if pmd does not answer or
+ * sends none (not one of its workers).
+ */
+static int
+handoff(int *fds)
+{
+	const char		*name = getenv("PMD_LISTEN_SOCKET");
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { 5, 0 };
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(MAX_SOCKETS * sizeof(int))];
+	}			 cbuf;
+	struct msghdr		 msg;
+	struct cmsghdr		*cm;
+	char			 byte[64];
+	struct iovec		 iov = { byte, sizeof byte };
+	ssize_t			 r;
+	int			 s, n = 0;
+	socklen_t		 len;
+
+	if (name == NULL || name[0] != '@' ||
+	    strlen(name) >= sizeof sun.sun_path)
+		return -1;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path + 1, name + 1, strlen(name + 1));
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(name);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(s, (struct sockaddr *)&sun, len) == -1) {
+		close(s);
+		return -1;
+	}
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof cbuf.buf;
+	do
+		r = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
+	while (r == -1 && errno == EINTR);
+	close(s);
+	if (r <= 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS) {
+			n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+		}
+	}
+	__atomic_store_n(&announced, 1, __ATOMIC_RELAXED);
+	return n > 0 ? n : -1;
+}
+
+static int
+sock_type(int fd)
+{
+	int		type = -1;
+	socklen_t	len = sizeof type;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return -1;
+	return type;
+}
+
+PUBLIC int
+bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int		fds[MAX_SOCKETS], n, i, k, fdflags, flflags;
+	int		saved = errno;
+	struct stat	st;
+
+	if (real_bind == NULL)
+		real_bind = next("bind");
+	if ((i = entry_match(sa, len)) == -1 || sock_type(fd) != SOCK_STREAM)
+		return real_bind(fd, sa, len);
+	if ((n = handoff(fds)) == -1 || i >= n) {
+		for (k = 0; k < n; k++)
+			close(fds[k]);
+		errno = saved;
+		return real_bind(fd, sa, len);
+	}
+	/* pmd's socket under the caller's fd, with the caller's flags. */
+	fdflags = fcntl(fd, F_GETFD);
+	flflags = fcntl(fd, F_GETFL);
+	if (dup3(fds[i], fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1) {
+		for (k = 0; k < n; k++)
+			close(fds[k]);
+		errno = saved;
+		return real_bind(fd, sa, len);
+	}
+	if (flflags != -1)
+		fcntl(fd, F_SETFL, flflags);
+	if (fstat(fd, &st) == 0) {
+		for (k = 0; k < MAX_SOCKETS; k++) {
+			if (handed[k] == 0 || handed[k] == st.st_ino) {
+				handed[k] = st.st_ino;
+				break;
+			}
+		}
+	}
+	for (k = 0; k < n; k++)
+		close(fds[k]);
+	errno = saved;
+	return 0;
+}
+
+PUBLIC int
+listen(int fd, int backlog)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof ss;
+	struct stat		st;
+	int			fds[MAX_SOCKETS], n, k, saved;
+
+	if (real_listen == NULL)
+		real_listen = next("listen");
+	if (getenv("PMD_LISTEN") == NULL)
+		return real_listen(fd, backlog);
+	/* One pmd handed over: it listens already, with pmd's backlog. */
+	if (fstat(fd, &st) == 0 && st.st_ino != 0) {
+		for (k = 0; k < MAX_SOCKETS && handed[k] != 0; k++)
+			if (handed[k] == st.st_ino)
+				return 0;
+	}
+	if (real_listen(fd, backlog) == -1)
+		return -1;
+	saved = errno;
+	/* One of pmd's sockets it inherited (fd 3..): tell pmd. */
+	if (!__atomic_load_n(&announced, __ATOMIC_RELAXED) &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    entry_find((struct sockaddr *)&ss, len, 1) != -1 &&
+	    (n = handoff(fds)) > 0) {
+		for (k = 0; k < n; k++)
+			close(fds[k]);
+	}
+	errno = saved;
+	return 0;
+}
+
+/* Whether path names one of pmd's unix sockets. */
+static int
+pmd_path(const char *path)
+{
+	struct sockaddr_un	sun;
+
+	if (path == NULL || getenv("PMD_LISTEN") == NULL ||
+	    strlen(path) >= sizeof sun.sun_path)
+		return 0;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	return entry_find((struct sockaddr *)&sun, sizeof sun, 1) != -1;
+}
+
+PUBLIC int
+unlink(const char *path)
+{
+	if (real_unlink == NULL)
+		real_unlink = next("unlink");
+	return pmd_path(path) ? 0 : real_unlink(path);
+}
+
+PUBLIC int
+unlinkat(int dirfd, const char *path, int flags)
+{
+	if (real_unlinkat == NULL)
+		real_unlinkat = next("unlinkat");
+	if (path[0] == '/' && pmd_path(path))
+		return 0;
+	return real_unlinkat(dirfd, path, flags);
+}
+
+PUBLIC int
+remove(const char *path)
+{
+	if (real_remove == NULL)
+		real_remove = next("remove");
+	return pmd_path(path) ? 0 : real_remove(path);
+}
