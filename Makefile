@@ -18,7 +18,7 @@ CFLAGS	?= -O2 -g
 WERROR	?= -Werror
 WARN	 = -std=gnu11 -Wall -Wextra -Wmissing-prototypes $(WERROR) \
 	   -Wno-missing-field-initializers
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -DPRELOAD_PATH='"$(LIBDIR)/pmd/pmd-preload.so"'  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -DPMD_LIBDIR='"$(LIBDIR)/pmd"' -DPMD_UNITDIR='"$(UNITDIR)"'  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libev ships no .pc file: plain -l. pmctl needs cJSON only.
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLIENT_LIBS = $(shell pkg-config --libs libcjson 2>/dev/null)
@@ -35,11 +35,11 @@ DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)
-CLIENT	 = src/pmctl.c src/monit.c $(CMDS) $(COMMON)
+CLIENT	 = src/pmctl.c src/monit.c src/ecosystem.c $(CMDS) $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse ini config keys supervise cron
 
-all: pmd pmctl pmd-preload.so
+all: pmd pmctl pmd-preload.so pmd-drain.js
 
 # Everything the tests need too (make check does this itself).
 deps:
@@ -58,6 +58,10 @@ pmd-preload.so build/san/pmd-preload.so: src/preload.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PRELOAD_FLAGS) -o $@ src/preload.c \
 	    $(LDFLAGS) -ldl
+
+pmd-drain.js build/san/pmd-drain.js: src/pmd-drain.js
+	@mkdir -p $(@D)
+	cp src/pmd-drain.js $@
 
 # The sanitized builds that make check runs.
 build/san/pmd: $(DAEMON) $(HEADERS)
@@ -94,7 +98,7 @@ run:
 
 check:
 	@scripts/deps.sh test
-	$(MAKE) all build/san/pmd build/san/pmctl build/san/pmd-preload.so \
+	$(MAKE) all build/san/pmd build/san/pmctl build/san/pmd-preload.so build/san/pmd-drain.js \
 	    build/testsrv \
 	    $(UNIT:%=build/san/test-%)
 	@for t in $(UNIT); do echo "== unit: $$t"; \
@@ -152,7 +156,7 @@ install: all
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPDIR) $(DESTDIR)$(LIBDIR)/pmd \
 	    $(DESTDIR)$(SYSCONFDIR)/pmd/apps.d $(DESTDIR)$(SYSCONFDIR)/pmd/examples
 	install -m 755 pmd pmctl $(DESTDIR)$(BINDIR)
-	install -m 644 pmd-preload.so $(DESTDIR)$(LIBDIR)/pmd
+	install -m 644 pmd-preload.so pmd-drain.js $(DESTDIR)$(LIBDIR)/pmd
 	install -m 644 man/pmctl.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/pmd.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/pmd.8 $(DESTDIR)$(MANDIR)/man8
@@ -173,7 +177,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/pmd $(DESTDIR)$(BINDIR)/pmctl \
 	    $(DESTDIR)$(MANDIR)/man1/pmctl.1 $(DESTDIR)$(MANDIR)/man5/pmd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/pmd.8 $(DESTDIR)$(UNITDIR)/pmd.service \
-	    $(DESTDIR)$(COMPDIR)/pmctl $(DESTDIR)$(LIBDIR)/pmd/pmd-preload.so
+	    $(DESTDIR)$(COMPDIR)/pmctl $(DESTDIR)$(LIBDIR)/pmd/pmd-preload.so \
+	    $(DESTDIR)$(LIBDIR)/pmd/pmd-drain.js
 	-rmdir $(DESTDIR)$(LIBDIR)/pmd 2>/dev/null
 	@for f in conf/pmd.conf $(EXAMPLES); do \
 	    case $$f in conf/pmd.conf) d=pmd.conf ;; \
@@ -186,6 +191,6 @@ uninstall:
 	    $(DESTDIR)$(SYSCONFDIR)/pmd 2>/dev/null
 
 clean:
-	rm -rf pmd pmctl pmd-preload.so build .run
+	rm -rf pmd pmctl pmd-preload.so pmd-drain.js build .run
 
 .PHONY: all deps run check bench clean install uninstall fuzz fuzz-replay

@@ -30,6 +30,13 @@ double	 num(cJSON *, const char *);
 const char *str(cJSON *, const char *);
 double	 mono_now(void);
 
+/* ecosystem.c: PM2's ecosystem files. */
+int	 eco_is_file(const char *);
+const char *script_interpreter(const char *);
+char	*eco_date_format(const char *);
+cJSON	*eco_load(const char *, const char *);
+void	 eco_print(FILE *, const char *, const cJSON *);
+
 /* monit.c */
 int	 monit_main(int, FILE *, int, char **);
 

@@ -45,6 +45,7 @@ enum arg_type {
 	ARG_INT_OR_STRING,	/* the same, or a string the command parses */
 	ARG_STRINGS,		/* an array of at least min strings */
 	ARG_STRING_MAP,		/* an object of strings */
+	ARG_OBJECTS,		/* an array of objects */
 };
 
 struct cmd_arg {
@@ -58,6 +59,7 @@ struct cmd_arg {
 #define CMD_WHILE_STOPPING	0x1	/* pmd runs it while it shuts down */
 #define CMD_NO_AUTOSTART	0x2	/* pmctl starts no daemon for it */
 #define CMD_CLIENT		0x4	/* pmctl's own: pmd does not know it */
+#define CMD_LOCAL		0x8	/* with CMD_CLIENT: needs no pmd at all */
 
 struct client;
 struct cJSON;
@@ -96,7 +98,7 @@ struct cmd_entry {
 	X(start) X(stop) X(restart) X(reload) X(delete) X(reset) X(scale) \
 	X(list) X(show) X(logs) X(flush) X(save) X(resurrect)		\
 	X(reload_config) X(reopen_logs) X(signal) X(monit) X(ping)	\
-	X(version) X(kill)
+	X(version) X(kill) X(import) X(startup)
 
 extern const struct cmd_entry *const cmd_table[];
 const struct cmd_entry *cmd_find(const char *, int);

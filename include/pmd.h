@@ -462,7 +462,7 @@ void	 worker_listening(struct worker *, pid_t);
 
 /* handoff.c: the listening sockets for pmd-preload.so. */
 int	 handoff_vars(const struct app *, const char **, char **,
-	    const char **);
+	    const char **, const char **);
 
 /* app.c: the registry of apps and their desired state. */
 struct rolling;

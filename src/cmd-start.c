@@ -163,13 +163,18 @@ default_name(const char *argv0)
 	return name;
 }
 
+/*
+ * The config and environment of an ad-hoc app from req's fields, or the
+ * error reply.
+ */
 static cJSON *
-start_adhoc(struct client *c, cJSON *req, cJSON *command)
+adhoc_new(struct client *c, cJSON *req, struct app_config **cfgp,
+    char ***envpp)
 {
-	struct target		 t = { .instance = -1 };
 	struct app_config	*cfg;
-	struct app		*a;
 	cJSON			*item, *env, *inst;
+	cJSON			*command = cJSON_GetObjectItemCaseSensitive(req,
+				    "command");
 	const char		*cwd = json_string(req, "cwd");
 	const char		*name = json_string(req, "name");
 	char			**argv, **envp = NULL, *cause, *dname = NULL;
@@ -246,12 +251,6 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 		appcfg_unref(cfg);
 		return r;
 	}
-	if (app_find(cfg->name) != NULL || config_find(config, cfg->name)) {
-		cJSON *r = reply_error(PMD_E_EXIST, "an app named \"%s\" "
-		    "already exists; choose another with --name", cfg->name);
-		appcfg_unref(cfg);
-		return r;
-	}
 	env = cJSON_GetObjectItemCaseSensitive(req, "env");
 	if (cJSON_IsObject(env)) {
 		n = 0;
@@ -262,9 +261,90 @@ start_adhoc(struct client *c, cJSON *req, cJSON *command)
 				    item->valuestring);
 		}
 	}
+	*cfgp = cfg;
+	*envpp = envp;
+	return NULL;
+}
+
+static cJSON *
+start_adhoc(struct client *c, cJSON *req)
+{
+	struct target		 t = { .instance = -1 };
+	struct app_config	*cfg;
+	struct app		*a;
+	char			**envp;
+	cJSON			*r;
+
+	if ((r = adhoc_new(c, req, &cfg, &envp)) != NULL)
+		return r;
+	if (app_find(cfg->name) != NULL || config_find(config, cfg->name)) {
+		r = reply_error(PMD_E_EXIST, "an app named \"%s\" already "
+		    "exists; choose another with --name", cfg->name);
+		appcfg_unref(cfg);
+		argv_free(envp);
+		return r;
+	}
 	a = app_create(cfg, envp, 1, NULL);
 	appcfg_unref(cfg);
 	t.name = xstrdup(a->name);
+	return cmd_wait(c, &t, 0);
+}
+
+/*
+ * Several ad-hoc apps at once (an ecosystem file): all are checked
+ * before any starts. One that runs already as an ad-hoc app is started
+ * as it is, as PM2 does.
+ */
+static cJSON *
+start_apps(struct client *c, cJSON *list)
+{
+	struct target		  t = { .instance = -1 };
+	size_t			  n = cJSON_GetArraySize(list), i = 0, j;
+	struct app_config	**cfgs = xcalloc(n + 1, sizeof *cfgs);
+	char			***envs = xcalloc(n + 1, sizeof *envs);
+	struct app		 *a;
+	cJSON			 *item, *r = NULL;
+
+	if (n == 0)
+		r = reply_error(PMD_E_ARGS, "field \"apps\": no apps");
+	cJSON_ArrayForEach(item, list) {
+		if (r != NULL)
+			break;
+		if ((r = adhoc_new(c, item, &cfgs[i], &envs[i])) != NULL)
+			break;
+		a = app_find(cfgs[i]->name);
+		for (j = 0; j < i; j++) {
+			if (strcmp(cfgs[j]->name, cfgs[i]->name) == 0)
+				r = reply_error(PMD_E_ARGS, "two apps named "
+				    "\"%s\"", cfgs[i]->name);
+		}
+		if (r == NULL && ((a != NULL && !a->adhoc) ||
+		    config_find(config, cfgs[i]->name) != NULL))
+			r = reply_error(PMD_E_EXIST, "an app named \"%s\" "
+			    "is in pmd's config already", cfgs[i]->name);
+		if (r == NULL && a != NULL && a->want == APP_GONE)
+			r = reply_error(PMD_E_FAILED, "app \"%s\" is being "
+			    "deleted", cfgs[i]->name);
+		i++;
+	}
+	for (j = 0; j < i; j++) {
+		if (r == NULL) {
+			strv_add(&t.names, cfgs[j]->name);
+			if ((a = app_find(cfgs[j]->name)) != NULL) {
+				app_apply(a, E_START, -1);
+				argv_free(envs[j]);
+			} else
+				app_create(cfgs[j], envs[j], 1, NULL);
+		} else
+			argv_free(envs[j]);
+		appcfg_unref(cfgs[j]);
+	}
+	free(cfgs);
+	free(envs);
+	if (r != NULL) {
+		target_clear(&t);
+		return r;
+	}
 	return cmd_wait(c, &t, 0);
 }
 
@@ -278,7 +358,10 @@ cmd_start_exec(struct client *c, cJSON *req)
 	const char	*profile = json_string(req, "env_profile");
 
 	if (command != NULL)
-		return start_adhoc(c, req, command);
+		return start_adhoc(c, req);
+	if (cJSON_HasObjectItem(req, "apps"))
+		return start_apps(c, cJSON_GetObjectItemCaseSensitive(req,
+		    "apps"));
 	if (file != NULL) {
 		if (file[0] != '/')
 			return reply_error(PMD_E_ARGS, "field \"file\": "
@@ -347,25 +430,6 @@ key_flag(cJSON *keys, int argc, char **argv, int i)
 	return i;
 }
 
-/* The interpreter PM2 would run a script of this name with, or NULL. */
-static const char *
-interpreter(const char *file)
-{
-	static const char *const by_ext[][2] = {
-		{ ".js", "node" }, { ".mjs", "node" }, { ".cjs", "node" },
-		{ ".py", "python3" }, { ".rb", "ruby" }, { ".php", "php" },
-		{ ".sh", "sh" },
-	};
-	const char	*dot = strrchr(file, '.');
-	size_t		 i;
-
-	for (i = 0; dot != NULL && i < nitems(by_ext); i++) {
-		if (strcmp(dot, by_ext[i][0]) == 0)
-			return by_ext[i][1];
-	}
-	return NULL;
-}
-
 /* A name made of path's base name, without its extension (app.js: app). */
 static char *
 script_name(const char *path)
@@ -386,6 +450,84 @@ is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Into env: pmctl's environment, as PM2 gives a command. */
+static void
+add_environ(cJSON *env)
+{
+	char	**e, *eq, *key;
+
+	for (e = environ; *e != NULL; e++) {
+		if ((eq = strchr(*e, '=')) == NULL)
+			continue;
+		key = xstrndup(*e, eq - *e);
+		if (!cJSON_HasObjectItem(env, key))
+			cJSON_AddStringToObject(env, key, eq + 1);
+		free(key);
+	}
+}
+
+/* PM2 makes the directories of an app's log files: so does pmctl. */
+static void
+make_log_dirs(const cJSON *keys)
+{
+	const char	*names[] = { "out_file", "err_file" };
+	const cJSON	*v;
+	char		*dir, *slash, *cause;
+	size_t		 i;
+
+	for (i = 0; i < nitems(names); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(keys, names[i]);
+		if (!cJSON_IsString(v) || v->valuestring[0] != '/')
+			continue;
+		dir = xstrdup(v->valuestring);
+		if ((slash = strrchr(dir, '/')) != dir) {
+			*slash = '\0';
+			if (mkdir_p(dir, 0755, &cause) == -1) {
+				fprintf(stderr, "pmctl: %s: %s\n", names[i], cause);
+				free(cause);
+			}
+		}
+		free(dir);
+	}
+}
+
+/*
+ * start ecosystem.config.js [--env PROFILE]: its apps as ad-hoc apps, each
+ * with pmctl's environment under its env and the profile's.
+ */
+static void
+build_ecosystem(cJSON *req, const char *file, const char *profile,
+    int options)
+{
+	cJSON	*apps, *app, *env, *v, *p;
+
+	if (options)
+		pmctl_usage_error("start: an ecosystem file takes --env PROFILE "
+		    "alone; its apps' settings are in the file");
+	apps = eco_load(file, profile);
+	cJSON_ArrayForEach(app, apps) {
+		env = cJSON_CreateObject();
+		p = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		    app, "profiles"), profile != NULL ? profile : "");
+		cJSON_ArrayForEach(v, p)
+			cJSON_AddStringToObject(env, v->string, v->valuestring);
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(app,
+		    "env")) {
+			if (!cJSON_HasObjectItem(env, v->string))
+				cJSON_AddStringToObject(env, v->string,
+				    v->valuestring);
+		}
+		add_environ(env);
+		cJSON_ReplaceItemInObject(app, "env", env);
+		make_log_dirs(cJSON_GetObjectItemCaseSensitive(app, "keys"));
+		cJSON_DeleteItemFromObject(app, "profiles");
+		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(app,
+		    "keys")) == 0)
+			cJSON_DeleteItemFromObject(app, "keys");
+	}
+	cJSON_AddItemToObject(req, "apps", apps);
+}
+
 /*
  * Turn start's arguments into the request's fields: a configured app or
  * all; a config file (FILE.conf, or any path to one); a script, run as
@@ -398,8 +540,7 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 	const char	*name = NULL, *inst = NULL, *profile = NULL;
 	const char	*target = NULL, *interp = NULL, **slot;
 	char		 path[PATH_MAX], cwd[PATH_MAX], *dname = NULL;
-	cJSON		*cmd, *env, *keys = cJSON_CreateObject();
-	char		**e, *eq, *key;
+	cJSON		*cmd, *keys = cJSON_CreateObject();
 	int		 i, watch = 0, script = 0, conf;
 
 	(void)ce;
@@ -435,12 +576,15 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 	    strcmp(target + strlen(target) - 5, ".conf") == 0;
 	/* A path, or a name with a script's extension; else an app name. */
 	if (target != NULL && !conf && (strchr(target, '/') != NULL ||
-	    interpreter(target) != NULL) && is_file(target)) {
-		if (strstr(target, "ecosystem") != NULL ||
-		    strstr(target, ".config.") != NULL)
-			pmctl_usage_error("start: %s looks like a PM2 ecosystem "
-			    "file, which pmctl does not read yet: write its apps "
-			    "as [app:NAME] sections (pmd.conf(5))", target);
+	    script_interpreter(target) != NULL || eco_is_file(target)) &&
+	    is_file(target)) {
+		if (eco_is_file(target)) {
+			build_ecosystem(req, target, profile, name != NULL ||
+			    inst != NULL || watch || interp != NULL ||
+			    cJSON_GetArraySize(keys) > 0 || i < argc);
+			cJSON_Delete(keys);
+			return;
+		}
 		script = 1;
 	}
 	if (i < argc || script) {
@@ -462,7 +606,7 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 				fatalx(EXIT_USAGE, "%s: %s", target,
 				    strerror(errno));
 			if (interp == NULL)
-				interp = interpreter(target);
+				interp = script_interpreter(target);
 			if (interp != NULL && strcmp(interp, "none") != 0)
 				cJSON_AddItemToArray(cmd,
 				    cJSON_CreateString(interp));
@@ -498,15 +642,7 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			fatalx(EXIT_USAGE, "getcwd: %s", strerror(errno));
 		cJSON_AddStringToObject(req, "cwd", cwd);
 		/* As with PM2, the command gets the environment of pmctl. */
-		env = cJSON_AddObjectToObject(req, "env");
-		for (e = environ; *e != NULL; e++) {
-			if ((eq = strchr(*e, '=')) == NULL)
-				continue;
-			key = xstrndup(*e, eq - *e);
-			if (!cJSON_HasObjectItem(env, key))
-				cJSON_AddStringToObject(env, key, eq + 1);
-			free(key);
-		}
+		add_environ(cJSON_AddObjectToObject(req, "env"));
 		return;
 	}
 	if (target == NULL)
@@ -539,6 +675,7 @@ static const struct cmd_arg cmd_start_args[] = {
 	{ "env", ARG_STRING_MAP, 0, 0, 0 },
 	{ "watch", ARG_BOOL, 0, 0, 0 },
 	{ "keys", ARG_STRING_MAP, 0, 0, 0 },
+	{ "apps", ARG_OBJECTS, 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
 

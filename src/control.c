@@ -228,6 +228,14 @@ arg_fits(const struct cmd_arg *arg, cJSON *v)
 				return 0;
 		}
 		return 1;
+	case ARG_OBJECTS:
+		if (!cJSON_IsArray(v))
+			return 0;
+		cJSON_ArrayForEach(x, v) {
+			if (!cJSON_IsObject(x))
+				return 0;
+		}
+		return 1;
 	}
 	return 0;
 }
@@ -253,6 +261,8 @@ arg_expected(const struct cmd_arg *arg, char *buf, size_t size)
 		    "an array of strings";
 	case ARG_STRING_MAP:
 		return "an object whose values are strings";
+	case ARG_OBJECTS:
+		return "an array of objects";
 	}
 	return "?";
 }

@@ -39,17 +39,18 @@ env_set(char ***envp, size_t *n, const char *key, const char *value)
 }
 
 /*
- * Binding through pmd (handoff.c): its library first in LD_PRELOAD. The
- * worker then counts as online when it listens.
+ * Binding through pmd (handoff.c): its library first in LD_PRELOAD, and
+ * pmd-drain.js first in NODE_OPTIONS. The worker then counts as online
+ * when it listens.
  */
 static void
 env_preload(const struct app *a, struct worker *w, char ***envp, size_t *n)
 {
-	const char	*lib, *sock, *old = NULL;
+	const char	*lib, *sock, *js, *old = NULL, *nodeopt = NULL;
 	char		*listen, *v;
 	size_t		 i;
 
-	if (handoff_vars(a, &lib, &listen, &sock) == -1)
+	if (handoff_vars(a, &lib, &listen, &sock, &js) == -1)
 		return;
 	env_set(envp, n, "PMD_LISTEN", listen);
 	env_set(envp, n, "PMD_LISTEN_SOCKET", sock);
@@ -57,6 +58,16 @@ env_preload(const struct app *a, struct worker *w, char ***envp, size_t *n)
 	for (i = 0; i < *n; i++) {
 		if (strncmp((*envp)[i], "LD_PRELOAD=", 11) == 0)
 			old = (*envp)[i] + 11;
+		if (strncmp((*envp)[i], "NODE_OPTIONS=", 13) == 0)
+			nodeopt = (*envp)[i] + 13;
+	}
+	/* Node servers drain on SIGTERM unless they handle it themselves. */
+	if (js != NULL) {
+		v = nodeopt != NULL && *nodeopt != '\0' ?
+		    xprintf("--require \"%s\" %s", js, nodeopt) :
+		    xprintf("--require \"%s\"", js);
+		env_set(envp, n, "NODE_OPTIONS", v);
+		free(v);
 	}
 	v = old != NULL && *old != '\0' ? xprintf("%s %s", lib, old) :
 	    xstrdup(lib);

@@ -29,6 +29,7 @@
 static ev_io	 handoff_w = { .fd = -1 };
 static char	*handoff_sock;	/* "@NAME", or NULL until opened */
 static char	*library;	/* pmd-preload.so, or NULL: not found */
+static char	*drain;		/* pmd-drain.js, or NULL */
 static int	 library_looked;
 
 /* The worker whose process group or session pid is in, or NULL. */
@@ -152,31 +153,45 @@ handoff_open(void)
 	return NULL;
 }
 
-/* pmd-preload.so: beside pmd's executable, else where make install put it. */
-static const char *
-handoff_library(void)
+/*
+ * A file pmd ships for its workers (pmd-preload.so, pmd-drain.js):
+ * beside pmd's executable, else where make install put it; NULL if
+ * neither has it.
+ */
+static char *
+shipped(const char *name)
 {
 	char	exe[PATH_MAX], *slash, *path;
 	ssize_t	n;
 
-	if (library_looked)
-		return library;
-	library_looked = 1;
 	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
 		exe[n] = '\0';
 		if ((slash = strrchr(exe, '/')) != NULL) {
 			*slash = '\0';
-			path = xprintf("%s/pmd-preload.so", exe);
+			path = xprintf("%s/%s", exe, name);
 			if (access(path, R_OK) == 0)
-				return library = path;
+				return path;
 			free(path);
 		}
 	}
-	if (access(PRELOAD_PATH, R_OK) == 0)
-		return library = xstrdup(PRELOAD_PATH);
+	path = xprintf("%s/%s", PMD_LIBDIR, name);
+	if (access(path, R_OK) == 0)
+		return path;
 	log_warn("no %s: workers that bind their app's listen address "
-	    "themselves will find it taken", PRELOAD_PATH);
+	    "themselves will find it taken", path);
+	free(path);
 	return NULL;
+}
+
+static const char *
+handoff_library(void)
+{
+	if (!library_looked) {
+		library_looked = 1;
+		library = shipped("pmd-preload.so");
+		drain = shipped("pmd-drain.js");
+	}
+	return library;
 }
 
 /* One socket as PMD_LISTEN gives it: tcp://ADDR:PORT or unix:PATH. */
@@ -209,13 +224,14 @@ handoff_entry(int fd)
 
 /*
  * What a worker of a needs to bind through pmd: the library for
- * LD_PRELOAD, *listen for PMD_LISTEN (to free) and *sock for
- * PMD_LISTEN_SOCKET. -1 when the app has no sockets, listen_preload is
- * off, or the library or the socket is missing.
+ * LD_PRELOAD, *listen for PMD_LISTEN (to free), *sock for
+ * PMD_LISTEN_SOCKET and *js, pmd-drain.js for Node (or NULL). -1 when the
+ * app has no sockets, listen_preload is off, or the library or the socket
+ * is missing.
  */
 int
 handoff_vars(const struct app *a, const char **lib, char **listen,
-    const char **sock)
+    const char **sock, const char **js)
 {
 	char	*e, *t;
 	size_t	 i;
@@ -225,6 +241,7 @@ handoff_vars(const struct app *a, const char **lib, char **listen,
 	if ((*lib = handoff_library()) == NULL ||
 	    (*sock = handoff_open()) == NULL)
 		return -1;
+	*js = drain;
 	*listen = NULL;
 	for (i = 0; i < a->nlisten; i++) {
 		e = handoff_entry(a->listen_fds[i]);

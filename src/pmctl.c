@@ -591,6 +591,8 @@ main(int argc, char **argv)
 	if ((cmd->flags & CMD_CLIENT) && pmctl_json)
 		pmctl_usage_error("%s is a view for a person; --json list is for "
 		    "programs", cmd->name);
+	if (cmd->flags & CMD_LOCAL)
+		return cmd->run(-1, NULL, argc - (int)i, argv + i);
 	if (cmd->flags & CMD_CLIENT) {
 		if ((fd = connect_daemon(opt_socket, 1, &path)) == -1)
 			fatalx(EXIT_UNREACH, "no pmd answers on %s", path);

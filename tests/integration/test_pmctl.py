@@ -196,10 +196,10 @@ def test_start_a_script_or_a_program_as_pm2_does(pmd, tmp_path):
                ["node --port 3000 0", "node --port 3000 1"], what="node's output")
     wait_until(lambda: log_lines(pmd.logs / "job.out.log") == ["python x"], what="python")
     wait_until(lambda: log_lines(pmd.logs / "t.out.log") == ["tool a b"], what="the tool")
-    # PM2's ecosystem files are named, not run as a script.
+    # PM2's ecosystem files are read as such, not run as a script.
     (tmp_path / "ecosystem.config.js").write_text("module.exports = {apps: []}\n")
     r = pmd.ctl("start", "ecosystem.config.js", cwd=tmp_path)
-    assert r.returncode == 2 and "looks like a PM2 ecosystem file" in r.stderr
+    assert r.returncode == 2 and "ecosystem.config.js: no apps" in r.stderr
 
 
 def test_pm2_command_names_work(pmd):
@@ -213,3 +213,20 @@ def test_pm2_command_names_work(pmd):
     assert pmd.ok("sendSignal", "SIGCONT", "api").stdout == "signalled 1 worker(s)\n"
     assert "reopened" in pmd.ok("reloadLogs").stdout
     assert pmd.ctl("logs", "api", "--nostream", timeout=10).returncode == 0
+
+
+def test_startup_says_how_pmd_starts_at_boot(pmd):
+    """pmctl startup needs no daemon (none is started for it) and says what
+    it did or what to run: here, by what the machine has."""
+    r = pmd.ctl("startup")
+    if not os.path.isdir("/run/systemd/system"):
+        assert r.returncode == 1
+        assert "does not run systemd: start \"pmd -d\" from its init" in r.stdout
+    elif not any(os.path.exists(p) for p in ("/etc/systemd/system/pmd.service",
+                                             "/lib/systemd/system/pmd.service",
+                                             "/usr/local/lib/systemd/system/pmd.service",
+                                             "/usr/lib/systemd/system/pmd.service")):
+        assert r.returncode == 1 and "pmd.service is not installed" in r.stdout
+    assert not os.path.exists(pmd.socket)
+    r = pmd.ctl("startup", "now")
+    assert r.returncode == 2 and "startup takes no arguments" in r.stderr

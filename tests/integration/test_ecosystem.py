@@ -1,0 +1,163 @@
+"""PM2's ecosystem files: pmctl start ecosystem.config.js [--env NAME] and
+pmctl import, tried as a PM2 user would, with an unchanged Express-style
+server (tests/tools/mini-express.js: app.get and app.listen, as Express
+has them).
+"""
+import os
+import re
+import shutil
+import subprocess
+
+from conftest import PMCTL, ROOT, free_port, log_lines, pid_alive, wait_until
+from test_preload import Hammer, environ, spread
+
+SERVER = """
+const express = require('./mini-express');
+const app = express();
+const PORT = process.env.PORT || 3000;
+app.get('/', (req, res) => res.send(`${process.pid}\\n`));
+app.listen(PORT, () => console.log(`Server running on port ${PORT}`));
+"""
+
+TUTORIAL = """
+module.exports = {
+  apps: [{
+    name: 'tutorial-app',
+    script: './server.js',
+    instances: 'max',
+    exec_mode: 'cluster',
+    env: { NODE_ENV: 'development', PORT: %d },
+    env_production: { NODE_ENV: 'production', PORT: %d },
+    max_memory_restart: '500M',
+    log_date_format: 'YYYY-MM-DD HH:mm:ss Z',
+    error_file: './logs/err.log',
+    out_file: './logs/out.log',
+    autorestart: true,
+    max_restarts: 10,
+    min_uptime: '10s',
+  }],
+};
+"""
+
+
+def project(tmp_path, dev, prod):
+    d = tmp_path / "project"
+    d.mkdir()
+    shutil.copy(os.path.join(ROOT, "tests", "tools", "mini-express.js"), d)
+    (d / "server.js").write_text(SERVER)
+    (d / "ecosystem.config.js").write_text(TUTORIAL % (dev, prod))
+    return d
+
+
+def test_a_tutorial_ecosystem_runs_unchanged_and_reloads_without_a_loss(pmd, tmp_path):
+    dev, prod = free_port(), free_port()
+    d = project(tmp_path, dev, prod)
+    pmd.start()
+    pmd.ok("start", "ecosystem.config.js", "--env", "production", cwd=d)
+    ws = pmd.wait_status("tutorial-app", "online", count=os.cpu_count())
+    env = environ(ws[0]["pid"])
+    assert env[b"NODE_ENV"] == b"production" and env[b"PORT"] == str(prod).encode()
+    old = spread(pmd, prod, "tutorial-app")
+    cfg = pmd.show("tutorial-app")["config"]
+    assert cfg["listen"] == f"tcp://0.0.0.0:{prod}"
+    assert cfg["max_memory_restart"] == "500M" and cfg["min_uptime"] == "10s"
+    assert cfg["max_restarts"] == "10"
+    assert cfg["log_date_format"] == "%Y-%m-%d %H:%M:%S %z"
+    out = d / "logs" / "out.log"
+    wait_until(lambda: out.exists() and "Server running on port" in out.read_text(),
+               what="the app's own out_file")
+    assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} Server running",
+                    out.read_text().splitlines()[0]), out.read_text()
+    # Keep-alive clients through two reloads of the unchanged app: none
+    # fails (pmd-drain.js drains it on SIGTERM).
+    h = Hammer(prod)
+    try:
+        wait_until(lambda: h.ok > 50, what="traffic")
+        for _ in range(2):
+            pmd.ok("reload", "tutorial-app")
+        new = {w["pid"] for w in pmd.workers("tutorial-app")}
+        assert not new & old
+        wait_until(lambda: new & h.seen, timeout=20, what="the new workers to answer")
+    finally:
+        h.finish()
+    assert h.errors == [] and h.ok > 100
+    assert all(not pid_alive(p) for p in old)
+    assert spread(pmd, prod, "tutorial-app") == new
+    # Started again, the running app stays as it is.
+    pmd.ok("start", "ecosystem.config.js", "--env", "production", cwd=d)
+    assert {w["pid"] for w in pmd.workers("tutorial-app")} == new
+
+
+def test_import_prints_ini_that_pmd_runs(pmd, tmp_path):
+    dev, prod = free_port(), free_port()
+    d = project(tmp_path, dev, prod)
+    r = subprocess.run([PMCTL, "import", "ecosystem.config.js"], cwd=d, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    ini = r.stdout
+    assert "[app:tutorial-app]\n" in ini
+    assert f"command = node {d}/server.js\n" in ini
+    assert f"listen = tcp://0.0.0.0:{dev}\n" in ini
+    assert f"env_production.PORT = {prod}\n" in ini
+    assert f"err_file = {d}/logs/err.log\n" in ini
+    # The production PORT differs from the listen port: said, not hidden.
+    assert "use --env production" in r.stderr
+    conf = tmp_path / "imported.conf"
+    conf.write_text(ini)
+    pmd.start()
+    pmd.ok("start", conf)
+    pmd.wait_status("tutorial-app", "online", count=os.cpu_count())
+    spread(pmd, dev, "tutorial-app")
+
+
+def test_json_file_keys_without_equivalent_and_scripts(pmd, tmp_path):
+    """A .json file needs no node to read; PM2's keys that pmd lacks are
+    named; scripts run with their extension's interpreter, a program in
+    PATH as it is (script npm), and watch arrays become watch_paths."""
+    (tmp_path / "job.py").write_text("import sys, time\nprint('job', sys.argv[1:], flush=True)\n"
+                                     "time.sleep(1000)\n")
+    (tmp_path / "package.json").write_text(
+        '{"name": "p", "version": "1.0.0", "scripts": {"start": "exec sleep 1000"}}\n')
+    (tmp_path / "ecosystem.json").write_text("""{
+  "apps": [
+    {"name": "job", "script": "job.py", "args": ["--once", "a b"], "vizion": false,
+     "watch": ["job.py"], "ignore_watch": ["node_modules"], "stop_exit_codes": [0, 3],
+     "wait_ready": true, "time": false},
+    {"name": "npm-app", "script": "npm", "args": "start", "kill_timeout": 3000}
+  ]
+}""")
+    r = subprocess.run([PMCTL, "import", "ecosystem.json"], cwd=tmp_path, env={"PATH": "/nonexistent"},
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert 'app "job": vizion: no pmd equivalent: ignored' in r.stderr
+    assert 'app "job": wait_ready: PM2\'s process.send(\'ready\')' in r.stderr
+    assert f"command = python3 {tmp_path}/job.py --once 'a b'\n" in r.stdout
+    assert "watch_paths = job.py\n" in r.stdout and "stop_exit_codes = 0, 3\n" in r.stdout
+    assert "log_date_format = none\n" in r.stdout
+    pmd.start()
+    pmd.ok("start", "ecosystem.json", cwd=tmp_path)
+    pmd.wait_status("job", "online")
+    pmd.wait_status("npm-app", "online")
+    wait_until(lambda: "job ['--once', 'a b']" in log_lines(pmd.logs / "job.out.log"),
+               what="the job's line, without a timestamp")
+    assert pmd.show("npm-app")["config"]["kill_timeout"] == "3s"
+    assert pmd.show("job")["config"]["watch"] == "true"
+
+
+def test_bad_ecosystem_files_are_named(pmd, tmp_path):
+    (tmp_path / "ecosystem.config.js").write_text("module.exports = { apps: [ { name: 'x' } ] };\n")
+    r = subprocess.run([PMCTL, "import", "ecosystem.config.js"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and 'ecosystem.config.js: an app without "script"' in r.stderr
+    (tmp_path / "ecosystem.config.js").write_text("module.exports = {{;\n")
+    r = subprocess.run([PMCTL, "import", "ecosystem.config.js"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "ecosystem.config.js: node could not evaluate it" in r.stderr
+    assert "SyntaxError" in r.stderr
+    r = subprocess.run([PMCTL, "import", "ecosystem.config.js"], cwd=tmp_path,
+                       env={"PATH": "/nonexistent"}, capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "cannot run node to read it" in r.stderr
+    (tmp_path / "ecosystem.json").write_text('{"apps": 3}')
+    r = pmd.ctl("start", "ecosystem.json", cwd=tmp_path)
+    assert r.returncode == 2 and "expected { apps: [...] }" in r.stderr
