@@ -46,8 +46,9 @@ def pids(pmd, name="web"):
 class Hammer:
     """Client threads sending requests on keep-alive connections."""
 
-    def __init__(self, port, threads=4):
+    def __init__(self, port, threads=4, get=get):
         self.port = port
+        self.get = get
         self.stop = threading.Event()
         self.ok = 0
         self.errors = []
@@ -65,7 +66,7 @@ class Hammer:
             if n % 20 == 0:
                 conn.close()  # a new connection now and then, as browsers do
             try:
-                pid = get(self.port, conn)
+                pid = self.get(self.port, conn)
                 with self.lock:
                     self.ok += 1
                     self.seen.add(pid)

@@ -10,9 +10,9 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 
 from conftest import ROOT, free_port, log_lines, pid_alive, wait_until
+from test_cluster import Hammer as ClusterHammer
 
 NODE_APP = """
 const http = require('http');
@@ -174,35 +174,10 @@ except OSError as e:
     assert r.stdout.strip() == "98"   # EADDRINUSE: not pmd's socket
 
 
-class Hammer:
-    """Keep-alive clients; any failure at all counts."""
-
-    def __init__(self, port, threads=4):
-        self.port, self.ok, self.errors, self.seen = port, 0, [], set()
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run) for _ in range(threads)]
-        for t in self.threads:
-            t.start()
-
-    def run(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        while not self.stop.is_set():
-            try:
-                pid = get_pid(self.port, conn)
-                with self.lock:
-                    self.ok += 1
-                    self.seen.add(pid)
-            except Exception as e:
-                with self.lock:
-                    self.errors.append(repr(e))
-                conn.close()
-        conn.close()
-
-    def finish(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
+def Hammer(port):
+    """Keep-alive clients (test_cluster's), reading the pid at the end of
+    each answer; any failure at all counts."""
+    return ClusterHammer(port, get=get_pid)
 
 
 def test_node_cluster_conf_reloads_under_load_without_a_failure(pmd):
