@@ -89,6 +89,18 @@ struct envvar {
 	char			*value;
 };
 
+/* The events a hook can run on (hook_NAME keys). */
+enum hook {
+	HOOK_EXITED,
+	HOOK_RESTARTED,
+	HOOK_ERRORED,
+	HOOK_ONLINE,
+	HOOK_RELOAD_FAILED,
+	HOOK_WATCHDOG,
+	HOOK_COUNT
+};
+extern const char *const hook_events[HOOK_COUNT];
+
 struct app_config {
 	TAILQ_ENTRY(app_config)	 entry;
 	int			 refs;
@@ -127,6 +139,9 @@ struct app_config {
 	mode_t			 listen_mode;	/* of unix sockets */
 	int			 listen_nodelay; /* TCP_NODELAY on them */
 	int			 listen_preload; /* pmd-preload.so in workers */
+	int			 ipc;		/* the message channel */
+	uint64_t		 watchdog;	/* ms; 0: none */
+	char			*hooks[HOOK_COUNT]; /* commands, or NULL */
 	int			 wait_ready;	/* online at READY=1 */
 	uint64_t		 listen_timeout; /* for READY=1, ms */
 
@@ -167,6 +182,8 @@ struct config {
 	int			 exit_when_failed_set;
 	int			 container;	/* output to pmd's stdout/stderr */
 	int			 container_json; /* ... as JSON lines */
+	char			*hooks[HOOK_COUNT]; /* for every app */
+	uint64_t		 hook_timeout_ms; /* 0: HOOK_TIMEOUT */
 	struct app_config_list	 apps;
 };
 
@@ -215,6 +232,7 @@ enum key_type {
 	K_CRON,
 	K_LIST,		/* comma-separated */
 	K_CHOICE,	/* one of the words of what, as its index */
+	K_HOOK,		/* a command, split like command; the text kept */
 };
 
 struct app_key {
@@ -342,7 +360,7 @@ struct spawn {
 	int		 err_fd;
 	const int	*listen_fds;	/* become fds 3.. */
 	size_t		 nlisten;
-	char		*pid_slot;	/* the child writes its pid here */
+	char		*pid_slot[2];	/* the child writes its pid here */
 };
 
 #define PID_SLOT_SIZE	24
@@ -414,6 +432,7 @@ struct worker {
 	unsigned	 instance;
 	unsigned	 id;		/* PMD_WORKER_ID of the current process */
 	pid_t		 pid;
+	pid_t		 last_pid;	/* of the process before, for events */
 	struct sm	 sm;
 
 	double		 started;	/* ev_now() at spawn */
@@ -441,6 +460,27 @@ struct worker {
 	 * not wait min_uptime again. */
 	int		 await_listen;
 	int		 proven;
+
+	/* The message channel (ipc.c) of the current process. */
+	ev_io		 ipc_r;
+	ev_io		 ipc_w;
+	char		*ipc_in;	/* a line being read */
+	size_t		 ipc_inlen;
+	int		 ipc_skip;	/* the rest of a too long line */
+	char		*ipc_out;	/* queued for the worker */
+	size_t		 ipc_outlen;
+	size_t		 ipc_outoff;
+	unsigned long	 ipc_bad;	/* lines dropped: not JSON, too long */
+	unsigned long	 ipc_dropped_out; /* messages it could not take */
+	struct metric {
+		char	*name;
+		double	 value;
+	}		*metrics;	/* its last {"type":"metrics"} */
+	size_t		 nmetrics;
+
+	ev_timer	 watchdog_w;	/* WATCHDOG=1 due, with watchdog */
+	int		 watchdog_fired; /* SIGABRT sent for a missed one */
+	char		*exit_reason;	/* why pmd ended the last process */
 	/* A reload's new worker, on probation: told when it comes online
 	 * or exits (failed: killed for want of READY=1). NULL otherwise. */
 	void		(*trial)(struct worker *, int);
@@ -459,6 +499,37 @@ int	 worker_idle(const struct worker *);
 void	 worker_signal(struct worker *, int);
 void	 worker_sample(struct worker *);
 void	 worker_listening(struct worker *, pid_t);
+void	 worker_ready(struct worker *);
+
+/* ipc.c: a worker's message channel. */
+void	 ipc_init(struct worker *);
+int	 ipc_open(struct worker *);
+void	 ipc_close(struct worker *);
+void	 ipc_free(struct worker *);
+int	 ipc_send(struct worker *, const char *);
+
+/* events.c: what happened, kept in a ring and sent to followers. */
+struct event {
+	double		 time;
+	char		*app;		/* NULL: the daemon's */
+	int		 instance;	/* -1: none */
+	long		 pid;
+	char		*type;
+	char		*text;
+	char		*data;		/* a worker's message (JSON), or NULL */
+};
+typedef void (*event_tap_fn)(const struct event *);
+extern event_tap_fn event_tap;
+void	 event_emit(const struct app *, const struct worker *, const char *,
+	    char *, const char *, ...) __attribute__((format(printf, 5, 6)));
+void	 events_each(const char *, size_t, void (*)(const struct event *,
+	    void *), void *);
+void	 events_free(void);
+
+/* hooks.c: commands run on events. */
+void	 hooks_event(const struct app *, const struct worker *,
+	    const struct event *);
+void	 hooks_free(void);
 
 /* handoff.c: the listening sockets for pmd-preload.so. */
 int	 handoff_vars(const struct app *, const char **, char **,
@@ -530,7 +601,8 @@ void	 target_clear(struct target *);
 int	 target_has(const struct target *, const struct app *);
 
 /* env.c: the environment of a worker's process. */
-char	**env_worker(struct app *, struct worker *, const char *, char **);
+char	**env_worker(struct app *, struct worker *, const char *, int,
+	    char **);
 
 /* trigger.c: cron_restart and max_memory_restart roll an app. */
 void	 trigger_init(struct app *);
@@ -608,6 +680,7 @@ void	 control_kill_replies(void);
 void	 client_wait(struct client *, client_wait_fn, struct target *, int);
 struct target *client_target(struct client *);
 void	 client_follow(struct client *, const char *, int);
+void	 client_follow_events(struct client *, const char *);
 int	 client_mode(struct client *);
 
 /* cmd.c: what commands share to read requests and build replies. */
@@ -618,6 +691,7 @@ struct cJSON *reply_error(const char *, const char *, ...)
 int	 cmd_get_target(struct cJSON *, struct target *, struct cJSON **);
 struct cJSON *cmd_reply_list(void);
 struct cJSON *cmd_worker_json(struct worker *, int);
+struct cJSON *event_json(const struct event *);
 struct cJSON *cmd_apply_target(struct client *, struct cJSON *, enum wevent,
 	    int);
 struct cJSON *cmd_wait(struct client *, struct target *, int);

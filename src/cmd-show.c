@@ -200,7 +200,7 @@ static void
 print_show(cJSON *reply, cJSON *req, FILE *in)
 {
 	cJSON	*app = cJSON_GetObjectItemCaseSensitive(reply, "app");
-	cJSON	*w, *env, *line, *tail, *v;
+	cJSON	*w, *env, *line, *tail, *v, *m;
 	char	 up[16], mem[16];
 
 	(void)req; (void)in;
@@ -253,8 +253,23 @@ print_show(cJSON *reply, cJSON *req, FILE *in)
 		    num(w, "unstable_restarts"), num(w, "worker_id"));
 		if (json_string(w, "reason"))
 			printf("  reason: %s\n", str(w, "reason"));
-		if (json_string(w, "last_exit"))
+		if (json_string(w, "last_exit") &&
+		    json_string(w, "last_exit_reason"))
+			printf("  last exit: %s (%s)\n", str(w, "last_exit"),
+			    str(w, "last_exit_reason"));
+		else if (json_string(w, "last_exit"))
 			printf("  last exit: %s\n", str(w, "last_exit"));
+		if ((m = cJSON_GetObjectItemCaseSensitive(w, "metrics")) != NULL) {
+			printf("  metrics:");
+			cJSON_ArrayForEach(v, m)
+				printf(" %s=%g", v->string, v->valuedouble);
+			putchar('\n');
+		}
+		if (num(w, "messages_dropped_bad") > 0 ||
+		    num(w, "messages_dropped_unsent") > 0)
+			printf("  messages dropped: %.0f not JSON or too long, "
+			    "%.0f not taken\n", num(w, "messages_dropped_bad"),
+			    num(w, "messages_dropped_unsent"));
 		if (json_string(w, "exec_error"))
 			printf("  start failed: %s\n", str(w, "exec_error"));
 		if (json_string(w, "status_text"))

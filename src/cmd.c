@@ -118,8 +118,22 @@ cmd_worker_json(struct worker *w, int detail)
 	    (double)(uint64_t)((now - w->started) * 1000) : 0);
 	cJSON_AddNumberToObject(o, "cpu", (double)(int)(w->cpu_pct * 10) / 10);
 	cJSON_AddNumberToObject(o, "memory", (double)w->rss);
+	if (w->nmetrics > 0) {
+		cJSON	*m = cJSON_AddObjectToObject(o, "metrics");
+		size_t	 i;
+		for (i = 0; i < w->nmetrics; i++)
+			cJSON_AddNumberToObject(m, w->metrics[i].name,
+			    w->metrics[i].value);
+	}
 	if (!detail)
 		return o;
+	if (w->exit_reason != NULL)
+		cJSON_AddStringToObject(o, "last_exit_reason", w->exit_reason);
+	if (w->ipc_bad > 0)
+		cJSON_AddNumberToObject(o, "messages_dropped_bad", w->ipc_bad);
+	if (w->ipc_dropped_out > 0)
+		cJSON_AddNumberToObject(o, "messages_dropped_unsent",
+		    w->ipc_dropped_out);
 	cJSON_AddNumberToObject(o, "unstable_restarts", w->sm.unstable);
 	if (w->sm.reason != R_NONE)
 		cJSON_AddStringToObject(o, "reason",
@@ -146,6 +160,26 @@ cmd_worker_json(struct worker *w, int detail)
 		    (double)(uint64_t)(ev_timer_remaining(EV_DEFAULT,
 		    &w->timer_w) * 1000));
 	add_tail(o, w->tail);
+	return o;
+}
+
+/* One event as the events command and its followers give it. */
+cJSON *
+event_json(const struct event *e)
+{
+	cJSON	*o = cJSON_CreateObject(), *data;
+
+	cJSON_AddNumberToObject(o, "time", e->time);
+	if (e->app != NULL)
+		cJSON_AddStringToObject(o, "app", e->app);
+	if (e->instance >= 0)
+		cJSON_AddNumberToObject(o, "instance", e->instance);
+	if (e->pid > 0)
+		cJSON_AddNumberToObject(o, "pid", e->pid);
+	cJSON_AddStringToObject(o, "type", e->type);
+	cJSON_AddStringToObject(o, "text", e->text);
+	if (e->data != NULL && (data = cJSON_Parse(e->data)) != NULL)
+		cJSON_AddItemToObject(o, "message", data);
 	return o;
 }
 

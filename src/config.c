@@ -44,7 +44,8 @@ struct parse {
 static const char *const daemon_keys[] = {
 	"include", "log_dir", "socket", "dump_file", "max_clients",
 	"client_idle_timeout", "exit_when_failed", "container",
-	"container_format",
+	"container_format", "hook_exited", "hook_restarted", "hook_errored",
+	"hook_online", "hook_reload_failed", "hook_watchdog", "hook_timeout",
 };
 
 struct app_config *
@@ -123,6 +124,7 @@ void
 config_free(struct config *cfg)
 {
 	struct app_config	*a;
+	int			 i;
 
 	if (cfg == NULL)
 		return;
@@ -134,6 +136,8 @@ config_free(struct config *cfg)
 	free(cfg->log_dir);
 	free(cfg->socket);
 	free(cfg->dump_file);
+	for (i = 0; i < HOOK_COUNT; i++)
+		free(cfg->hooks[i]);
 	argv_free(cfg->files);
 	argv_free(cfg->extra);
 	free(cfg->extra_owner);
@@ -304,6 +308,26 @@ daemon_key(struct parse *p, const char *key, const char *value)
 		p->include_lines[n] = p->line;
 		return;
 	}
+	if (strncmp(key, "hook_", 5) == 0) {
+		const struct app_key *k = key_find(key);
+		char **argv;
+		int h;
+		for (h = 0; k != NULL && h < HOOK_COUNT; h++) {
+			if (k->off == offsetof(struct app_config, hooks[h]))
+				break;
+		}
+		if (k != NULL && h < HOOK_COUNT) {
+			if (split_command(value, &argv, &cause) == -1) {
+				perror_at(p, p->line, "%s: %s", key, cause);
+				free(cause);
+				return;
+			}
+			argv_free(argv);
+			free(p->cfg->hooks[h]);
+			p->cfg->hooks[h] = xstrdup(value);
+			return;
+		}
+	}
 	if (strcmp(key, "max_clients") == 0) {
 		unsigned long n;
 		if (parse_uint(value, 100000, &n, &cause) == -1 || n == 0) {
@@ -332,6 +356,15 @@ daemon_key(struct parse *p, const char *key, const char *value)
 			free(cause);
 		}
 		p->cfg->exit_when_failed_set |= key[0] == 'e';
+		return;
+	}
+	if (strcmp(key, "hook_timeout") == 0) {
+		if (parse_duration(value, &p->cfg->hook_timeout_ms,
+		    &cause) == -1 || p->cfg->hook_timeout_ms == 0) {
+			perror_at(p, p->line, "%s: %s", key, cause ? cause :
+			    "expected more than 0");
+			free(cause);
+		}
 		return;
 	}
 	if (strcmp(key, "client_idle_timeout") == 0) {

@@ -34,6 +34,8 @@
 #define STALL_SECONDS	10.0
 #define OUT_MAX		(8 * 1024 * 1024)
 #define FOLLOW_MAX	(1024 * 1024)	/* a follower this far behind goes */
+#define FOLLOW_LOGS	1
+#define FOLLOW_EVENTS	2
 #define REQ_BATCH	4		/* requests of one client per wake-up */
 #define MAX_CLIENTS	256		/* max_clients by default */
 #define IDLE_MS		60000		/* client_idle_timeout by default */
@@ -64,7 +66,7 @@ struct client {
 	int			 mode;
 	int			 kill_reply;	/* answer when pmd exits */
 
-	int			 follow;	/* streams log lines */
+	int			 follow;	/* streams: FOLLOW_LOGS, _EVENTS */
 	char			*follow_app;	/* NULL: every app */
 	int			 follow_mask;
 };
@@ -103,7 +105,7 @@ client_free(struct client *c)
 	LIST_REMOVE(c, entry);
 	if (c->counted)
 		nclients--;
-	if (c->follow && --nfollowers == 0)
+	if (c->follow == FOLLOW_LOGS && --nfollowers == 0)
 		log_tap = NULL;
 	free(c->follow_app);
 	target_clear(&c->target);
@@ -328,8 +330,9 @@ client_request(struct client *c, const char *line, size_t len)
 		return -1;
 	}
 	if (c->follow)
-		reply = reply_error(PMD_E_ARGS, "this connection follows logs "
-		    "and takes no more requests; open another");
+		reply = reply_error(PMD_E_ARGS, "this connection follows %s "
+		    "and takes no more requests; open another",
+		    c->follow == FOLLOW_LOGS ? "logs" : "events");
 	else if (daemon_stopping && !(ce->flags & CMD_WHILE_STOPPING))
 		reply = reply_error(PMD_E_SHUTDOWN, "pmd is shutting down");
 	else if ((reply = args_check(ce, req)) == NULL &&
@@ -732,7 +735,8 @@ control_tap(const char *app, int instance, int stream, const char *line)
 
 	for (c = LIST_FIRST(&clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (!c->follow || !(c->follow_mask & (1 << stream)) ||
+		if (c->follow != FOLLOW_LOGS ||
+		    !(c->follow_mask & (1 << stream)) ||
 		    (c->follow_app != NULL && strcmp(c->follow_app, app) != 0))
 			continue;
 		if (c->outlen - c->outoff > FOLLOW_MAX) {
@@ -759,9 +763,42 @@ client_follow(struct client *c, const char *app, int mask)
 	if (c->follow)
 		return;
 	ev_timer_stop(EV_DEFAULT, &c->idle_w);
-	c->follow = 1;
+	c->follow = FOLLOW_LOGS;
 	c->follow_app = app != NULL ? xstrdup(app) : NULL;
 	c->follow_mask = mask;
 	nfollowers++;
 	log_tap = control_tap;
+}
+
+/* Send each new event to the followers that want it. */
+static void
+control_event(const struct event *e)
+{
+	struct client	*c, *next;
+
+	for (c = LIST_FIRST(&clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->follow != FOLLOW_EVENTS || (c->follow_app != NULL &&
+		    (e->app == NULL || strcmp(c->follow_app, e->app) != 0)))
+			continue;
+		if (c->outlen - c->outoff > FOLLOW_MAX) {
+			log_warn("control: event follower (uid %ld) does not "
+			    "keep up; dropped", (long)c->cred.uid);
+			client_free(c);
+			continue;
+		}
+		client_send(c, event_json(e));
+	}
+}
+
+/* From now on c gets the events of app (every app if NULL). */
+void
+client_follow_events(struct client *c, const char *app)
+{
+	if (c->follow)
+		return;
+	ev_timer_stop(EV_DEFAULT, &c->idle_w);
+	c->follow = FOLLOW_EVENTS;
+	c->follow_app = app != NULL ? xstrdup(app) : NULL;
+	event_tap = control_event;
 }

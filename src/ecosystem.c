@@ -44,7 +44,7 @@ static const char *const read_keys[] = {
 	"name", "script", "args", "interpreter", "exec_interpreter",
 	"node_args", "interpreter_args", "cwd", "instances", "exec_mode",
 	"env", "error_file", "uid", "gid", "watch", "ignore_watch",
-	"log_date_format", "time", "stop_exit_codes", "wait_ready",
+	"log_date_format", "time", "stop_exit_codes",
 };
 
 int
@@ -412,13 +412,10 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 			if (cJSON_IsFalse(item) && cJSON_GetObjectItemCaseSensitive(
 			    in, "log_date_format") == NULL)
 				set_key(keys, "log_date_format", xstrdup("none"));
-		} else if (strcmp(k, "wait_ready") == 0) {
-			if (cJSON_IsTrue(item))
-				warn_key(file, name, k, "PM2's process.send("
-				    "'ready') is not pmd's READY=1: left out; "
-				    "with listen, a worker is online once it "
-				    "listens");
-		} else if (!in_list(k, read_keys, nitems(read_keys)))
+		} else if (strcmp(k, "wait_ready") == 0)
+			/* process.send('ready') comes over the channel. */
+			set_key(keys, k, scalar(item));
+		else if (!in_list(k, read_keys, nitems(read_keys)))
 			warn_key(file, name, k, "no pmd equivalent: ignored");
 	}
 	v = cJSON_GetObjectItemCaseSensitive(in, "exec_mode");

@@ -15,7 +15,9 @@ extern char **environ;
 /* Variables pmd's own environment must not pass on to workers. */
 static const char *const unset_vars[] = {
 	"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-	"PMD_READY_FD", "PMD_LISTEN", "PMD_LISTEN_SOCKET",
+	"PMD_READY_FD", "PMD_LISTEN", "PMD_LISTEN_SOCKET", "PMD_IPC_FD",
+	"NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE", "WATCHDOG_USEC",
+	"WATCHDOG_PID",
 };
 
 /* Set key=value in *envp; returns the entry. */
@@ -79,11 +81,12 @@ env_preload(const struct app *a, struct worker *w, char ***envp, size_t *n)
 
 /*
  * The environment of a new process of w: base, app env, profile, ours.
- * With listening sockets, *pid_slot points where LISTEN_PID's value goes
+ * ipc_fd: the message channel's fd in the worker, or -1. pid_slot[0] and
+ * [1] point where LISTEN_PID's and WATCHDOG_PID's values go
  * (the child writes its own pid there); notify is the NOTIFY_SOCKET.
  */
 char **
-env_worker(struct app *a, struct worker *w, const char *notify,
+env_worker(struct app *a, struct worker *w, const char *notify, int ipc_fd,
     char **pid_slot)
 {
 	struct app_config	*cfg = a->cfg;
@@ -126,7 +129,22 @@ env_worker(struct app *a, struct worker *w, const char *notify,
 	env_set(&envp, &n, "PMD_WORKER_ID", buf);
 	if (notify != NULL)
 		env_set(&envp, &n, "NOTIFY_SOCKET", notify);
-	*pid_slot = NULL;
+	pid_slot[0] = pid_slot[1] = NULL;
+	if (ipc_fd != -1) {
+		snprintf(buf, sizeof buf, "%d", ipc_fd);
+		env_set(&envp, &n, "PMD_IPC_FD", buf);
+		env_set(&envp, &n, "NODE_CHANNEL_FD", buf);
+		env_set(&envp, &n, "NODE_CHANNEL_SERIALIZATION_MODE", "json");
+	}
+	if (cfg->watchdog > 0) {
+		char **e;
+		snprintf(buf, sizeof buf, "%llu",
+		    (unsigned long long)cfg->watchdog * 1000);
+		env_set(&envp, &n, "WATCHDOG_USEC", buf);
+		e = env_set(&envp, &n, "WATCHDOG_PID", "");
+		*e = xrealloc(*e, sizeof "WATCHDOG_PID=" + PID_SLOT_SIZE);
+		pid_slot[1] = *e + sizeof "WATCHDOG_PID=" - 1;
+	}
 	if (a->nlisten > 0) {
 		char *names = xcalloc(a->nlisten, strlen(a->name) + 1), **e;
 		for (i = 0; i < a->nlisten; i++) {
@@ -141,7 +159,7 @@ env_worker(struct app *a, struct worker *w, const char *notify,
 		/* Room for the pid, which only the child knows. */
 		e = env_set(&envp, &n, "LISTEN_PID", "");
 		*e = xrealloc(*e, sizeof "LISTEN_PID=" + PID_SLOT_SIZE);
-		*pid_slot = *e + sizeof "LISTEN_PID=" - 1;
+		pid_slot[0] = *e + sizeof "LISTEN_PID=" - 1;
 	}
 	env_preload(a, w, &envp, &n);
 	return envp;

@@ -135,6 +135,13 @@ key_set(const struct app_key *k, struct app_config *a, const char *v,
 		a->argv = list;
 		a->command = xstrdup(v);
 		return 0;
+	case K_HOOK:
+		if (split_command(v, &list, cause) == -1)
+			return -1;
+		argv_free(list);
+		free(*FIELD(a, k, char *));
+		*FIELD(a, k, char *) = xstrdup(v);
+		return 0;
 	case K_PATH:
 		if (*v == '\0') {
 			*cause = xstrdup(k->what);
@@ -246,6 +253,7 @@ keys_free(struct app_config *a)
 		case K_GROUP:
 		case K_DATE_FORMAT:
 		case K_CRON:
+		case K_HOOK:
 			free(*FIELD(a, &app_keys[i], char *));
 			break;
 		case K_LISTEN:
@@ -286,6 +294,7 @@ key_text(const struct app_key *k, const struct app_config *a)
 	case K_USER:
 	case K_GROUP:
 	case K_CRON:
+	case K_HOOK:
 		return *(char *const *)f ? xstrdup(*(char *const *)f) : NULL;
 	case K_DATE_FORMAT:
 		return xstrdup(a->log_date_format ? a->log_date_format : "none");

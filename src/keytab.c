@@ -11,6 +11,12 @@
 
 #define F(field)	offsetof(struct app_config, field)
 
+/* The event each hook_NAME key runs on, as events.c names it. */
+const char *const hook_events[HOOK_COUNT] = {
+	"exited", "restarted", "errored", "online", "reload-failed",
+	"watchdog",
+};
+
 static const struct app_key keys[] = {
 	{ "command", K_COMMAND, F(command), NULL, 0, 0, NULL },
 	{ "cwd", K_PATH, F(cwd), NULL, 0, 0, "expected a directory" },
@@ -42,6 +48,16 @@ static const struct app_key keys[] = {
 	{ "listen_mode", K_MODE, F(listen_mode), "0660", 0, 0, NULL },
 	{ "listen_nodelay", K_BOOL, F(listen_nodelay), "false", 0, 0, NULL },
 	{ "listen_preload", K_BOOL, F(listen_preload), "true", 0, 0, NULL },
+	{ "ipc", K_BOOL, F(ipc), "true", 0, 0, NULL },
+	{ "watchdog", K_DURATION, F(watchdog), "0", 100, 0,
+	  "0 (none) or at least 100ms" },
+	{ "hook_exited", K_HOOK, F(hooks[HOOK_EXITED]), NULL, 0, 0, NULL },
+	{ "hook_restarted", K_HOOK, F(hooks[HOOK_RESTARTED]), NULL, 0, 0, NULL },
+	{ "hook_errored", K_HOOK, F(hooks[HOOK_ERRORED]), NULL, 0, 0, NULL },
+	{ "hook_online", K_HOOK, F(hooks[HOOK_ONLINE]), NULL, 0, 0, NULL },
+	{ "hook_reload_failed", K_HOOK, F(hooks[HOOK_RELOAD_FAILED]), NULL, 0, 0,
+	  NULL },
+	{ "hook_watchdog", K_HOOK, F(hooks[HOOK_WATCHDOG]), NULL, 0, 0, NULL },
 	{ "wait_ready", K_BOOL, F(wait_ready), "false", 0, 0, NULL },
 	{ "listen_timeout", K_DURATION, F(listen_timeout), "30s", 0, 0, NULL },
 	{ "max_memory_restart", K_SIZE, F(max_memory), "0", 1024 * 1024, 0,

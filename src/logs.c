@@ -76,9 +76,12 @@ set_error(struct logfile *f, const char *what)
 {
 	char	*e = xprintf("%s: %s: %s", f->path, what, strerror(errno));
 
-	if (f->error == NULL || strcmp(f->error, e) != 0)
+	if (f->error == NULL || strcmp(f->error, e) != 0) {
 		log_warn("log file %s; its lines are dropped until it works",
 		    e);
+		event_emit(app_find(f->app), NULL, "dropped", NULL,
+		    "log file %s; its lines are dropped until it works", e);
+	}
 	free(f->error);
 	f->error = e;
 }

@@ -525,6 +525,8 @@ main(int argc, char **argv)
 		app_settle_all();
 	}
 	logs_close_all();
+	hooks_free();
+	events_free();
 	reconfig_free();
 	config_free(config);
 	free(main_file);

@@ -143,6 +143,7 @@ child(void *arg)
 	struct sigaction	 sa;
 	sigset_t		 empty;
 	int			 sig, null;
+	size_t			 i;
 
 	/* Our handlers must not run here: back to defaults, then unblock. */
 	memset(&sa, 0, sizeof sa);
@@ -164,8 +165,10 @@ child(void *arg)
 		child_fail(ca, ST_DUP);
 	/* Nothing else of pmd's, inherited or ours, goes to the worker. */
 	close_range(3 + (unsigned)sp->nlisten, ~0U, 0);
-	if (sp->pid_slot != NULL)
-		child_pid_text(sp->pid_slot);
+	for (i = 0; i < nitems(sp->pid_slot); i++) {
+		if (sp->pid_slot[i] != NULL)
+			child_pid_text(sp->pid_slot[i]);
+	}
 	/* pmd raised its own fd limit; the worker gets the usual one. */
 	if (sp->nofile != NULL)
 		setrlimit(RLIMIT_NOFILE, sp->nofile);

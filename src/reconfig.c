@@ -351,6 +351,7 @@ reconfig_check(void)
 		}
 	}
 	log_info("reload-config: done");
+	event_emit(NULL, NULL, "reload-config", NULL, "done");
 	daemon_notify("READY=1");
 	result_free(last_result);
 	last_result = r->result;

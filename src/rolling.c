@@ -55,6 +55,7 @@ fail(struct rolling *r, char *why)
 	ev_timer_stop(EV_DEFAULT, &r->up_w);
 	log_warn("%s: reload failed: %s; the old workers keep serving",
 	    a->name, why);
+	event_emit(a, NULL, "reload-failed", NULL, "%s", why);
 	r->error = why;
 	r->stepping = 0;
 	if (r->fresh != NULL) {
@@ -254,6 +255,8 @@ rolling_begin(struct app *a, struct app_config *cfg, int instance,
 		    "%s", a->name, r->stop_first ? "each stopped before its "
 		    "replacement starts" : "each replacement online before "
 		    "the old one stops");
+	event_emit(a, NULL, "reload", NULL, "begins (%s)", r->stop_first ?
+	    "stop-first" : "start-first");
 	reload_next(r);
 	return 0;
 }
@@ -297,6 +300,8 @@ rolling_settle(struct app *a)
 	if (r->error == NULL) {
 		log_info("%s: reload done: %u worker%s replaced", a->name,
 		    r->replaced, r->replaced == 1 ? "" : "s");
+		event_emit(a, NULL, "reload", NULL, "done: %u worker%s "
+		    "replaced", r->replaced, r->replaced == 1 ? "" : "s");
 		/* The daemon's config holds the new definition from now. */
 		known = a->adhoc ? NULL : config_find(config, a->name);
 		if (known != NULL && known != a->cfg) {

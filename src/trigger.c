@@ -39,6 +39,7 @@ trigger_roll(struct app *a, const char *what)
 		return;
 	}
 	log_info("%s: %s: restarting", a->name, what);
+	event_emit(a, NULL, "trigger", NULL, "%s: restarting", what);
 	if (rolling_begin(a, a->cfg, -1, &why) == -1) {
 		log_warn("%s: %s: %s", a->name, what, why);
 		free(why);

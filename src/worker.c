@@ -36,6 +36,11 @@ child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 	(void)revents;
 	ev_child_stop(loop, cw);
 	notify_close(w);
+	ipc_close(w);
+	ev_timer_stop(loop, &w->watchdog_w);
+	free(w->exit_reason);
+	w->exit_reason = w->watchdog_fired ? xstrdup("watchdog timeout") : NULL;
+	w->watchdog_fired = 0;
 	w->last_status = cw->rstatus;
 	w->have_status = 1;
 	logpipe_release(&w->out);
@@ -50,8 +55,12 @@ child_cb(struct ev_loop *loop, ev_child *cw, int revents)
 		    w->instance, (long)pid, how, (unsigned long long)uptime,
 		    w->exec_error ? ": " : "",
 		    w->exec_error ? w->exec_error : "");
+		event_emit(w->app, w, "exited", NULL, "%s after %llums%s%s",
+		    how, (unsigned long long)uptime, w->exit_reason ? ": " : "",
+		    w->exit_reason ? w->exit_reason : "");
 		free(how);
 	}
+	w->last_pid = pid;
 	w->pid = 0;
 	if (w->no_spawn) {
 		w->no_spawn = 0;
@@ -99,6 +108,53 @@ worker_listening(struct worker *w, pid_t pid)
 	worker_step(w, E_READY, 0, 0);
 }
 
+/* READY=1, or PM2's process.send('ready'): online. */
+void
+worker_ready(struct worker *w)
+{
+	worker_step(w, E_READY, 0, 0);
+}
+
+/*
+ * No WATCHDOG=1 within watchdog: the worker hangs. SIGABRT to its process
+ * group (a core dump, where the system keeps them), then SIGKILL after
+ * kill_timeout; its exit is a crash, restarted as one.
+ */
+static void
+watchdog_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker	*w = container_of(t, struct worker, watchdog_w);
+
+	(void)loop; (void)revents;
+	if (w->pid <= 0)
+		return;
+	if (w->watchdog_fired) {
+		log_warn("%s:%u: pid %ld still running after SIGABRT, sending "
+		    "SIGKILL", w->app->name, w->instance, (long)w->pid);
+		kill(-w->pid, SIGKILL);
+		return;
+	}
+	w->watchdog_fired = 1;
+	log_warn("%s:%u: pid %ld: watchdog timeout (no WATCHDOG=1 for %llums); "
+	    "sending SIGABRT", w->app->name, w->instance, (long)w->pid,
+	    (unsigned long long)w->app->cfg->watchdog);
+	event_emit(w->app, w, "watchdog", NULL, "no WATCHDOG=1 for %llums",
+	    (unsigned long long)w->app->cfg->watchdog);
+	kill(-w->pid, SIGABRT);
+	ev_timer_set(&w->watchdog_w, w->app->cfg->kill_timeout / 1000.0, 0);
+	ev_timer_start(EV_DEFAULT, &w->watchdog_w);
+}
+
+static void
+watchdog_pet(struct worker *w)
+{
+	if (w->app->cfg->watchdog == 0 || w->watchdog_fired || w->pid <= 0)
+		return;
+	ev_timer_stop(EV_DEFAULT, &w->watchdog_w);
+	ev_timer_set(&w->watchdog_w, w->app->cfg->watchdog / 1000.0, 0);
+	ev_timer_start(EV_DEFAULT, &w->watchdog_w);
+}
+
 struct worker *
 worker_new(struct app *app, unsigned instance)
 {
@@ -116,8 +172,10 @@ worker_new(struct app *app, unsigned instance)
 		free(path);
 	}
 	ev_init(&w->timer_w, timer_cb);
+	ev_init(&w->watchdog_w, watchdog_cb);
 	ev_child_init(&w->child_w, child_cb, 0, 0);
 	ev_io_init(&w->notify_w, NULL, -1, EV_READ);
+	ipc_init(w);
 	return w;
 }
 
@@ -126,9 +184,12 @@ void
 worker_free(struct worker *w)
 {
 	ev_timer_stop(EV_DEFAULT, &w->timer_w);
+	ev_timer_stop(EV_DEFAULT, &w->watchdog_w);
 	ev_child_stop(EV_DEFAULT, &w->child_w);
 	ev_clear_pending(EV_DEFAULT, &w->child_w);
 	notify_close(w);
+	ipc_free(w);
+	free(w->exit_reason);
 	logpipe_release(&w->out);
 	logpipe_release(&w->err);
 	logfile_unref(w->outf);
@@ -202,6 +263,12 @@ notify_cb(struct ev_loop *loop, ev_io *io, int revents)
 				log_info("%s:%u: pid %ld is ready",
 				    w->app->name, w->instance, (long)w->pid);
 			worker_step(w, E_READY, 0, 0);
+		} else if (strcmp(line, "WATCHDOG=1") == 0)
+			watchdog_pet(w);
+		else if (strcmp(line, "WATCHDOG=trigger") == 0 &&
+		    w->app->cfg->watchdog > 0 && !w->watchdog_fired) {
+			ev_timer_stop(EV_DEFAULT, &w->watchdog_w);
+			watchdog_cb(EV_DEFAULT, &w->watchdog_w, 0);
 		} else if (strncmp(line, "STATUS=", 7) == 0) {
 			free(w->status_text);
 			w->status_text = xstrndup(line + 7, 200);
@@ -265,8 +332,10 @@ worker_spawn(struct worker *w)
 	struct spawn		 sp;
 	char			**envp, *cause, *notify = NULL;
 	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int			*fds = NULL, ipc = -1;
 	pid_t			 pid = -1;
 	int			 e = 0;
+	size_t			 i;
 
 	w->id = ++worker_last_id;
 	free(w->exec_error);
@@ -276,20 +345,33 @@ worker_spawn(struct worker *w)
 	w->started = ev_now(EV_DEFAULT);
 	w->cpu_at = 0;
 	w->await_listen = w->proven = 0;
+	for (i = 0; i < w->nmetrics; i++)
+		free(w->metrics[i].name);
+	w->nmetrics = 0;
 	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
 		e = errno;
 		cause = xprintf("pipe: %s", strerror(errno));
 		goto failed;
 	}
-	if (cfg->wait_ready && (notify = notify_open(w, &cause)) == NULL) {
+	if ((cfg->wait_ready || cfg->watchdog > 0) &&
+	    (notify = notify_open(w, &cause)) == NULL) {
 		e = errno;
 		goto failed;
 	}
+	/* The message channel goes after the sockets: fd 3 + nlisten. */
+	if (cfg->ipc)
+		ipc = ipc_open(w);
 	memset(&sp, 0, sizeof sp);
-	envp = env_worker(a, w, notify, &sp.pid_slot);
+	envp = env_worker(a, w, notify, ipc != -1 ? 3 + (int)a->nlisten : -1,
+	    sp.pid_slot);
 	free(notify);
-	sp.listen_fds = a->listen_fds;
+	fds = xcalloc(a->nlisten + 1, sizeof *fds);
+	if (a->nlisten > 0)
+		memcpy(fds, a->listen_fds, a->nlisten * sizeof *fds);
 	sp.nlisten = a->nlisten;
+	if (ipc != -1)
+		fds[sp.nlisten++] = ipc;
+	sp.listen_fds = fds;
 	sp.argv = cfg->argv;
 	sp.nofile = &worker_nofile;
 	sp.envp = envp;
@@ -304,6 +386,9 @@ worker_spawn(struct worker *w)
 	pid = proc_spawn(&sp, &w->exec_error, &cause);
 	e = errno;
 	argv_free(envp);
+	free(fds);
+	if (ipc != -1)
+		close(ipc);
 	if (pid == -1)
 		goto failed;
 	close(out[1]);
@@ -322,6 +407,8 @@ worker_spawn(struct worker *w)
 	}
 	log_info("%s:%u: started pid %ld (worker %u)", a->name, w->instance,
 	    (long)pid, w->id);
+	event_emit(a, w, "started", NULL, "worker %u", w->id);
+	watchdog_pet(w);
 	/* The program runs: proc_spawn returns after its exec. */
 	if (cfg->wait_ready)
 		arm(w, cfg->listen_timeout);
@@ -335,6 +422,7 @@ worker_spawn(struct worker *w)
 
 failed:
 	notify_close(w);
+	ipc_close(w);
 	log_warn("%s:%u: cannot start: %s", a->name, w->instance, cause);
 	w->exec_error = cause;
 	if (out[0] != -1) {
@@ -363,6 +451,7 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 	struct policy	p = app_policy(w);
 	enum wstate	before = w->sm.state;
 	int		actions, not_ready = w->sm.state == W_FAILING;
+	unsigned	restarts = w->sm.restarts;
 
 	actions = sm_step(&w->sm, ev, &p, status, uptime);
 	/* A spawn needs the app's sockets: bound again if they were closed. */
@@ -383,9 +472,21 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 	}
 	if (actions & A_DELAY)
 		arm(w, w->sm.delay);
-	if (w->sm.state != before && w->sm.state == W_ERRORED)
+	if (w->sm.state != before && w->sm.state == W_ERRORED) {
 		log_warn("%s:%u: errored: %s", w->app->name, w->instance,
 		    sm_reason_name(w->sm.reason));
+		event_emit(w->app, w, "errored", NULL, "%s",
+		    sm_reason_name(w->sm.reason));
+	}
+	if (w->sm.state != before && w->sm.state == W_STOPPED)
+		event_emit(w->app, w, "stopped", NULL, "%s",
+		    w->sm.reason != R_NONE ? sm_reason_name(w->sm.reason) : "");
+	if (ev == E_EXIT && w->sm.restarts != restarts)
+		event_emit(w->app, w, "restarted", NULL, "restart %u%s",
+		    w->sm.restarts, w->sm.state == W_WAITING ? ", after a delay" :
+		    "");
+	if (w->sm.state != before && w->sm.state == W_ONLINE)
+		event_emit(w->app, w, "online", NULL, "%s", "");
 	if (actions & A_SPAWN)
 		worker_spawn(w);
 	else if (w->trial != NULL && ev == E_EXIT)

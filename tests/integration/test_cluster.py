@@ -291,17 +291,24 @@ command = sh -c 'ls /proc/$$/fd; exec sleep 1000'
 listen = tcp://127.0.0.1:{port}, tcp://127.0.0.1:{free_port()}
 [app:plain]
 command = sh -c 'ls /proc/$$/fd; exec sleep 1000'
+[app:bare]
+command = sh -c 'ls /proc/$$/fd; exec sleep 1000'
+ipc = false
 """, pass_fds=(r, w))
     finally:
         os.close(r)
         os.close(w)
     pmd.wait_status("fds", "online")
     pmd.wait_status("plain", "online")
-    wait_until(lambda: len(log_lines(pmd.logs / "fds.out.log")) >= 5, what="fds")
-    wait_until(lambda: len(log_lines(pmd.logs / "plain.out.log")) >= 3, what="fds")
-    # (ls prints them one per line into a pipe, in order.)
-    assert log_lines(pmd.logs / "fds.out.log") == ["0", "1", "2", "3", "4"]
-    assert log_lines(pmd.logs / "plain.out.log") == ["0", "1", "2"]
+    pmd.wait_status("bare", "online")
+    wait_until(lambda: len(log_lines(pmd.logs / "fds.out.log")) >= 6, what="fds")
+    wait_until(lambda: len(log_lines(pmd.logs / "plain.out.log")) >= 4, what="fds")
+    wait_until(lambda: len(log_lines(pmd.logs / "bare.out.log")) >= 3, what="fds")
+    # (ls prints them one per line into a pipe, in order.) The sockets,
+    # then the message channel; none with ipc = false.
+    assert log_lines(pmd.logs / "fds.out.log") == ["0", "1", "2", "3", "4", "5"]
+    assert log_lines(pmd.logs / "plain.out.log") == ["0", "1", "2", "3"]
+    assert log_lines(pmd.logs / "bare.out.log") == ["0", "1", "2"]
 
 
 def test_reload_of_an_app_that_binds_its_own_port(pmd, tmp_path):

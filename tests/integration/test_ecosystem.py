@@ -116,13 +116,17 @@ def test_json_file_keys_without_equivalent_and_scripts(pmd, tmp_path):
     PATH as it is (script npm), and watch arrays become watch_paths."""
     (tmp_path / "job.py").write_text("import sys, time\nprint('job', sys.argv[1:], flush=True)\n"
                                      "time.sleep(1000)\n")
+    # PM2's readiness: process.send('ready') over the message channel.
+    (tmp_path / "ready.js").write_text("setTimeout(() => process.send('ready'), 300);\n"
+                                       "setInterval(() => {}, 1000);\n")
     (tmp_path / "package.json").write_text(
         '{"name": "p", "version": "1.0.0", "scripts": {"start": "exec sleep 1000"}}\n')
     (tmp_path / "ecosystem.json").write_text("""{
   "apps": [
     {"name": "job", "script": "job.py", "args": ["--once", "a b"], "vizion": false,
      "watch": ["job.py"], "ignore_watch": ["node_modules"], "stop_exit_codes": [0, 3],
-     "wait_ready": true, "time": false},
+     "time": false},
+    {"name": "ready", "script": "ready.js", "wait_ready": true, "listen_timeout": 5000},
     {"name": "npm-app", "script": "npm", "args": "start", "kill_timeout": 3000}
   ]
 }""")
@@ -130,7 +134,7 @@ def test_json_file_keys_without_equivalent_and_scripts(pmd, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert 'app "job": vizion: no pmd equivalent: ignored' in r.stderr
-    assert 'app "job": wait_ready: PM2\'s process.send(\'ready\')' in r.stderr
+    assert "wait_ready = true\n" in r.stdout
     assert f"command = python3 {tmp_path}/job.py --once 'a b'\n" in r.stdout
     assert "watch_paths = job.py\n" in r.stdout and "stop_exit_codes = 0, 3\n" in r.stdout
     assert "log_date_format = none\n" in r.stdout
@@ -138,6 +142,8 @@ def test_json_file_keys_without_equivalent_and_scripts(pmd, tmp_path):
     pmd.ok("start", "ecosystem.json", cwd=tmp_path)
     pmd.wait_status("job", "online")
     pmd.wait_status("npm-app", "online")
+    pmd.wait_status("ready", "online")
+    assert "is ready (process.send)" in pmd.stderr()
     wait_until(lambda: "job ['--once', 'a b']" in log_lines(pmd.logs / "job.out.log"),
                what="the job's line, without a timestamp")
     assert pmd.show("npm-app")["config"]["kill_timeout"] == "3s"

@@ -1,0 +1,271 @@
+/*
+ * Hooks: a command run when an event happens (hook_exited, hook_restarted,
+ * hook_errored, hook_online, hook_reload_failed, hook_watchdog), the app's
+ * and the [daemon]'s. Like command, it is split without a shell, and it
+ * runs as the app's user, in its cwd, with PMD_EVENT, PMD_APP,
+ * PMD_INSTANCE, PMD_PID, PMD_EXIT_CODE or PMD_EXIT_SIGNAL and PMD_REASON.
+ * The loop never waits for one: at most HOOKS_MAX run at once (the rest
+ * are skipped, counted and logged), one still running after hook_timeout
+ * (HOOK_TIMEOUT) is killed, and what they print goes to pmd's log.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pmd.h"
+
+#define HOOKS_MAX	4
+#define HOOK_TIMEOUT	30000	/* ms, unless [daemon] hook_timeout */
+#define HOOK_LINE	512
+
+extern char **environ;
+
+struct hook_run {
+	LIST_ENTRY(hook_run)	 entry;
+	char			*what;		/* "hook_exited of web:0" */
+	pid_t			 pid;
+	ev_child		 child_w;
+	ev_timer		 timer_w;
+	ev_io			 out_w;
+	char			 line[HOOK_LINE];
+	size_t			 len;
+};
+
+static LIST_HEAD(, hook_run) runs = LIST_HEAD_INITIALIZER(runs);
+static unsigned		 nruns;
+unsigned long		 hooks_skipped;
+
+static void
+hook_end(struct hook_run *h)
+{
+	if (h->out_w.fd != -1) {
+		ev_io_stop(EV_DEFAULT, &h->out_w);
+		close(h->out_w.fd);
+		h->out_w.fd = -1;
+	}
+	if (h->pid > 0)
+		return;		/* its exit frees it */
+	ev_timer_stop(EV_DEFAULT, &h->timer_w);
+	ev_child_stop(EV_DEFAULT, &h->child_w);
+	LIST_REMOVE(h, entry);
+	nruns--;
+	free(h->what);
+	free(h);
+}
+
+static void
+hook_flush(struct hook_run *h)
+{
+	if (h->len > 0)
+		log_info("%s: %.*s", h->what, (int)h->len, h->line);
+	h->len = 0;
+}
+
+static void
+hook_out_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct hook_run	*h = container_of(io, struct hook_run, out_w);
+	char		 buf[4096];
+	ssize_t		 n, i;
+
+	(void)loop; (void)revents;
+	n = read(io->fd, buf, sizeof buf);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		hook_flush(h);
+		hook_end(h);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n' || h->len == sizeof h->line)
+			hook_flush(h);
+		if (buf[i] != '\n')
+			h->line[h->len++] = buf[i];
+	}
+}
+
+static void
+hook_child_cb(struct ev_loop *loop, ev_child *cw, int revents)
+{
+	struct hook_run	*h = container_of(cw, struct hook_run, child_w);
+	char		*how = status_string(cw->rstatus);
+
+	(void)loop; (void)revents;
+	ev_child_stop(EV_DEFAULT, cw);
+	if (!WIFEXITED(cw->rstatus) || WEXITSTATUS(cw->rstatus) != 0)
+		log_warn("%s: %s", h->what, how);
+	free(how);
+	/* Whatever it left in its process group goes with it. */
+	kill(-h->pid, SIGKILL);
+	h->pid = 0;
+	if (h->out_w.fd == -1)
+		hook_end(h);
+}
+
+static void
+hook_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct hook_run	*h = container_of(t, struct hook_run, timer_w);
+
+	(void)loop; (void)revents;
+	log_warn("%s: still running after hook_timeout: killed", h->what);
+	if (h->pid > 0)
+		kill(-h->pid, SIGKILL);
+}
+
+static void
+env_put(char ***envp, size_t *n, char *entry)
+{
+	*envp = xrealloc(*envp, (*n + 2) * sizeof **envp);
+	(*envp)[(*n)++] = entry;
+	(*envp)[*n] = NULL;
+}
+
+static void
+env_add(char ***envp, size_t *n, const char *key, const char *value)
+{
+	env_put(envp, n, xprintf("%s=%s", key, value));
+}
+
+static void
+hook_run(const char *key, const char *text, const struct app *a,
+    const struct worker *w, const struct event *e)
+{
+	const struct app_config	*cfg = a != NULL ? a->cfg : NULL;
+	struct hook_run		*h;
+	struct spawn		 sp;
+	char			**argv, **envp = NULL, *cause, *exec_error = NULL;
+	char			 buf[32];
+	size_t			 n = 0, i;
+	int			 p[2];
+	pid_t			 pid;
+
+	if (nruns >= HOOKS_MAX) {
+		hooks_skipped++;
+		log_warn("%s of %s: skipped: %d hooks run already (%lu skipped "
+		    "so far)", key, a != NULL ? a->name : "pmd", HOOKS_MAX,
+		    hooks_skipped);
+		return;
+	}
+	if (split_command(text, &argv, &cause) == -1) {
+		log_warn("%s: %s", key, cause);
+		free(cause);
+		return;
+	}
+	for (i = 0; environ[i] != NULL; i++) {
+		if (strncmp(environ[i], "PMD_", 4) != 0 &&
+		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 &&
+		    strncmp(environ[i], "LISTEN_", 7) != 0)
+			env_put(&envp, &n, xstrdup(environ[i]));
+	}
+	env_add(&envp, &n, "PMD_EVENT", e->type);
+	env_add(&envp, &n, "PMD_REASON", e->text);
+	if (a != NULL)
+		env_add(&envp, &n, "PMD_APP", a->name);
+	if (w != NULL) {
+		snprintf(buf, sizeof buf, "%u", w->instance);
+		env_add(&envp, &n, "PMD_INSTANCE", buf);
+		snprintf(buf, sizeof buf, "%ld", e->pid);
+		env_add(&envp, &n, "PMD_PID", buf);
+		if (w->have_status && WIFEXITED(w->last_status)) {
+			snprintf(buf, sizeof buf, "%d",
+			    WEXITSTATUS(w->last_status));
+			env_add(&envp, &n, "PMD_EXIT_CODE", buf);
+		} else if (w->have_status && WIFSIGNALED(w->last_status))
+			env_add(&envp, &n, "PMD_EXIT_SIGNAL",
+			    signal_name(WTERMSIG(w->last_status)));
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("%s: pipe: %s", key, strerror(errno));
+		argv_free(argv);
+		argv_free(envp);
+		return;
+	}
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.envp = envp;
+	sp.cwd = cfg != NULL ? cfg->cwd : "/";
+	sp.set_ids = cfg != NULL && (cfg->user != NULL || cfg->group != NULL) &&
+	    geteuid() == 0;
+	sp.uid = cfg != NULL && cfg->user != NULL ? cfg->uid : geteuid();
+	sp.gid = cfg != NULL && cfg->gid != (gid_t)-1 ? cfg->gid : getegid();
+	sp.user = cfg != NULL && cfg->user != NULL ? cfg->user : "root";
+	sp.out_fd = p[1];
+	sp.err_fd = p[1];
+	pid = proc_spawn(&sp, &exec_error, &cause);
+	close(p[1]);
+	argv_free(argv);
+	argv_free(envp);
+	if (pid == -1) {
+		log_warn("%s: %s", key, cause);
+		free(cause);
+		close(p[0]);
+		return;
+	}
+	h = xcalloc(1, sizeof *h);
+	if (w != NULL)
+		h->what = xprintf("%s of %s:%u", key, a->name, w->instance);
+	else
+		h->what = xprintf("%s of %s", key, a != NULL ? a->name : "pmd");
+	h->pid = pid;
+	if (exec_error != NULL) {
+		log_warn("%s: cannot run: %s", h->what, exec_error);
+		free(exec_error);
+	}
+	fd_nonblock(p[0]);
+	ev_io_init(&h->out_w, hook_out_cb, p[0], EV_READ);
+	ev_io_start(EV_DEFAULT, &h->out_w);
+	ev_child_init(&h->child_w, hook_child_cb, pid, 0);
+	ev_child_start(EV_DEFAULT, &h->child_w);
+	ev_timer_init(&h->timer_w, hook_timer_cb, (config != NULL &&
+	    config->hook_timeout_ms > 0 ? config->hook_timeout_ms :
+	    HOOK_TIMEOUT) / 1000.0, 0);
+	ev_timer_start(EV_DEFAULT, &h->timer_w);
+	LIST_INSERT_HEAD(&runs, h, entry);
+	nruns++;
+}
+
+/* e happened (to a's worker w): run the hooks set for it. */
+void
+hooks_event(const struct app *a, const struct worker *w,
+    const struct event *e)
+{
+	int	i;
+	char	key[64];
+
+	for (i = 0; i < HOOK_COUNT; i++) {
+		if (strcmp(e->type, hook_events[i]) != 0)
+			continue;
+		snprintf(key, sizeof key, "hook_%s", hook_events[i]);
+		for (char *p = key; *p != '\0'; p++)
+			*p = *p == '-' ? '_' : *p;
+		if (a != NULL && a->cfg->hooks[i] != NULL)
+			hook_run(key, a->cfg->hooks[i], a, w, e);
+		if (config != NULL && config->hooks[i] != NULL)
+			hook_run(key, config->hooks[i], a, w, e);
+	}
+}
+
+/* At exit: the hooks still running are killed, not left behind. */
+void
+hooks_free(void)
+{
+	struct hook_run	*h;
+
+	while ((h = LIST_FIRST(&runs)) != NULL) {
+		if (h->pid > 0) {
+			kill(-h->pid, SIGKILL);
+			while (waitpid(h->pid, NULL, 0) == -1 && errno == EINTR)
+				;
+			h->pid = 0;
+		}
+		hook_end(h);
+	}
+}

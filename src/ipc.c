@@ -1,0 +1,273 @@
+/*
+ * A worker's message channel: one end of a socket pair, which the worker
+ * gets on the fd named by PMD_IPC_FD (and, for Node, NODE_CHANNEL_FD with
+ * JSON serialization, so that process.send and process.on('message')
+ * work). It carries one JSON value per line, both ways.
+ *
+ * From the worker: {"type":"metrics","data":{NAME: NUMBER}} sets its
+ * custom metrics; {"type":"broadcast",...} goes to the app's other
+ * workers; the string "ready" (PM2's process.send('ready')) counts as
+ * READY=1 for an app with wait_ready; Node's own messages ({"cmd":
+ * "NODE_..."}) are Node's business. Every message of the app's becomes an
+ * event. A line that is not JSON, or longer than IPC_LINE_MAX, is dropped
+ * and counted. To the worker: pmctl send and broadcasts, through a queue
+ * of at most IPC_OUT_MAX bytes; what does not fit is dropped and counted,
+ * so a worker that never reads costs pmd nothing more.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+
+#define IPC_LINE_MAX	(64 * 1024)
+#define IPC_OUT_MAX	(256 * 1024)
+#define IPC_METRICS_MAX	64
+
+static void	ipc_write_cb(struct ev_loop *, ev_io *, int);
+static void	ipc_read_cb(struct ev_loop *, ev_io *, int);
+
+void
+ipc_init(struct worker *w)
+{
+	ev_io_init(&w->ipc_r, ipc_read_cb, -1, EV_READ);
+	ev_io_init(&w->ipc_w, ipc_write_cb, -1, EV_WRITE);
+}
+
+/* A channel for the process about to start: the worker's end, or -1. */
+int
+ipc_open(struct worker *w)
+{
+	int	sv[2];
+
+	ipc_close(w);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("%s:%u: no message channel: socketpair: %s",
+		    w->app->name, w->instance, strerror(errno));
+		return -1;
+	}
+	fd_nonblock(sv[0]);
+	ev_io_set(&w->ipc_r, sv[0], EV_READ);
+	ev_io_set(&w->ipc_w, sv[0], EV_WRITE);
+	ev_io_start(EV_DEFAULT, &w->ipc_r);
+	return sv[1];
+}
+
+void
+ipc_close(struct worker *w)
+{
+	if (w->ipc_r.fd == -1)
+		return;
+	ev_io_stop(EV_DEFAULT, &w->ipc_r);
+	ev_io_stop(EV_DEFAULT, &w->ipc_w);
+	close(w->ipc_r.fd);
+	ev_io_set(&w->ipc_r, -1, EV_READ);
+	ev_io_set(&w->ipc_w, -1, EV_WRITE);
+	free(w->ipc_in);
+	w->ipc_in = NULL;
+	w->ipc_inlen = 0;
+	w->ipc_skip = 0;
+	free(w->ipc_out);
+	w->ipc_out = NULL;
+	w->ipc_outlen = w->ipc_outoff = 0;
+}
+
+void
+ipc_free(struct worker *w)
+{
+	size_t	i;
+
+	ipc_close(w);
+	for (i = 0; i < w->nmetrics; i++)
+		free(w->metrics[i].name);
+	free(w->metrics);
+	w->metrics = NULL;
+	w->nmetrics = 0;
+}
+
+/* Queue one line for w. -1 (counted as dropped) if it has no channel or
+ * its queue is full. */
+int
+ipc_send(struct worker *w, const char *line)
+{
+	size_t	len = strlen(line);
+
+	if (w->ipc_r.fd == -1 || w->pid <= 0 ||
+	    w->ipc_outlen - w->ipc_outoff + len + 1 > IPC_OUT_MAX) {
+		w->ipc_dropped_out++;
+		return -1;
+	}
+	if (w->ipc_outoff > 0) {
+		memmove(w->ipc_out, w->ipc_out + w->ipc_outoff,
+		    w->ipc_outlen - w->ipc_outoff);
+		w->ipc_outlen -= w->ipc_outoff;
+		w->ipc_outoff = 0;
+	}
+	w->ipc_out = xrealloc(w->ipc_out, w->ipc_outlen + len + 1);
+	memcpy(w->ipc_out + w->ipc_outlen, line, len);
+	w->ipc_out[w->ipc_outlen + len] = '\n';
+	w->ipc_outlen += len + 1;
+	ev_io_start(EV_DEFAULT, &w->ipc_w);
+	return 0;
+}
+
+static void
+ipc_write_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker	*w = container_of(io, struct worker, ipc_w);
+	ssize_t		 n;
+
+	(void)revents;
+	while (w->ipc_outoff < w->ipc_outlen) {
+		n = send(io->fd, w->ipc_out + w->ipc_outoff,
+		    w->ipc_outlen - w->ipc_outoff, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == -1) {
+			/* The worker closed its end: what waits is lost. */
+			w->ipc_dropped_out++;
+			w->ipc_outoff = w->ipc_outlen = 0;
+			break;
+		}
+		w->ipc_outoff += n;
+	}
+	w->ipc_outoff = w->ipc_outlen = 0;
+	ev_io_stop(loop, io);
+}
+
+/* {"type":"metrics","data":{...}}: the worker's figures, numbers only. */
+static int
+set_metrics(struct worker *w, cJSON *data)
+{
+	cJSON	*v;
+	size_t	 i, n = 0;
+
+	if (!cJSON_IsObject(data))
+		return -1;
+	cJSON_ArrayForEach(v, data) {
+		if (!cJSON_IsNumber(v) || strlen(v->string) > 64 ||
+		    ++n > IPC_METRICS_MAX)
+			return -1;
+	}
+	for (i = 0; i < w->nmetrics; i++)
+		free(w->metrics[i].name);
+	w->metrics = xrealloc(w->metrics, (n + 1) * sizeof *w->metrics);
+	w->nmetrics = 0;
+	cJSON_ArrayForEach(v, data) {
+		w->metrics[w->nmetrics].name = xstrdup(v->string);
+		w->metrics[w->nmetrics++].value = v->valuedouble;
+	}
+	return 0;
+}
+
+/* To the app's other workers that run. */
+static void
+broadcast(struct worker *from, const char *line)
+{
+	struct app	*a = from->app;
+	unsigned	 i;
+
+	for (i = 0; i < a->nworkers; i++) {
+		if (a->workers[i] != from && a->workers[i]->pid > 0)
+			ipc_send(a->workers[i], line);
+	}
+}
+
+static void
+ipc_message(struct worker *w, char *line)
+{
+	cJSON		*m = cJSON_Parse(line), *type, *cmd;
+
+	if (m == NULL) {
+		w->ipc_bad++;
+		return;
+	}
+	cmd = cJSON_GetObjectItemCaseSensitive(m, "cmd");
+	if (cJSON_IsObject(m) && cJSON_IsString(cmd) &&
+	    strncmp(cmd->valuestring, "NODE_", 5) == 0) {
+		cJSON_Delete(m);
+		return;
+	}
+	type = cJSON_GetObjectItemCaseSensitive(m, "type");
+	if (cJSON_IsString(m) && strcmp(m->valuestring, "ready") == 0) {
+		if (w->app->cfg->wait_ready && w->sm.state == W_STARTING) {
+			log_info("%s:%u: pid %ld is ready (process.send)",
+			    w->app->name, w->instance, (long)w->pid);
+			worker_ready(w);
+		}
+	} else if (cJSON_IsObject(m) && cJSON_IsString(type) &&
+	    strcmp(type->valuestring, "metrics") == 0) {
+		if (set_metrics(w, cJSON_GetObjectItemCaseSensitive(m,
+		    "data")) == -1) {
+			w->ipc_bad++;
+			cJSON_Delete(m);
+			return;
+		}
+	} else if (cJSON_IsObject(m) && cJSON_IsString(type) &&
+	    strcmp(type->valuestring, "broadcast") == 0)
+		broadcast(w, line);
+	cJSON_Delete(m);
+	event_emit(w->app, w, "message", xstrdup(line), "%s", line);
+}
+
+static void
+ipc_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker	*w = container_of(io, struct worker, ipc_r);
+	char		 buf[16384], *nl, *p;
+	ssize_t		 n;
+	size_t		 len;
+	int		 turns = 0;
+
+	(void)loop; (void)revents;
+	/* A few reads per turn: a flooding worker must not hold the loop. */
+	while (turns++ < 4) {
+		n = recv(io->fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			/* The worker closed its end (process.disconnect()). */
+			ipc_close(w);
+			return;
+		}
+		for (p = buf; p < buf + n; p = nl + 1) {
+			nl = memchr(p, '\n', buf + n - p);
+			len = (nl != NULL ? nl : buf + n) - p;
+			if (w->ipc_skip) {
+				/* The rest of a line that was too long. */
+				if (nl == NULL)
+					break;
+				w->ipc_skip = 0;
+				continue;
+			}
+			if (w->ipc_inlen + len > IPC_LINE_MAX) {
+				w->ipc_bad++;
+				w->ipc_inlen = 0;
+				w->ipc_skip = nl == NULL;
+				if (nl == NULL)
+					break;
+				continue;
+			}
+			w->ipc_in = xrealloc(w->ipc_in, w->ipc_inlen + len + 1);
+			memcpy(w->ipc_in + w->ipc_inlen, p, len);
+			w->ipc_inlen += len;
+			if (nl == NULL)
+				break;
+			w->ipc_in[w->ipc_inlen] = '\0';
+			w->ipc_inlen = 0;
+			if (w->ipc_in[0] != '\0')
+				ipc_message(w, w->ipc_in);
+			if (w->ipc_r.fd == -1)
+				return;
+		}
+	}
+}
