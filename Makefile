@@ -13,7 +13,7 @@ MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 COMPDIR	?= $(PREFIX)/share/bash-completion/completions
-PKGS	 = libcjson inih
+PKGS	 = libcjson inih libmicrohttpd
 CFLAGS	?= -O2 -g
 WERROR	?= -Werror
 WARN	 = -std=gnu11 -Wall -Wextra -Wmissing-prototypes $(WERROR) \
@@ -32,6 +32,7 @@ DAEMON	 = src/pmd.c src/app.c src/worker.c src/supervise.c src/proc.c \
 	   src/rolling.c src/track.c src/reconfig.c src/dump.c src/cron.c \
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
 	   src/env.c src/handoff.c src/ipc.c src/events.c src/hooks.c \
+	   src/metrics.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)

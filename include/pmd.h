@@ -184,6 +184,7 @@ struct config {
 	int			 container_json; /* ... as JSON lines */
 	char			*hooks[HOOK_COUNT]; /* for every app */
 	uint64_t		 hook_timeout_ms; /* 0: HOOK_TIMEOUT */
+	char			*metrics;	/* URL, or NULL: none */
 	struct app_config_list	 apps;
 };
 
@@ -526,6 +527,10 @@ void	 events_each(const char *, size_t, void (*)(const struct event *,
 	    void *), void *);
 void	 events_free(void);
 
+/* metrics.c: /metrics and /healthz over HTTP. */
+int	 metrics_listen(const char *, char **);
+void	 metrics_close(void);
+
 /* hooks.c: commands run on events. */
 void	 hooks_event(const struct app *, const struct worker *,
 	    const struct event *);
@@ -566,6 +571,8 @@ struct app {
 	struct watch		*watch;		/* file changes, or NULL */
 	char			*queued_roll;	/* why a reload waits its turn */
 	char			*reload_error;	/* how the last one ended */
+	unsigned long		 reloads;	/* ended, for /metrics */
+	unsigned long		 reloads_failed;
 };
 TAILQ_HEAD(app_list, app);
 

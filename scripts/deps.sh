@@ -3,11 +3,11 @@
 # when run as root, or prints the exact apt-get line otherwise.
 set -e
 purpose=${1:-build}
-pkgs="pkg-config libev-dev libcjson-dev libinih-dev"
+pkgs="pkg-config libev-dev libcjson-dev libinih-dev libmicrohttpd-dev"
 command -v cc >/dev/null 2>&1 || pkgs="gcc $pkgs"
 case $purpose in
 build) ;;
-test) pkgs="$pkgs libcmocka-dev python3 python3-pytest mandoc systemd tzdata clang libclang-rt-14-dev nodejs redis-server gunicorn uvicorn" ;;
+test) pkgs="$pkgs libcmocka-dev python3 python3-pytest python3-yaml mandoc systemd tzdata clang libclang-rt-14-dev nodejs redis-server gunicorn uvicorn prometheus" ;;
 bench) pkgs="$pkgs python3 strace wrk hyperfine" ;;
 *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

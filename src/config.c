@@ -46,6 +46,7 @@ static const char *const daemon_keys[] = {
 	"client_idle_timeout", "exit_when_failed", "container",
 	"container_format", "hook_exited", "hook_restarted", "hook_errored",
 	"hook_online", "hook_reload_failed", "hook_watchdog", "hook_timeout",
+	"metrics",
 };
 
 struct app_config *
@@ -136,6 +137,7 @@ config_free(struct config *cfg)
 	free(cfg->log_dir);
 	free(cfg->socket);
 	free(cfg->dump_file);
+	free(cfg->metrics);
 	for (i = 0; i < HOOK_COUNT; i++)
 		free(cfg->hooks[i]);
 	argv_free(cfg->files);
@@ -356,6 +358,16 @@ daemon_key(struct parse *p, const char *key, const char *value)
 			free(cause);
 		}
 		p->cfg->exit_when_failed_set |= key[0] == 'e';
+		return;
+	}
+	if (strcmp(key, "metrics") == 0) {
+		if (listen_check(value, &cause) == -1) {
+			perror_at(p, p->line, "%s: %s", key, cause);
+			free(cause);
+			return;
+		}
+		free(p->cfg->metrics);
+		p->cfg->metrics = xstrdup(value);
 		return;
 	}
 	if (strcmp(key, "hook_timeout") == 0) {

@@ -478,6 +478,8 @@ main(int argc, char **argv)
 		fatalx(1, "cannot initialise the event loop");
 	if (control_listen(socket_path, gid, &cause) == -1)
 		fatalx(1, "control socket: %s", cause);
+	if (metrics_listen(config->metrics, &cause) == -1)
+		fatalx(1, "%s", cause);
 	/* Orphans of our workers come back to us, and libev reaps them. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/*
@@ -519,6 +521,7 @@ main(int argc, char **argv)
 	ev_run(EV_DEFAULT, 0);
 
 	control_close();
+	metrics_close();
 	proc_kill_strays();
 	while (!TAILQ_EMPTY(&apps)) {
 		TAILQ_FIRST(&apps)->want = APP_GONE;

@@ -270,6 +270,7 @@ reconfig_begin(char **cause)
 {
 	struct config	*fresh;
 	struct reconf	*r;
+	char		*why;
 
 	if (running != NULL) {
 		*cause = xstrdup("a config reload is already running");
@@ -292,6 +293,11 @@ reconfig_begin(char **cause)
 	config_free(config);
 	config = fresh;
 	control_apply_config(config);
+	if (metrics_listen(config->metrics, &why) == -1) {
+		log_warn("reload-config: %s; /metrics is not served", why);
+		strv_add(&r->result->errors, why);
+		free(why);
+	}
 	running = r;
 	log_info("reload-config: %d added, %d removed, %d reloaded, "
 	    "%d restarted, %d scaled, %d unchanged",

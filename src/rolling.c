@@ -56,6 +56,8 @@ fail(struct rolling *r, char *why)
 	log_warn("%s: reload failed: %s; the old workers keep serving",
 	    a->name, why);
 	event_emit(a, NULL, "reload-failed", NULL, "%s", why);
+	a->reloads++;
+	a->reloads_failed++;
 	r->error = why;
 	r->stepping = 0;
 	if (r->fresh != NULL) {
@@ -302,6 +304,7 @@ rolling_settle(struct app *a)
 		    r->replaced, r->replaced == 1 ? "" : "s");
 		event_emit(a, NULL, "reload", NULL, "done: %u worker%s "
 		    "replaced", r->replaced, r->replaced == 1 ? "" : "s");
+		a->reloads++;
 		/* The daemon's config holds the new definition from now. */
 		known = a->adhoc ? NULL : config_find(config, a->name);
 		if (known != NULL && known != a->cfg) {

@@ -50,7 +50,7 @@ def sh(cmd, env, cwd, timeout=60):
 
 def test_every_command_line_is_known():
     known = {
-        "README.md": 18, "man/pmctl.1": 6, "man/pmd.8": 5,
+        "README.md": 20, "man/pmctl.1": 6, "man/pmd.8": 5,
     }
     for name, n in known.items():
         lines = doc_lines(name)
@@ -62,7 +62,9 @@ def test_readme_command_lines(pmd, tmp_path):
     """The README's lines in its order, on conf/example.conf as make run
     runs it; pmctl kill last."""
     shutil.copy(os.path.join(ROOT, "conf", "worker.sh"), pmd.dir / "worker.sh")
-    pmd.start(open(os.path.join(ROOT, "conf", "example.conf")).read())
+    metrics = str(free_port())
+    pmd.start(f"[daemon]\nmetrics = tcp://127.0.0.1:{metrics}\n" +
+              open(os.path.join(ROOT, "conf", "example.conf")).read())
     pmd.wait_status("hello", "online", count=3)
     port = str(free_port())
     env = dict(pmd.env)
@@ -85,7 +87,7 @@ def test_readme_command_lines(pmd, tmp_path):
         hello = [w["pid"] for w in pmd.workers("hello") if w["pid"]]
         run = (cmd.replace("./pmctl", PMCTL).replace(".run/", f"{pmd.home}/")
                .replace("41873", str(hello[0] if hello else 0)).replace("8000", port)
-               .replace("$(pidof pmd)", str(pmd.proc.pid)))
+               .replace("$(pidof pmd)", str(pmd.proc.pid)).replace("9615", metrics))
         if "--follow" in cmd:
             p = subprocess.Popen(["sh", "-c", run], env=env, stdout=subprocess.PIPE, text=True)
             try:

@@ -1,0 +1,473 @@
+/*
+ * [daemon] metrics = tcp://HOST:PORT | unix:PATH: an HTTP endpoint for
+ * Prometheus and for probes, served by libmicrohttpd from pmd's own event
+ * loop. MHD runs in its epoll mode without threads: its epoll fd is one
+ * ev_io, its timeout one ev_timer, and each wakes MHD_run(), which never
+ * blocks. pmd accepts the connections itself and hands them to MHD, so
+ * that the limit is plain: METRICS_CONNS at once, and one more is closed
+ * at once. Each lives within METRICS_MEMORY bytes and is closed after
+ * METRICS_IDLE seconds idle, so a slow or malformed client costs little
+ * and no one else waits.
+ *
+ *   GET /metrics   the Prometheus text exposition format
+ *   GET /healthz   200 when every worker that should run is online, else
+ *                  503; a small JSON body says what is missing
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "pmd.h"
+
+#define METRICS_CONNS	16
+#define METRICS_MEMORY	(32 * 1024)
+#define METRICS_IDLE	10
+
+static struct MHD_Daemon *mhd;
+static ev_io		 accept_io;	/* the listening socket: ours */
+static ev_io		 mhd_io;
+static ev_timer		 mhd_timer;
+static struct app_config *listen_cfg;	/* its listen: the one URL */
+static int		*listen_fds;
+static size_t		 nlisten_fds;
+static double		 started;
+
+/* A growing text buffer. */
+struct text {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct text *t, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < t->cap - t->len) {
+			t->len += n;
+			return;
+		}
+		t->cap = t->cap == 0 ? 8192 : t->cap * 2;
+		if (n >= 0 && t->cap < t->len + n + 1)
+			t->cap = t->len + n + 1;
+		t->s = xrealloc(t->s, t->cap);
+	}
+}
+
+/* A label value, escaped as the exposition format wants. */
+static void
+put_label(struct text *t, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			put(t, "\\%c", *v);
+		else if (*v == '\n')
+			put(t, "\\n");
+		else
+			put(t, "%c", *v);
+	}
+}
+
+static void
+family(struct text *t, const char *name, const char *type, const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+sample(struct text *t, const char *name, const struct worker *w,
+    const struct app *a, double v)
+{
+	put(t, "%s{app=\"", name);
+	put_label(t, a->name);
+	if (w != NULL)
+		put(t, "\",worker=\"%u", w->instance);
+	put(t, "\"} %.17g\n", v);
+}
+
+/* Each app's workers that have a process or should have one. */
+#define FOREACH_WORKER(a, w, i)						\
+	TAILQ_FOREACH(a, &apps, entry)					\
+		for (i = 0; i < a->nworkers && ((w = a->workers[i]), 1); i++)
+
+static uint64_t
+app_dropped(struct app *a)
+{
+	struct logfile_info	 info;
+	struct logfile		*seen[2 * 64];
+	size_t			 nseen = 0, k;
+	uint64_t		 n = 0;
+	unsigned		 i;
+	int			 s;
+
+	for (i = 0; i < a->nworkers; i++) {
+		for (s = 0; s < 2; s++) {
+			struct logfile *f = s == 0 ? a->workers[i]->outf :
+			    a->workers[i]->errf;
+			for (k = 0; k < nseen && seen[k] != f; k++)
+				;
+			if (f == NULL || k < nseen)
+				continue;
+			if (nseen < nitems(seen))
+				seen[nseen++] = f;
+			logfile_info(f, &info);
+			n += info.dropped;
+		}
+	}
+	return n;
+}
+
+static void
+metrics_text(struct text *t)
+{
+	struct app	*a;
+	struct worker	*w;
+	struct pstat	 ps;
+	struct rusage	 ru;
+	struct rlimit	 rl;
+	unsigned	 i, online;
+	size_t		 k;
+	long		 tck = sysconf(_SC_CLK_TCK);
+	DIR		*d;
+	int		 nfds = 0;
+	static const enum wstate states[] = { W_STARTING, W_ONLINE,
+	    W_STOPPING, W_STOPPED, W_WAITING, W_ERRORED };
+
+	family(t, "pmd_worker_up", "gauge",
+	    "1 if the worker is online, else 0.");
+	FOREACH_WORKER(a, w, i)
+		sample(t, "pmd_worker_up", w, a, w->sm.state == W_ONLINE);
+	family(t, "pmd_worker_state", "gauge",
+	    "1 for the state the worker is in (label state).");
+	FOREACH_WORKER(a, w, i) {
+		for (k = 0; k < nitems(states); k++) {
+			put(t, "pmd_worker_state{app=\"");
+			put_label(t, a->name);
+			put(t, "\",worker=\"%u\",state=\"%s\"} %d\n",
+			    w->instance, sm_state_name(states[k]),
+			    strcmp(sm_state_name(w->sm.state),
+			    sm_state_name(states[k])) == 0);
+		}
+	}
+	family(t, "pmd_worker_restarts_total", "counter",
+	    "Restarts of the worker slot after its process ended.");
+	FOREACH_WORKER(a, w, i)
+		sample(t, "pmd_worker_restarts_total", w, a, w->sm.restarts);
+	family(t, "pmd_worker_cpu_seconds_total", "counter",
+	    "CPU time (user and system) of the worker's current process.");
+	FOREACH_WORKER(a, w, i) {
+		if (w->pid > 0 && proc_stat(w->pid, &ps) == 0)
+			sample(t, "pmd_worker_cpu_seconds_total", w, a,
+			    (double)ps.ticks / (double)tck);
+	}
+	family(t, "pmd_worker_memory_bytes", "gauge",
+	    "Resident memory of the worker's current process.");
+	FOREACH_WORKER(a, w, i) {
+		if (w->pid > 0 && proc_stat(w->pid, &ps) == 0)
+			sample(t, "pmd_worker_memory_bytes", w, a,
+			    (double)ps.rss);
+	}
+	family(t, "pmd_worker_start_time_seconds", "gauge",
+	    "When the worker's current process started, since the epoch.");
+	FOREACH_WORKER(a, w, i) {
+		if (w->pid > 0)
+			sample(t, "pmd_worker_start_time_seconds", w, a,
+			    w->started);
+	}
+	family(t, "pmd_worker_custom", "gauge",
+	    "The worker's own figures ({\"type\":\"metrics\"} messages), by "
+	    "label metric.");
+	FOREACH_WORKER(a, w, i) {
+		for (k = 0; k < w->nmetrics; k++) {
+			put(t, "pmd_worker_custom{app=\"");
+			put_label(t, a->name);
+			put(t, "\",worker=\"%u\",metric=\"", w->instance);
+			put_label(t, w->metrics[k].name);
+			put(t, "\"} %.17g\n", w->metrics[k].value);
+		}
+	}
+	family(t, "pmd_app_instances_wanted", "gauge",
+	    "Instances of the app that should run.");
+	TAILQ_FOREACH(a, &apps, entry) {
+		for (i = online = 0; i < a->nworkers; i++)
+			online += a->workers[i]->sm.want == WANT_UP;
+		sample(t, "pmd_app_instances_wanted", NULL, a, online);
+	}
+	family(t, "pmd_app_instances_online", "gauge",
+	    "Instances of the app online.");
+	TAILQ_FOREACH(a, &apps, entry) {
+		for (i = online = 0; i < a->nworkers; i++)
+			online += a->workers[i]->sm.state == W_ONLINE;
+		sample(t, "pmd_app_instances_online", NULL, a, online);
+	}
+	family(t, "pmd_app_reloads_total", "counter",
+	    "Rolling reloads of the app that ended.");
+	TAILQ_FOREACH(a, &apps, entry)
+		sample(t, "pmd_app_reloads_total", NULL, a, a->reloads);
+	family(t, "pmd_app_reloads_failed_total", "counter",
+	    "Rolling reloads of the app that failed.");
+	TAILQ_FOREACH(a, &apps, entry)
+		sample(t, "pmd_app_reloads_failed_total", NULL, a,
+		    a->reloads_failed);
+	family(t, "pmd_app_log_lines_dropped_total", "counter",
+	    "Lines of the app's output that could not be written.");
+	TAILQ_FOREACH(a, &apps, entry)
+		sample(t, "pmd_app_log_lines_dropped_total", NULL, a,
+		    (double)app_dropped(a));
+
+	getrusage(RUSAGE_SELF, &ru);
+	family(t, "process_cpu_seconds_total", "counter",
+	    "CPU time of pmd itself.");
+	put(t, "process_cpu_seconds_total %.6f\n", ru.ru_utime.tv_sec +
+	    ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec +
+	    ru.ru_stime.tv_usec) / 1e6);
+	family(t, "process_resident_memory_bytes", "gauge",
+	    "Resident memory of pmd itself.");
+	put(t, "process_resident_memory_bytes %.0f\n",
+	    proc_stat(getpid(), &ps) == 0 ? (double)ps.rss : 0.0);
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while (readdir(d) != NULL)
+			nfds++;
+		closedir(d);
+		nfds -= 3;	/* ., .. and the directory's own fd */
+	}
+	family(t, "process_open_fds", "gauge", "Open fds of pmd itself.");
+	put(t, "process_open_fds %d\n", nfds);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		family(t, "process_max_fds", "gauge", "pmd's fd limit.");
+		put(t, "process_max_fds %.0f\n", (double)rl.rlim_cur);
+	}
+	family(t, "process_start_time_seconds", "gauge",
+	    "When pmd started, since the epoch.");
+	put(t, "process_start_time_seconds %.3f\n", started);
+}
+
+/* 200 with "ok", or 503 naming each worker that should run and is not. */
+static int
+healthz_text(struct text *t)
+{
+	struct app	*a;
+	struct worker	*w;
+	unsigned	 i;
+	int		 bad = 0;
+
+	put(t, "{\"missing\":[");
+	FOREACH_WORKER(a, w, i) {
+		if (w->sm.want != WANT_UP || w->sm.state == W_ONLINE)
+			continue;
+		put(t, "%s{\"app\":\"", bad++ ? "," : "");
+		put_label(t, a->name);
+		put(t, "\",\"instance\":%u,\"status\":\"%s\"}", w->instance,
+		    sm_state_name(w->sm.state));
+	}
+	put(t, "],\"status\":\"%s\"}\n", bad ? "unhealthy" : "ok");
+	return bad ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+}
+
+static enum MHD_Result
+answer(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct MHD_Response	*r;
+	struct text		 t = { NULL, 0, 0 };
+	const char		*type = "text/plain; charset=utf-8";
+	enum MHD_Result		 ret;
+	int			 status = MHD_HTTP_OK;
+
+	(void)cls; (void)version; (void)upload_data; (void)con_cls;
+	/* A body is not read: whatever came is thrown away. */
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		put(&t, "only GET and HEAD\n");
+		status = MHD_HTTP_METHOD_NOT_ALLOWED;
+	} else if (strcmp(url, "/metrics") == 0) {
+		metrics_text(&t);
+		type = "text/plain; version=0.0.4; charset=utf-8";
+	} else if (strcmp(url, "/healthz") == 0) {
+		status = healthz_text(&t);
+		type = "application/json";
+	} else {
+		put(&t, "not found: try /metrics or /healthz\n");
+		status = MHD_HTTP_NOT_FOUND;
+	}
+	r = MHD_create_response_from_buffer(t.len, t.s, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(t.s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void
+mhd_arm(void)
+{
+	MHD_UNSIGNED_LONG_LONG	ms;
+
+	ev_timer_stop(EV_DEFAULT, &mhd_timer);
+	if (MHD_get_timeout(mhd, &ms) == MHD_YES) {
+		ev_timer_set(&mhd_timer, ms / 1000.0, 0);
+		ev_timer_start(EV_DEFAULT, &mhd_timer);
+	}
+}
+
+static void
+mhd_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop; (void)io; (void)revents;
+	MHD_run(mhd);
+	mhd_arm();
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	const union MHD_DaemonInfo	*info;
+	struct sockaddr_storage		 ss;
+	socklen_t			 len;
+	int				 fd, k;
+
+	(void)loop; (void)revents;
+	/* Connections that closed meanwhile free their places first. */
+	MHD_run(mhd);
+	for (k = 0; k < 16; k++) {
+		len = sizeof ss;
+		fd = accept4(io->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd == -1)
+			break;
+		info = MHD_get_daemon_info(mhd,
+		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (info != NULL && info->num_connections >= METRICS_CONNS) {
+			close(fd);	/* refused: the others are served */
+			continue;
+		}
+		if (len < sizeof(sa_family_t) + 2) {
+			/* An unnamed unix peer: MHD wants an address. */
+			memset(&ss, 0, sizeof ss);
+			ss.ss_family = AF_UNIX;
+			len = sizeof(sa_family_t) + 2;
+		}
+		/* MHD closes it when it fails. */
+		MHD_add_connection(mhd, fd, (struct sockaddr *)&ss, len);
+	}
+	MHD_run(mhd);
+	mhd_arm();
+}
+
+static void
+mhd_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop; (void)t; (void)revents;
+	MHD_run(mhd);
+	mhd_arm();
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	msg[512];
+	size_t	n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_warn("metrics: %s", msg);
+}
+
+/*
+ * Serve url (tcp://HOST:PORT or unix:PATH); NULL stops serving. A url
+ * that is already served is left as it is. -1 with *cause if it cannot be
+ * bound or MHD will not start.
+ */
+int
+metrics_listen(const char *url, char **cause)
+{
+	const union MHD_DaemonInfo	*info;
+	struct app_config		*cfg;
+
+	if (started == 0)
+		started = ev_time();
+	if (url != NULL && listen_cfg != NULL &&
+	    strcmp(url, listen_cfg->listen[0]) == 0)
+		return 0;
+	metrics_close();
+	if (url == NULL)
+		return 0;
+	cfg = appcfg_new("metrics");
+	cfg->listen_mode = 0660;
+	cfg->listen_backlog = 64;
+	strv_add(&cfg->listen, url);
+	if (listen_open(cfg, &listen_fds, &nlisten_fds, cause) == -1) {
+		appcfg_unref(cfg);
+		return -1;
+	}
+	listen_cfg = cfg;
+	mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, answer, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNS + 1,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_IDLE,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_END);
+	if (mhd == NULL ||
+	    (info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+		*cause = xprintf("metrics %s: the HTTP server would not start",
+		    url);
+		metrics_close();
+		return -1;
+	}
+	ev_io_init(&mhd_io, mhd_io_cb, info->epoll_fd, EV_READ);
+	ev_io_start(EV_DEFAULT, &mhd_io);
+	fd_nonblock(listen_fds[0]);
+	ev_io_init(&accept_io, accept_cb, listen_fds[0], EV_READ);
+	ev_io_start(EV_DEFAULT, &accept_io);
+	ev_init(&mhd_timer, mhd_timer_cb);
+	mhd_arm();
+	log_info("metrics: serving /metrics and /healthz on %s", url);
+	return 0;
+}
+
+void
+metrics_close(void)
+{
+	if (mhd != NULL) {
+		ev_io_stop(EV_DEFAULT, &mhd_io);
+		ev_io_stop(EV_DEFAULT, &accept_io);
+		ev_timer_stop(EV_DEFAULT, &mhd_timer);
+		MHD_stop_daemon(mhd);
+		mhd = NULL;
+	}
+	if (listen_cfg != NULL) {
+		listen_close(listen_cfg, listen_fds, nlisten_fds);
+		listen_fds = NULL;
+		nlisten_fds = 0;
+		appcfg_unref(listen_cfg);
+		listen_cfg = NULL;
+	}
+}
