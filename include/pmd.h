@@ -412,6 +412,7 @@ struct logfile_info {
 	const char	*error;		/* the last one, or NULL */
 };
 void	 logfile_info(const struct logfile *, struct logfile_info *);
+int	 logfile_discards(const struct logfile *);
 void	 logpipe_new(int, struct logfile *, int, struct tail **,
 	    struct logpipe **);
 void	 logpipe_release(struct logpipe **);

@@ -8,7 +8,7 @@ command -v cc >/dev/null 2>&1 || pkgs="gcc $pkgs"
 case $purpose in
 build) ;;
 test) pkgs="$pkgs libcmocka-dev python3 python3-pytest python3-yaml mandoc systemd tzdata clang libclang-rt-14-dev nodejs redis-server gunicorn uvicorn prometheus" ;;
-bench) pkgs="$pkgs python3 strace wrk hyperfine" ;;
+bench) pkgs="$pkgs python3 strace wrk hyperfine supervisor nodejs" ;;
 *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -12,6 +12,7 @@
  * the same, so no worker ever blocks on its output because of pmd.
  */
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +24,12 @@
 
 #include "pmd.h"
 
-#define READ_SIZE	65536
+#define READ_SIZE	262144
 #define READS_MAX	4		/* per wake-up, then the others' turn */
 #define LINE_MAX_BYTES	65536		/* a longer line is written in pieces */
-#define OUT_SIZE	(4 * READ_SIZE)	/* fits a read, pieces and prefixes */
+#define OUT_SIZE	(2 * READ_SIZE)	/* whole lines, flushed when full */
+#define PIPE_DEFAULT	65536		/* Linux's pipe size */
+#define PIPE_BIG	(1024 * 1024)	/* a chatty worker's pipe */
 #define RETRY_SECONDS	1.0		/* between tries to open a lost file */
 #define TAIL_READ_MAX	(1024 * 1024)	/* logs --lines reads at most this */
 
@@ -58,6 +61,7 @@ struct logpipe {
 	struct tail		**tail;		/* NULL once released */
 	struct logpipe		**self;		/* the owner's pointer to us */
 	int			 instance;	/* of the worker, for followers */
+	int			 grown;		/* pipe made PIPE_BIG */
 	char			*partial;
 	size_t			 plen;
 };
@@ -434,6 +438,107 @@ tail_append(struct tail **tp, const char *data, size_t len)
 	t->len += len;
 }
 
+/* Write iov in full (advancing it), or count its lines as lost. */
+static int
+logfile_writev(struct logfile *f, struct iovec *iov, int n, size_t lines)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		w = writev(f->fd, iov, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			set_error(f, "write");
+			f->dropped += lines;
+			f->unreported += lines;
+			return -1;
+		}
+		f->size += w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The whole lines at the start of [p, end) in one go: without prefix and
+ * timestamp, one write straight from the read buffer; with them, copied
+ * with theirs (the same timestamp for every line of one read) into the
+ * output buffer, which measured faster for short lines than a writev of
+ * three slices each. Returns where it stopped: at the first unfinished or
+ * too long line, or at once when out_line must do the work (a follower,
+ * JSON, a file that is failing, the rest of a line from the last read).
+ */
+static const char *
+direct_lines(struct logpipe *lp, const char *p, const char *end)
+{
+	struct iovec		 iov[1];
+	struct logfile		*f = lp->file;
+	const char		*stamp, *nl;
+	size_t			 slen, plen, n, pending = 0, lines = 0;
+	int			 niov = 0;
+
+	if (log_tap != NULL || f->discard || lp->plen > 0 ||
+	    (f->stdfd != 0 && daemon_container == 2))
+		return p;
+	if (f->fd == -1 && ev_now(EV_DEFAULT) >= f->retry_at)
+		logfile_reopen(f);
+	if (f->fd == -1 || f->unreported > 0)
+		return p;
+	out_flush(f);
+	stamp = stamp_for(f, &slen);
+	plen = f->prefix != NULL ? strlen(f->prefix) : 0;
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		if (nl == NULL || (size_t)(nl - p) > LINE_MAX_BYTES)
+			break;
+		n = nl + 1 - p;
+		if (f->max_size != 0 &&
+		    f->size + pending + outlen + plen + slen + n > f->max_size) {
+			if (niov > 0 && logfile_writev(f, iov, niov, lines) == -1)
+				return nl + 1;	/* counted as lost */
+			out_flush(f);
+			niov = 0;
+			pending = lines = 0;
+			logfile_make_room(f, plen + slen + n);
+			if (f->fd == -1)
+				break;
+		}
+		if (plen == 0 && slen == 0) {
+			/* The lines as they came: one slice for all of them. */
+			if (niov == 0)
+				iov[niov++] = (struct iovec){ (char *)p, 0 };
+			iov[0].iov_len += n;
+			pending += n;
+			lines++;
+		} else {
+			/* Short pieces copy faster than the kernel walks
+			 * iovecs: prefix, stamp and line into outbuf. */
+			if (outlen + plen + slen + n > sizeof outbuf)
+				out_flush(f);
+			if (plen > 0)
+				memcpy(outbuf + outlen, f->prefix, plen);
+			memcpy(outbuf + outlen + plen, stamp, slen);
+			memcpy(outbuf + outlen + plen + slen, p, n);
+			outlen += plen + slen + n;
+			outlines++;
+		}
+		p = nl + 1;
+	}
+	if (niov > 0)
+		logfile_writev(f, iov, niov, lines);
+	out_flush(f);
+	return p;
+}
+
 /* Turn data into lines; keep an unfinished last line for the next read. */
 static void
 logpipe_consume(struct logpipe *lp, const char *data, size_t len, int eof)
@@ -444,6 +549,9 @@ logpipe_consume(struct logpipe *lp, const char *data, size_t len, int eof)
 	if (lp->tail != NULL && len > 0)
 		tail_append(lp->tail, data, len);
 	while (p < end) {
+		/* Whole lines go out as they are, without a copy. */
+		if ((p = direct_lines(lp, p, end)) == end)
+			break;
 		nl = memchr(p, '\n', end - p);
 		n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		if (lp->plen + n > LINE_MAX_BYTES) {
@@ -500,6 +608,15 @@ logpipe_read(struct logpipe *lp)
 		n = read(lp->io_w.fd, readbuf, sizeof readbuf);
 		if (n > 0) {
 			logpipe_consume(lp, readbuf, n, 0);
+			/*
+			 * A full default pipe: a larger one means fewer,
+			 * larger reads (best effort; only chatty workers get
+			 * one, so the per-user pipe budget lasts).
+			 */
+			if (!lp->grown && n >= PIPE_DEFAULT) {
+				lp->grown = 1;
+				fcntl(lp->io_w.fd, F_SETPIPE_SZ, PIPE_BIG);
+			}
 			if ((size_t)n < sizeof readbuf)
 				return 1;
 			if (++reads == READS_MAX)
@@ -550,6 +667,13 @@ logpipe_new(int fd, struct logfile *file, int instance, struct tail **tail,
  * handled, so the stderr tail is complete; then let the pipe drain on its
  * own (a child of the worker may hold it) without the owner.
  */
+/* Whether f is /dev/null: its stream needs no pipe at all. */
+int
+logfile_discards(const struct logfile *f)
+{
+	return f->discard;
+}
+
 void
 logpipe_release(struct logpipe **lpp)
 {

@@ -25,6 +25,8 @@
 #include <cjson/cJSON.h>
 
 #include "pmd.h"
+
+#define NOFILE_ROOT	262144	/* fds pmd takes as root, if it may */
 #include "pmd-protocol.h"
 
 #define SYSTEM_CONFIG	"/etc/pmd/pmd.conf"
@@ -483,15 +485,20 @@ main(int argc, char **argv)
 	/* Orphans of our workers come back to us, and libev reaps them. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/*
-	 * Two pipes per worker: a thousand workers need more fds than the
-	 * usual soft limit of 1024. Take the hard limit for pmd, and give
-	 * workers the limit pmd was started with.
+	 * Three fds per worker (two pipes and the message channel): a
+	 * thousand workers need more than the usual soft limit of 1024. Take
+	 * the hard limit for pmd, or as root up to NOFILE_ROOT as systemd
+	 * gives its services, and give workers the limit pmd was started
+	 * with.
 	 */
-	if (getrlimit(RLIMIT_NOFILE, &worker_nofile) == 0 &&
-	    worker_nofile.rlim_cur < worker_nofile.rlim_max) {
-		struct rlimit raised = worker_nofile;
-		raised.rlim_cur = raised.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &raised);
+	if (getrlimit(RLIMIT_NOFILE, &worker_nofile) == 0) {
+		struct rlimit raised = { NOFILE_ROOT, NOFILE_ROOT };
+		if (worker_nofile.rlim_max >= NOFILE_ROOT ||
+		    setrlimit(RLIMIT_NOFILE, &raised) == -1) {
+			raised.rlim_cur = raised.rlim_max =
+			    worker_nofile.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &raised);
+		}
 	}
 	control_apply_config(config);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -324,6 +324,17 @@ arm(struct worker *w, uint64_t ms)
 	ev_timer_start(EV_DEFAULT, &w->timer_w);
 }
 
+/* /dev/null for writing, opened once, for streams that go there. */
+static int
+dev_null(void)
+{
+	static int	fd = -1;
+
+	if (fd == -1)
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	return fd;
+}
+
 static void
 worker_spawn(struct worker *w)
 {
@@ -348,7 +359,9 @@ worker_spawn(struct worker *w)
 	for (i = 0; i < w->nmetrics; i++)
 		free(w->metrics[i].name);
 	w->nmetrics = 0;
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
+	/* A stream for /dev/null goes there: no pipe, no fd of ours. */
+	if ((!logfile_discards(w->outf) && pipe2(out, O_CLOEXEC) == -1) ||
+	    (!logfile_discards(w->errf) && pipe2(err, O_CLOEXEC) == -1)) {
 		e = errno;
 		cause = xprintf("pipe: %s", strerror(errno));
 		goto failed;
@@ -381,8 +394,8 @@ worker_spawn(struct worker *w)
 	sp.uid = cfg->user != NULL ? cfg->uid : geteuid();
 	sp.gid = cfg->gid != (gid_t)-1 ? cfg->gid : getegid();
 	sp.user = cfg->user != NULL ? cfg->user : "root";
-	sp.out_fd = out[1];
-	sp.err_fd = err[1];
+	sp.out_fd = out[1] != -1 ? out[1] : dev_null();
+	sp.err_fd = err[1] != -1 ? err[1] : dev_null();
 	pid = proc_spawn(&sp, &w->exec_error, &cause);
 	e = errno;
 	argv_free(envp);
@@ -391,14 +404,18 @@ worker_spawn(struct worker *w)
 		close(ipc);
 	if (pid == -1)
 		goto failed;
-	close(out[1]);
-	close(err[1]);
+	if (out[1] != -1)
+		close(out[1]);
+	if (err[1] != -1)
+		close(err[1]);
 	w->pid = pid;
 	w->tracked = track_add(pid);
 	ev_child_set(&w->child_w, pid, 0);
 	ev_child_start(EV_DEFAULT, &w->child_w);
-	logpipe_new(out[0], w->outf, w->instance, NULL, &w->out);
-	logpipe_new(err[0], w->errf, w->instance, &w->tail, &w->err);
+	if (out[0] != -1)
+		logpipe_new(out[0], w->outf, w->instance, NULL, &w->out);
+	if (err[0] != -1)
+		logpipe_new(err[0], w->errf, w->instance, &w->tail, &w->err);
 	if (w->exec_error != NULL) {
 		/* Its exit, coming next, carries this into the restart policy. */
 		log_warn("%s:%u: cannot start: %s", a->name, w->instance,

@@ -453,3 +453,14 @@ def test_container_json_lines(pmd, tmp_path):
     assert by_stream["err"]["line"] == "err-line"
     assert by_stream["out"]["app"] == "j" and by_stream["out"]["instance"] == 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", by_stream["out"]["time"])
+
+
+def test_dev_null_streams_take_no_pipe(pmd):
+    """out_file = /dev/null: the worker's stdout is /dev/null itself, so
+    pmd spends no pipe (an fd) on it; stderr still comes to pmd."""
+    pmd.start("[app:quiet]\ncommand = sh -c 'echo lost; echo kept >&2; exec sleep 1000'\n"
+              "out_file = /dev/null\n")
+    pid = pmd.wait_status("quiet", "online")[0]["pid"]
+    assert os.readlink(f"/proc/{pid}/fd/1") == "/dev/null"
+    assert os.readlink(f"/proc/{pid}/fd/2").startswith("pipe:")
+    wait_until(lambda: log_lines(pmd.logs / "quiet.err.log") == ["kept"], what="stderr")
