@@ -369,6 +369,56 @@ class Bench:
         for i in range(apps):
             self.ctl("delete", f"scale{i}")
 
+    def conn_spread(self, port, conns=16):
+        """Which instance each of conns keep-alive connections lands on,
+        as the counts per instance, most first."""
+        import http.client
+        counts = {}
+        cs = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(conns)]
+        for c in cs:
+            c.request("GET", "/")
+            pid = c.getresponse().read().strip()
+            counts[pid] = counts.get(pid, 0) + 1
+        for c in cs:
+            c.close()
+        return "/".join(str(v) for v in sorted(counts.values(), reverse=True))
+
+    def wrk_latency(self, port, seconds=4):
+        out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency",
+                              f"http://127.0.0.1:{port}/"], capture_output=True,
+                             text=True).stdout
+        pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+        mx = re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out)
+        reqs = re.search(r"(\d+) requests in", out)
+        return (f"{reqs.group(1) if reqs else '?'} reqs, p50 {pct.get('50', '?')} "
+                f"p99 {pct.get('99', '?')} max {mx.group(1) if mx else '?'}")
+
+    def balance(self):
+        """Shared and balanced sockets: the spread of 16 keep-alive
+        connections over 2 instances, and wrk's latency, before and after
+        a reload."""
+        if not shutil.which("wrk"):
+            return
+        for mode in ("shared", "balanced"):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+            conf = os.path.join(self.tmp, "balance.conf")
+            with open(conf, "w") as f:
+                f.write(f"[app:bal]\ncommand = {os.path.join(ROOT, 'build', 'testsrv')}\n"
+                        f"instances = 2\nlisten = tcp://127.0.0.1:{port}\n"
+                        f"wait_ready = true\nenv.TESTSRV_READY = 1\n"
+                        f"listen_balance = {mode}\n")
+            self.ctl("start", conf)
+            for when in ("before", "after"):
+                if when == "after":
+                    self.ctl("reload", "bal")
+                self.row(f"listen_balance = {mode}, {when} a reload: 16 conns",
+                         self.conn_spread(port), "8/8")
+                self.row("  wrk 4 s, 16 conns", self.wrk_latency(port), "-")
+            self.ctl("delete", "bal")
+
     def median_ms(self, cmd, n):
         times = []
         for _ in range(n):
@@ -545,6 +595,7 @@ class Bench:
             self.ctl("delete", "watched")
 
         self.cluster()
+        self.balance()
         self.scale()
         self.flooding_clients()
         self.soak()

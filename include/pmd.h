@@ -139,6 +139,7 @@ struct app_config {
 	mode_t			 listen_mode;	/* of unix sockets */
 	int			 listen_nodelay; /* TCP_NODELAY on them */
 	int			 listen_preload; /* pmd-preload.so in workers */
+	int			 listen_balance; /* LISTEN_SHARED, _BALANCED */
 	int			 ipc;		/* the message channel */
 	uint64_t		 watchdog;	/* ms; 0: none */
 	char			*hooks[HOOK_COUNT]; /* commands, or NULL */
@@ -162,6 +163,8 @@ TAILQ_HEAD(app_config_list, app_config);
 #define LOG_DATE_DEFAULT	"%Y-%m-%dT%H:%M:%S.%L%z"
 
 /* reload_order: which worker of an instance a reload runs first. */
+#define LISTEN_SHARED		0	/* one socket, every instance accepts */
+#define LISTEN_BALANCED		1	/* one SO_REUSEPORT socket per instance */
 #define RELOAD_AUTO		0	/* start-first with listen, else stop-first */
 #define RELOAD_START_FIRST	1
 #define RELOAD_STOP_FIRST	2
@@ -260,6 +263,8 @@ int	 keys_equal(const struct app_config *, const struct app_config *,
 /* listen.c: an app's listening sockets, passed to workers as fds 3.. */
 struct sockaddr;
 int	 sock_listen(const struct sockaddr *, socklen_t, mode_t, int, char **);
+int	 sock_listen_opt(const struct sockaddr *, socklen_t, mode_t, int, int,
+	    char **);
 int	 listen_check(const char *, char **);
 int	 listen_open(const struct app_config *, int **, size_t *, char **);
 void	 listen_close(const struct app_config *, int *, size_t);
@@ -538,7 +543,7 @@ void	 hooks_event(const struct app *, const struct worker *,
 void	 hooks_free(void);
 
 /* handoff.c: the listening sockets for pmd-preload.so. */
-int	 handoff_vars(const struct app *, const char **, char **,
+int	 handoff_vars(const struct app *, unsigned, const char **, char **,
 	    const char **, const char **);
 
 /* app.c: the registry of apps and their desired state. */
@@ -561,8 +566,10 @@ struct app {
 	enum app_want		 want;		/* up, or gone (deleted) */
 	struct worker		**workers;
 	unsigned		 nworkers;
-	int			*listen_fds;	/* bound from cfg->listen */
-	size_t			 nlisten;
+	int			*listen_fds;	/* bound from cfg->listen (shared) */
+	size_t			 nlisten;	/* > 0: bound (shared or slots) */
+	int			**slot_fds;	/* balanced: each instance's */
+	unsigned		 nslot_fds;
 	char			*listen_error;	/* why they could not be */
 	struct rolling		*roll;		/* a rolling reload running, or NULL */
 	struct app_config	*successor;	/* once deleted, start this */
@@ -592,6 +599,8 @@ struct app *app_restore(struct app_config *, char **, int, const char *,
 	    unsigned, const char *);
 void	 app_apply(struct app *, enum wevent, int);
 int	 app_listen(struct app *);
+int	 app_listen_slot(struct app *, unsigned);
+const int *app_sockets(const struct app *, unsigned);
 void	 app_scale(struct app *, unsigned);
 void	 app_delete(struct app *);
 void	 app_settle_all(void);

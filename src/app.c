@@ -83,8 +83,9 @@ app_listen(struct app *a)
 {
 	char	*cause;
 
-	if (a->cfg->listen == NULL || a->nlisten > 0)
-		return 0;
+	if (a->cfg->listen == NULL || a->nlisten > 0 ||
+	    a->cfg->listen_balance == LISTEN_BALANCED)
+		return 0;	/* balanced: each instance's, at its start */
 	if (listen_open(a->cfg, &a->listen_fds, &a->nlisten, &cause) == -1) {
 		log_warn("%s: %s", a->name, cause);
 		free(a->listen_error);
@@ -94,6 +95,85 @@ app_listen(struct app *a)
 	free(a->listen_error);
 	a->listen_error = NULL;
 	return 0;
+}
+
+/*
+ * listen_balance = balanced: instance i's own sockets, SO_REUSEPORT on the
+ * app's addresses, bound when its first worker starts and kept across its
+ * restarts and reloads (old and new worker share them), closed when the
+ * instance is scaled away. The kernel spreads new connections over the
+ * group. -1 with listen_error as app_listen.
+ */
+int
+app_listen_slot(struct app *a, unsigned instance)
+{
+	size_t	 i, n = argv_count(a->cfg->listen);
+	char	*cause;
+	int	*fds;
+
+	if (a->cfg->listen_balance != LISTEN_BALANCED || n == 0)
+		return app_listen(a);
+	if (instance < a->nslot_fds && a->slot_fds[instance] != NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (strncmp(a->cfg->listen[i], "unix:", 5) == 0) {
+			cause = xprintf("listen %s: listen_balance = balanced "
+			    "takes tcp:// addresses (a unix socket has no "
+			    "SO_REUSEPORT)", a->cfg->listen[i]);
+			goto failed;
+		}
+	}
+	if (listen_open(a->cfg, &fds, &n, &cause) == -1)
+		goto failed;
+	if (instance >= a->nslot_fds) {
+		a->slot_fds = xrealloc(a->slot_fds, (instance + 1) *
+		    sizeof *a->slot_fds);
+		memset(a->slot_fds + a->nslot_fds, 0, (instance + 1 -
+		    a->nslot_fds) * sizeof *a->slot_fds);
+		a->nslot_fds = instance + 1;
+	}
+	a->slot_fds[instance] = fds;
+	a->nlisten = n;
+	free(a->listen_error);
+	a->listen_error = NULL;
+	return 0;
+
+failed:
+	log_warn("%s:%u: %s", a->name, instance, cause);
+	free(a->listen_error);
+	a->listen_error = cause;
+	return -1;
+}
+
+/* The sockets a worker of instance gets: the app's, or its own. */
+const int *
+app_sockets(const struct app *a, unsigned instance)
+{
+	if (a->cfg->listen_balance == LISTEN_BALANCED &&
+	    instance < a->nslot_fds && a->slot_fds[instance] != NULL)
+		return a->slot_fds[instance];
+	return a->listen_fds;
+}
+
+/* Close the balanced sockets of instances from on (all: 0). */
+static void
+close_slots(struct app *a, unsigned from)
+{
+	unsigned	i;
+
+	for (i = from; i < a->nslot_fds; i++) {
+		if (a->slot_fds[i] != NULL)
+			listen_close(a->cfg, a->slot_fds[i], a->nlisten);
+		a->slot_fds[i] = NULL;
+	}
+	if (from < a->nslot_fds)
+		a->nslot_fds = from;
+	if (from == 0) {
+		free(a->slot_fds);
+		a->slot_fds = NULL;
+		if (a->listen_fds == NULL)
+			a->nlisten = 0;
+	}
 }
 
 static void
@@ -107,6 +187,7 @@ app_free(struct app *a)
 		worker_free(a->workers[i]);
 	free(a->workers);
 	rolling_free(a);
+	close_slots(a, 0);
 	listen_close(a->cfg, a->listen_fds, a->nlisten);
 	free(a->listen_error);
 	free(a->reload_error);
@@ -223,6 +304,9 @@ settle_scaled_down(struct app *a)
 	    a->workers[a->nworkers - 1]->sm.want == WANT_GONE &&
 	    worker_idle(a->workers[a->nworkers - 1]))
 		worker_free(a->workers[--a->nworkers]);
+	/* Connections queued on a balanced socket scaled away are lost,
+	 * unless net.ipv4.tcp_migrate_req moves them to the others. */
+	close_slots(a, a->nworkers);
 }
 
 /* Whether w serves, or will soon: then the app's sockets stay open. */
@@ -262,6 +346,7 @@ settle_sockets(struct app *a)
 	}
 	log_info("%s: no worker serves or is starting: its sockets are "
 	    "closed, connections are refused until it starts", a->name);
+	close_slots(a, 0);
 	listen_close(a->cfg, a->listen_fds, a->nlisten);
 	a->listen_fds = NULL;
 	a->nlisten = 0;

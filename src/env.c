@@ -52,7 +52,7 @@ env_preload(const struct app *a, struct worker *w, char ***envp, size_t *n)
 	char		*listen, *v;
 	size_t		 i;
 
-	if (handoff_vars(a, &lib, &listen, &sock, &js) == -1)
+	if (handoff_vars(a, w->instance, &lib, &listen, &sock, &js) == -1)
 		return;
 	env_set(envp, n, "PMD_LISTEN", listen);
 	env_set(envp, n, "PMD_LISTEN_SOCKET", sock);

@@ -83,7 +83,7 @@ handoff_send(int s, struct worker *w)
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-	memcpy(CMSG_DATA(cm), a->listen_fds, n * sizeof(int));
+	memcpy(CMSG_DATA(cm), app_sockets(a, w->instance), n * sizeof(int));
 	if (sendmsg(s, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
 		log_warn("%s:%u: cannot hand the listening sockets over: %s",
 		    a->name, w->instance, strerror(errno));
@@ -230,9 +230,10 @@ handoff_entry(int fd)
  * is missing.
  */
 int
-handoff_vars(const struct app *a, const char **lib, char **listen,
-    const char **sock, const char **js)
+handoff_vars(const struct app *a, unsigned instance, const char **lib,
+    char **listen, const char **sock, const char **js)
 {
+	const int	*fds = app_sockets(a, instance);
 	char	*e, *t;
 	size_t	 i;
 
@@ -244,7 +245,7 @@ handoff_vars(const struct app *a, const char **lib, char **listen,
 	*js = drain;
 	*listen = NULL;
 	for (i = 0; i < a->nlisten; i++) {
-		e = handoff_entry(a->listen_fds[i]);
+		e = handoff_entry(fds[i]);
 		if (*listen == NULL)
 			t = e;
 		else {

@@ -142,6 +142,14 @@ int
 sock_listen(const struct sockaddr *sa, socklen_t len, mode_t mode,
     int backlog, char **cause)
 {
+	return sock_listen_opt(sa, len, mode, backlog, 0, cause);
+}
+
+/* The same; with reuseport, SO_REUSEPORT (TCP), for a balanced group. */
+int
+sock_listen_opt(const struct sockaddr *sa, socklen_t len, mode_t mode,
+    int backlog, int reuseport, char **cause)
+{
 	const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
 	const char		*step;
 	mode_t			 old;
@@ -155,6 +163,11 @@ sock_listen(const struct sockaddr *sa, socklen_t len, mode_t mode,
 	}
 	if (sa->sa_family != AF_UNIX)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof on) == -1) {
+		step = "SO_REUSEPORT";
+		goto fail;
+	}
 	old = umask(~mode & 0777);
 	e = bind(fd, sa, len);
 	umask(old);
@@ -188,8 +201,9 @@ listen_one(const char *url, const struct app_config *cfg, int *fdp,
 
 	if (listen_addr(url, &ss, &len, cause) == -1)
 		return -1;
-	*fdp = sock_listen((struct sockaddr *)&ss, len, cfg->listen_mode,
-	    (int)cfg->listen_backlog, &why);
+	*fdp = sock_listen_opt((struct sockaddr *)&ss, len, cfg->listen_mode,
+	    (int)cfg->listen_backlog, cfg->listen_balance == LISTEN_BALANCED,
+	    &why);
 	if (*fdp == -1) {
 		*cause = xprintf("listen %s: %s", url, why);
 		free(why);
@@ -256,7 +270,8 @@ listen_same(const struct app_config *a, const struct app_config *b)
 
 	/* An option set when the socket is made needs a new socket. */
 	if (n != argv_count(b->listen) || (n > 0 &&
-	    a->listen_nodelay != b->listen_nodelay))
+	    (a->listen_nodelay != b->listen_nodelay ||
+	    a->listen_balance != b->listen_balance)))
 		return 0;
 	for (i = 0; i < n; i++) {
 		if (strcmp(a->listen[i], b->listen[i]) != 0)

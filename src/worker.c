@@ -380,7 +380,8 @@ worker_spawn(struct worker *w)
 	free(notify);
 	fds = xcalloc(a->nlisten + 1, sizeof *fds);
 	if (a->nlisten > 0)
-		memcpy(fds, a->listen_fds, a->nlisten * sizeof *fds);
+		memcpy(fds, app_sockets(a, w->instance),
+		    a->nlisten * sizeof *fds);
 	sp.nlisten = a->nlisten;
 	if (ipc != -1)
 		fds[sp.nlisten++] = ipc;
@@ -472,7 +473,7 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 
 	actions = sm_step(&w->sm, ev, &p, status, uptime);
 	/* A spawn needs the app's sockets: bound again if they were closed. */
-	if ((actions & A_SPAWN) && app_listen(w->app) == -1)
+	if ((actions & A_SPAWN) && app_listen_slot(w->app, w->instance) == -1)
 		actions = sm_step(&w->sm, E_NOSOCKET, &p, 0, 0);
 	if (actions & A_CANCEL)
 		ev_timer_stop(EV_DEFAULT, &w->timer_w);

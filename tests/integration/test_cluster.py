@@ -399,3 +399,41 @@ max_restarts = 1
     wait_until(lambda: pmd.stderr().count("broken: no worker serves") == 2,
                what="the socket bound and closed again")
     assert refused(bport)
+
+
+def test_balanced_sockets_one_per_instance(pmd, tmp_path):
+    """listen_balance = balanced: each instance has its own SO_REUSEPORT
+    socket, kept across its reloads; connections spread over all of them,
+    none fails through a reload, and a scaled-away instance's socket
+    closes without stranding new clients."""
+    port = free_port()
+    pmd.start(app(port, "listen_balance = balanced\n", instances=3))
+    ws = pmd.wait_status("web", "online", count=3)
+
+    def sock(pid):
+        return os.readlink(f"/proc/{pid}/fd/3")
+    before = {w["instance"]: sock(w["pid"]) for w in ws}
+    assert len(set(before.values())) == 3
+    seen = set()
+    wait_until(lambda: seen.add(get(port)) or len(seen) == 3, timeout=20,
+               what="every instance to answer")
+    h = Hammer(port)
+    try:
+        wait_until(lambda: h.ok > 50, what="traffic")
+        pmd.ok("reload", "web")
+        n = h.ok
+        wait_until(lambda: h.ok > n + 50, what="more traffic")
+    finally:
+        h.finish()
+    assert h.errors == []
+    after = {w["instance"]: sock(w["pid"]) for w in pmd.wait_status("web", "online", count=3)}
+    assert after == before
+    pmd.ok("scale", "web", "1")
+    pmd.wait_status("web", "online", count=1)
+    only = pmd.workers("web")[0]["pid"]
+    assert all(get(port) == only for _ in range(30))
+    # A unix address cannot be balanced: said, for that app alone.
+    r = pmd.ctl("start", pmd.write_config(
+        f"[app:u]\ncommand = {TESTSRV}\nlisten = unix:{tmp_path}/u.sock\n"
+        "listen_balance = balanced\n", "u.conf"))
+    assert r.returncode == 1 and "listen_balance = balanced takes tcp://" in r.stderr
