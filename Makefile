@@ -13,11 +13,13 @@ MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 COMPDIR	?= $(PREFIX)/share/bash-completion/completions
-PKGS	 = libcjson inih libmicrohttpd
+PKGS	 = libcjson inih
 CFLAGS	?= -O2 -g
 WERROR	?= -Werror
 WARN	 = -std=gnu11 -Wall -Wextra -Wmissing-prototypes $(WERROR) \
 	   -Wno-missing-field-initializers
+# libmicrohttpd: its header only; pmd loads it when metrics is set.
+CPPFLAGS += $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -DPMD_LIBDIR='"$(LIBDIR)/pmd"' -DPMD_UNITDIR='"$(UNITDIR)"'  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libev ships no .pc file: plain -l. pmctl needs cJSON only.
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -2,7 +2,7 @@
  * [daemon] metrics = tcp://HOST:PORT | unix:PATH: an HTTP endpoint for
  * Prometheus and for probes, served by libmicrohttpd from pmd's own event
  * loop. MHD runs in its epoll mode without threads: its epoll fd is one
- * ev_io, its timeout one ev_timer, and each wakes MHD_run(), which never
+ * ev_io, its timeout one ev_timer, and each wakes p_run(), which never
  * blocks. pmd accepts the connections itself and hands them to MHD, so
  * that the limit is plain: METRICS_CONNS at once, and one more is closed
  * at once. Each lives within METRICS_MEMORY bytes and is closed after
@@ -24,9 +24,48 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <microhttpd.h>
 
 #include "pmd.h"
+
+/*
+ * libmicrohttpd, and the TLS libraries it brings, are loaded only when
+ * metrics is set: a pmd without it maps none of them (about 2 MiB).
+ */
+#define MHD_LIBRARY	"libmicrohttpd.so.12"
+#define MHD_FUNCS(X)							\
+	X(add_connection) X(add_response_header)			\
+	X(create_response_from_buffer) X(destroy_response)		\
+	X(get_daemon_info) X(get_timeout) X(queue_response) X(run)	\
+	X(start_daemon) X(stop_daemon)
+#define MHD_POINTER(name) static __typeof__(&MHD_##name) p_##name;
+MHD_FUNCS(MHD_POINTER)
+static void	*mhd_lib;
+
+/* Load the library once; -1 with *cause if it is not there. */
+static int
+mhd_load(char **cause)
+{
+	if (mhd_lib != NULL)
+		return 0;
+	if ((mhd_lib = dlopen(MHD_LIBRARY, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		*cause = xprintf("metrics: cannot load %s (Debian: apt-get "
+		    "install libmicrohttpd12): %s", MHD_LIBRARY, dlerror());
+		return -1;
+	}
+#define MHD_LOOKUP(name)						\
+	if ((p_##name = (__typeof__(p_##name))dlsym(mhd_lib,		\
+	    "MHD_" #name)) == NULL) {					\
+		*cause = xprintf("metrics: %s has no MHD_%s", MHD_LIBRARY,	\
+		    #name);						\
+		dlclose(mhd_lib);					\
+		mhd_lib = NULL;						\
+		return -1;						\
+	}
+	MHD_FUNCS(MHD_LOOKUP)
+	return 0;
+}
 
 #define METRICS_CONNS	16
 #define METRICS_MEMORY	(32 * 1024)
@@ -309,16 +348,16 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		put(&t, "not found: try /metrics or /healthz\n");
 		status = MHD_HTTP_NOT_FOUND;
 	}
-	r = MHD_create_response_from_buffer(t.len, t.s, MHD_RESPMEM_MUST_FREE);
+	r = p_create_response_from_buffer(t.len, t.s, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
 		free(t.s);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	p_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
+		p_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = p_queue_response(conn, status, r);
+	p_destroy_response(r);
 	return ret;
 }
 
@@ -328,7 +367,7 @@ mhd_arm(void)
 	MHD_UNSIGNED_LONG_LONG	ms;
 
 	ev_timer_stop(EV_DEFAULT, &mhd_timer);
-	if (MHD_get_timeout(mhd, &ms) == MHD_YES) {
+	if (p_get_timeout(mhd, &ms) == MHD_YES) {
 		ev_timer_set(&mhd_timer, ms / 1000.0, 0);
 		ev_timer_start(EV_DEFAULT, &mhd_timer);
 	}
@@ -338,7 +377,7 @@ static void
 mhd_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	(void)loop; (void)io; (void)revents;
-	MHD_run(mhd);
+	p_run(mhd);
 	mhd_arm();
 }
 
@@ -352,14 +391,14 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	(void)loop; (void)revents;
 	/* Connections that closed meanwhile free their places first. */
-	MHD_run(mhd);
+	p_run(mhd);
 	for (k = 0; k < 16; k++) {
 		len = sizeof ss;
 		fd = accept4(io->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd == -1)
 			break;
-		info = MHD_get_daemon_info(mhd,
+		info = p_get_daemon_info(mhd,
 		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 		if (info != NULL && info->num_connections >= METRICS_CONNS) {
 			close(fd);	/* refused: the others are served */
@@ -372,9 +411,9 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			len = sizeof(sa_family_t) + 2;
 		}
 		/* MHD closes it when it fails. */
-		MHD_add_connection(mhd, fd, (struct sockaddr *)&ss, len);
+		p_add_connection(mhd, fd, (struct sockaddr *)&ss, len);
 	}
-	MHD_run(mhd);
+	p_run(mhd);
 	mhd_arm();
 }
 
@@ -382,7 +421,7 @@ static void
 mhd_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)loop; (void)t; (void)revents;
-	MHD_run(mhd);
+	p_run(mhd);
 	mhd_arm();
 }
 
@@ -419,6 +458,8 @@ metrics_listen(const char *url, char **cause)
 	metrics_close();
 	if (url == NULL)
 		return 0;
+	if (mhd_load(cause) == -1)
+		return -1;
 	cfg = appcfg_new("metrics");
 	cfg->listen_mode = 0660;
 	cfg->listen_backlog = 64;
@@ -428,7 +469,7 @@ metrics_listen(const char *url, char **cause)
 		return -1;
 	}
 	listen_cfg = cfg;
-	mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	mhd = p_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, answer, NULL,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNS + 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY,
@@ -436,7 +477,7 @@ metrics_listen(const char *url, char **cause)
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (mhd == NULL ||
-	    (info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+	    (info = p_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
 		*cause = xprintf("metrics %s: the HTTP server would not start",
 		    url);
 		metrics_close();
@@ -460,7 +501,7 @@ metrics_close(void)
 		ev_io_stop(EV_DEFAULT, &mhd_io);
 		ev_io_stop(EV_DEFAULT, &accept_io);
 		ev_timer_stop(EV_DEFAULT, &mhd_timer);
-		MHD_stop_daemon(mhd);
+		p_stop_daemon(mhd);
 		mhd = NULL;
 	}
 	if (listen_cfg != NULL) {
