@@ -165,6 +165,7 @@ TAILQ_HEAD(app_config_list, app_config);
 /* reload_order: which worker of an instance a reload runs first. */
 #define LISTEN_SHARED		0	/* one socket, every instance accepts */
 #define LISTEN_BALANCED		1	/* one SO_REUSEPORT socket per instance */
+#define LISTEN_AUTO		2	/* balanced for tcp:// only, else shared */
 #define RELOAD_AUTO		0	/* start-first with listen, else stop-first */
 #define RELOAD_START_FIRST	1
 #define RELOAD_STOP_FIRST	2
@@ -269,6 +270,7 @@ int	 listen_check(const char *, char **);
 int	 listen_open(const struct app_config *, int **, size_t *, char **);
 void	 listen_close(const struct app_config *, int *, size_t);
 int	 listen_same(const struct app_config *, const struct app_config *);
+int	 listen_balanced(const struct app_config *);
 
 /* supervise.c: the restart policy, a state x event table. */
 enum wstate {

@@ -84,7 +84,7 @@ app_listen(struct app *a)
 	char	*cause;
 
 	if (a->cfg->listen == NULL || a->nlisten > 0 ||
-	    a->cfg->listen_balance == LISTEN_BALANCED)
+	    listen_balanced(a->cfg))
 		return 0;	/* balanced: each instance's, at its start */
 	if (listen_open(a->cfg, &a->listen_fds, &a->nlisten, &cause) == -1) {
 		log_warn("%s: %s", a->name, cause);
@@ -111,7 +111,7 @@ app_listen_slot(struct app *a, unsigned instance)
 	char	*cause;
 	int	*fds;
 
-	if (a->cfg->listen_balance != LISTEN_BALANCED || n == 0)
+	if (!listen_balanced(a->cfg) || n == 0)
 		return app_listen(a);
 	if (instance < a->nslot_fds && a->slot_fds[instance] != NULL)
 		return 0;
@@ -139,7 +139,7 @@ app_listen_slot(struct app *a, unsigned instance)
 	return 0;
 
 failed:
-	log_warn("%s:%u: %s", a->name, instance, cause);
+	log_warn("%s: %s", a->name, cause);
 	free(a->listen_error);
 	a->listen_error = cause;
 	return -1;
@@ -149,7 +149,7 @@ failed:
 const int *
 app_sockets(const struct app *a, unsigned instance)
 {
-	if (a->cfg->listen_balance == LISTEN_BALANCED &&
+	if (listen_balanced(a->cfg) &&
 	    instance < a->nslot_fds && a->slot_fds[instance] != NULL)
 		return a->slot_fds[instance];
 	return a->listen_fds;

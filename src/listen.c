@@ -202,7 +202,7 @@ listen_one(const char *url, const struct app_config *cfg, int *fdp,
 	if (listen_addr(url, &ss, &len, cause) == -1)
 		return -1;
 	*fdp = sock_listen_opt((struct sockaddr *)&ss, len, cfg->listen_mode,
-	    (int)cfg->listen_backlog, cfg->listen_balance == LISTEN_BALANCED,
+	    (int)cfg->listen_backlog, listen_balanced(cfg),
 	    &why);
 	if (*fdp == -1) {
 		*cause = xprintf("listen %s: %s", url, why);
@@ -260,6 +260,26 @@ listen_close(const struct app_config *cfg, int *fds, size_t n)
 			unlink(cfg->listen[i] + 5);
 	}
 	free(fds);
+}
+
+/*
+ * Whether cfg's sockets are one per instance: balanced, or auto with
+ * tcp:// addresses only (a unix socket cannot be balanced).
+ */
+int
+listen_balanced(const struct app_config *cfg)
+{
+	size_t	i;
+
+	if (cfg->listen_balance == LISTEN_SHARED)
+		return 0;
+	if (cfg->listen_balance == LISTEN_AUTO) {
+		for (i = 0; cfg->listen != NULL && cfg->listen[i] != NULL; i++) {
+			if (strncmp(cfg->listen[i], "unix:", 5) == 0)
+				return 0;
+		}
+	}
+	return 1;
 }
 
 /* Whether a and b listen on the same URLs, in the same order, alike. */

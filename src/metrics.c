@@ -463,6 +463,7 @@ metrics_listen(const char *url, char **cause)
 	cfg = appcfg_new("metrics");
 	cfg->listen_mode = 0660;
 	cfg->listen_backlog = 64;
+	cfg->listen_balance = LISTEN_SHARED;	/* no SO_REUSEPORT: ours alone */
 	strv_add(&cfg->listen, url);
 	if (listen_open(cfg, &listen_fds, &nlisten_fds, cause) == -1) {
 		appcfg_unref(cfg);
