@@ -39,7 +39,7 @@ struct hook_run {
 
 static LIST_HEAD(, hook_run) runs = LIST_HEAD_INITIALIZER(runs);
 static unsigned		 nruns;
-unsigned long		 hooks_skipped;
+static unsigned long	 hooks_skipped;
 
 static void
 hook_end(struct hook_run *h)

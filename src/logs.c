@@ -12,7 +12,6 @@
  * the same, so no worker ever blocks on its output because of pmd.
  */
 #include <sys/stat.h>
-#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -438,36 +437,6 @@ tail_append(struct tail **tp, const char *data, size_t len)
 	t->len += len;
 }
 
-/* Write iov in full (advancing it), or count its lines as lost. */
-static int
-logfile_writev(struct logfile *f, struct iovec *iov, int n, size_t lines)
-{
-	ssize_t	w;
-
-	while (n > 0) {
-		w = writev(f->fd, iov, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			set_error(f, "write");
-			f->dropped += lines;
-			f->unreported += lines;
-			return -1;
-		}
-		f->size += w;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= w;
-		}
-	}
-	return 0;
-}
-
 /*
  * The whole lines at the start of [p, end) in one go: without prefix and
  * timestamp, one write straight from the read buffer; with them, copied
@@ -480,11 +449,9 @@ logfile_writev(struct logfile *f, struct iovec *iov, int n, size_t lines)
 static const char *
 direct_lines(struct logpipe *lp, const char *p, const char *end)
 {
-	struct iovec		 iov[1];
 	struct logfile		*f = lp->file;
-	const char		*stamp, *nl;
+	const char		*stamp, *nl, *run = p;	/* lines not yet written */
 	size_t			 slen, plen, n, pending = 0, lines = 0;
-	int			 niov = 0;
 
 	if (log_tap != NULL || f->discard || lp->plen > 0 ||
 	    (f->stdfd != 0 && daemon_container == 2))
@@ -503,20 +470,19 @@ direct_lines(struct logpipe *lp, const char *p, const char *end)
 		n = nl + 1 - p;
 		if (f->max_size != 0 &&
 		    f->size + pending + outlen + plen + slen + n > f->max_size) {
-			if (niov > 0 && logfile_writev(f, iov, niov, lines) == -1)
+			if (pending > 0 &&
+			    logfile_write_all(f, run, pending, lines) == -1)
 				return nl + 1;	/* counted as lost */
 			out_flush(f);
-			niov = 0;
 			pending = lines = 0;
 			logfile_make_room(f, plen + slen + n);
 			if (f->fd == -1)
 				break;
 		}
 		if (plen == 0 && slen == 0) {
-			/* The lines as they came: one slice for all of them. */
-			if (niov == 0)
-				iov[niov++] = (struct iovec){ (char *)p, 0 };
-			iov[0].iov_len += n;
+			/* The lines as they came: one write for all of them. */
+			if (pending == 0)
+				run = p;
 			pending += n;
 			lines++;
 		} else {
@@ -533,8 +499,8 @@ direct_lines(struct logpipe *lp, const char *p, const char *end)
 		}
 		p = nl + 1;
 	}
-	if (niov > 0)
-		logfile_writev(f, iov, niov, lines);
+	if (pending > 0)
+		logfile_write_all(f, run, pending, lines);
 	out_flush(f);
 	return p;
 }

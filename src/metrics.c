@@ -144,6 +144,18 @@ sample(struct text *t, const char *name, const struct worker *w,
 	TAILQ_FOREACH(a, &apps, entry)					\
 		for (i = 0; i < a->nworkers && ((w = a->workers[i]), 1); i++)
 
+/* a's instances that should run (online 0) or are online (1). */
+static unsigned
+count(const struct app *a, int online)
+{
+	unsigned	i, n = 0;
+
+	for (i = 0; i < a->nworkers; i++)
+		n += online ? a->workers[i]->sm.state == W_ONLINE :
+		    a->workers[i]->sm.want == WANT_UP;
+	return n;
+}
+
 static uint64_t
 app_dropped(struct app *a)
 {
@@ -179,7 +191,7 @@ metrics_text(struct text *t)
 	struct pstat	 ps;
 	struct rusage	 ru;
 	struct rlimit	 rl;
-	unsigned	 i, online;
+	unsigned	 i;
 	size_t		 k;
 	long		 tck = sysconf(_SC_CLK_TCK);
 	DIR		*d;
@@ -242,18 +254,12 @@ metrics_text(struct text *t)
 	}
 	family(t, "pmd_app_instances_wanted", "gauge",
 	    "Instances of the app that should run.");
-	TAILQ_FOREACH(a, &apps, entry) {
-		for (i = online = 0; i < a->nworkers; i++)
-			online += a->workers[i]->sm.want == WANT_UP;
-		sample(t, "pmd_app_instances_wanted", NULL, a, online);
-	}
+	TAILQ_FOREACH(a, &apps, entry)
+		sample(t, "pmd_app_instances_wanted", NULL, a, count(a, 0));
 	family(t, "pmd_app_instances_online", "gauge",
 	    "Instances of the app online.");
-	TAILQ_FOREACH(a, &apps, entry) {
-		for (i = online = 0; i < a->nworkers; i++)
-			online += a->workers[i]->sm.state == W_ONLINE;
-		sample(t, "pmd_app_instances_online", NULL, a, online);
-	}
+	TAILQ_FOREACH(a, &apps, entry)
+		sample(t, "pmd_app_instances_online", NULL, a, count(a, 1));
 	family(t, "pmd_app_reloads_total", "counter",
 	    "Rolling reloads of the app that ended.");
 	TAILQ_FOREACH(a, &apps, entry)
