@@ -190,10 +190,6 @@ hook_timeout = 500ms
 command = sh -c 'exit 3'
 max_restarts = 2
 hook_exited = sh -c 'echo "$PMD_EVENT $PMD_APP $PMD_INSTANCE $PMD_PID $PMD_EXIT_CODE" >> {seen}/exited; echo said something'
-
-[app:slow]
-command = sleep 1000
-hook_online = sleep 60
 """)
     pmd.wait_status("crash", "errored")
     wait_until(lambda: (seen / "errored").exists(), what="the daemon's hook_errored")
@@ -205,6 +201,8 @@ hook_online = sleep 60
         assert (event, app, inst, code) == ("exited", "crash", "0", "3") and int(pid) > 0
     assert "hook_exited of crash:0: said something" in pmd.stderr()
     # One that runs too long is killed, and pmd answered all along.
+    pmd.ok("start", pmd.write_config("[app:slow]\ncommand = sleep 1000\n"
+                                     "hook_online = sleep 60\n", "slow.conf"))
     wait_until(lambda: "hook_online of slow:0: still running after hook_timeout: killed"
                in pmd.stderr(), what="the slow hook killed")
     # At most 4 at once: the rest are skipped and counted.
