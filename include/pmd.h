@@ -33,6 +33,9 @@ void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatalx(int, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
 int	 fd_nonblock(int);
+void	 fd_high_init(void);
+int	 fd_high(int);
+int	 fd_high_floor(void);
 int	 fs_become(uid_t, char **);
 void	 fs_restore(void);
 int	 mkdir_p(const char *, mode_t, char **);
@@ -462,6 +465,7 @@ struct worker {
 	double		 cpu_at;	/* ... and when */
 	double		 cpu_pct;	/* over the last window */
 	uint64_t	 rss;		/* at the last sample, bytes */
+	unsigned long long ticks;	/* CPU then, user + system */
 
 	char		*status_text;	/* STATUS= from the worker */
 	/* With listen and pmd-preload.so: starting until it binds or
@@ -574,6 +578,7 @@ struct app {
 	unsigned		 nslot_fds;
 	char			*listen_error;	/* why they could not be */
 	struct rolling		*roll;		/* a rolling reload running, or NULL */
+	uint64_t		 serial;	/* rises along apps: list cursors */
 	struct app_config	*successor;	/* once deleted, start this */
 	struct app_config	*timers_cfg;	/* the timers below are for it */
 	ev_periodic		 cron_w;	/* cron_restart */
@@ -697,6 +702,7 @@ void	 control_close(void);
 void	 control_check_waiters(void);
 void	 control_kill_replies(void);
 void	 client_wait(struct client *, client_wait_fn, struct target *, int);
+void	 client_rows(struct client *);
 struct target *client_target(struct client *);
 void	 client_follow(struct client *, const char *, int);
 void	 client_follow_events(struct client *, const char *);
@@ -708,7 +714,15 @@ struct cJSON *reply_ok(void);
 struct cJSON *reply_error(const char *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 cmd_get_target(struct cJSON *, struct target *, struct cJSON **);
-struct cJSON *cmd_reply_list(void);
+struct cJSON *cmd_reply_list(struct client *);
+
+/* How far a listing made a batch at a time has got. */
+struct rows_at {
+	uint64_t	 serial;	/* the app it is in (app->serial) */
+	unsigned	 index;		/* the next instance of that app */
+	unsigned	 rows;		/* made so far */
+};
+int	 cmd_list_rows(struct rows_at *, unsigned, char **, size_t *);
 struct cJSON *cmd_worker_json(struct worker *, int);
 struct cJSON *event_json(const struct event *);
 struct cJSON *cmd_apply_target(struct client *, struct cJSON *, enum wevent,

@@ -51,10 +51,12 @@ struct app *
 app_restore(struct app_config *cfg, char **base_env, int adhoc,
     const char *profile, unsigned n, const char *held)
 {
+	static uint64_t	 serial;
 	struct app	*a = xcalloc(1, sizeof *a);
 	unsigned	 i;
 
 	appcfg_ref(cfg);
+	a->serial = ++serial;
 	a->cfg = cfg;
 	a->name = xstrdup(cfg->name);
 	a->base_env = base_env;

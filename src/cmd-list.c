@@ -8,8 +8,8 @@
 static cJSON *
 cmd_list_exec(struct client *c, cJSON *req)
 {
-	(void)c; (void)req;
-	return cmd_reply_list();
+	(void)req;
+	return cmd_reply_list(c);
 }
 #endif /* !PMCTL */
 

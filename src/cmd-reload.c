@@ -49,7 +49,7 @@ wait_reloaded(struct client *c, cJSON **reply)
 		*reply = reply_error(PMD_E_FAILED, "%s", errors);
 		free(errors);
 	} else
-		*reply = cmd_reply_list();
+		*reply = cmd_reply_list(c);
 	return 1;
 }
 

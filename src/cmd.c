@@ -185,19 +185,60 @@ event_json(const struct event *e)
 
 /* {"ok":true,"workers":[...]}: what a command that changed things answers. */
 cJSON *
-cmd_reply_list(void)
+cmd_reply_list(struct client *c)
 {
-	cJSON		*o = reply_ok(), *rows;
-	struct app	*a;
-	unsigned	 i;
+	client_rows(c);
+	return reply_ok();
+}
 
-	rows = cJSON_AddArrayToObject(o, "workers");
+/*
+ * The rows of the table after *at, at most max of them, each worker sampled
+ * as its row is made: ",{...},{...}" (no comma before the very first) in
+ * *out. Returns 1 once the last row is made. Apps join only at the tail of
+ * apps, with a rising serial, so the cursor holds across apps deleted or
+ * added between two batches: none is listed twice, and none that stays
+ * through the listing is left out.
+ */
+int
+cmd_list_rows(struct rows_at *at, unsigned max, char **out, size_t *outlen)
+{
+	struct app	*a;
+	cJSON		*row;
+	char		*s, *buf = NULL;
+	size_t		 len = 0, cap = 0, n;
+	unsigned	 made = 0;
+
 	TAILQ_FOREACH(a, &apps, entry) {
-		for (i = 0; i < a->nworkers; i++)
-			cJSON_AddItemToArray(rows,
-			    cmd_worker_json(a->workers[i], 0));
+		if (a->serial < at->serial)
+			continue;
+		if (a->serial > at->serial) {
+			at->serial = a->serial;
+			at->index = 0;
+		}
+		for (; at->index < a->nworkers; at->index++) {
+			if (made == max)
+				goto out;
+			row = cmd_worker_json(a->workers[at->index], 0);
+			s = utf8_fix(cJSON_PrintUnformatted(row));
+			cJSON_Delete(row);
+			n = strlen(s);
+			if (len + n + 2 > cap) {
+				cap = (len + n + 2) * 2;
+				buf = xrealloc(buf, cap);
+			}
+			if (at->rows++ > 0)
+				buf[len++] = ',';
+			memcpy(buf + len, s, n);
+			len += n;
+			free(s);
+			made++;
+		}
 	}
-	return o;
+	at->serial = UINT64_MAX;	/* past every app, now and later */
+out:
+	*out = buf;
+	*outlen = len;
+	return at->serial == UINT64_MAX;
 }
 
 /* Why the first errored worker of t gave up, or NULL if none did. */
@@ -246,7 +287,7 @@ wait_settled(struct client *c, cJSON **reply)
 		free(cause);
 		return 1;
 	}
-	*reply = cmd_reply_list();
+	*reply = cmd_reply_list(c);
 	return 1;
 }
 

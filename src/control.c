@@ -12,7 +12,11 @@
  * - a client that stops reading for STALL_SECONDS, or lets OUT_MAX bytes
  *   pile up, is dropped.
  * A command may defer its reply until the workers it acted on have settled
- * (client_wait). Replies are valid UTF-8 whatever bytes they echo.
+ * (client_wait). A reply that carries the table of every worker (list, and
+ * the commands that answer with it) is made ROWS_BATCH rows per loop
+ * iteration, each batch once the last is sent (client_rows): sampling
+ * 10,000 workers in /proc takes about 100 ms, which would otherwise hold up
+ * supervision. Replies are valid UTF-8 whatever bytes they echo.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +24,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +41,10 @@
 #define FOLLOW_MAX	(1024 * 1024)	/* a follower this far behind goes */
 #define FOLLOW_LOGS	1
 #define FOLLOW_EVENTS	2
+#define ROWS_ASKED	1		/* the next reply carries the table */
+#define ROWS_MAKING	2		/* its head is sent, rows follow */
 #define REQ_BATCH	4		/* requests of one client per wake-up */
+#define ROWS_BATCH	256		/* rows of the table per wake-up */
 #define MAX_CLIENTS	256		/* max_clients by default */
 #define IDLE_MS		60000		/* client_idle_timeout by default */
 #define ACCEPT_PAUSE	0.25		/* seconds without accept after EMFILE */
@@ -65,6 +73,8 @@ struct client {
 	struct target		 target;
 	int			 mode;
 	int			 kill_reply;	/* answer when pmd exits */
+	int			 rows;		/* ROWS_ASKED, ROWS_MAKING */
+	struct rows_at		 rows_at;
 
 	int			 follow;	/* streams: FOLLOW_LOGS, _EVENTS */
 	char			*follow_app;	/* NULL: every app */
@@ -151,40 +161,104 @@ client_flush(struct client *c)
 	return 0;
 }
 
-/* Queue obj (taking it) as one line. Returns -1 if c was freed. */
+/*
+ * Queue len bytes of s (taking it), and a newline if the reply ends there.
+ * Returns -1 if c was freed.
+ */
 static int
-client_send(struct client *c, cJSON *obj)
+client_put(struct client *c, char *s, size_t len, int end)
 {
-	char	*s = utf8_fix(cJSON_PrintUnformatted(obj));
-	size_t	 len = strlen(s);
+	size_t	 need = len + (end != 0);
 
-	cJSON_Delete(obj);
-	if (c->outlen - c->outoff + len + 1 > OUT_MAX) {
+	if (c->outlen - c->outoff + need > OUT_MAX) {
 		log_warn("control: client (uid %ld) does not read its "
 		    "replies; dropped", (long)c->cred.uid);
 		free(s);
 		client_free(c);
 		return -1;
 	}
-	if (c->outlen + len + 1 > c->outcap && c->outoff > 0) {
+	if (c->outlen + need > c->outcap && c->outoff > 0) {
 		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
 		c->outlen -= c->outoff;
 		c->outoff = 0;
 	}
-	if (c->outlen + len + 1 > c->outcap) {
-		while (c->outlen + len + 1 > c->outcap)
+	if (c->outlen + need > c->outcap) {
+		while (c->outlen + need > c->outcap)
 			c->outcap = c->outcap ? c->outcap * 2 : 4096;
 		c->out = xrealloc(c->out, c->outcap);
 	}
-	memcpy(c->out + c->outlen, s, len);
-	c->out[c->outlen + len] = '\n';
-	c->outlen += len + 1;
+	if (len > 0)
+		memcpy(c->out + c->outlen, s, len);
+	if (end)
+		c->out[c->outlen + len] = '\n';
+	c->outlen += need;
 	free(s);
 	ev_timer_stop(EV_DEFAULT, &c->idle_w);
 	/* While the socket is full, write_cb sends when it has room. */
 	if (ev_is_active(&c->write_w))
 		return 0;
 	return client_flush(c);
+}
+
+/* Run c's next step (requests, or the next rows) in the next iteration. */
+static void
+client_more(struct client *c)
+{
+	if (ev_is_active(&c->more_w))
+		return;
+	ev_timer_set(&c->more_w, 0, 0);
+	ev_timer_start(EV_DEFAULT, &c->more_w);
+}
+
+/*
+ * Queue obj (taking it) as one line. Returns -1 if c was freed. If the
+ * reply carries the table, this is its head: {"ok":true,"workers":[ and
+ * the rows follow.
+ */
+static int
+client_send(struct client *c, cJSON *obj)
+{
+	char	*s = utf8_fix(cJSON_PrintUnformatted(obj));
+	size_t	 len = strlen(s);
+	int	 rows = c->rows == ROWS_ASKED && cJSON_IsTrue(
+		    cJSON_GetObjectItemCaseSensitive(obj, "ok"));
+
+	cJSON_Delete(obj);
+	c->rows = 0;
+	if (!rows)
+		return client_put(c, s, len, 1);
+	s = xrealloc(s, len + 16);
+	strcpy(s + len - 1, ",\"workers\":[");	/* over the closing } */
+	c->rows = ROWS_MAKING;
+	memset(&c->rows_at, 0, sizeof c->rows_at);
+	if (client_put(c, s, strlen(s), 0) == -1)
+		return -1;
+	client_more(c);
+	return 0;
+}
+
+/* The next ROWS_BATCH rows of the table; the end of the reply after them. */
+static void
+client_rows_more(struct client *c)
+{
+	char	*s;
+	size_t	 len;
+	int	 done;
+
+	done = cmd_list_rows(&c->rows_at, ROWS_BATCH, &s, &len);
+	if (done) {
+		s = xrealloc(s, len + 2);
+		memcpy(s + len, "]}", 2);
+		len += 2;
+		c->rows = 0;
+	}
+	if (client_put(c, s, len, done) == -1)
+		return;
+	if (done)
+		client_process(c);
+	else if (c->outlen == c->outoff)
+		client_more(c);
+	/* else write_cb asks for more once the socket took these */
 }
 
 /* An error for a request we cannot go on from: reply, then close. */
@@ -358,13 +432,17 @@ client_process(struct client *c)
 	size_t	 off = 0, len;
 	int	 n = 0, gone;
 
+	if (c->rows == ROWS_MAKING) {
+		if (c->outlen == c->outoff)
+			client_more(c);
+		return;
+	}
 	while (c->wait == NULL && !c->kill_reply && !c->closing &&
-	    c->outlen == c->outoff && off < c->inlen &&
+	    !c->rows && c->outlen == c->outoff && off < c->inlen &&
 	    (nl = memchr(c->in + off, '\n', c->inlen - off)) != NULL) {
 		if (n++ == REQ_BATCH) {
 			/* The others' events first: on with c next iteration. */
-			ev_timer_set(&c->more_w, 0, 0);
-			ev_timer_start(EV_DEFAULT, &c->more_w);
+			client_more(c);
 			break;
 		}
 		len = nl - (c->in + off);
@@ -390,7 +468,7 @@ client_process(struct client *c)
 		return;
 	}
 	/* Read on only when every line read so far has run. */
-	if (c->wait == NULL && !c->kill_reply && !has_line(c))
+	if (c->wait == NULL && !c->kill_reply && !c->rows && !has_line(c))
 		ev_io_start(EV_DEFAULT, &c->read_w);
 	else
 		ev_io_stop(EV_DEFAULT, &c->read_w);
@@ -401,7 +479,7 @@ static void
 client_idle(struct client *c)
 {
 	if (c->wait != NULL || c->kill_reply || c->follow || c->closing ||
-	    c->outlen != c->outoff || limits.idle_ms == 0)
+	    c->rows || c->outlen != c->outoff || limits.idle_ms == 0)
 		return;
 	ev_timer_again(EV_DEFAULT, &c->idle_w);
 }
@@ -448,8 +526,13 @@ write_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 more_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	struct client	*c = container_of(t, struct client, more_w);
+
 	(void)loop; (void)revents;
-	client_process(container_of(t, struct client, more_w));
+	if (c->rows == ROWS_MAKING)
+		client_rows_more(c);
+	else
+		client_process(c);
 }
 
 static void
@@ -664,6 +747,13 @@ client_wait(struct client *c, client_wait_fn fn, struct target *t, int mode)
 	daemon_dirty();
 }
 
+/* The reply c is about to get carries the table of workers. */
+void
+client_rows(struct client *c)
+{
+	c->rows = ROWS_ASKED;
+}
+
 /* Who is asking: uid, gid and pid of the peer. */
 const struct ucred *
 client_peer(struct client *c)
@@ -711,7 +801,10 @@ control_check_waiters(void)
 	}
 }
 
-/* pmd is about to exit: answer `pmctl kill`, as far as the socket takes. */
+/*
+ * pmd is about to exit: finish the tables being made and answer `pmctl
+ * kill`, as far as the socket takes.
+ */
 void
 control_kill_replies(void)
 {
@@ -719,6 +812,18 @@ control_kill_replies(void)
 
 	for (c = LIST_FIRST(&clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
+		/* A table half made is finished: the client gets it whole. */
+		if (c->rows == ROWS_MAKING) {
+			char	*s;
+			size_t	 len;
+
+			cmd_list_rows(&c->rows_at, UINT_MAX, &s, &len);
+			s = xrealloc(s, len + 2);
+			memcpy(s + len, "]}", 2);
+			c->rows = 0;
+			if (client_put(c, s, len + 2, 1) == -1)
+				continue;
+		}
 		if (c->kill_reply) {
 			c->kill_reply = 0;
 			client_send(c, reply_ok());

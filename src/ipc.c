@@ -51,6 +51,7 @@ ipc_open(struct worker *w)
 		    w->app->name, w->instance, strerror(errno));
 		return -1;
 	}
+	sv[0] = fd_high(sv[0]);
 	fd_nonblock(sv[0]);
 	ev_io_set(&w->ipc_r, sv[0], EV_READ);
 	ev_io_set(&w->ipc_w, sv[0], EV_WRITE);

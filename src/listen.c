@@ -179,7 +179,7 @@ sock_listen_opt(const struct sockaddr *sa, socklen_t len, mode_t mode,
 		step = "listen";
 		goto fail;
 	}
-	return fd;
+	return fd_high(fd);
 
 fail:
 	*cause = xprintf("%s: %s", step, strerror(errno));

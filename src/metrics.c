@@ -219,19 +219,22 @@ metrics_text(struct text *t)
 	    "Restarts of the worker slot after its process ended.");
 	FOREACH_WORKER(a, w, i)
 		sample(t, "pmd_worker_restarts_total", w, a, w->sm.restarts);
+	/* One /proc read a worker serves both families. */
+	FOREACH_WORKER(a, w, i)
+		worker_sample(w);
 	family(t, "pmd_worker_cpu_seconds_total", "counter",
 	    "CPU time (user and system) of the worker's current process.");
 	FOREACH_WORKER(a, w, i) {
-		if (w->pid > 0 && proc_stat(w->pid, &ps) == 0)
+		if (w->pid > 0 && w->rss > 0)
 			sample(t, "pmd_worker_cpu_seconds_total", w, a,
-			    (double)ps.ticks / (double)tck);
+			    (double)w->ticks / (double)tck);
 	}
 	family(t, "pmd_worker_memory_bytes", "gauge",
 	    "Resident memory of the worker's current process.");
 	FOREACH_WORKER(a, w, i) {
-		if (w->pid > 0 && proc_stat(w->pid, &ps) == 0)
+		if (w->pid > 0 && w->rss > 0)
 			sample(t, "pmd_worker_memory_bytes", w, a,
-			    (double)ps.rss);
+			    (double)w->rss);
 	}
 	family(t, "pmd_worker_start_time_seconds", "gauge",
 	    "When the worker's current process started, since the epoch.");

@@ -500,6 +500,7 @@ main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &raised);
 		}
 	}
+	fd_high_init();
 	control_apply_config(config);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)

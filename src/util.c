@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -148,6 +149,46 @@ fatalx(int code, const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	exit(code);
+}
+
+/*
+ * Long-lived fds go at fd_floor and above, so that the few fds a spawn
+ * hands on sit low and the child's own fd table can stay small (proc.c).
+ */
+static int	fd_floor = INT_MAX;	/* INT_MAX: not set, fds stay */
+
+/*
+ * Where long-lived fds go: 1024 when the limit leaves room above it, a
+ * quarter of the limit below that. Called once the limit is raised.
+ */
+void
+fd_high_init(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur >= 64)
+		fd_floor = rl.rlim_cur >= 4096 ? 1024 : (int)(rl.rlim_cur / 4);
+}
+
+/* fd moved to fd_floor or above (closing it), or fd if it cannot be. */
+int
+fd_high(int fd)
+{
+	int	high;
+
+	if (fd < 0 || fd >= fd_floor ||
+	    (high = fcntl(fd, F_DUPFD_CLOEXEC, fd_floor)) == -1)
+		return fd;
+	close(fd);
+	return high;
+}
+
+int
+fd_high_floor(void)
+{
+	return fd_floor;
 }
 
 int

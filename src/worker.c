@@ -301,7 +301,7 @@ notify_open(struct worker *w, char **cause)
 		errno = e;
 		return NULL;
 	}
-	ev_io_init(&w->notify_w, notify_cb, fd, EV_READ);
+	ev_io_init(&w->notify_w, notify_cb, fd_high(fd), EV_READ);
 	ev_io_start(EV_DEFAULT, &w->notify_w);
 	return xprintf("@%s", sun.sun_path + 1);
 }
@@ -414,9 +414,11 @@ worker_spawn(struct worker *w)
 	ev_child_set(&w->child_w, pid, 0);
 	ev_child_start(EV_DEFAULT, &w->child_w);
 	if (out[0] != -1)
-		logpipe_new(out[0], w->outf, w->instance, NULL, &w->out);
+		logpipe_new(fd_high(out[0]), w->outf, w->instance, NULL,
+		    &w->out);
 	if (err[0] != -1)
-		logpipe_new(err[0], w->errf, w->instance, &w->tail, &w->err);
+		logpipe_new(fd_high(err[0]), w->errf, w->instance,
+		    &w->tail, &w->err);
 	if (w->exec_error != NULL) {
 		/* Its exit, coming next, carries this into the restart policy. */
 		log_warn("%s:%u: cannot start: %s", a->name, w->instance,
@@ -554,11 +556,13 @@ worker_sample(struct worker *w)
 	double		now = ev_now(EV_DEFAULT);
 
 	w->rss = 0;
+	w->ticks = 0;
 	if (w->pid <= 0 || proc_stat(w->pid, &ps) == -1) {
 		w->cpu_pct = 0;
 		return;
 	}
 	w->rss = ps.rss;
+	w->ticks = ps.ticks;
 	/* A sample belongs to one process: a new pid starts over. */
 	if (w->cpu_pid != w->pid) {
 		w->cpu_pid = w->pid;

@@ -517,3 +517,41 @@ def test_a_sigterm_delivered_twice_at_once_still_stops_gracefully(pmd):
     assert "got SIGTERM again at once: still stopping gracefully" in text
     assert "SIGKILL" not in text
     assert "exited with code 0" in text
+
+
+def test_a_list_made_while_apps_come_and_go_names_each_worker_once(pmd):
+    # The table is made a batch of rows per loop iteration; apps deleted
+    # and added between two batches must not cut, repeat or mix its rows.
+    pmd.start("[app:stay]\ncommand = sleep 1000\ninstances = 300\n"
+              "[app:last]\ncommand = sleep 1000\ninstances = 300\n")
+    pmd.wait_status("stay", "online", count=300)
+    pmd.wait_status("last", "online", count=300)
+    stop = threading.Event()
+    churned = []
+
+    def churn():
+        while not stop.is_set():
+            pmd.ok("start", "--name", "churn", "-i", "40", "--", "sleep", "1000")
+            pmd.ok("delete", "churn")
+            churned.append(1)
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        # Pipelined: each reply whole, in order, and the ping after them.
+        lines = raw(pmd, b'{"v":1,"cmd":"list"}\n' * 8 + b'{"v":1,"cmd":"ping"}\n',
+                    count=9)
+        while len(churned) < 3:
+            lines += raw(pmd, b'{"v":1,"cmd":"list"}\n')
+    finally:
+        stop.set()
+        t.join()
+    assert json.loads(lines[8])["ok"] is True and "workers" not in json.loads(lines[8])
+    for line in lines[:8] + lines[9:]:
+        rows = json.loads(line)["workers"]
+        seen = [(w["name"], w["instance"]) for w in rows]
+        assert len(seen) == len(set(seen)), "a worker listed twice"
+        for name in ("stay", "last"):
+            assert sorted(i for n, i in seen if n == name) == list(range(300))
+        names = [n for n, _ in seen]
+        # Rows come app by app, in the order the apps were made.
+        assert names.index("last") > max(i for i, n in enumerate(names) if n == "stay")
