@@ -237,15 +237,18 @@ client_send(struct client *c, cJSON *obj)
 	return 0;
 }
 
-/* The next ROWS_BATCH rows of the table; the end of the reply after them. */
-static void
-client_rows_more(struct client *c)
+/*
+ * Queue up to max more rows of the table, and its end after the last.
+ * Returns -1 if c was freed, 1 once the table is whole, else 0.
+ */
+static int
+client_rows_put(struct client *c, unsigned max)
 {
 	char	*s;
 	size_t	 len;
 	int	 done;
 
-	done = cmd_list_rows(&c->rows_at, ROWS_BATCH, &s, &len);
+	done = cmd_list_rows(&c->rows_at, max, &s, &len);
 	if (done) {
 		s = xrealloc(s, len + 2);
 		memcpy(s + len, "]}", 2);
@@ -253,10 +256,22 @@ client_rows_more(struct client *c)
 		c->rows = 0;
 	}
 	if (client_put(c, s, len, done) == -1)
+		return -1;
+	return done;
+}
+
+/* The next ROWS_BATCH rows; the requests after the table once it is whole. */
+static void
+client_rows_more(struct client *c)
+{
+	switch (client_rows_put(c, ROWS_BATCH)) {
+	case -1:
 		return;
-	if (done)
+	case 1:
 		client_process(c);
-	else if (c->outlen == c->outoff)
+		return;
+	}
+	if (c->outlen == c->outoff)
 		client_more(c);
 	/* else write_cb asks for more once the socket took these */
 }
@@ -813,17 +828,9 @@ control_kill_replies(void)
 	for (c = LIST_FIRST(&clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		/* A table half made is finished: the client gets it whole. */
-		if (c->rows == ROWS_MAKING) {
-			char	*s;
-			size_t	 len;
-
-			cmd_list_rows(&c->rows_at, UINT_MAX, &s, &len);
-			s = xrealloc(s, len + 2);
-			memcpy(s + len, "]}", 2);
-			c->rows = 0;
-			if (client_put(c, s, len + 2, 1) == -1)
-				continue;
-		}
+		if (c->rows == ROWS_MAKING &&
+		    client_rows_put(c, UINT_MAX) == -1)
+			continue;
 		if (c->kill_reply) {
 			c->kill_reply = 0;
 			client_send(c, reply_ok());

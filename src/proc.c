@@ -39,6 +39,7 @@
 #define CHILD_STACK	(64 * 1024)
 #define DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define MAX_GROUPS	256
+#define MAX_PASS	64	/* sockets one spawn hands on */
 
 static const char *const stages[] = {
 	"open /dev/null", "dup2", "chdir", "setgroups", "setgid", "setuid",
@@ -47,13 +48,12 @@ static const char *const stages[] = {
 enum { ST_NULL, ST_DUP, ST_CHDIR, ST_GROUPS, ST_GID, ST_UID, ST_EXEC,
     ST_UNSHARE };
 
-
 struct child_args {
 	const struct spawn	*sp;
 	const sigset_t		*handled;	/* signals not at SIG_DFL */
 	gid_t			 groups[MAX_GROUPS];
 	int			 ngroups;
-	int			 tmpfds[64];	/* child_listen_fds() */
+	int			 tmpfds[MAX_PASS]; /* child_listen_fds() */
 	int			 low;		/* the child keeps fds below */
 	int			 stage;		/* written by the child on failure */
 	int			 error;
@@ -203,6 +203,18 @@ child(void *arg)
 	child_fail(ca, ST_EXEC);
 }
 
+/* Close the low copies among the first n of fds (proc_spawn). */
+static void
+close_copies(const struct spawn *sp, const int *fds, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] != sp->listen_fds[i])
+			close(fds[i]);
+	}
+}
+
 /*
  * Start sp. Returns the pid, or -1 with *cause if no process could be made.
  * If the child failed before or at exec, *exec_error says why; it exits
@@ -214,12 +226,12 @@ proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 	static char		*stack;
 	static sigset_t		 handled;
 	struct child_args	 ca;
-	struct spawn		 low = *sp;
+	struct spawn		 placed = *sp;	/* with fds[] */
 	struct sigaction	 sa;
 	sigset_t		 all, old;
 	pid_t			 pid;
-	int			 sig, e, fds[64], copies[64];
-	size_t			 i, ncopied = 0;
+	int			 sig, e, fds[MAX_PASS];
+	size_t			 i;
 
 	*exec_error = NULL;
 	if (stack == NULL) {
@@ -241,12 +253,12 @@ proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 				sigaddset(&handled, sig);
 		}
 	}
-	if (sp->nlisten > nitems(fds)) {
-		*cause = xprintf("more than %zu sockets to pass", nitems(fds));
+	if (sp->nlisten > MAX_PASS) {
+		*cause = xprintf("more than %d sockets to pass", MAX_PASS);
 		return -1;
 	}
 	memset(&ca, 0, sizeof ca);
-	ca.sp = &low;
+	ca.sp = &placed;
 	ca.handled = &handled;
 	ca.stage = -1;
 	/* Sockets kept high come along as copies below fd_floor. */
@@ -255,14 +267,11 @@ proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 		if (fds[i] >= fd_high_floor() &&
 		    (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1) {
 			*cause = xprintf("fcntl: %s", strerror(errno));
-			while (ncopied-- > 0)
-				close(copies[ncopied]);
+			close_copies(sp, fds, i);
 			return -1;
 		}
-		if (fds[i] != sp->listen_fds[i])
-			copies[ncopied++] = fds[i];
 	}
-	low.listen_fds = fds;
+	placed.listen_fds = fds;
 	ca.low = (sp->out_fd > sp->err_fd ? sp->out_fd : sp->err_fd) + 1;
 	for (i = 0; i < sp->nlisten; i++) {
 		if (fds[i] >= ca.low)
@@ -284,8 +293,7 @@ proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 	    CLONE_FILES | SIGCHLD, &ca);
 	e = errno;	/* the caller tells EAGAIN from the rest */
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	while (ncopied-- > 0)
-		close(copies[ncopied]);
+	close_copies(sp, fds, sp->nlisten);
 	if (pid == -1) {
 		*cause = xprintf("clone: %s", strerror(e));
 		errno = e;
