@@ -376,7 +376,21 @@ struct spawn {
 
 #define PID_SLOT_SIZE	24
 
-pid_t	 proc_spawn(const struct spawn *, char **, char **);
+/* child.c: the exits of pmd's children, each through its pidfd. */
+struct child {
+	LIST_ENTRY(child)	 entry;
+	ev_io			 io_w;		/* on the pidfd */
+	pid_t			 pid;
+	int			 status;	/* for cb: as wait(2) gives it */
+	void			(*cb)(struct child *);
+};
+extern struct ev_loop *pmd_loop;
+int	 child_init(char **);
+int	 child_watch(struct child *, pid_t, int, void (*)(struct child *));
+void	 child_unmade(struct child *, int, void (*)(struct child *));
+void	 child_unwatch(struct child *);
+
+pid_t	 proc_spawn(const struct spawn *, int *, char **, char **);
 void	 proc_kill_strays(void);
 
 struct pstat {
@@ -498,7 +512,7 @@ struct worker {
 	 * or exits (failed: killed for want of READY=1). NULL otherwise. */
 	void		(*trial)(struct worker *, int);
 
-	ev_child	 child_w;
+	struct child	 child;
 	ev_timer	 timer_w;
 	ev_io		 notify_w;	/* NOTIFY_SOCKET, with wait_ready */
 };

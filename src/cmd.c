@@ -103,7 +103,7 @@ cJSON *
 cmd_worker_json(struct worker *w, int detail)
 {
 	cJSON			*o = cJSON_CreateObject();
-	double			 now = ev_now(EV_DEFAULT);
+	double			 now = ev_now(pmd_loop);
 	char			*s;
 
 	/* Sampling is its own step; the JSON only reads what it found. */
@@ -157,7 +157,7 @@ cmd_worker_json(struct worker *w, int detail)
 		cJSON_AddStringToObject(o, "waiting_for", "READY=1");
 	if (w->sm.state == W_WAITING)
 		cJSON_AddNumberToObject(o, "restart_in_ms",
-		    (double)(uint64_t)(ev_timer_remaining(EV_DEFAULT,
+		    (double)(uint64_t)(ev_timer_remaining(pmd_loop,
 		    &w->timer_w) * 1000));
 	add_tail(o, w->tail);
 	return o;

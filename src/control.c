@@ -106,11 +106,11 @@ static void	client_idle(struct client *);
 static void
 client_free(struct client *c)
 {
-	ev_io_stop(EV_DEFAULT, &c->read_w);
-	ev_io_stop(EV_DEFAULT, &c->write_w);
-	ev_timer_stop(EV_DEFAULT, &c->stall_w);
-	ev_timer_stop(EV_DEFAULT, &c->idle_w);
-	ev_timer_stop(EV_DEFAULT, &c->more_w);
+	ev_io_stop(pmd_loop, &c->read_w);
+	ev_io_stop(pmd_loop, &c->write_w);
+	ev_timer_stop(pmd_loop, &c->stall_w);
+	ev_timer_stop(pmd_loop, &c->idle_w);
+	ev_timer_stop(pmd_loop, &c->more_w);
 	close(c->read_w.fd);
 	LIST_REMOVE(c, entry);
 	if (c->counted)
@@ -142,17 +142,17 @@ client_flush(struct client *c)
 			return -1;
 		}
 		c->outoff += n;
-		ev_timer_again(EV_DEFAULT, &c->stall_w);
+		ev_timer_again(pmd_loop, &c->stall_w);
 	}
 	if (c->outoff < c->outlen) {
-		ev_io_start(EV_DEFAULT, &c->write_w);
+		ev_io_start(pmd_loop, &c->write_w);
 		if (!ev_is_active(&c->stall_w))
-			ev_timer_again(EV_DEFAULT, &c->stall_w);
+			ev_timer_again(pmd_loop, &c->stall_w);
 		return 0;
 	}
 	c->outoff = c->outlen = 0;
-	ev_io_stop(EV_DEFAULT, &c->write_w);
-	ev_timer_stop(EV_DEFAULT, &c->stall_w);
+	ev_io_stop(pmd_loop, &c->write_w);
+	ev_timer_stop(pmd_loop, &c->stall_w);
 	if (c->closing) {
 		client_free(c);
 		return -1;
@@ -193,7 +193,7 @@ client_put(struct client *c, char *s, size_t len, int end)
 		c->out[c->outlen + len] = '\n';
 	c->outlen += need;
 	free(s);
-	ev_timer_stop(EV_DEFAULT, &c->idle_w);
+	ev_timer_stop(pmd_loop, &c->idle_w);
 	/* While the socket is full, write_cb sends when it has room. */
 	if (ev_is_active(&c->write_w))
 		return 0;
@@ -207,7 +207,7 @@ client_more(struct client *c)
 	if (ev_is_active(&c->more_w))
 		return;
 	ev_timer_set(&c->more_w, 0, 0);
-	ev_timer_start(EV_DEFAULT, &c->more_w);
+	ev_timer_start(pmd_loop, &c->more_w);
 }
 
 /*
@@ -281,7 +281,7 @@ static void
 client_refuse(struct client *c, cJSON *reply)
 {
 	c->closing = 1;
-	ev_io_stop(EV_DEFAULT, &c->read_w);
+	ev_io_stop(pmd_loop, &c->read_w);
 	client_send(c, reply);
 }
 
@@ -428,7 +428,7 @@ client_request(struct client *c, const char *line, size_t len)
 	    (reply = ce->exec(c, req)) == NULL) {
 		/* Deferred: run nothing more until it is answered. */
 		cJSON_Delete(req);
-		ev_timer_stop(EV_DEFAULT, &c->idle_w);
+		ev_timer_stop(pmd_loop, &c->idle_w);
 		return 0;
 	}
 	cJSON_Delete(req);
@@ -484,9 +484,9 @@ client_process(struct client *c)
 	}
 	/* Read on only when every line read so far has run. */
 	if (c->wait == NULL && !c->kill_reply && !c->rows && !has_line(c))
-		ev_io_start(EV_DEFAULT, &c->read_w);
+		ev_io_start(pmd_loop, &c->read_w);
 	else
-		ev_io_stop(EV_DEFAULT, &c->read_w);
+		ev_io_stop(pmd_loop, &c->read_w);
 }
 
 /* Nothing in flight: the idle timeout runs. */
@@ -496,7 +496,7 @@ client_idle(struct client *c)
 	if (c->wait != NULL || c->kill_reply || c->follow || c->closing ||
 	    c->rows || c->outlen != c->outoff || limits.idle_ms == 0)
 		return;
-	ev_timer_again(EV_DEFAULT, &c->idle_w);
+	ev_timer_again(pmd_loop, &c->idle_w);
 }
 
 static void
@@ -581,11 +581,11 @@ accept_pause(int e)
 {
 	static double	 warned = -WARN_EVERY;
 	static unsigned	 quiet;
-	double		 now = ev_now(EV_DEFAULT);
+	double		 now = ev_now(pmd_loop);
 
-	ev_io_stop(EV_DEFAULT, &listen_w);
+	ev_io_stop(pmd_loop, &listen_w);
 	ev_timer_set(&pause_w, ACCEPT_PAUSE, 0);
-	ev_timer_start(EV_DEFAULT, &pause_w);
+	ev_timer_start(pmd_loop, &pause_w);
 	if (now - warned < WARN_EVERY) {
 		quiet++;
 		return;
@@ -705,7 +705,7 @@ control_listen(const char *path, gid_t gid, char **cause)
 	listen_gid = gid;
 	listen_path = xstrdup(path);
 	ev_io_init(&listen_w, accept_cb, fd, EV_READ);
-	ev_io_start(EV_DEFAULT, &listen_w);
+	ev_io_start(pmd_loop, &listen_w);
 	ev_init(&pause_w, pause_cb);
 	return 0;
 }
@@ -737,8 +737,8 @@ control_close(void)
 	while (!LIST_EMPTY(&clients))
 		client_free(LIST_FIRST(&clients));
 	if (listen_path != NULL) {
-		ev_io_stop(EV_DEFAULT, &listen_w);
-		ev_timer_stop(EV_DEFAULT, &pause_w);
+		ev_io_stop(pmd_loop, &listen_w);
+		ev_timer_stop(pmd_loop, &pause_w);
 		close(listen_w.fd);
 		unlink(listen_path);
 		free(listen_path);
@@ -874,7 +874,7 @@ client_follow(struct client *c, const char *app, int mask)
 	/* One follow per connection: client_request refuses a second. */
 	if (c->follow)
 		return;
-	ev_timer_stop(EV_DEFAULT, &c->idle_w);
+	ev_timer_stop(pmd_loop, &c->idle_w);
 	c->follow = FOLLOW_LOGS;
 	c->follow_app = app != NULL ? xstrdup(app) : NULL;
 	c->follow_mask = mask;
@@ -909,7 +909,7 @@ client_follow_events(struct client *c, const char *app)
 {
 	if (c->follow)
 		return;
-	ev_timer_stop(EV_DEFAULT, &c->idle_w);
+	ev_timer_stop(pmd_loop, &c->idle_w);
 	c->follow = FOLLOW_EVENTS;
 	c->follow_app = app != NULL ? xstrdup(app) : NULL;
 	event_tap = control_event;

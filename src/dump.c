@@ -41,7 +41,7 @@ struct save {
 	char			*error;
 	int			 done;
 	size_t			 napps;
-	ev_child		 child_w;
+	struct child		 child;
 };
 
 static LIST_HEAD(, save) saves = LIST_HEAD_INITIALIZER(saves);
@@ -148,24 +148,22 @@ fail:
 }
 
 static void
-save_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+save_child_cb(struct child *c)
 {
-	struct save	*s = container_of(w, struct save, child_w);
+	struct save	*s = container_of(c, struct save, child);
 	char		 buf[1024];
 	ssize_t		 n;
 
-	(void)revents;
-	ev_child_stop(loop, w);
 	n = read(s->errfd, buf, sizeof buf - 1);
 	close(s->errfd);
 	buf[n > 0 ? n : 0] = '\0';
-	if (WIFEXITED(w->rstatus) && WEXITSTATUS(w->rstatus) == 0)
+	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0)
 		log_info("saved %zu app%s to %s", s->napps,
 		    s->napps == 1 ? "" : "s", dump_path);
 	else {
 		if (*buf == '\0')
 			snprintf(buf, sizeof buf, "the writer %s",
-			    WIFSIGNALED(w->rstatus) ? "was killed" : "failed");
+			    WIFSIGNALED(c->status) ? "was killed" : "failed");
 		s->error = xprintf("save: %s", buf);
 		log_warn("%s", s->error);
 	}
@@ -240,10 +238,18 @@ dump_save_begin(struct client *c)
 	}
 	free(text);
 	close(p[1]);
+	if (child_watch(&s->child, pid, -1, save_child_cb) == -1) {
+		cJSON *r = reply_error(PMD_E_FAILED, "save: pidfd_open: %s",
+		    strerror(errno));
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		close(p[0]);
+		free(s);
+		return r;
+	}
 	s->errfd = p[0];
 	s->gen = ++save_gen;
-	ev_child_init(&s->child_w, save_child_cb, pid, 0);
-	ev_child_start(EV_DEFAULT, &s->child_w);
 	LIST_INSERT_HEAD(&saves, s, entry);
 	client_wait(c, wait_saved, &none, (int)s->gen);
 	return NULL;

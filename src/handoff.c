@@ -140,7 +140,7 @@ handoff_open(void)
 		if (bind(fd, (struct sockaddr *)&sun, len) == 0 &&
 		    listen(fd, 64) == 0) {
 			ev_io_init(&handoff_w, handoff_cb, fd, EV_READ);
-			ev_io_start(EV_DEFAULT, &handoff_w);
+			ev_io_start(pmd_loop, &handoff_w);
 			handoff_sock = xprintf("@%s", sun.sun_path + 1);
 			return handoff_sock;
 		}

@@ -30,7 +30,7 @@ struct hook_run {
 	LIST_ENTRY(hook_run)	 entry;
 	char			*what;		/* "hook_exited of web:0" */
 	pid_t			 pid;
-	ev_child		 child_w;
+	struct child		 child;
 	ev_timer		 timer_w;
 	ev_io			 out_w;
 	char			 line[HOOK_LINE];
@@ -45,14 +45,14 @@ static void
 hook_end(struct hook_run *h)
 {
 	if (h->out_w.fd != -1) {
-		ev_io_stop(EV_DEFAULT, &h->out_w);
+		ev_io_stop(pmd_loop, &h->out_w);
 		close(h->out_w.fd);
 		h->out_w.fd = -1;
 	}
 	if (h->pid > 0)
 		return;		/* its exit frees it */
-	ev_timer_stop(EV_DEFAULT, &h->timer_w);
-	ev_child_stop(EV_DEFAULT, &h->child_w);
+	ev_timer_stop(pmd_loop, &h->timer_w);
+	child_unwatch(&h->child);
 	LIST_REMOVE(h, entry);
 	nruns--;
 	free(h->what);
@@ -92,14 +92,12 @@ hook_out_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 static void
-hook_child_cb(struct ev_loop *loop, ev_child *cw, int revents)
+hook_child_cb(struct child *c)
 {
-	struct hook_run	*h = container_of(cw, struct hook_run, child_w);
-	char		*how = status_string(cw->rstatus);
+	struct hook_run	*h = container_of(c, struct hook_run, child);
+	char		*how = status_string(c->status);
 
-	(void)loop; (void)revents;
-	ev_child_stop(EV_DEFAULT, cw);
-	if (!WIFEXITED(cw->rstatus) || WEXITSTATUS(cw->rstatus) != 0)
+	if (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)
 		log_warn("%s: %s", h->what, how);
 	free(how);
 	/* Whatever it left in its process group goes with it. */
@@ -144,7 +142,7 @@ hook_run(const char *key, const char *text, const struct app *a,
 	char			**argv, **envp = NULL, *cause, *exec_error = NULL;
 	char			 buf[32];
 	size_t			 n = 0, i;
-	int			 p[2];
+	int			 p[2], pidfd = -1;
 	pid_t			 pid;
 
 	if (nruns >= HOOKS_MAX) {
@@ -199,7 +197,7 @@ hook_run(const char *key, const char *text, const struct app *a,
 	sp.user = cfg != NULL && cfg->user != NULL ? cfg->user : "root";
 	sp.out_fd = p[1];
 	sp.err_fd = p[1];
-	pid = proc_spawn(&sp, &exec_error, &cause);
+	pid = proc_spawn(&sp, &pidfd, &exec_error, &cause);
 	close(p[1]);
 	argv_free(argv);
 	argv_free(envp);
@@ -221,13 +219,12 @@ hook_run(const char *key, const char *text, const struct app *a,
 	}
 	fd_nonblock(p[0]);
 	ev_io_init(&h->out_w, hook_out_cb, p[0], EV_READ);
-	ev_io_start(EV_DEFAULT, &h->out_w);
-	ev_child_init(&h->child_w, hook_child_cb, pid, 0);
-	ev_child_start(EV_DEFAULT, &h->child_w);
+	ev_io_start(pmd_loop, &h->out_w);
+	child_watch(&h->child, pid, pidfd, hook_child_cb);	/* cannot fail */
 	ev_timer_init(&h->timer_w, hook_timer_cb, (config != NULL &&
 	    config->hook_timeout_ms > 0 ? config->hook_timeout_ms :
 	    HOOK_TIMEOUT) / 1000.0, 0);
-	ev_timer_start(EV_DEFAULT, &h->timer_w);
+	ev_timer_start(pmd_loop, &h->timer_w);
 	LIST_INSERT_HEAD(&runs, h, entry);
 	nruns++;
 }

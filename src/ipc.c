@@ -55,7 +55,7 @@ ipc_open(struct worker *w)
 	fd_nonblock(sv[0]);
 	ev_io_set(&w->ipc_r, sv[0], EV_READ);
 	ev_io_set(&w->ipc_w, sv[0], EV_WRITE);
-	ev_io_start(EV_DEFAULT, &w->ipc_r);
+	ev_io_start(pmd_loop, &w->ipc_r);
 	return sv[1];
 }
 
@@ -64,8 +64,8 @@ ipc_close(struct worker *w)
 {
 	if (w->ipc_r.fd == -1)
 		return;
-	ev_io_stop(EV_DEFAULT, &w->ipc_r);
-	ev_io_stop(EV_DEFAULT, &w->ipc_w);
+	ev_io_stop(pmd_loop, &w->ipc_r);
+	ev_io_stop(pmd_loop, &w->ipc_w);
 	close(w->ipc_r.fd);
 	ev_io_set(&w->ipc_r, -1, EV_READ);
 	ev_io_set(&w->ipc_w, -1, EV_WRITE);
@@ -113,7 +113,7 @@ ipc_send(struct worker *w, const char *line)
 	memcpy(w->ipc_out + w->ipc_outlen, line, len);
 	w->ipc_out[w->ipc_outlen + len] = '\n';
 	w->ipc_outlen += len + 1;
-	ev_io_start(EV_DEFAULT, &w->ipc_w);
+	ev_io_start(pmd_loop, &w->ipc_w);
 	return 0;
 }
 

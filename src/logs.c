@@ -98,7 +98,7 @@ logfile_reopen(struct logfile *f)
 
 	if (f->fd != -1)
 		close(f->fd);
-	f->retry_at = ev_now(EV_DEFAULT) + RETRY_SECONDS;
+	f->retry_at = ev_now(pmd_loop) + RETRY_SECONDS;
 	/* Container mode: a description of pmd's own stdout or stderr of
 	 * its own, so that O_NONBLOCK leaves pmd's fds as they are. */
 	if (f->stdfd != 0)
@@ -259,7 +259,7 @@ out_flush(struct logfile *f)
 
 	if (outlen == 0)
 		return;
-	if (f->fd == -1 && ev_now(EV_DEFAULT) >= f->retry_at)
+	if (f->fd == -1 && ev_now(pmd_loop) >= f->retry_at)
 		logfile_reopen(f);
 	if (f->fd == -1) {
 		f->dropped += outlines;
@@ -289,7 +289,7 @@ stamp_for(struct logfile *f, size_t *len)
 	static double		 at = -1;
 	static const char	*made_for;
 	struct tm		 tm;
-	double			 now = ev_now(EV_DEFAULT);
+	double			 now = ev_now(pmd_loop);
 	time_t			 secs;
 	const char		*p;
 	size_t			 i = 0;
@@ -349,7 +349,7 @@ json_line(struct logfile *f, int instance, const char *line, size_t len)
 	out = xprintf("{\"time\":\"%s\",\"app\":\"%s\",\"instance\":%d,"
 	    "\"stream\":\"%s\",\"line\":%s}\n", stamp, f->app, instance,
 	    f->stream == LOG_ERR ? "err" : "out", q);
-	if (f->fd == -1 && ev_now(EV_DEFAULT) >= f->retry_at)
+	if (f->fd == -1 && ev_now(pmd_loop) >= f->retry_at)
 		logfile_reopen(f);
 	if (f->fd == -1) {
 		f->dropped++;
@@ -456,7 +456,7 @@ direct_lines(struct logpipe *lp, const char *p, const char *end)
 	if (log_tap != NULL || f->discard || lp->plen > 0 ||
 	    (f->stdfd != 0 && daemon_container == 2))
 		return p;
-	if (f->fd == -1 && ev_now(EV_DEFAULT) >= f->retry_at)
+	if (f->fd == -1 && ev_now(pmd_loop) >= f->retry_at)
 		logfile_reopen(f);
 	if (f->fd == -1 || f->unreported > 0)
 		return p;
@@ -555,7 +555,7 @@ logpipe_free(struct logpipe *lp)
 {
 	if (lp->self != NULL)
 		*lp->self = NULL;
-	ev_io_stop(EV_DEFAULT, &lp->io_w);
+	ev_io_stop(pmd_loop, &lp->io_w);
 	close(lp->io_w.fd);
 	LIST_REMOVE(lp, entry);
 	logfile_unref(lp->file);
@@ -624,7 +624,7 @@ logpipe_new(int fd, struct logfile *file, int instance, struct tail **tail,
 	lp->file = file;
 	lp->tail = tail;
 	ev_io_init(&lp->io_w, logpipe_cb, fd, EV_READ);
-	ev_io_start(EV_DEFAULT, &lp->io_w);
+	ev_io_start(pmd_loop, &lp->io_w);
 	LIST_INSERT_HEAD(&pipes, lp, entry);
 }
 

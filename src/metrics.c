@@ -375,10 +375,10 @@ mhd_arm(void)
 {
 	MHD_UNSIGNED_LONG_LONG	ms;
 
-	ev_timer_stop(EV_DEFAULT, &mhd_timer);
+	ev_timer_stop(pmd_loop, &mhd_timer);
 	if (p_get_timeout(mhd, &ms) == MHD_YES) {
 		ev_timer_set(&mhd_timer, ms / 1000.0, 0);
-		ev_timer_start(EV_DEFAULT, &mhd_timer);
+		ev_timer_start(pmd_loop, &mhd_timer);
 	}
 }
 
@@ -494,10 +494,10 @@ metrics_listen(const char *url, char **cause)
 		return -1;
 	}
 	ev_io_init(&mhd_io, mhd_io_cb, info->epoll_fd, EV_READ);
-	ev_io_start(EV_DEFAULT, &mhd_io);
+	ev_io_start(pmd_loop, &mhd_io);
 	fd_nonblock(listen_fds[0]);
 	ev_io_init(&accept_io, accept_cb, listen_fds[0], EV_READ);
-	ev_io_start(EV_DEFAULT, &accept_io);
+	ev_io_start(pmd_loop, &accept_io);
 	ev_init(&mhd_timer, mhd_timer_cb);
 	mhd_arm();
 	log_info("metrics: serving /metrics and /healthz on %s", url);
@@ -508,9 +508,9 @@ void
 metrics_close(void)
 {
 	if (mhd != NULL) {
-		ev_io_stop(EV_DEFAULT, &mhd_io);
-		ev_io_stop(EV_DEFAULT, &accept_io);
-		ev_timer_stop(EV_DEFAULT, &mhd_timer);
+		ev_io_stop(pmd_loop, &mhd_io);
+		ev_io_stop(pmd_loop, &accept_io);
+		ev_timer_stop(pmd_loop, &mhd_timer);
 		p_stop_daemon(mhd);
 		mhd = NULL;
 	}

@@ -79,7 +79,7 @@ daemon_ncpu(void)
 void
 daemon_dirty(void)
 {
-	ev_idle_start(EV_DEFAULT, &settle_w);
+	ev_idle_start(pmd_loop, &settle_w);
 }
 
 /*
@@ -476,16 +476,19 @@ main(int argc, char **argv)
 		dprintf(lockfd, "%ld\n", (long)getpid());
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);	/* a file too big fails with EFBIG */
-	if (ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV) == NULL)
+	if ((pmd_loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV)) == NULL)
 		fatalx(1, "cannot initialise the event loop");
+	if (child_init(&cause) == -1)
+		fatalx(1, "%s", cause);
 	if (control_listen(socket_path, gid, &cause) == -1)
 		fatalx(1, "control socket: %s", cause);
 	if (metrics_listen(config->metrics, &cause) == -1)
 		fatalx(1, "%s", cause);
-	/* Orphans of our workers come back to us, and libev reaps them. */
+	/* Orphans of our workers come back to us, and child.c reaps them. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/*
-	 * Three fds per worker (two pipes and the message channel): a
+	 * Four fds per worker (two pipes, the message channel and the
+	 * pidfd): a
 	 * thousand workers need more than the usual soft limit of 1024. Take
 	 * the hard limit for pmd, or as root up to NOFILE_ROOT as systemd
 	 * gives its services, and give workers the limit pmd was started
@@ -509,7 +512,7 @@ main(int argc, char **argv)
 	ev_idle_init(&settle_w, settle_cb);
 	for (i = 0; i < nitems(signals); i++) {
 		ev_signal_init(&sig_w[i], signal_cb, signals[i]);
-		ev_signal_start(EV_DEFAULT, &sig_w[i]);
+		ev_signal_start(pmd_loop, &sig_w[i]);
 	}
 	log_info("pmd %s started: config %s, socket %s, logs %s", PMD_VERSION,
 	    config->file ? config->file : "(none)", socket_path, log_dir);
@@ -526,7 +529,7 @@ main(int argc, char **argv)
 	notify_ready_fd();
 	daemon_dirty();
 
-	ev_run(EV_DEFAULT, 0);
+	ev_run(pmd_loop, 0);
 
 	control_close();
 	metrics_close();
@@ -547,6 +550,6 @@ main(int argc, char **argv)
 	free(socket_path);
 	free(home);
 	log_info("stopped");
-	ev_loop_destroy(EV_DEFAULT);
+	ev_loop_destroy(pmd_loop);
 	return exit_code;
 }

@@ -221,7 +221,8 @@ close_copies(const struct spawn *sp, const int *fds, size_t n)
  * 127 and is reaped like any other.
  */
 pid_t
-proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
+proc_spawn(const struct spawn *sp, int *pidfd, char **exec_error,
+    char **cause)
 {
 	static char		*stack;
 	static sigset_t		 handled;
@@ -290,7 +291,7 @@ proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
 	sigprocmask(SIG_SETMASK, &all, &old);
 	/* The parent sleeps until the child has exec'd or exited. */
 	pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK |
-	    CLONE_FILES | SIGCHLD, &ca);
+	    CLONE_FILES | CLONE_PIDFD | SIGCHLD, &ca, pidfd);
 	e = errno;	/* the caller tells EAGAIN from the rest */
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close_copies(sp, fds, sp->nlisten);

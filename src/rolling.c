@@ -52,7 +52,7 @@ fail(struct rolling *r, char *why)
 {
 	struct app	*a = r->app;
 
-	ev_timer_stop(EV_DEFAULT, &r->up_w);
+	ev_timer_stop(pmd_loop, &r->up_w);
 	log_warn("%s: reload failed: %s; the old workers keep serving",
 	    a->name, why);
 	event_emit(a, NULL, "reload-failed", NULL, "%s", why);
@@ -86,7 +86,7 @@ promote(struct rolling *r)
 	struct app	*a = r->app;
 	struct worker	*fresh = r->fresh, *old = a->workers[fresh->instance];
 
-	ev_timer_stop(EV_DEFAULT, &r->up_w);
+	ev_timer_stop(pmd_loop, &r->up_w);
 	r->fresh = NULL;
 	r->held = NULL;
 	fresh->trial = NULL;
@@ -187,7 +187,7 @@ trial(struct worker *w, int not_ready)
 		return;
 	}
 	ev_timer_set(&r->up_w, w->app->cfg->min_uptime / 1000.0, 0);
-	ev_timer_start(EV_DEFAULT, &r->up_w);
+	ev_timer_start(pmd_loop, &r->up_w);
 }
 
 /*
@@ -325,7 +325,7 @@ rolling_free(struct app *a)
 
 	if (r == NULL)
 		return;
-	ev_timer_stop(EV_DEFAULT, &r->up_w);
+	ev_timer_stop(pmd_loop, &r->up_w);
 	for (i = 0; i < r->ngone; i++)
 		worker_free(r->gone[i]);
 	if (r->fresh != NULL)

@@ -111,8 +111,8 @@ trigger_arm(struct app *a)
 	double			 every = cfg->memory_interval / 1000.0;
 
 	a->timers_cfg = cfg;
-	ev_periodic_stop(EV_DEFAULT, &a->cron_w);
-	ev_timer_stop(EV_DEFAULT, &a->memory_w);
+	ev_periodic_stop(pmd_loop, &a->cron_w);
+	ev_timer_stop(pmd_loop, &a->memory_w);
 	watch_free(a->watch);
 	a->watch = NULL;
 	if (a->want == APP_GONE || daemon_stopping)
@@ -120,11 +120,11 @@ trigger_arm(struct app *a)
 	a->watch = watch_new(a);
 	if (cfg->cron_text != NULL) {
 		ev_periodic_set(&a->cron_w, 0, 0, cron_when);
-		ev_periodic_start(EV_DEFAULT, &a->cron_w);
+		ev_periodic_start(pmd_loop, &a->cron_w);
 	}
 	if (cfg->max_memory > 0) {
 		ev_timer_set(&a->memory_w, every, every);
-		ev_timer_start(EV_DEFAULT, &a->memory_w);
+		ev_timer_start(pmd_loop, &a->memory_w);
 	}
 }
 
@@ -139,8 +139,8 @@ trigger_init(struct app *a)
 void
 trigger_free(struct app *a)
 {
-	ev_periodic_stop(EV_DEFAULT, &a->cron_w);
-	ev_timer_stop(EV_DEFAULT, &a->memory_w);
+	ev_periodic_stop(pmd_loop, &a->cron_w);
+	ev_timer_stop(pmd_loop, &a->memory_w);
 	watch_free(a->watch);
 	a->watch = NULL;
 	free(a->queued_roll);

@@ -228,7 +228,7 @@ changed(struct watch *w, const char *path)
 	w->delay_w.repeat = w->cfg->watch_delay / 1000.0;
 	if (w->delay_w.repeat <= 0)
 		w->delay_w.repeat = 1e-3;
-	ev_timer_again(EV_DEFAULT, &w->delay_w);
+	ev_timer_again(pmd_loop, &w->delay_w);
 }
 
 static void
@@ -238,7 +238,7 @@ delay_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	char		*what;
 
 	(void)loop; (void)revents;
-	ev_timer_stop(EV_DEFAULT, t);
+	ev_timer_stop(pmd_loop, t);
 	if (w->rescan) {
 		w->rescan = 0;
 		drop_all(w);
@@ -362,7 +362,7 @@ watch_new(struct app *a)
 	w->cfg = cfg;
 	w->fd = fd;
 	ev_io_init(&w->io_w, io_cb, fd, EV_READ);
-	ev_io_start(EV_DEFAULT, &w->io_w);
+	ev_io_start(pmd_loop, &w->io_w);
 	ev_init(&w->delay_w, delay_cb);
 	add_all(w);
 	return w;
@@ -373,8 +373,8 @@ watch_free(struct watch *w)
 {
 	if (w == NULL)
 		return;
-	ev_io_stop(EV_DEFAULT, &w->io_w);
-	ev_timer_stop(EV_DEFAULT, &w->delay_w);
+	ev_io_stop(pmd_loop, &w->io_w);
+	ev_timer_stop(pmd_loop, &w->delay_w);
 	drop_all(w);
 	free(w->dirs);
 	free(w->first);

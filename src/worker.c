@@ -26,22 +26,21 @@ static void	worker_step(struct worker *, enum wevent, int, uint64_t);
 static void	notify_close(struct worker *);
 
 static void
-child_cb(struct ev_loop *loop, ev_child *cw, int revents)
+child_cb(struct child *c)
 {
-	struct worker	*w = container_of(cw, struct worker, child_w);
+	struct worker	*w = container_of(c, struct worker, child);
+	struct ev_loop	*loop = pmd_loop;
 	char		*how;
 	uint64_t	 uptime;
 	pid_t		 pid = w->pid;
 
-	(void)revents;
-	ev_child_stop(loop, cw);
 	notify_close(w);
 	ipc_close(w);
 	ev_timer_stop(loop, &w->watchdog_w);
 	free(w->exit_reason);
 	w->exit_reason = w->watchdog_fired ? xstrdup("watchdog timeout") : NULL;
 	w->watchdog_fired = 0;
-	w->last_status = cw->rstatus;
+	w->last_status = c->status;
 	w->have_status = 1;
 	logpipe_release(&w->out);
 	logpipe_release(&w->err);
@@ -142,7 +141,7 @@ watchdog_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	    (unsigned long long)w->app->cfg->watchdog);
 	kill(-w->pid, SIGABRT);
 	ev_timer_set(&w->watchdog_w, w->app->cfg->kill_timeout / 1000.0, 0);
-	ev_timer_start(EV_DEFAULT, &w->watchdog_w);
+	ev_timer_start(pmd_loop, &w->watchdog_w);
 }
 
 static void
@@ -150,9 +149,9 @@ watchdog_pet(struct worker *w)
 {
 	if (w->app->cfg->watchdog == 0 || w->watchdog_fired || w->pid <= 0)
 		return;
-	ev_timer_stop(EV_DEFAULT, &w->watchdog_w);
+	ev_timer_stop(pmd_loop, &w->watchdog_w);
 	ev_timer_set(&w->watchdog_w, w->app->cfg->watchdog / 1000.0, 0);
-	ev_timer_start(EV_DEFAULT, &w->watchdog_w);
+	ev_timer_start(pmd_loop, &w->watchdog_w);
 }
 
 struct worker *
@@ -173,7 +172,6 @@ worker_new(struct app *app, unsigned instance)
 	}
 	ev_init(&w->timer_w, timer_cb);
 	ev_init(&w->watchdog_w, watchdog_cb);
-	ev_child_init(&w->child_w, child_cb, 0, 0);
 	ev_io_init(&w->notify_w, NULL, -1, EV_READ);
 	ipc_init(w);
 	return w;
@@ -183,10 +181,9 @@ worker_new(struct app *app, unsigned instance)
 void
 worker_free(struct worker *w)
 {
-	ev_timer_stop(EV_DEFAULT, &w->timer_w);
-	ev_timer_stop(EV_DEFAULT, &w->watchdog_w);
-	ev_child_stop(EV_DEFAULT, &w->child_w);
-	ev_clear_pending(EV_DEFAULT, &w->child_w);
+	ev_timer_stop(pmd_loop, &w->timer_w);
+	ev_timer_stop(pmd_loop, &w->watchdog_w);
+	child_unwatch(&w->child);
 	notify_close(w);
 	ipc_free(w);
 	free(w->exit_reason);
@@ -267,8 +264,8 @@ notify_cb(struct ev_loop *loop, ev_io *io, int revents)
 			watchdog_pet(w);
 		else if (strcmp(line, "WATCHDOG=trigger") == 0 &&
 		    w->app->cfg->watchdog > 0 && !w->watchdog_fired) {
-			ev_timer_stop(EV_DEFAULT, &w->watchdog_w);
-			watchdog_cb(EV_DEFAULT, &w->watchdog_w, 0);
+			ev_timer_stop(pmd_loop, &w->watchdog_w);
+			watchdog_cb(pmd_loop, &w->watchdog_w, 0);
 		} else if (strncmp(line, "STATUS=", 7) == 0) {
 			free(w->status_text);
 			w->status_text = xstrndup(line + 7, 200);
@@ -302,7 +299,7 @@ notify_open(struct worker *w, char **cause)
 		return NULL;
 	}
 	ev_io_init(&w->notify_w, notify_cb, fd_high(fd), EV_READ);
-	ev_io_start(EV_DEFAULT, &w->notify_w);
+	ev_io_start(pmd_loop, &w->notify_w);
 	return xprintf("@%s", sun.sun_path + 1);
 }
 
@@ -311,7 +308,7 @@ notify_close(struct worker *w)
 {
 	if (w->notify_w.fd == -1)
 		return;
-	ev_io_stop(EV_DEFAULT, &w->notify_w);
+	ev_io_stop(pmd_loop, &w->notify_w);
 	close(w->notify_w.fd);
 	ev_io_set(&w->notify_w, -1, EV_READ);
 }
@@ -319,9 +316,9 @@ notify_close(struct worker *w)
 static void
 arm(struct worker *w, uint64_t ms)
 {
-	ev_timer_stop(EV_DEFAULT, &w->timer_w);
+	ev_timer_stop(pmd_loop, &w->timer_w);
 	ev_timer_set(&w->timer_w, ms / 1000.0, 0);
-	ev_timer_start(EV_DEFAULT, &w->timer_w);
+	ev_timer_start(pmd_loop, &w->timer_w);
 }
 
 /* /dev/null for writing, opened once, for streams that go there. */
@@ -343,7 +340,7 @@ worker_spawn(struct worker *w)
 	struct spawn		 sp;
 	char			**envp, *cause, *notify = NULL;
 	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int			*fds = NULL, ipc = -1;
+	int			*fds = NULL, ipc = -1, pidfd = -1;
 	pid_t			 pid = -1;
 	int			 e = 0;
 	size_t			 i;
@@ -353,7 +350,7 @@ worker_spawn(struct worker *w)
 	w->exec_error = NULL;
 	free(w->status_text);
 	w->status_text = NULL;
-	w->started = ev_now(EV_DEFAULT);
+	w->started = ev_now(pmd_loop);
 	w->cpu_at = 0;
 	w->await_listen = w->proven = 0;
 	for (i = 0; i < w->nmetrics; i++)
@@ -397,7 +394,7 @@ worker_spawn(struct worker *w)
 	sp.user = cfg->user != NULL ? cfg->user : "root";
 	sp.out_fd = out[1] != -1 ? out[1] : dev_null();
 	sp.err_fd = err[1] != -1 ? err[1] : dev_null();
-	pid = proc_spawn(&sp, &w->exec_error, &cause);
+	pid = proc_spawn(&sp, &pidfd, &w->exec_error, &cause);
 	e = errno;
 	argv_free(envp);
 	free(fds);
@@ -411,8 +408,7 @@ worker_spawn(struct worker *w)
 		close(err[1]);
 	w->pid = pid;
 	w->tracked = track_add(pid);
-	ev_child_set(&w->child_w, pid, 0);
-	ev_child_start(EV_DEFAULT, &w->child_w);
+	child_watch(&w->child, pid, pidfd, child_cb);	/* cannot fail */
 	if (out[0] != -1)
 		logpipe_new(fd_high(out[0]), w->outf, w->instance, NULL,
 		    &w->out);
@@ -461,8 +457,7 @@ failed:
 	w->no_spawn = e == EMFILE || e == ENFILE || e == EAGAIN ||
 	    e == ENOMEM || e == ENOBUFS;
 	w->pid = 0;
-	w->child_w.rstatus = 127 << 8;
-	ev_feed_event(EV_DEFAULT, &w->child_w, EV_CHILD);
+	child_unmade(&w->child, 127 << 8, child_cb);
 }
 
 static void
@@ -478,7 +473,7 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 	if ((actions & A_SPAWN) && app_listen_slot(w->app, w->instance) == -1)
 		actions = sm_step(&w->sm, E_NOSOCKET, &p, 0, 0);
 	if (actions & A_CANCEL)
-		ev_timer_stop(EV_DEFAULT, &w->timer_w);
+		ev_timer_stop(pmd_loop, &w->timer_w);
 	if (actions & A_KILL) {
 		if (w->pid > 0)
 			kill(-w->pid, w->app->cfg->kill_signal);
@@ -553,7 +548,7 @@ void
 worker_sample(struct worker *w)
 {
 	struct pstat	ps;
-	double		now = ev_now(EV_DEFAULT);
+	double		now = ev_now(pmd_loop);
 
 	w->rss = 0;
 	w->ticks = 0;

@@ -177,6 +177,9 @@ autorestart = false
     wait_until(lambda: pids.exists() and pids.read_text().strip(), what="child pid")
     child = int(pids.read_text())
     wait_until(lambda: not pid_alive(child), timeout=5, what="orphan to be killed")
+    # It came back to pmd (subreaper) and pmd reaped it: no zombie is left.
+    wait_until(lambda: not os.path.exists(f"/proc/{child}"), timeout=5,
+               what="the orphan to be reaped")
 
 
 def test_scale_up_and_down(pmd):
