@@ -629,6 +629,14 @@ int	 app_all_stopped(void);
 int	 app_all_failed(void);
 int	 app_settled(const struct target *, int);
 struct policy app_policy(const struct worker *);
+/* A walk over every app's workers, a batch at a time (app_walk). */
+struct rows_at {
+	uint64_t	 serial;	/* the app it is in (app->serial) */
+	unsigned	 index;		/* the next instance of that app */
+	unsigned	 rows;		/* workers walked so far */
+};
+int	 app_walk(struct rows_at *, unsigned, void (*)(struct worker *, void *),
+	    void *);
 
 
 char	*app_log_path(const struct app *, unsigned, int);
@@ -731,11 +739,6 @@ int	 cmd_get_target(struct cJSON *, struct target *, struct cJSON **);
 struct cJSON *cmd_reply_list(struct client *);
 
 /* How far a listing made a batch at a time has got. */
-struct rows_at {
-	uint64_t	 serial;	/* the app it is in (app->serial) */
-	unsigned	 index;		/* the next instance of that app */
-	unsigned	 rows;		/* made so far */
-};
 int	 cmd_list_rows(struct rows_at *, unsigned, char **, size_t *);
 struct cJSON *cmd_worker_json(struct worker *, int);
 struct cJSON *event_json(const struct event *);

@@ -44,6 +44,38 @@ app_create(struct app_config *cfg, char **base_env, int adhoc,
 }
 
 /*
+ * fn(w, arg) for at most max more workers from at, in app order. Apps are
+ * in the list with a rising serial, so the cursor holds across apps
+ * deleted or added between two batches: no worker comes twice, and none
+ * whose app stays through the walk is left out. Returns 1 once past the
+ * last app.
+ */
+int
+app_walk(struct rows_at *at, unsigned max, void (*fn)(struct worker *, void *),
+    void *arg)
+{
+	struct app	*a;
+	unsigned	 made = 0;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->serial < at->serial)
+			continue;
+		if (a->serial > at->serial) {
+			at->serial = a->serial;
+			at->index = 0;
+		}
+		for (; at->index < a->nworkers; at->index++) {
+			if (made++ == max)
+				return 0;
+			fn(a->workers[at->index], arg);
+			at->rows++;
+		}
+	}
+	at->serial = UINT64_MAX;	/* past every app, now and later */
+	return 1;
+}
+
+/*
  * The same with n instances, those i with held[i] set left stopped as
  * `pmctl stop` leaves them (resurrect brings back a saved set so).
  */

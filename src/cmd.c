@@ -191,54 +191,49 @@ cmd_reply_list(struct client *c)
 	return reply_ok();
 }
 
+struct rows_out {
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+	unsigned	 first;		/* no comma before this row */
+};
+
+static void
+list_row(struct worker *w, void *arg)
+{
+	struct rows_out	*o = arg;
+	cJSON		*row = cmd_worker_json(w, 0);
+	char		*s = utf8_fix(cJSON_PrintUnformatted(row));
+	size_t		 n = strlen(s);
+
+	cJSON_Delete(row);
+	if (o->len + n + 2 > o->cap) {
+		o->cap = (o->len + n + 2) * 2;
+		o->buf = xrealloc(o->buf, o->cap);
+	}
+	if (o->first)
+		o->first = 0;
+	else
+		o->buf[o->len++] = ',';
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	free(s);
+}
+
 /*
  * The rows of the table after *at, at most max of them, each worker sampled
  * as its row is made: ",{...},{...}" (no comma before the very first) in
- * *out. Returns 1 once the last row is made. Apps join only at the tail of
- * apps, with a rising serial, so the cursor holds across apps deleted or
- * added between two batches: none is listed twice, and none that stays
- * through the listing is left out.
+ * *out. Returns 1 once the last row is made.
  */
 int
 cmd_list_rows(struct rows_at *at, unsigned max, char **out, size_t *outlen)
 {
-	struct app	*a;
-	cJSON		*row;
-	char		*s, *buf = NULL;
-	size_t		 len = 0, cap = 0, n;
-	unsigned	 made = 0;
+	struct rows_out	 o = { NULL, 0, 0, at->rows == 0 };
+	int		 done = app_walk(at, max, list_row, &o);
 
-	TAILQ_FOREACH(a, &apps, entry) {
-		if (a->serial < at->serial)
-			continue;
-		if (a->serial > at->serial) {
-			at->serial = a->serial;
-			at->index = 0;
-		}
-		for (; at->index < a->nworkers; at->index++) {
-			if (made == max)
-				goto out;
-			row = cmd_worker_json(a->workers[at->index], 0);
-			s = utf8_fix(cJSON_PrintUnformatted(row));
-			cJSON_Delete(row);
-			n = strlen(s);
-			if (len + n + 2 > cap) {
-				cap = (len + n + 2) * 2;
-				buf = xrealloc(buf, cap);
-			}
-			if (at->rows++ > 0)
-				buf[len++] = ',';
-			memcpy(buf + len, s, n);
-			len += n;
-			free(s);
-			made++;
-		}
-	}
-	at->serial = UINT64_MAX;	/* past every app, now and later */
-out:
-	*out = buf;
-	*outlen = len;
-	return at->serial == UINT64_MAX;
+	*out = o.buf;
+	*outlen = o.len;
+	return done;
 }
 
 /* Why the first errored worker of t gave up, or NULL if none did. */

@@ -15,6 +15,7 @@
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,7 +37,8 @@
 #define MHD_LIBRARY	"libmicrohttpd.so.12"
 #define MHD_FUNCS(X)							\
 	X(add_connection) X(add_response_header)			\
-	X(create_response_from_buffer) X(destroy_response)		\
+	X(create_response_from_buffer) X(create_response_from_callback)	\
+	X(destroy_response)						\
 	X(get_daemon_info) X(get_timeout) X(queue_response) X(run)	\
 	X(start_daemon) X(stop_daemon)
 #define MHD_POINTER(name) static __typeof__(&MHD_##name) p_##name;
@@ -183,78 +185,112 @@ app_dropped(struct app *a)
 	return n;
 }
 
+/* The families with a sample a worker, each made by one function. */
 static void
-metrics_text(struct text *t)
+put_up(struct text *t, const struct app *a, struct worker *w)
+{
+	sample(t, "pmd_worker_up", w, a, w->sm.state == W_ONLINE);
+}
+
+static void
+put_state(struct text *t, const struct app *a, struct worker *w)
+{
+	static const enum wstate states[] = { W_STARTING, W_ONLINE,
+	    W_STOPPING, W_STOPPED, W_WAITING, W_ERRORED };
+	size_t	k;
+
+	for (k = 0; k < nitems(states); k++) {
+		put(t, "pmd_worker_state{app=\"");
+		put_label(t, a->name);
+		put(t, "\",worker=\"%u\",state=\"%s\"} %d\n", w->instance,
+		    sm_state_name(states[k]), strcmp(sm_state_name(w->sm.state),
+		    sm_state_name(states[k])) == 0);
+	}
+}
+
+static void
+put_restarts(struct text *t, const struct app *a, struct worker *w)
+{
+	sample(t, "pmd_worker_restarts_total", w, a, w->sm.restarts);
+}
+
+/* One /proc read a worker serves this family and the next. */
+static void
+put_cpu(struct text *t, const struct app *a, struct worker *w)
+{
+	worker_sample(w);
+	if (w->pid > 0 && w->rss > 0)
+		sample(t, "pmd_worker_cpu_seconds_total", w, a,
+		    (double)w->ticks / (double)sysconf(_SC_CLK_TCK));
+}
+
+static void
+put_memory(struct text *t, const struct app *a, struct worker *w)
+{
+	if (w->pid > 0 && w->rss > 0)
+		sample(t, "pmd_worker_memory_bytes", w, a, (double)w->rss);
+}
+
+static void
+put_start_time(struct text *t, const struct app *a, struct worker *w)
+{
+	if (w->pid > 0)
+		sample(t, "pmd_worker_start_time_seconds", w, a, w->started);
+}
+
+static void
+put_custom(struct text *t, const struct app *a, struct worker *w)
+{
+	size_t	k;
+
+	for (k = 0; k < w->nmetrics; k++) {
+		put(t, "pmd_worker_custom{app=\"");
+		put_label(t, a->name);
+		put(t, "\",worker=\"%u\",metric=\"", w->instance);
+		put_label(t, w->metrics[k].name);
+		put(t, "\"} %.17g\n", w->metrics[k].value);
+	}
+}
+
+static const struct {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+	void		(*put)(struct text *, const struct app *,
+			    struct worker *);
+} wfamilies[] = {
+	{ "pmd_worker_up", "gauge", "1 if the worker is online, else 0.",
+	  put_up },
+	{ "pmd_worker_state", "gauge",
+	  "1 for the state the worker is in (label state).", put_state },
+	{ "pmd_worker_restarts_total", "counter",
+	  "Restarts of the worker slot after its process ended.",
+	  put_restarts },
+	{ "pmd_worker_cpu_seconds_total", "counter",
+	  "CPU time (user and system) of the worker's current process.",
+	  put_cpu },
+	{ "pmd_worker_memory_bytes", "gauge",
+	  "Resident memory of the worker's current process.", put_memory },
+	{ "pmd_worker_start_time_seconds", "gauge",
+	  "When the worker's current process started, since the epoch.",
+	  put_start_time },
+	{ "pmd_worker_custom", "gauge",
+	  "The worker's own figures ({\"type\":\"metrics\"} messages), by "
+	  "label metric.", put_custom },
+};
+
+/* The families of apps and of pmd itself: a few lines an app. */
+static void
+metrics_rest(struct text *t)
 {
 	struct app	*a;
-	struct worker	*w;
 	struct pstat	 ps;
 	struct rusage	 ru;
 	struct rlimit	 rl;
-	unsigned	 i;
-	size_t		 k;
-	long		 tck = sysconf(_SC_CLK_TCK);
+	struct stat	 st;
 	DIR		*d;
 	int		 nfds = 0;
-	static const enum wstate states[] = { W_STARTING, W_ONLINE,
-	    W_STOPPING, W_STOPPED, W_WAITING, W_ERRORED };
 
-	family(t, "pmd_worker_up", "gauge",
-	    "1 if the worker is online, else 0.");
-	FOREACH_WORKER(a, w, i)
-		sample(t, "pmd_worker_up", w, a, w->sm.state == W_ONLINE);
-	family(t, "pmd_worker_state", "gauge",
-	    "1 for the state the worker is in (label state).");
-	FOREACH_WORKER(a, w, i) {
-		for (k = 0; k < nitems(states); k++) {
-			put(t, "pmd_worker_state{app=\"");
-			put_label(t, a->name);
-			put(t, "\",worker=\"%u\",state=\"%s\"} %d\n",
-			    w->instance, sm_state_name(states[k]),
-			    strcmp(sm_state_name(w->sm.state),
-			    sm_state_name(states[k])) == 0);
-		}
-	}
-	family(t, "pmd_worker_restarts_total", "counter",
-	    "Restarts of the worker slot after its process ended.");
-	FOREACH_WORKER(a, w, i)
-		sample(t, "pmd_worker_restarts_total", w, a, w->sm.restarts);
-	/* One /proc read a worker serves both families. */
-	FOREACH_WORKER(a, w, i)
-		worker_sample(w);
-	family(t, "pmd_worker_cpu_seconds_total", "counter",
-	    "CPU time (user and system) of the worker's current process.");
-	FOREACH_WORKER(a, w, i) {
-		if (w->pid > 0 && w->rss > 0)
-			sample(t, "pmd_worker_cpu_seconds_total", w, a,
-			    (double)w->ticks / (double)tck);
-	}
-	family(t, "pmd_worker_memory_bytes", "gauge",
-	    "Resident memory of the worker's current process.");
-	FOREACH_WORKER(a, w, i) {
-		if (w->pid > 0 && w->rss > 0)
-			sample(t, "pmd_worker_memory_bytes", w, a,
-			    (double)w->rss);
-	}
-	family(t, "pmd_worker_start_time_seconds", "gauge",
-	    "When the worker's current process started, since the epoch.");
-	FOREACH_WORKER(a, w, i) {
-		if (w->pid > 0)
-			sample(t, "pmd_worker_start_time_seconds", w, a,
-			    w->started);
-	}
-	family(t, "pmd_worker_custom", "gauge",
-	    "The worker's own figures ({\"type\":\"metrics\"} messages), by "
-	    "label metric.");
-	FOREACH_WORKER(a, w, i) {
-		for (k = 0; k < w->nmetrics; k++) {
-			put(t, "pmd_worker_custom{app=\"");
-			put_label(t, a->name);
-			put(t, "\",worker=\"%u\",metric=\"", w->instance);
-			put_label(t, w->metrics[k].name);
-			put(t, "\"} %.17g\n", w->metrics[k].value);
-		}
-	}
 	family(t, "pmd_app_instances_wanted", "gauge",
 	    "Instances of the app that should run.");
 	TAILQ_FOREACH(a, &apps, entry)
@@ -288,7 +324,10 @@ metrics_text(struct text *t)
 	    "Resident memory of pmd itself.");
 	put(t, "process_resident_memory_bytes %.0f\n",
 	    proc_stat(getpid(), &ps) == 0 ? (double)ps.rss : 0.0);
-	if ((d = opendir("/proc/self/fd")) != NULL) {
+	/* Linux 6.2 and later give the count as the size: no 10,000 reads. */
+	if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0)
+		nfds = (int)st.st_size;
+	else if ((d = opendir("/proc/self/fd")) != NULL) {
 		while (readdir(d) != NULL)
 			nfds++;
 		closedir(d);
@@ -303,6 +342,83 @@ metrics_text(struct text *t)
 	family(t, "process_start_time_seconds", "gauge",
 	    "When pmd started, since the epoch.");
 	put(t, "process_start_time_seconds %.3f\n", started);
+}
+
+/*
+ * One scrape of /metrics, made as MHD asks for it: METRICS_BATCH workers
+ * of one family at a time (a /proc read each for the CPU family), so that
+ * 10,000 workers never hold the loop for long and the text held is one
+ * batch, not the whole exposition. Apps that come or go between batches
+ * are seen as app_walk() says; each family stays one group.
+ */
+struct scrape {
+	struct text	 t;
+	size_t		 sent;		/* of t, given to MHD */
+	size_t		 family;	/* in wfamilies; past them: the rest */
+	int		 begun;		/* the family's header is out */
+	struct rows_at	 at;
+};
+
+#define METRICS_BATCH	256		/* workers of one family a piece */
+#define METRICS_BLOCK	(16 * 1024)	/* bytes MHD takes at a time */
+
+static void
+scrape_row(struct worker *w, void *arg)
+{
+	struct scrape	*s = arg;
+
+	wfamilies[s->family].put(&s->t, w->app, w);
+}
+
+/* The next piece of text into s->t; 0 when there is none left. */
+static int
+scrape_more(struct scrape *s)
+{
+	s->t.len = s->sent = 0;
+	if (s->family > nitems(wfamilies))
+		return 0;
+	if (s->family == nitems(wfamilies)) {
+		metrics_rest(&s->t);
+		s->family++;
+		return 1;
+	}
+	if (!s->begun) {
+		family(&s->t, wfamilies[s->family].name,
+		    wfamilies[s->family].type, wfamilies[s->family].help);
+		s->begun = 1;
+	}
+	if (app_walk(&s->at, METRICS_BATCH, scrape_row, s)) {
+		s->family++;
+		s->begun = 0;
+		memset(&s->at, 0, sizeof s->at);
+	}
+	return 1;
+}
+
+static ssize_t
+scrape_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct scrape	*s = cls;
+	size_t		 n;
+
+	(void)pos;
+	while (s->sent == s->t.len) {
+		if (!scrape_more(s))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	n = s->t.len - s->sent < max ? s->t.len - s->sent : max;
+	memcpy(buf, s->t.s + s->sent, n);
+	s->sent += n;
+	return (ssize_t)n;
+}
+
+static void
+scrape_free(void *cls)
+{
+	struct scrape	*s = cls;
+
+	free(s->t.s);
+	free(s);
 }
 
 /* 200 with "ok", or 503 naming each worker that should run and is not. */
@@ -348,8 +464,13 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		put(&t, "only GET and HEAD\n");
 		status = MHD_HTTP_METHOD_NOT_ALLOWED;
 	} else if (strcmp(url, "/metrics") == 0) {
-		metrics_text(&t);
+		r = p_create_response_from_callback(MHD_SIZE_UNKNOWN,
+		    METRICS_BLOCK, scrape_read, xcalloc(1,
+		    sizeof (struct scrape)), scrape_free);
+		if (r == NULL)
+			return MHD_NO;
 		type = "text/plain; version=0.0.4; charset=utf-8";
+		goto send;
 	} else if (strcmp(url, "/healthz") == 0) {
 		status = healthz_text(&t);
 		type = "application/json";
@@ -362,6 +483,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		free(t.s);
 		return MHD_NO;
 	}
+send:
 	p_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		p_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");

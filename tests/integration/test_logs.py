@@ -178,8 +178,10 @@ command = sh -c 'echo custom; echo quiet >&2; exec sleep 1000'
 out_file = {tmp_path}/custom.log
 err_file = /dev/null
 """)
-    wait_until(lambda: log_lines(pmd.logs / "each-1.out.log") and
-               log_lines(tmp_path / "custom.log"), what="output")
+    # Each stream is its own pipe: wait for every line asserted below.
+    wait_until(lambda: all(log_lines(f) for f in (
+        pmd.logs / "each-0.out.log", pmd.logs / "each-1.out.log",
+        pmd.logs / "each-1.err.log", tmp_path / "custom.log")), what="output")
     assert log_lines(pmd.logs / "each-0.out.log") == ["i am 0"]
     assert log_lines(pmd.logs / "each-1.out.log") == ["i am 1"]
     assert log_lines(pmd.logs / "each-1.err.log") == ["oops"]

@@ -136,3 +136,52 @@ def test_bad_metrics_clients_and_configs(pmd, tmp_path):
     r = subprocess.run([pmd.proc.args[0], "-c", str(taken)], env=other, capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 1 and "listen tcp://127.0.0.1:%d" % port in r.stderr
+
+
+def test_a_scrape_made_while_apps_come_and_go_is_whole(pmd):
+    """/metrics is made a batch of workers at a time while pmd goes on
+    supervising: apps started and deleted between batches never cut a
+    family in two or name a worker twice, and the text stays valid."""
+    import threading
+    port = free_port()
+    pmd.start(f"[daemon]\nmetrics = tcp://127.0.0.1:{port}\n"
+              "[app:stay]\ncommand = sleep 1000\ninstances = 300\n"
+              "[app:last]\ncommand = sleep 1000\ninstances = 300\n")
+    pmd.wait_status("stay", "online", count=300)
+    pmd.wait_status("last", "online", count=300)
+    stop = threading.Event()
+    churned = []
+
+    def churn():
+        while not stop.is_set():
+            pmd.ok("start", "--name", "churn", "-i", "40", "--", "sleep", "1000")
+            pmd.ok("delete", "churn")
+            churned.append(1)
+    t = threading.Thread(target=churn)
+    t.start()
+    texts = []
+    try:
+        while len(churned) < 3 or len(texts) < 3:
+            status, _, text = get(port, "/metrics")
+            assert status == 200
+            texts.append(text)
+    finally:
+        stop.set()
+        t.join()
+    for text in texts:
+        r = subprocess.run(["promtool", "check", "metrics"], input=text,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        for family in ("pmd_worker_up", "pmd_worker_restarts_total",
+                       "pmd_worker_memory_bytes", "pmd_worker_start_time_seconds"):
+            seen = re.findall(r'^%s\{app="(\w+)",worker="(\d+)"\}' % family, text, re.M)
+            assert len(seen) == len(set(seen)), f"{family}: a worker twice"
+            for app in ("stay", "last"):
+                assert sorted(int(i) for a, i in seen if a == app) == list(range(300)), family
+            # One group a family, in app order.
+            lines = [i for i, line in enumerate(text.splitlines())
+                     if line.startswith(family + "{")]
+            assert lines == list(range(lines[0], lines[0] + len(lines))), family
+        states = re.findall(r'^pmd_worker_state\{app="stay",worker="(\d+)",state="online"\} 1$',
+                            text, re.M)
+        assert sorted(map(int, states)) == list(range(300))
