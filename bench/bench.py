@@ -404,7 +404,20 @@ class Bench:
         a reload."""
         if not shutil.which("wrk"):
             return
-        for mode in ("shared", "balanced"):
+        log = os.path.join(self.env["PMD_HOME"], "logs", "bal.out.log")
+
+        def served(total):
+            # Each testsrv prints what it served when it exits.
+            pat = r"served (\d+) connections, (\d+) requests"
+            self.wait(lambda: os.path.exists(log) and
+                      len(re.findall(pat, open(log).read())) >= total, timeout=30)
+            got = re.findall(pat, open(log).read())[total - 2:total]
+            conns = sorted((int(c) for c, _ in got), reverse=True)
+            reqs = sorted((int(r) for _, r in got), reverse=True)
+            return (f"{'/'.join(map(str, reqs))} reqs "
+                    f"({reqs[-1] / max(reqs[0], 1) * 100:.0f} %), "
+                    f"{'/'.join(map(str, conns))} conns")
+        for m, mode in enumerate(("shared", "balanced")):
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -419,10 +432,14 @@ class Bench:
             for when in ("before", "after"):
                 if when == "after":
                     self.ctl("reload", "bal")
+                    self.row("  before: each worker served (16 conns, wrk)",
+                             served(4 * m + 2), "even")
                 self.row(f"listen_balance = {mode}, {when} a reload: 16 conns",
                          self.conn_spread(port), "8/8")
                 self.row("  wrk 4 s, 16 conns", self.wrk_latency(port), "-")
             self.ctl("delete", "bal")
+            self.row("  after: each worker served (16 conns, wrk)", served(4 * m + 4),
+                     "even")
 
     def median_ms(self, cmd, n):
         times = []

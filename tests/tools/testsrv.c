@@ -4,7 +4,8 @@
  * On SIGTERM it drains, as a worker should: it stops accepting, answers
  * each connection's next request with "Connection: close" and closes it,
  * and exits when none is left (or after 10 s: closing a connection that
- * is idle could race a request the client is sending).
+ * is idle could race a request the client is sending). Then it prints
+ * how many connections and requests it served (for the bench).
  *
  * Environment: TESTSRV_READY=1 sends READY=1 to NOTIFY_SOCKET once
  * listening (TESTSRV_READY=never: never does); TESTSRV_EXIT=N exits N
@@ -37,6 +38,7 @@ struct conn {
 static volatile sig_atomic_t	draining;
 static struct conn		*conns[MAX_CONNS];
 static int			 nconns;
+static unsigned long		 served, accepted;
 
 static void
 on_term(int sig)
@@ -95,6 +97,7 @@ serve(struct conn *c)
 		    close_after ? "close" : "keep-alive", body);
 		if (write(c->fd, resp, n) != n)
 			return -1;
+		served++;
 		memmove(c->buf, c->buf + used, c->len - used);
 		c->len -= used;
 		if (close_after)
@@ -182,8 +185,11 @@ main(void)
 					break;
 				}
 				conns[nconns++]->fd = fd;
+				accepted++;
 			}
 		}
 	}
+	printf("testsrv %ld served %lu connections, %lu requests\n",
+	    (long)getpid(), accepted, served);
 	return 0;
 }
