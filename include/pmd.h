@@ -274,6 +274,8 @@ int	 listen_open(const struct app_config *, int **, size_t *, char **);
 void	 listen_close(const struct app_config *, int *, size_t);
 int	 listen_same(const struct app_config *, const struct app_config *);
 int	 listen_balanced(const struct app_config *);
+int	 listen_pause(const int *, size_t);
+int	 listen_resume(const struct app_config *, const int *, size_t, char **);
 
 /* supervise.c: the restart policy, a state x event table. */
 enum wstate {
@@ -589,6 +591,7 @@ struct app {
 	int			*listen_fds;	/* bound from cfg->listen (shared) */
 	size_t			 nlisten;	/* > 0: bound (shared or slots) */
 	int			**slot_fds;	/* balanced: each instance's */
+	unsigned char		*slot_out;	/* SLOT_IN, _OUT, _KEPT */
 	unsigned		 nslot_fds;
 	char			*listen_error;	/* why they could not be */
 	struct rolling		*roll;		/* a rolling reload running, or NULL */
@@ -604,6 +607,9 @@ struct app {
 	unsigned long		 reloads_failed;
 };
 TAILQ_HEAD(app_list, app);
+#define SLOT_IN		0	/* in its SO_REUSEPORT groups */
+#define SLOT_OUT	1	/* out of them: no process (app.c) */
+#define SLOT_KEPT	2	/* no process, left in: connections queued */
 
 struct target {
 	char		*name;		/* NULL: all apps (or names) */

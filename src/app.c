@@ -147,8 +147,14 @@ app_listen_slot(struct app *a, unsigned instance)
 
 	if (!listen_balanced(a->cfg) || n == 0)
 		return app_listen(a);
-	if (instance < a->nslot_fds && a->slot_fds[instance] != NULL)
+	if (instance < a->nslot_fds && a->slot_fds[instance] != NULL) {
+		if (a->slot_out[instance] == SLOT_OUT &&
+		    listen_resume(a->cfg, a->slot_fds[instance], a->nlisten,
+		    &cause) == -1)
+			goto failed;
+		a->slot_out[instance] = SLOT_IN;
 		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		if (strncmp(a->cfg->listen[i], "unix:", 5) == 0) {
 			cause = xprintf("listen %s: listen_balance = balanced "
@@ -164,6 +170,9 @@ app_listen_slot(struct app *a, unsigned instance)
 		    sizeof *a->slot_fds);
 		memset(a->slot_fds + a->nslot_fds, 0, (instance + 1 -
 		    a->nslot_fds) * sizeof *a->slot_fds);
+		a->slot_out = xrealloc(a->slot_out, instance + 1);
+		memset(a->slot_out + a->nslot_fds, SLOT_IN, instance + 1 -
+		    a->nslot_fds);
 		a->nslot_fds = instance + 1;
 	}
 	a->slot_fds[instance] = fds;
@@ -205,6 +214,8 @@ close_slots(struct app *a, unsigned from)
 	if (from == 0) {
 		free(a->slot_fds);
 		a->slot_fds = NULL;
+		free(a->slot_out);
+		a->slot_out = NULL;
 		if (a->listen_fds == NULL)
 			a->nlisten = 0;
 	}
@@ -386,6 +397,39 @@ settle_sockets(struct app *a)
 	a->nlisten = 0;
 }
 
+/*
+ * Balanced: an instance left with no process (stopped, errored, waiting
+ * to restart) takes its sockets out of their groups, so that new
+ * connections go to the instances that serve rather than wait in a queue
+ * nobody reads; its next start puts them back (app_listen_slot). Tried
+ * once each time it goes down, and only while another instance serves:
+ * with none, connections wait for the first one back, as with shared. A
+ * socket with connections queued stays in unless the kernel moves them.
+ */
+static void
+settle_slots(struct app *a)
+{
+	unsigned	i, serve = 0;
+
+	if (a->nslot_fds == 0 || a->roll != NULL || daemon_stopping)
+		return;
+	for (i = 0; i < a->nslot_fds && i < a->nworkers; i++)
+		serve += a->slot_out[i] == SLOT_IN && a->workers[i]->pid > 0;
+	if (serve == 0)
+		return;
+	for (i = 0; i < a->nslot_fds && i < a->nworkers; i++) {
+		if (a->slot_fds[i] == NULL || a->slot_out[i] != SLOT_IN ||
+		    a->workers[i]->pid > 0)
+			continue;
+		if (listen_pause(a->slot_fds[i], a->nlisten)) {
+			a->slot_out[i] = SLOT_OUT;
+			log_info("%s:%u: no process: new connections go to the "
+			    "other instances until it starts", a->name, i);
+		} else
+			a->slot_out[i] = SLOT_KEPT;
+	}
+}
+
 /* A deleted app goes once no process and no reload is left. */
 static void
 settle_deleted(struct app *a)
@@ -418,6 +462,7 @@ app_settle_all(void)
 		settle_queued_roll(a);
 		settle_scaled_down(a);
 		settle_sockets(a);
+		settle_slots(a);
 		settle_deleted(a);	/* last: it may free a */
 	}
 }

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,67 @@ listen_close(const struct app_config *cfg, int *fds, size_t n)
 			unlink(cfg->listen[i] + 5);
 	}
 	free(fds);
+}
+
+/* net.ipv4.tcp_migrate_req: a closed listener's queue goes to its group. */
+static int
+migrate_req(void)
+{
+	char	c = '0';
+	int	fd;
+
+	if ((fd = open("/proc/sys/net/ipv4/tcp_migrate_req",
+	    O_RDONLY | O_CLOEXEC)) != -1) {
+		if (read(fd, &c, 1) != 1)
+			c = '0';
+		close(fd);
+	}
+	return c == '1';
+}
+
+/*
+ * Take a balanced instance's n sockets out of their SO_REUSEPORT groups
+ * (shutdown of a listener) while they stay bound, so that the kernel gives
+ * new connections to the other instances; listen_resume() puts them back.
+ * A listener's queue is reset when it leaves, or moved to the group where
+ * net.ipv4.tcp_migrate_req is 1: without that, only sockets with nothing
+ * queued leave. Returns 1 if they left.
+ */
+int
+listen_pause(const int *fds, size_t n)
+{
+	struct tcp_info	ti;
+	socklen_t	len;
+	size_t		i;
+
+	if (!migrate_req()) {
+		for (i = 0; i < n; i++) {
+			len = sizeof ti;
+			if (getsockopt(fds[i], IPPROTO_TCP, TCP_INFO, &ti,
+			    &len) == -1 || ti.tcpi_unacked > 0)
+				return 0;	/* for a listener: its queue */
+		}
+	}
+	for (i = 0; i < n; i++)
+		shutdown(fds[i], SHUT_RD);
+	return 1;
+}
+
+/* The sockets of cfg paused by listen_pause() listen again; -1 with *cause. */
+int
+listen_resume(const struct app_config *cfg, const int *fds, size_t n,
+    char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (listen(fds[i], (int)cfg->listen_backlog) == -1) {
+			*cause = xprintf("listen %s: %s", cfg->listen[i],
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*

@@ -401,6 +401,39 @@ max_restarts = 1
     assert refused(bport)
 
 
+def test_balanced_instance_without_a_process_gets_no_connections(pmd, tmp_path):
+    """listen_balance = balanced: an instance stopped, or waiting to
+    restart after a crash, leaves the socket group, so new connections go
+    to the instances that serve instead of hanging in a queue nobody
+    reads; it is back in the group when it starts again."""
+    port = free_port()
+    pmd.start(app(port, "listen_balance = balanced\nrestart_delay = 60s\n"))
+    ws = {w["instance"]: w["pid"] for w in pmd.wait_status("web", "online", count=2)}
+    seen = set()
+    wait_until(lambda: seen.add(get(port)) or len(seen) == 2, timeout=20,
+               what="both instances to answer")
+
+    def short_get():
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            return get(port, c)
+        finally:
+            c.close()
+    pmd.ok("stop", "web:1")
+    wait_until(lambda: "web:1: no process" in pmd.stderr(), what="instance 1 out")
+    assert [short_get() for _ in range(40)] == [ws[0]] * 40
+    pmd.ok("restart", "web:1")
+    ws = {w["instance"]: w["pid"] for w in pmd.wait_status("web", "online", count=2)}
+    seen = set()
+    wait_until(lambda: seen.add(get(port)) or len(seen) == 2, timeout=20,
+               what="instance 1 back in the group")
+    # A crash with a restart delay: out of the group while it waits.
+    os.kill(ws[0], signal.SIGKILL)
+    wait_until(lambda: pmd.workers("web")[0]["status"] == "waiting", what="instance 0 waits")
+    wait_until(lambda: pmd.stderr().count("no process") == 2, what="instance 0 out")
+    assert [short_get() for _ in range(40)] == [ws[1]] * 40
+
+
 def test_balanced_sockets_one_per_instance(pmd, tmp_path):
     """listen_balance = balanced: each instance has its own SO_REUSEPORT
     socket, kept across its reloads; connections spread over all of them,
