@@ -270,7 +270,9 @@ int	 sock_listen(const struct sockaddr *, socklen_t, mode_t, int, char **);
 int	 sock_listen_opt(const struct sockaddr *, socklen_t, mode_t, int, int,
 	    char **);
 int	 listen_check(const char *, char **);
-int	 listen_open(const struct app_config *, int **, size_t *, char **);
+#define REUSEPORT_JOIN	1	/* sock_listen_opt: join a balanced group */
+#define REUSEPORT_FIRST	2	/* begin one: the address must be free */
+int	 listen_open(const struct app_config *, int **, size_t *, int, char **);
 void	 listen_close(const struct app_config *, int *, size_t);
 int	 listen_same(const struct app_config *, const struct app_config *);
 int	 listen_balanced(const struct app_config *);

@@ -120,7 +120,7 @@ app_listen(struct app *a)
 	if (a->cfg->listen == NULL || a->nlisten > 0 ||
 	    listen_balanced(a->cfg))
 		return 0;	/* balanced: each instance's, at its start */
-	if (listen_open(a->cfg, &a->listen_fds, &a->nlisten, &cause) == -1) {
+	if (listen_open(a->cfg, &a->listen_fds, &a->nlisten, 0, &cause) == -1) {
 		log_warn("%s: %s", a->name, cause);
 		free(a->listen_error);
 		a->listen_error = cause;
@@ -163,7 +163,9 @@ app_listen_slot(struct app *a, unsigned instance)
 			goto failed;
 		}
 	}
-	if (listen_open(a->cfg, &fds, &n, &cause) == -1)
+	for (i = 0; i < a->nslot_fds && a->slot_fds[i] == NULL; i++)
+		;
+	if (listen_open(a->cfg, &fds, &n, i == a->nslot_fds, &cause) == -1)
 		goto failed;
 	if (instance >= a->nslot_fds) {
 		a->slot_fds = xrealloc(a->slot_fds, (instance + 1) *

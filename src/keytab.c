@@ -48,7 +48,7 @@ static const struct app_key keys[] = {
 	{ "listen_mode", K_MODE, F(listen_mode), "0660", 0, 0, NULL },
 	{ "listen_nodelay", K_BOOL, F(listen_nodelay), "false", 0, 0, NULL },
 	{ "listen_preload", K_BOOL, F(listen_preload), "true", 0, 0, NULL },
-	{ "listen_balance", K_CHOICE, F(listen_balance), "shared", 0, 0,
+	{ "listen_balance", K_CHOICE, F(listen_balance), "auto", 0, 0,
 	  "shared balanced auto" },
 	{ "ipc", K_BOOL, F(ipc), "true", 0, 0, NULL },
 	{ "watchdog", K_DURATION, F(watchdog), "0", 100, 0,

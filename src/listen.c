@@ -146,7 +146,12 @@ sock_listen(const struct sockaddr *sa, socklen_t len, mode_t mode,
 	return sock_listen_opt(sa, len, mode, backlog, 0, cause);
 }
 
-/* The same; with reuseport, SO_REUSEPORT (TCP), for a balanced group. */
+/*
+ * The same; with reuseport, SO_REUSEPORT (TCP), for a balanced group.
+ * REUSEPORT_FIRST begins a group: an address that another socket holds
+ * fails with EADDRINUSE, as it would without SO_REUSEPORT, instead of
+ * joining that socket's group.
+ */
 int
 sock_listen_opt(const struct sockaddr *sa, socklen_t len, mode_t mode,
     int backlog, int reuseport, char **cause)
@@ -154,10 +159,25 @@ sock_listen_opt(const struct sockaddr *sa, socklen_t len, mode_t mode,
 	const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
 	const char		*step;
 	mode_t			 old;
-	int			 fd, on = 1, e;
+	int			 fd = -1, on = 1, e;
 
 	if (sa->sa_family == AF_UNIX && unix_clear(sun, cause) == -1)
 		return -1;
+	if (reuseport == REUSEPORT_FIRST) {
+		if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC,
+		    0)) != -1) {
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof on);
+			e = bind(fd, sa, len) == -1 ? errno : 0;
+			close(fd);
+			fd = -1;
+			if (e != 0) {
+				errno = e;
+				step = "bind";
+				goto fail;
+			}
+		}
+	}
 	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		step = "socket";
 		goto fail;
@@ -193,8 +213,8 @@ fail:
 }
 
 static int
-listen_one(const char *url, const struct app_config *cfg, int *fdp,
-    char **cause)
+listen_one(const char *url, const struct app_config *cfg, int first,
+    int *fdp, char **cause)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
@@ -203,8 +223,8 @@ listen_one(const char *url, const struct app_config *cfg, int *fdp,
 	if (listen_addr(url, &ss, &len, cause) == -1)
 		return -1;
 	*fdp = sock_listen_opt((struct sockaddr *)&ss, len, cfg->listen_mode,
-	    (int)cfg->listen_backlog, listen_balanced(cfg),
-	    &why);
+	    (int)cfg->listen_backlog, !listen_balanced(cfg) ? 0 :
+	    first ? REUSEPORT_FIRST : REUSEPORT_JOIN, &why);
 	if (*fdp == -1) {
 		*cause = xprintf("listen %s: %s", url, why);
 		free(why);
@@ -224,10 +244,11 @@ listen_one(const char *url, const struct app_config *cfg, int *fdp,
 
 /*
  * Bind every socket of cfg into *fds (a new array of *n); all or none.
- * Returns -1 with *cause naming the URL that failed.
+ * Balanced, first says they begin their groups (no other instance of the
+ * app holds any). Returns -1 with *cause naming the URL that failed.
  */
 int
-listen_open(const struct app_config *cfg, int **fds, size_t *n,
+listen_open(const struct app_config *cfg, int **fds, size_t *n, int first,
     char **cause)
 {
 	size_t	i, count = argv_count(cfg->listen);
@@ -239,7 +260,8 @@ listen_open(const struct app_config *cfg, int **fds, size_t *n,
 		return 0;
 	out = xcalloc(count, sizeof *out);
 	for (i = 0; i < count; i++) {
-		if (listen_one(cfg->listen[i], cfg, &out[i], cause) == -1) {
+		if (listen_one(cfg->listen[i], cfg, first, &out[i],
+		    cause) == -1) {
 			listen_close(cfg, out, i);
 			return -1;
 		}

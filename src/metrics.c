@@ -596,7 +596,7 @@ metrics_listen(const char *url, char **cause)
 	cfg->listen_backlog = 64;
 	cfg->listen_balance = LISTEN_SHARED;	/* no SO_REUSEPORT: ours alone */
 	strv_add(&cfg->listen, url);
-	if (listen_open(cfg, &listen_fds, &nlisten_fds, cause) == -1) {
+	if (listen_open(cfg, &listen_fds, &nlisten_fds, 0, cause) == -1) {
 		appcfg_unref(cfg);
 		return -1;
 	}

@@ -62,9 +62,11 @@ daemon_ncpu(void)
 
 /* As if the machine were out of processes: E_NOSPAWN, retried later. */
 pid_t
-proc_spawn(const struct spawn *sp, char **exec_error, char **cause)
+proc_spawn(const struct spawn *sp, int *pidfd, char **exec_error,
+    char **cause)
 {
 	(void)sp;
+	(void)pidfd;
 	*exec_error = NULL;
 	*cause = xstrdup("clone: fuzzing: no processes");
 	errno = EAGAIN;
@@ -99,7 +101,7 @@ fuzz_init(void)
 	log_dir = xprintf("%s/logs", fuzz_dir);
 	dump_path = xprintf("%s/dump.json", fuzz_dir);
 	mkdir_p(log_dir, 0700, &(char *){ NULL });
-	ev_default_loop(EVFLAG_AUTO | EVFLAG_NOENV);
+	pmd_loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
 	config = config_empty();
 }
 
@@ -129,7 +131,7 @@ fuzz_reset(void)
 		app_delete(a);
 	}
 	for (i = 0; !TAILQ_EMPTY(&apps) && i < 100; i++) {
-		ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+		ev_run(pmd_loop, EVRUN_NOWAIT);
 		app_settle_all();
 	}
 	if (!TAILQ_EMPTY(&apps))

@@ -22,7 +22,7 @@ static void
 loop_some(int n)
 {
 	while (n-- > 0) {
-		ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+		ev_run(pmd_loop, EVRUN_NOWAIT);
 		fuzz_settle();
 	}
 }

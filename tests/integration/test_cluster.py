@@ -232,6 +232,30 @@ command = sleep 1000
     assert get(port) in pids(pmd)
 
 
+def test_a_port_another_program_shares_is_in_use_too(pmd):
+    """Balanced sockets are SO_REUSEPORT, but a program that holds the
+    port with SO_REUSEPORT itself does not get to share the app's
+    connections: the port is in use, as for any other program."""
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        pmd.start(app(port))
+        pmd.wait_status("web", "errored", count=2)
+        assert pmd.show("web")["listen_error"] == (
+            f"listen tcp://127.0.0.1:{port}: bind: Address already in use")
+    finally:
+        blocker.close()
+    pmd.ok("start", "web")
+    ws = pmd.wait_status("web", "online", count=2)
+    seen = set()
+    wait_until(lambda: seen.add(get(port)) or len(seen) == 2, timeout=20,
+               what="both instances to answer")
+    assert seen == {w["pid"] for w in ws}
+
+
 def test_unix_socket_listener(pmd, tmp_path):
     path = tmp_path / "web.sock"
     # A stale socket file from a crash is replaced.
