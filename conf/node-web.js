@@ -1,7 +1,7 @@
 // A Node web server written as for PM2: it calls listen(PORT) itself and
 // knows nothing of pmd. With `listen` in its app (node-cluster.conf), each
-// instance's own listen() gets pmd's shared socket, so they all serve the
-// one port, and a worker counts as online once it listens.
+// instance's own listen() gets the socket pmd bound for it, so they all
+// serve the one port, and a worker counts as online once it listens.
 const http = require('http');
 const net = require('net');
 
