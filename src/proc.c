@@ -216,9 +216,10 @@ close_copies(const struct spawn *sp, const int *fds, size_t n)
 }
 
 /*
- * Start sp. Returns the pid, or -1 with *cause if no process could be made.
- * If the child failed before or at exec, *exec_error says why; it exits
- * 127 and is reaped like any other.
+ * Start sp. Returns the pid, with its pidfd (CLONE_PIDFD) in *pidfd for
+ * child_watch(), or -1 with *cause if no process could be made. If the
+ * child failed before or at exec, *exec_error says why; it exits 127 and
+ * is reaped like any other.
  */
 pid_t
 proc_spawn(const struct spawn *sp, int *pidfd, char **exec_error,
