@@ -5,9 +5,9 @@
  * ev_io, its timeout one ev_timer, and each wakes p_run(), which never
  * blocks. pmd accepts the connections itself and hands them to MHD, so
  * that the limit is plain: METRICS_CONNS at once, and one more is closed
- * at once. Each lives within METRICS_MEMORY bytes and is closed after
- * METRICS_IDLE seconds idle, so a slow or malformed client costs little
- * and no one else waits.
+ * at once. Each lives within METRICS_MEMORY bytes (and a scrape's one
+ * batch of text, struct scrape) and is closed after METRICS_IDLE seconds
+ * idle, so a slow or malformed client costs little and no one else waits.
  *
  *   GET /metrics   the Prometheus text exposition format
  *   GET /healthz   200 when every worker that should run is online, else
