@@ -33,6 +33,14 @@ void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatalx(int, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
 int	 fd_nonblock(int);
+/* A growing text buffer: start it as { NULL, 0, 0 }, free s. */
+struct text {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+};
+void	 text_put(struct text *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	 fd_high_init(void);
 int	 fd_high(int);
 int	 fd_high_floor(void);

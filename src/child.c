@@ -39,10 +39,8 @@ child_reap(struct child *c)
 		;
 	if (r == 0)
 		return;		/* not gone yet */
-	if (r == -1) {
+	if (r == -1)		/* not ours to reap: reported as exit 0 */
 		log_warn("pid %ld: wait4: %s", (long)c->pid, strerror(errno));
-		status = 0;
-	}
 	child_unwatch(c);
 	c->status = status;
 	c->cb(c);

@@ -192,10 +192,8 @@ cmd_reply_list(struct client *c)
 }
 
 struct rows_out {
-	char		*buf;
-	size_t		 len;
-	size_t		 cap;
-	unsigned	 first;		/* no comma before this row */
+	struct text	 t;
+	int		 first;		/* no comma before this row */
 };
 
 static void
@@ -204,19 +202,10 @@ list_row(struct worker *w, void *arg)
 	struct rows_out	*o = arg;
 	cJSON		*row = cmd_worker_json(w, 0);
 	char		*s = utf8_fix(cJSON_PrintUnformatted(row));
-	size_t		 n = strlen(s);
 
 	cJSON_Delete(row);
-	if (o->len + n + 2 > o->cap) {
-		o->cap = (o->len + n + 2) * 2;
-		o->buf = xrealloc(o->buf, o->cap);
-	}
-	if (o->first)
-		o->first = 0;
-	else
-		o->buf[o->len++] = ',';
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
+	text_put(&o->t, "%s%s", o->first ? "" : ",", s);
+	o->first = 0;
 	free(s);
 }
 
@@ -228,11 +217,11 @@ list_row(struct worker *w, void *arg)
 int
 cmd_list_rows(struct rows_at *at, unsigned max, char **out, size_t *outlen)
 {
-	struct rows_out	 o = { NULL, 0, 0, at->rows == 0 };
+	struct rows_out	 o = { { NULL, 0, 0 }, at->rows == 0 };
 	int		 done = app_walk(at, max, list_row, &o);
 
-	*out = o.buf;
-	*outlen = o.len;
+	*out = o.t.s;
+	*outlen = o.t.len;
 	return done;
 }
 

@@ -146,6 +146,21 @@ sock_listen(const struct sockaddr *sa, socklen_t len, mode_t mode,
 	return sock_listen_opt(sa, len, mode, backlog, 0, cause);
 }
 
+/* Whether a TCP bind to sa fails (errno set), as one without SO_REUSEPORT. */
+static int
+addr_taken(const struct sockaddr *sa, socklen_t len)
+{
+	int	fd, on = 1, e;
+
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;	/* the real socket() says why */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	e = bind(fd, sa, len) == -1 ? errno : 0;
+	close(fd);
+	errno = e;
+	return e != 0;
+}
+
 /*
  * The same; with reuseport, SO_REUSEPORT (TCP), for a balanced group.
  * REUSEPORT_FIRST begins a group: an address that another socket holds
@@ -163,20 +178,9 @@ sock_listen_opt(const struct sockaddr *sa, socklen_t len, mode_t mode,
 
 	if (sa->sa_family == AF_UNIX && unix_clear(sun, cause) == -1)
 		return -1;
-	if (reuseport == REUSEPORT_FIRST) {
-		if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC,
-		    0)) != -1) {
-			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-			    sizeof on);
-			e = bind(fd, sa, len) == -1 ? errno : 0;
-			close(fd);
-			fd = -1;
-			if (e != 0) {
-				errno = e;
-				step = "bind";
-				goto fail;
-			}
-		}
+	if (reuseport == REUSEPORT_FIRST && addr_taken(sa, len)) {
+		step = "bind";
+		goto fail;
 	}
 	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		step = "socket";

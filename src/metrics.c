@@ -82,63 +82,35 @@ static int		*listen_fds;
 static size_t		 nlisten_fds;
 static double		 started;
 
-/* A growing text buffer. */
-struct text {
-	char	*s;
-	size_t	 len;
-	size_t	 cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-put(struct text *t, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < t->cap - t->len) {
-			t->len += n;
-			return;
-		}
-		t->cap = t->cap == 0 ? 8192 : t->cap * 2;
-		if (n >= 0 && t->cap < t->len + n + 1)
-			t->cap = t->len + n + 1;
-		t->s = xrealloc(t->s, t->cap);
-	}
-}
-
 /* A label value, escaped as the exposition format wants. */
 static void
 put_label(struct text *t, const char *v)
 {
 	for (; *v != '\0'; v++) {
 		if (*v == '\\' || *v == '"')
-			put(t, "\\%c", *v);
+			text_put(t, "\\%c", *v);
 		else if (*v == '\n')
-			put(t, "\\n");
+			text_put(t, "\\n");
 		else
-			put(t, "%c", *v);
+			text_put(t, "%c", *v);
 	}
 }
 
 static void
 family(struct text *t, const char *name, const char *type, const char *help)
 {
-	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	text_put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static void
 sample(struct text *t, const char *name, const struct worker *w,
     const struct app *a, double v)
 {
-	put(t, "%s{app=\"", name);
+	text_put(t, "%s{app=\"", name);
 	put_label(t, a->name);
 	if (w != NULL)
-		put(t, "\",worker=\"%u", w->instance);
-	put(t, "\"} %.17g\n", v);
+		text_put(t, "\",worker=\"%u", w->instance);
+	text_put(t, "\"} %.17g\n", v);
 }
 
 /* Each app's workers that have a process or should have one. */
@@ -200,9 +172,9 @@ put_state(struct text *t, const struct app *a, struct worker *w)
 	size_t	k;
 
 	for (k = 0; k < nitems(states); k++) {
-		put(t, "pmd_worker_state{app=\"");
+		text_put(t, "pmd_worker_state{app=\"");
 		put_label(t, a->name);
-		put(t, "\",worker=\"%u\",state=\"%s\"} %d\n", w->instance,
+		text_put(t, "\",worker=\"%u\",state=\"%s\"} %d\n", w->instance,
 		    sm_state_name(states[k]), strcmp(sm_state_name(w->sm.state),
 		    sm_state_name(states[k])) == 0);
 	}
@@ -244,11 +216,11 @@ put_custom(struct text *t, const struct app *a, struct worker *w)
 	size_t	k;
 
 	for (k = 0; k < w->nmetrics; k++) {
-		put(t, "pmd_worker_custom{app=\"");
+		text_put(t, "pmd_worker_custom{app=\"");
 		put_label(t, a->name);
-		put(t, "\",worker=\"%u\",metric=\"", w->instance);
+		text_put(t, "\",worker=\"%u\",metric=\"", w->instance);
 		put_label(t, w->metrics[k].name);
-		put(t, "\"} %.17g\n", w->metrics[k].value);
+		text_put(t, "\"} %.17g\n", w->metrics[k].value);
 	}
 }
 
@@ -317,12 +289,12 @@ metrics_rest(struct text *t)
 	getrusage(RUSAGE_SELF, &ru);
 	family(t, "process_cpu_seconds_total", "counter",
 	    "CPU time of pmd itself.");
-	put(t, "process_cpu_seconds_total %.6f\n", ru.ru_utime.tv_sec +
+	text_put(t, "process_cpu_seconds_total %.6f\n", ru.ru_utime.tv_sec +
 	    ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec +
 	    ru.ru_stime.tv_usec) / 1e6);
 	family(t, "process_resident_memory_bytes", "gauge",
 	    "Resident memory of pmd itself.");
-	put(t, "process_resident_memory_bytes %.0f\n",
+	text_put(t, "process_resident_memory_bytes %.0f\n",
 	    proc_stat(getpid(), &ps) == 0 ? (double)ps.rss : 0.0);
 	/* Linux 6.2 and later give the count as the size: no 10,000 reads. */
 	if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0)
@@ -334,14 +306,14 @@ metrics_rest(struct text *t)
 		nfds -= 3;	/* ., .. and the directory's own fd */
 	}
 	family(t, "process_open_fds", "gauge", "Open fds of pmd itself.");
-	put(t, "process_open_fds %d\n", nfds);
+	text_put(t, "process_open_fds %d\n", nfds);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		family(t, "process_max_fds", "gauge", "pmd's fd limit.");
-		put(t, "process_max_fds %.0f\n", (double)rl.rlim_cur);
+		text_put(t, "process_max_fds %.0f\n", (double)rl.rlim_cur);
 	}
 	family(t, "process_start_time_seconds", "gauge",
 	    "When pmd started, since the epoch.");
-	put(t, "process_start_time_seconds %.3f\n", started);
+	text_put(t, "process_start_time_seconds %.3f\n", started);
 }
 
 /*
@@ -430,16 +402,16 @@ healthz_text(struct text *t)
 	unsigned	 i;
 	int		 bad = 0;
 
-	put(t, "{\"missing\":[");
+	text_put(t, "{\"missing\":[");
 	FOREACH_WORKER(a, w, i) {
 		if (w->sm.want != WANT_UP || w->sm.state == W_ONLINE)
 			continue;
-		put(t, "%s{\"app\":\"", bad++ ? "," : "");
+		text_put(t, "%s{\"app\":\"", bad++ ? "," : "");
 		put_label(t, a->name);
-		put(t, "\",\"instance\":%u,\"status\":\"%s\"}", w->instance,
-		    sm_state_name(w->sm.state));
+		text_put(t, "\",\"instance\":%u,\"status\":\"%s\"}",
+		    w->instance, sm_state_name(w->sm.state));
 	}
-	put(t, "],\"status\":\"%s\"}\n", bad ? "unhealthy" : "ok");
+	text_put(t, "],\"status\":\"%s\"}\n", bad ? "unhealthy" : "ok");
 	return bad ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
 }
 
@@ -461,7 +433,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-		put(&t, "only GET and HEAD\n");
+		text_put(&t, "only GET and HEAD\n");
 		status = MHD_HTTP_METHOD_NOT_ALLOWED;
 	} else if (strcmp(url, "/metrics") == 0) {
 		r = p_create_response_from_callback(MHD_SIZE_UNKNOWN,
@@ -475,7 +447,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		status = healthz_text(&t);
 		type = "application/json";
 	} else {
-		put(&t, "not found: try /metrics or /healthz\n");
+		text_put(&t, "not found: try /metrics or /healthz\n");
 		status = MHD_HTTP_NOT_FOUND;
 	}
 	r = p_create_response_from_buffer(t.len, t.s, MHD_RESPMEM_MUST_FREE);

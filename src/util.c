@@ -151,6 +151,30 @@ fatalx(int code, const char *fmt, ...)
 	exit(code);
 }
 
+/* printf onto the end of t, which grows as it needs. */
+void
+text_put(struct text *t, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (t->s == NULL)
+		t->s = xmalloc(t->cap = 8192);
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < t->cap - t->len) {
+			t->len += n;
+			return;
+		}
+		t->cap *= 2;
+		if (n >= 0 && t->cap < t->len + n + 1)
+			t->cap = t->len + n + 1;
+		t->s = xrealloc(t->s, t->cap);
+	}
+}
+
 /*
  * Long-lived fds go at fd_floor and above, so that the few fds a spawn
  * hands on sit low and the child's own fd table can stay small (proc.c).

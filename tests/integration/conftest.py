@@ -4,12 +4,14 @@ Every daemon gets a unique marker variable in its environment, which its
 workers inherit; after the test, no process may still carry it. Tests never
 sleep to wait: they poll with a deadline (wait_until).
 """
+import contextlib
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -49,6 +51,32 @@ def wait_until(pred, timeout=10.0, interval=0.01, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def churning(pmd, extra=""):
+    """pmd started (with extra config) and two steady apps of 300 workers,
+    stay then last, while a thread starts and deletes a 40-worker app in a
+    loop; yields the list of rounds done (one entry each)."""
+    pmd.start(extra + "[app:stay]\ncommand = sleep 1000\ninstances = 300\n"
+              "[app:last]\ncommand = sleep 1000\ninstances = 300\n")
+    pmd.wait_status("stay", "online", count=300)
+    pmd.wait_status("last", "online", count=300)
+    stop = threading.Event()
+    rounds = []
+
+    def churn():
+        while not stop.is_set():
+            pmd.ok("start", "--name", "churn", "-i", "40", "--", "sleep", "1000")
+            pmd.ok("delete", "churn")
+            rounds.append(1)
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        yield rounds
+    finally:
+        stop.set()
+        t.join()
 
 
 def free_port():

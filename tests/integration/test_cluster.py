@@ -233,9 +233,9 @@ command = sleep 1000
 
 
 def test_a_port_another_program_shares_is_in_use_too(pmd):
-    """Balanced sockets are SO_REUSEPORT, but a program that holds the
-    port with SO_REUSEPORT itself does not get to share the app's
-    connections: the port is in use, as for any other program."""
+    """Balanced sockets (the default on tcp://) are SO_REUSEPORT, but a
+    program that holds the port with SO_REUSEPORT itself does not get to
+    share the app's connections: the port is in use, as for any other."""
     blocker = socket.socket()
     blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     blocker.bind(("127.0.0.1", 0))
@@ -254,6 +254,8 @@ def test_a_port_another_program_shares_is_in_use_too(pmd):
     wait_until(lambda: seen.add(get(port)) or len(seen) == 2, timeout=20,
                what="both instances to answer")
     assert seen == {w["pid"] for w in ws}
+    # Balanced is the default on tcp://: a socket of its own per instance.
+    assert len({os.readlink(f"/proc/{w['pid']}/fd/3") for w in ws}) == 2
 
 
 def test_unix_socket_listener(pmd, tmp_path):

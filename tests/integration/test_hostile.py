@@ -20,7 +20,8 @@ import time
 
 import pytest
 
-from conftest import PMCTL, PMD, Daemon, log_lines, marked_pids, pid_alive, wait_until
+from conftest import (PMCTL, PMD, Daemon, churning, log_lines, marked_pids, pid_alive,
+                      wait_until)
 
 SLEEPER = "[app:api]\ncommand = sleep 1000\n"
 
@@ -522,29 +523,12 @@ def test_a_sigterm_delivered_twice_at_once_still_stops_gracefully(pmd):
 def test_a_list_made_while_apps_come_and_go_names_each_worker_once(pmd):
     # The table is made a batch of rows per loop iteration; apps deleted
     # and added between two batches must not cut, repeat or mix its rows.
-    pmd.start("[app:stay]\ncommand = sleep 1000\ninstances = 300\n"
-              "[app:last]\ncommand = sleep 1000\ninstances = 300\n")
-    pmd.wait_status("stay", "online", count=300)
-    pmd.wait_status("last", "online", count=300)
-    stop = threading.Event()
-    churned = []
-
-    def churn():
-        while not stop.is_set():
-            pmd.ok("start", "--name", "churn", "-i", "40", "--", "sleep", "1000")
-            pmd.ok("delete", "churn")
-            churned.append(1)
-    t = threading.Thread(target=churn)
-    t.start()
-    try:
+    with churning(pmd) as churned:
         # Pipelined: each reply whole, in order, and the ping after them.
         lines = raw(pmd, b'{"v":1,"cmd":"list"}\n' * 8 + b'{"v":1,"cmd":"ping"}\n',
                     count=9)
         while len(churned) < 3:
             lines += raw(pmd, b'{"v":1,"cmd":"list"}\n')
-    finally:
-        stop.set()
-        t.join()
     assert json.loads(lines[8])["ok"] is True and "workers" not in json.loads(lines[8])
     for line in lines[:8] + lines[9:]:
         rows = json.loads(line)["workers"]

@@ -8,7 +8,7 @@ import re
 import socket
 import subprocess
 
-from conftest import free_port, wait_until
+from conftest import churning, free_port, wait_until
 
 
 def get(port, path, method="GET"):
@@ -142,32 +142,13 @@ def test_a_scrape_made_while_apps_come_and_go_is_whole(pmd):
     """/metrics is made a batch of workers at a time while pmd goes on
     supervising: apps started and deleted between batches never cut a
     family in two or name a worker twice, and the text stays valid."""
-    import threading
     port = free_port()
-    pmd.start(f"[daemon]\nmetrics = tcp://127.0.0.1:{port}\n"
-              "[app:stay]\ncommand = sleep 1000\ninstances = 300\n"
-              "[app:last]\ncommand = sleep 1000\ninstances = 300\n")
-    pmd.wait_status("stay", "online", count=300)
-    pmd.wait_status("last", "online", count=300)
-    stop = threading.Event()
-    churned = []
-
-    def churn():
-        while not stop.is_set():
-            pmd.ok("start", "--name", "churn", "-i", "40", "--", "sleep", "1000")
-            pmd.ok("delete", "churn")
-            churned.append(1)
-    t = threading.Thread(target=churn)
-    t.start()
     texts = []
-    try:
+    with churning(pmd, extra=f"[daemon]\nmetrics = tcp://127.0.0.1:{port}\n") as churned:
         while len(churned) < 3 or len(texts) < 3:
             status, _, text = get(port, "/metrics")
             assert status == 200
             texts.append(text)
-    finally:
-        stop.set()
-        t.join()
     for text in texts:
         r = subprocess.run(["promtool", "check", "metrics"], input=text,
                            capture_output=True, text=True, timeout=60)
