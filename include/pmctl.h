@@ -9,6 +9,7 @@
 #define EXIT_DAEMON	1
 #define EXIT_USAGE	2
 #define EXIT_UNREACH	3
+#define EXIT_TIMEOUT	4	/* the daemon did not answer in time */
 
 extern int color;
 extern int pmctl_json;
@@ -28,7 +29,7 @@ void	 fmt_duration(char *, size_t, double);
 void	 fmt_bytes(char *, size_t, double);
 double	 num(cJSON *, const char *);
 const char *str(cJSON *, const char *);
-double	 mono_now(void);
+void	 pmctl_deadline(double);
 
 /* ecosystem.c: PM2's ecosystem files. */
 int	 eco_is_file(const char *);
@@ -36,6 +37,7 @@ const char *script_interpreter(const char *);
 char	*eco_date_format(const char *);
 cJSON	*eco_load(const char *, const char *);
 void	 eco_print(FILE *, const char *, const cJSON *);
+char	*eco_ini_check(const char *, const cJSON *);
 
 /* monit.c */
 int	 monit_main(int, FILE *, int, char **);

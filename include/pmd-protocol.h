@@ -60,6 +60,7 @@ struct cmd_arg {
 #define CMD_NO_AUTOSTART	0x2	/* pmctl starts no daemon for it */
 #define CMD_CLIENT		0x4	/* pmctl's own: pmd does not know it */
 #define CMD_LOCAL		0x8	/* with CMD_CLIENT: needs no pmd at all */
+#define CMD_WAITS		0x10	/* answers once workers have settled */
 
 struct client;
 struct cJSON;

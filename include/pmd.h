@@ -41,6 +41,7 @@ struct text {
 };
 void	 text_put(struct text *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+double	 mono_now(void);
 void	 fd_high_init(void);
 int	 fd_high(int);
 int	 fd_high_floor(void);
@@ -53,6 +54,7 @@ struct cJSON;
 const char *json_string(struct cJSON *, const char *);
 struct cJSON *json_strings(char *const *);
 char	*utf8_fix(char *);
+int	 text_printable(const char *, size_t);
 char	*json_quote(const char *, size_t);
 int	 file_read(const char *, size_t, char **, size_t *, char **);
 
@@ -473,7 +475,7 @@ struct worker {
 	pid_t		 last_pid;	/* of the process before, for events */
 	struct sm	 sm;
 
-	double		 started;	/* ev_now() at spawn */
+	double		 started;	/* mono_now() at spawn */
 	unsigned long long tracked;	/* from track_add() */
 	int		 last_status;	/* wait status of the last exit */
 	int		 have_status;
@@ -638,6 +640,7 @@ void	 app_apply(struct app *, enum wevent, int);
 int	 app_listen(struct app *);
 int	 app_listen_slot(struct app *, unsigned);
 const int *app_sockets(const struct app *, unsigned);
+void	 app_create_fitting(struct app_config *, const char *);
 void	 app_scale(struct app *, unsigned);
 void	 app_delete(struct app *);
 void	 app_settle_all(void);
@@ -727,6 +730,26 @@ void	 daemon_shutdown(void);
 long	 daemon_ncpu(void);
 extern struct rlimit worker_nofile;
 
+/* budget.c: what workers cost in fds, and what pmd keeps for itself. */
+struct budget {
+	unsigned	 limit;		/* RLIMIT_NOFILE now */
+	unsigned	 kept;		/* for pmd: its own, clients, margin */
+	unsigned	 clients;	/* of kept: max_clients */
+	unsigned	 used;		/* budgeted for the worker slots */
+	unsigned	 workers;	/* slots */
+	unsigned	 open;		/* as the kernel counts them */
+};
+unsigned fds_open(void);
+void	 budget_init(void);
+unsigned budget_worker_fds(const struct app_config *, char *, size_t);
+unsigned budget_app_fds(const struct app_config *, unsigned);
+void	 budget_get(struct budget *);
+int	 budget_admit(unsigned, unsigned, const char *,
+	    const struct app_config *, unsigned, char **);
+int	 budget_admit_app(const struct app_config *, unsigned, const char *,
+	    unsigned *, char **);
+unsigned budget_max_clients(void);
+
 /* control.c: the control socket and its clients. */
 struct client;
 struct ucred;
@@ -734,6 +757,7 @@ typedef int (*client_wait_fn)(struct client *, struct cJSON **);
 
 int	 control_listen(const char *, gid_t, char **);
 void	 control_apply_config(const struct config *);
+unsigned control_max_clients(void);
 const struct ucred *client_peer(struct client *);
 int	 client_unprivileged(struct client *);
 void	 control_close(void);

@@ -590,3 +590,25 @@ app_log_path(const struct app *a, unsigned instance, int stream)
 		return xprintf("%s-%u", file, instance);
 	return xprintf("%.*s-%u%s", (int)(dot - file), file, instance, dot);
 }
+
+/*
+ * A configured app that pmd starts by itself (at its start, at
+ * reload-config): created if its workers fit in the fd budget, else left
+ * out with a warning and an event that say why.
+ */
+void
+app_create_fitting(struct app_config *cfg, const char *what)
+{
+	unsigned	 need;
+	char		*cause;
+
+	if (budget_admit_app(cfg, 0, what, &need, &cause) == 0) {
+		app_create(cfg, NULL, 0, NULL);
+		return;
+	}
+	log_warn("%s:%d: [app:%s] not started: %s", cfg->file, cfg->line,
+	    cfg->name, cause);
+	event_emit(NULL, NULL, "errored", NULL, "app %s not started: %s",
+	    cfg->name, cause);
+	free(cause);
+}

@@ -18,6 +18,7 @@ import_main(int fd, FILE *in, int argc, char **argv)
 {
 	const char	*file = NULL, *profile = NULL;
 	cJSON		*apps;
+	char		*cause;
 	int		 i;
 
 	(void)fd; (void)in;
@@ -34,6 +35,12 @@ import_main(int fd, FILE *in, int argc, char **argv)
 		pmctl_usage_error("import: expected an ecosystem file "
 		    "(ecosystem.config.js, .cjs or .json)");
 	apps = eco_load(file, profile);
+	if ((cause = eco_ini_check(file, apps)) != NULL) {
+		fprintf(stderr, "pmctl: import: %s\n", cause);
+		free(cause);
+		cJSON_Delete(apps);
+		return EXIT_DAEMON;
+	}
 	eco_print(stdout, file, apps);
 	cJSON_Delete(apps);
 	return fflush(stdout) == 0 ? 0 : EXIT_DAEMON;

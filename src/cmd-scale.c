@@ -70,6 +70,12 @@ cmd_scale_exec(struct client *c, cJSON *req)
 		free(cause);
 		return reply;
 	}
+	if (n > now && budget_admit((n - now) * budget_worker_fds(a->cfg,
+	    NULL, 0), 0, "scale", a->cfg, n - now, &cause) == -1) {
+		reply = reply_error(PMD_E_FAILED, "%s", cause);
+		free(cause);
+		return reply;
+	}
 	app_scale(a, n);
 	t.name = xstrdup(name);
 	return cmd_wait(c, &t, 0);
@@ -112,7 +118,7 @@ const struct cmd_entry cmd_scale_entry = {
 	.usage = "NAME N|+N|-N|max",
 	.help = "run N instances of an app (or N more, N fewer, one per CPU)",
 	.args = cmd_scale_args,
-	.flags = 0,
+	.flags = CMD_WAITS,
 	.exec = CMD_EXEC(cmd_scale_exec),
 	.build = CMD_PMCTL(build_scale),
 	.print = CMD_PMCTL(NULL),

@@ -35,6 +35,29 @@ start_app(struct app_config *cfg, const char *profile)
 	app_apply(a, E_START, -1);
 }
 
+/*
+ * Whether the app of cfg, if it is new, fits in the fd budget beside the
+ * fds *pending admitted before it in this request (which grows by its
+ * own); NULL, or the error reply.
+ */
+static cJSON *
+start_fits(const struct app_config *cfg, unsigned *pending)
+{
+	unsigned	 need;
+	char		*cause;
+	cJSON		*r;
+
+	if (app_find(cfg->name) != NULL)
+		return NULL;	/* its slots are counted already */
+	if (budget_admit_app(cfg, *pending, "start", &need, &cause) == 0) {
+		*pending += need;
+		return NULL;
+	}
+	r = reply_error(PMD_E_FAILED, "%s", cause);
+	free(cause);
+	return r;
+}
+
 static int
 has_profile(struct app_config *cfg, const char *profile)
 {
@@ -58,8 +81,13 @@ start_named(struct client *c, const char *name, const char *profile)
 	const char		**names;
 	size_t			 n = 0;
 	cJSON			*reply;
+	unsigned		 pending = 0;
 
 	if (strcmp(name, "all") == 0) {
+		TAILQ_FOREACH(cfg, &config->apps, entry) {
+			if ((reply = start_fits(cfg, &pending)) != NULL)
+				return reply;
+		}
 		TAILQ_FOREACH(cfg, &config->apps, entry)
 			start_app(cfg, profile);
 		for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
@@ -92,6 +120,8 @@ start_named(struct client *c, const char *name, const char *profile)
 	if (a != NULL && a->want == APP_GONE)
 		return reply_error(PMD_E_FAILED, "app \"%s\" is being deleted",
 		    name);
+	if ((reply = start_fits(cfg, &pending)) != NULL)
+		return reply;
 	start_app(cfg, profile);
 	t.name = xstrdup(name);
 	return cmd_wait(c, &t, 0);
@@ -108,6 +138,7 @@ start_file(struct client *c, const char *file, const char *profile)
 	struct app		*a;
 	cJSON			*reply;
 	char			*cause;
+	unsigned		 pending = 0;
 
 	if (config_load(file, owner, &loaded, &cause) == -1) {
 		reply = reply_error(PMD_E_CONFIG, "%s", cause);
@@ -131,6 +162,10 @@ start_file(struct client *c, const char *file, const char *profile)
 			config_free(loaded);
 			return reply_error(PMD_E_FAILED, "app \"%s\" is being "
 			    "deleted", cfg->name);
+		}
+		if ((reply = start_fits(cfg, &pending)) != NULL) {
+			config_free(loaded);
+			return reply;
 		}
 	}
 	/* reload-config reads it again from now on. */
@@ -274,12 +309,16 @@ start_adhoc(struct client *c, cJSON *req)
 	struct app		*a;
 	char			**envp;
 	cJSON			*r;
+	unsigned		 pending = 0;
 
 	if ((r = adhoc_new(c, req, &cfg, &envp)) != NULL)
 		return r;
-	if (app_find(cfg->name) != NULL || config_find(config, cfg->name)) {
+	if (app_find(cfg->name) != NULL || config_find(config, cfg->name))
 		r = reply_error(PMD_E_EXIST, "an app named \"%s\" already "
 		    "exists; choose another with --name", cfg->name);
+	else
+		r = start_fits(cfg, &pending);
+	if (r != NULL) {
 		appcfg_unref(cfg);
 		argv_free(envp);
 		return r;
@@ -304,6 +343,7 @@ start_apps(struct client *c, cJSON *list)
 	char			***envs = xcalloc(n + 1, sizeof *envs);
 	struct app		 *a;
 	cJSON			 *item, *r = NULL;
+	unsigned		  pending = 0;
 
 	if (n == 0)
 		r = reply_error(PMD_E_ARGS, "field \"apps\": no apps");
@@ -325,6 +365,8 @@ start_apps(struct client *c, cJSON *list)
 		if (r == NULL && a != NULL && a->want == APP_GONE)
 			r = reply_error(PMD_E_FAILED, "app \"%s\" is being "
 			    "deleted", cfgs[i]->name);
+		if (r == NULL)
+			r = start_fits(cfgs[i], &pending);
 		i++;
 	}
 	for (j = 0; j < i; j++) {
@@ -685,7 +727,7 @@ const struct cmd_entry cmd_start_entry = {
 	.usage = "NAME|all|FILE.conf [--env PROFILE] | [--name NAME] [-i N] [--KEY VALUE|--KEY|--no-KEY...] -- CMD [ARG...]",
 	.help = "start a configured app, the apps of a file, or a command",
 	.args = cmd_start_args,
-	.flags = 0,
+	.flags = CMD_WAITS,
 	.exec = CMD_EXEC(cmd_start_exec),
 	.build = CMD_PMCTL(build_start),
 	.print = CMD_PMCTL(NULL),

@@ -103,7 +103,7 @@ cJSON *
 cmd_worker_json(struct worker *w, int detail)
 {
 	cJSON			*o = cJSON_CreateObject();
-	double			 now = ev_now(pmd_loop);
+	double			 now = mono_now();
 	char			*s;
 
 	/* Sampling is its own step; the JSON only reads what it found. */

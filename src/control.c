@@ -3,8 +3,15 @@
  * one JSON request per line, checks its fields against the command's entry,
  * runs it and queues the reply. Nothing here blocks, and no client can cost
  * the others much:
- * - at most max_clients are served; more are answered ETOOMANY and closed;
- *   when pmd runs out of fds, accepting pauses instead of spinning;
+ * - at most max_clients are served; a client past them makes room by
+ *   closing the longest-idle connection of the uid that holds the most
+ *   (its own uid's when that is the one), so one uid's connections never
+ *   lock another's out; with nothing idle to close it is answered ETOOMANY;
+ * - one fd is held spare: out of fds, pmd closes it to accept one
+ *   connection, serves it if the peer is root or pmd's own uid (else
+ *   answers it with an error) and takes the spare again once it can, so the
+ *   owner gets through whatever took the fds; accepting pauses meanwhile
+ *   instead of spinning;
  * - a client with nothing in flight is closed after client_idle_timeout;
  * - a request is run only once the replies before it have been sent, and
  *   at most REQ_BATCH of one client's requests run per loop iteration, so
@@ -23,6 +30,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -59,6 +67,7 @@ struct client {
 	ev_timer		 more_w;	/* the next batch of requests */
 	struct ucred		 cred;		/* the peer, from SO_PEERCRED */
 	int			 counted;	/* served: counts to max_clients */
+	int			 spare;		/* on the spare fd's slot */
 
 	char			*in;
 	size_t			 inlen;
@@ -86,6 +95,7 @@ static unsigned	 nfollowers;
 static unsigned	 nclients;
 static ev_io	 listen_w;
 static ev_timer	 pause_w;	/* accept again after running out of fds */
+static int	 spare_fd = -1;	/* closed to accept when out of fds */
 static char	*listen_path;
 static gid_t	 listen_gid = (gid_t)-1;
 static struct {
@@ -94,6 +104,7 @@ static struct {
 } limits = { MAX_CLIENTS, IDLE_MS };
 
 static void	client_process(struct client *);
+static void	spare_take(void);
 
 /* Whether a whole request line waits in c->in. */
 static int
@@ -115,6 +126,8 @@ client_free(struct client *c)
 	LIST_REMOVE(c, entry);
 	if (c->counted)
 		nclients--;
+	if (c->spare)
+		spare_take();
 	if (c->follow == FOLLOW_LOGS && --nfollowers == 0)
 		log_tap = NULL;
 	free(c->follow_app);
@@ -285,6 +298,18 @@ client_refuse(struct client *c, cJSON *reply)
 	client_send(c, reply);
 }
 
+/*
+ * Whether v is a whole number within arg's bounds: the range is checked
+ * before the cast, which is undefined for a double out of long's range.
+ */
+static int
+whole_within(const struct cmd_arg *arg, const cJSON *v)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= arg->min &&
+	    v->valuedouble <= arg->max &&
+	    v->valuedouble == (double)(long)v->valuedouble;
+}
+
 /* Whether v is of the type (and within the bounds) arg asks for. */
 static int
 arg_fits(const struct cmd_arg *arg, cJSON *v)
@@ -297,12 +322,9 @@ arg_fits(const struct cmd_arg *arg, cJSON *v)
 	case ARG_BOOL:
 		return cJSON_IsBool(v);
 	case ARG_INT:
-		return cJSON_IsNumber(v) && v->valuedouble == (long)v->valuedouble &&
-		    v->valuedouble >= arg->min && v->valuedouble <= arg->max;
+		return whole_within(arg, v);
 	case ARG_INT_OR_STRING:
-		return cJSON_IsString(v) || (cJSON_IsNumber(v) &&
-		    v->valuedouble == (long)v->valuedouble &&
-		    v->valuedouble >= arg->min && v->valuedouble <= arg->max);
+		return cJSON_IsString(v) || whole_within(arg, v);
 	case ARG_STRINGS:
 		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < arg->min)
 			return 0;
@@ -568,10 +590,19 @@ idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	client_free(container_of(t, struct client, idle_w));
 }
 
+/* Hold the spare fd again, if it is not held and an fd is free. */
+static void
+spare_take(void)
+{
+	if (spare_fd == -1)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 static void
 pause_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)t; (void)revents;
+	spare_take();
 	ev_io_start(loop, &listen_w);
 }
 
@@ -581,7 +612,7 @@ accept_pause(int e)
 {
 	static double	 warned = -WARN_EVERY;
 	static unsigned	 quiet;
-	double		 now = ev_now(pmd_loop);
+	double		 now = mono_now();
 
 	ev_io_stop(pmd_loop, &listen_w);
 	ev_timer_set(&pause_w, ACCEPT_PAUSE, 0);
@@ -590,11 +621,18 @@ accept_pause(int e)
 		quiet++;
 		return;
 	}
-	log_warn("control: accept: %s: new clients wait (%u more times "
-	    "since the last warning); raise the fd limit or lower "
-	    "max_clients", strerror(e), quiet);
+	log_warn("control: accept: %s: only pmd's owner is served, one "
+	    "connection at a time (%u more times since the last warning); "
+	    "raise the fd limit or lower max_clients", strerror(e), quiet);
 	warned = now;
 	quiet = 0;
+}
+
+/* Root and pmd's own uid: the peers that pmd serves whatever happens. */
+static int
+peer_owner(const struct ucred *cred)
+{
+	return cred->uid == 0 || cred->uid == geteuid();
 }
 
 static int
@@ -604,7 +642,7 @@ peer_allowed(const struct ucred *cred)
 	gid_t		 groups[256];
 	int		 n = nitems(groups), i;
 
-	if (cred->uid == 0 || cred->uid == geteuid())
+	if (peer_owner(cred))
 		return 1;
 	if (listen_gid == (gid_t)-1)
 		return 0;
@@ -620,15 +658,79 @@ peer_allowed(const struct ucred *cred)
 	return 0;
 }
 
+/* Nothing in flight on c: no request running, no reply or table unsent. */
+static int
+client_quiet(const struct client *c)
+{
+	return c->wait == NULL && !c->kill_reply && !c->rows &&
+	    !c->closing && c->outlen == c->outoff && !has_line(c);
+}
+
+static unsigned
+uid_clients(uid_t uid)
+{
+	struct client	*c;
+	unsigned	 n = 0;
+
+	LIST_FOREACH(c, &clients, entry) {
+		if (c->counted && c->cred.uid == uid)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * max_clients are served and a peer of uid wants in: the connection to
+ * close for it, or NULL. It is one of the uid that holds the most (uid's
+ * own if uid holds as many), with nothing in flight, idle ones before
+ * followers, the oldest first; a uid is never cut below the newcomer's.
+ */
+static struct client *
+client_victim(uid_t uid)
+{
+	struct client	*c, *victim = NULL;
+	unsigned	 mine = uid_clients(uid), top = 0, n;
+	uid_t		 hog = uid;
+
+	LIST_FOREACH(c, &clients, entry) {
+		if (c->counted && (n = uid_clients(c->cred.uid)) > top) {
+			top = n;
+			hog = c->cred.uid;
+		}
+	}
+	if (mine >= top)
+		hog = uid;
+	else if (top <= mine + 1)
+		return NULL;
+	/* The list is newest first: the last match is the oldest. */
+	LIST_FOREACH(c, &clients, entry) {
+		if (!c->counted || c->cred.uid != hog || !client_quiet(c))
+			continue;
+		if (victim == NULL || !c->follow || victim->follow)
+			victim = c;
+	}
+	return victim;
+}
+
 static void
 accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct client	*c;
+	struct client	*c, *victim;
 	socklen_t	 len = sizeof c->cred;
-	int		 fd;
+	int		 fd, spare = 0;
 
 	(void)revents;
 	fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE) &&
+	    spare_fd != -1) {
+		/* The spare's slot, for this one connection. */
+		close(spare_fd);
+		spare_fd = -1;
+		fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		spare = fd != -1;
+		if (fd == -1)
+			spare_take();
+	}
 	if (fd == -1) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM)
@@ -640,6 +742,7 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->target.instance = -1;
+	c->spare = spare;
 	ev_io_init(&c->read_w, read_cb, fd, EV_READ);
 	ev_io_init(&c->write_w, write_cb, fd, EV_WRITE);
 	ev_init(&c->stall_w, stall_cb);
@@ -659,11 +762,24 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		    "this pmd", (long)c->cred.uid));
 		return;
 	}
-	if (nclients >= limits.max_clients) {
-		client_refuse(c, reply_error(PMD_E_TOOMANY, "pmd serves %u "
-		    "clients already (max_clients); try again later",
-		    limits.max_clients));
+	if (spare && !peer_owner(&c->cred)) {
+		client_refuse(c, reply_error(PMD_E_TOOMANY, "pmd is out of file "
+		    "descriptors and serves only its owner now; try again "
+		    "later"));
 		return;
+	}
+	if (nclients >= limits.max_clients && !spare) {
+		if ((victim = client_victim(c->cred.uid)) == NULL) {
+			client_refuse(c, reply_error(PMD_E_TOOMANY, "pmd serves "
+			    "%u clients already (max_clients), none of them "
+			    "idle; try again later", limits.max_clients));
+			return;
+		}
+		log_warn("control: max_clients (%u) reached: closing an idle "
+		    "connection of uid %ld for uid %ld", limits.max_clients,
+		    (long)victim->cred.uid, (long)c->cred.uid);
+		client_refuse(victim, reply_error(PMD_E_TOOMANY, "closed to "
+		    "make room for another client (max_clients)"));
 	}
 	c->counted = 1;
 	nclients++;
@@ -707,28 +823,39 @@ control_listen(const char *path, gid_t gid, char **cause)
 	ev_io_init(&listen_w, accept_cb, fd, EV_READ);
 	ev_io_start(pmd_loop, &listen_w);
 	ev_init(&pause_w, pause_cb);
+	spare_take();
 	return 0;
 }
 
 /*
  * max_clients and client_idle_timeout from [daemon], for clients to come.
- * The default cap leaves three quarters of pmd's fds to its workers.
+ * The default cap is 256, or what the fd budget leaves room for; a cap set
+ * above that is lowered to it, with a warning that names the limit.
  */
 void
 control_apply_config(const struct config *cfg)
 {
-	struct rlimit	rl;
+	unsigned	fit = budget_max_clients();
 
 	limits.max_clients = cfg->max_clients;
-	if (limits.max_clients == 0) {
-		limits.max_clients = MAX_CLIENTS;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-		    rl.rlim_cur / 4 < limits.max_clients)
-			limits.max_clients = rl.rlim_cur / 4 > 0 ?
-			    (unsigned)(rl.rlim_cur / 4) : 1;
+	if (limits.max_clients == 0)
+		limits.max_clients = MAX_CLIENTS < fit ? MAX_CLIENTS : fit;
+	else if (limits.max_clients > fit) {
+		log_warn("%s: max_clients = %u: pmd's fd limit leaves room for "
+		    "%u clients beside its workers; serving at most %u (raise "
+		    "the limit: LimitNOFILE= in pmd's unit, ulimit -n)",
+		    cfg->file != NULL ? cfg->file : "[daemon]",
+		    limits.max_clients, fit, fit);
+		limits.max_clients = fit;
 	}
 	limits.idle_ms = cfg->client_idle_set ? cfg->client_idle_ms :
 	    IDLE_MS;
+}
+
+unsigned
+control_max_clients(void)
+{
+	return limits.max_clients;
 }
 
 void
@@ -740,6 +867,9 @@ control_close(void)
 		ev_io_stop(pmd_loop, &listen_w);
 		ev_timer_stop(pmd_loop, &pause_w);
 		close(listen_w.fd);
+		if (spare_fd != -1)
+			close(spare_fd);
+		spare_fd = -1;
 		unlink(listen_path);
 		free(listen_path);
 		listen_path = NULL;

@@ -452,6 +452,11 @@ restore(cJSON *e, int i, char **why)
 		return -1;
 	else
 		appcfg_ref(cfg);
+	if (budget_admit(budget_app_fds(cfg, n), 0, "resurrect", cfg, n,
+	    why) == -1) {
+		appcfg_unref(cfg);
+		return -1;
+	}
 	held = xcalloc(n, 1);
 	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(e, "stopped")) {
 		if (cJSON_IsNumber(x) && x->valuedouble >= 0 &&

@@ -135,7 +135,8 @@ scalar(const cJSON *v)
 	if (cJSON_IsBool(v))
 		return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
 	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == (double)(long long)v->valuedouble)
+		if (v->valuedouble > -9e18 && v->valuedouble < 9e18 &&
+		    v->valuedouble == (double)(long long)v->valuedouble)
 			return xprintf("%lld", (long long)v->valuedouble);
 		return xprintf("%g", v->valuedouble);
 	}
@@ -527,6 +528,92 @@ put_env(FILE *f, const char *prefix, const cJSON *env)
 
 	cJSON_ArrayForEach(v, env)
 		fprintf(f, "%s.%s = %s\n", prefix, v->string, v->valuestring);
+}
+
+/* A control character in s, by its name, or NULL. */
+static const char *
+control_char(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\n')
+			return "a newline";
+		if (*s == '\r')
+			return "a carriage return";
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return "a control character";
+	}
+	return NULL;
+}
+
+/*
+ * Whether what eco_print would write of an app's field (its name and
+ * values) stays one line with the key it names: NULL, or the error.
+ */
+static char *
+ini_field(const char *file, int i, const char *field, const cJSON *v,
+    int names)
+{
+	const cJSON	*x;
+	const char	*bad;
+
+	if (cJSON_IsString(v) && (bad = control_char(v->valuestring)) != NULL)
+		return xprintf("%s: apps[%d].%s: %s cannot be written to pmd's "
+		    "INI (it would start a new line); pmctl start %s runs the "
+		    "app as it is", file, i, field, bad, file);
+	cJSON_ArrayForEach(x, v) {
+		if (names && !env_name_valid(x->string))
+			return xprintf("%s: apps[%d].%s: \"%s\" is not a variable "
+			    "name (A-Z, a-z, 0-9 and _, not first a digit)", file,
+			    i, field, x->string);
+		if (cJSON_IsString(x) &&
+		    (bad = control_char(x->valuestring)) != NULL)
+			return xprintf("%s: apps[%d].%s.%s: %s cannot be "
+			    "written to pmd's INI (it would start a new line); "
+			    "pmctl start %s runs the app as it is", file, i, field,
+			    x->string != NULL ? x->string : "[]", bad, file);
+	}
+	return NULL;
+}
+
+/*
+ * NULL if every value of apps can be written as pmd INI that means what
+ * the file said (no new line, so no section or key the file did not
+ * name), else the error naming the first that cannot.
+ */
+char *
+eco_ini_check(const char *file, const cJSON *apps)
+{
+	const cJSON	*app, *p;
+	char		*cause = NULL, *field;
+	int		 i = 0;
+
+	cJSON_ArrayForEach(app, apps) {
+		if ((cause = ini_field(file, i, "name",
+		    cJSON_GetObjectItemCaseSensitive(app, "name"), 0)) ||
+		    (cause = ini_field(file, i, "script",
+		    cJSON_GetObjectItemCaseSensitive(app, "command"), 0)) ||
+		    (cause = ini_field(file, i, "cwd",
+		    cJSON_GetObjectItemCaseSensitive(app, "cwd"), 0)) ||
+		    (cause = ini_field(file, i, "instances",
+		    cJSON_GetObjectItemCaseSensitive(app, "instances"), 0)) ||
+		    (cause = ini_field(file, i, "keys",
+		    cJSON_GetObjectItemCaseSensitive(app, "keys"), 0)) ||
+		    (cause = ini_field(file, i, "env",
+		    cJSON_GetObjectItemCaseSensitive(app, "env"), 1)))
+			return cause;
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(app,
+		    "profiles")) {
+			field = xprintf("env_%s", p->string);
+			cause = env_name_valid(p->string) ? ini_field(file, i,
+			    field, p, 1) : xprintf("%s: apps[%d].%s: not a "
+			    "profile name (A-Z, a-z, 0-9 and _)", file, i, field);
+			free(field);
+			if (cause != NULL)
+				return cause;
+		}
+		i++;
+	}
+	return NULL;
 }
 
 /* The apps as pmd INI (pmd.conf(5)). */

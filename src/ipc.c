@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -152,9 +153,10 @@ set_metrics(struct worker *w, cJSON *data)
 
 	if (!cJSON_IsObject(data))
 		return -1;
+	/* A name goes out as a label value: printable UTF-8 only. */
 	cJSON_ArrayForEach(v, data) {
-		if (!cJSON_IsNumber(v) || strlen(v->string) > 64 ||
-		    ++n > IPC_METRICS_MAX)
+		if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+		    !text_printable(v->string, 64) || ++n > IPC_METRICS_MAX)
 			return -1;
 	}
 	for (i = 0; i < w->nmetrics; i++)
@@ -184,9 +186,11 @@ broadcast(struct worker *from, const char *line)
 static void
 ipc_message(struct worker *w, char *line)
 {
-	cJSON		*m = cJSON_Parse(line), *type, *cmd;
+	cJSON		*m, *type, *cmd;
 
-	if (m == NULL) {
+	/* A NUL (\u0000) would cut every string it is in: not taken. */
+	if (strstr(line, "\\u0000") != NULL ||
+	    (m = cJSON_Parse(line)) == NULL) {
 		w->ipc_bad++;
 		return;
 	}

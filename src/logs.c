@@ -49,6 +49,7 @@ struct logfile {
 	char			*date_format;	/* NULL: no timestamp */
 	uint64_t		 dropped;	/* lines lost, in all */
 	uint64_t		 unreported;	/* lost since the last marker */
+	int			 midline;	/* a write stopped inside a line */
 	char			*error;		/* why lines are being lost */
 	double			 retry_at;
 };
@@ -98,7 +99,7 @@ logfile_reopen(struct logfile *f)
 
 	if (f->fd != -1)
 		close(f->fd);
-	f->retry_at = ev_now(pmd_loop) + RETRY_SECONDS;
+	f->retry_at = mono_now() + RETRY_SECONDS;
 	/* Container mode: a description of pmd's own stdout or stderr of
 	 * its own, so that O_NONBLOCK leaves pmd's fds as they are. */
 	if (f->stdfd != 0)
@@ -112,6 +113,8 @@ logfile_reopen(struct logfile *f)
 		return -1;
 	}
 	f->size = fstat(f->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (f->size == 0)
+		f->midline = 0;
 	return 0;
 }
 
@@ -244,6 +247,7 @@ logfile_write_all(struct logfile *f, const char *buf, size_t len,
 			return -1;
 		}
 		f->size += w;
+		f->midline = buf[w - 1] != '\n';
 		buf += w;
 		len -= w;
 	}
@@ -259,15 +263,17 @@ out_flush(struct logfile *f)
 
 	if (outlen == 0)
 		return;
-	if (f->fd == -1 && ev_now(pmd_loop) >= f->retry_at)
+	if (f->fd == -1 && mono_now() >= f->retry_at)
 		logfile_reopen(f);
 	if (f->fd == -1) {
 		f->dropped += outlines;
 		f->unreported += outlines;
 	} else {
 		if (f->unreported > 0) {
-			n = snprintf(marker, sizeof marker, "[pmd] %llu lines "
+			/* On a line of its own, after a line cut short. */
+			n = snprintf(marker, sizeof marker, "%s[pmd] %llu lines "
 			    "dropped: this file could not be written\n",
+			    f->midline ? "\n" : "",
 			    (unsigned long long)f->unreported);
 			if (logfile_write_all(f, marker, n, 0) == 0) {
 				f->unreported = 0;
@@ -349,7 +355,7 @@ json_line(struct logfile *f, int instance, const char *line, size_t len)
 	out = xprintf("{\"time\":\"%s\",\"app\":\"%s\",\"instance\":%d,"
 	    "\"stream\":\"%s\",\"line\":%s}\n", stamp, f->app, instance,
 	    f->stream == LOG_ERR ? "err" : "out", q);
-	if (f->fd == -1 && ev_now(pmd_loop) >= f->retry_at)
+	if (f->fd == -1 && mono_now() >= f->retry_at)
 		logfile_reopen(f);
 	if (f->fd == -1) {
 		f->dropped++;
@@ -456,7 +462,7 @@ direct_lines(struct logpipe *lp, const char *p, const char *end)
 	if (log_tap != NULL || f->discard || lp->plen > 0 ||
 	    (f->stdfd != 0 && daemon_container == 2))
 		return p;
-	if (f->fd == -1 && ev_now(pmd_loop) >= f->retry_at)
+	if (f->fd == -1 && mono_now() >= f->retry_at)
 		logfile_reopen(f);
 	if (f->fd == -1 || f->unreported > 0)
 		return p;

@@ -82,7 +82,11 @@ static int		*listen_fds;
 static size_t		 nlisten_fds;
 static double		 started;
 
-/* A label value, escaped as the exposition format wants. */
+/*
+ * A label value, escaped as the exposition format wants: backslash,
+ * double quote and line feed; another control character (which it cannot
+ * escape, and which names are checked for where they come in) is a space.
+ */
 static void
 put_label(struct text *t, const char *v)
 {
@@ -91,6 +95,8 @@ put_label(struct text *t, const char *v)
 			text_put(t, "\\%c", *v);
 		else if (*v == '\n')
 			text_put(t, "\\n");
+		else if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			text_put(t, " ");
 		else
 			text_put(t, "%c", *v);
 	}
@@ -207,7 +213,8 @@ static void
 put_start_time(struct text *t, const struct app *a, struct worker *w)
 {
 	if (w->pid > 0)
-		sample(t, "pmd_worker_start_time_seconds", w, a, w->started);
+		sample(t, "pmd_worker_start_time_seconds", w, a,
+		    ev_time() - (mono_now() - w->started));
 }
 
 static void
@@ -222,6 +229,19 @@ put_custom(struct text *t, const struct app *a, struct worker *w)
 		put_label(t, w->metrics[k].name);
 		text_put(t, "\"} %.17g\n", w->metrics[k].value);
 	}
+}
+
+static void
+put_dropped(struct text *t, const struct app *a, struct worker *w)
+{
+	text_put(t, "pmd_worker_messages_dropped_total{app=\"");
+	put_label(t, a->name);
+	text_put(t, "\",worker=\"%u\",reason=\"bad\"} %lu\n", w->instance,
+	    w->ipc_bad);
+	text_put(t, "pmd_worker_messages_dropped_total{app=\"");
+	put_label(t, a->name);
+	text_put(t, "\",worker=\"%u\",reason=\"unsent\"} %lu\n", w->instance,
+	    w->ipc_dropped_out);
 }
 
 static const struct {
@@ -249,6 +269,10 @@ static const struct {
 	{ "pmd_worker_custom", "gauge",
 	  "The worker's own figures ({\"type\":\"metrics\"} messages), by "
 	  "label metric.", put_custom },
+	{ "pmd_worker_messages_dropped_total", "counter",
+	  "Messages of the worker's channel dropped: bad (not JSON, too long, "
+	  "metrics that are not printable names with finite numbers) or "
+	  "unsent (to the worker, over a queue's cap).", put_dropped },
 };
 
 /* The families of apps and of pmd itself: a few lines an app. */
@@ -258,10 +282,7 @@ metrics_rest(struct text *t)
 	struct app	*a;
 	struct pstat	 ps;
 	struct rusage	 ru;
-	struct rlimit	 rl;
-	struct stat	 st;
-	DIR		*d;
-	int		 nfds = 0;
+	struct budget	 b;
 
 	family(t, "pmd_app_instances_wanted", "gauge",
 	    "Instances of the app that should run.");
@@ -296,21 +317,17 @@ metrics_rest(struct text *t)
 	    "Resident memory of pmd itself.");
 	text_put(t, "process_resident_memory_bytes %.0f\n",
 	    proc_stat(getpid(), &ps) == 0 ? (double)ps.rss : 0.0);
-	/* Linux 6.2 and later give the count as the size: no 10,000 reads. */
-	if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0)
-		nfds = (int)st.st_size;
-	else if ((d = opendir("/proc/self/fd")) != NULL) {
-		while (readdir(d) != NULL)
-			nfds++;
-		closedir(d);
-		nfds -= 3;	/* ., .. and the directory's own fd */
-	}
+	budget_get(&b);
 	family(t, "process_open_fds", "gauge", "Open fds of pmd itself.");
-	text_put(t, "process_open_fds %d\n", nfds);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		family(t, "process_max_fds", "gauge", "pmd's fd limit.");
-		text_put(t, "process_max_fds %.0f\n", (double)rl.rlim_cur);
-	}
+	text_put(t, "process_open_fds %u\n", b.open);
+	family(t, "process_max_fds", "gauge", "pmd's fd limit.");
+	text_put(t, "process_max_fds %u\n", b.limit);
+	family(t, "pmd_fds_budgeted", "gauge",
+	    "fds the worker slots may take (pmd's fd budget).");
+	text_put(t, "pmd_fds_budgeted %u\n", b.used);
+	family(t, "pmd_fds_kept", "gauge",
+	    "fds pmd keeps for itself and its control clients.");
+	text_put(t, "pmd_fds_kept %u\n", b.kept);
 	family(t, "process_start_time_seconds", "gauge",
 	    "When pmd started, since the epoch.");
 	text_put(t, "process_start_time_seconds %.3f\n", started);

@@ -3,10 +3,11 @@
  * the daemon (starting a user-mode pmd when none answers), prints the reply
  * for a person or, with --json, for a program. Exit status: 0 ok, 1 the
  * daemon reported an error, 2 usage error, 3 daemon unreachable or the
- * protocol broke.
+ * protocol broke, 4 the daemon did not answer in time (--timeout).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,12 +32,16 @@
 #include "pmctl.h"
 
 #define SYSTEM_SOCKET	"/run/pmd/pmd.sock"
+#define ANSWER_SECONDS	10.0	/* for an answer, by default */
+#define SETTLE_SECONDS	900.0	/* for a command that waits for workers */
 
 extern const struct cmd_entry cmd_list_entry, cmd_version_entry;
 
 int		 pmctl_json;	/* --json */
 static char	*socket_path;	/* where the daemon answered */
 int		 color;
+static double	 timeout_opt;	/* --timeout, seconds; 0: the defaults */
+static char	 late_msg[1024];	/* what SIGALRM says */
 
 static void
 usage(FILE *f)
@@ -46,8 +52,12 @@ usage(FILE *f)
 	for (ce = cmd_table; *ce != NULL; ce++)
 		fprintf(f, "  %-8s %s\n           %s\n", (*ce)->name,
 		    (*ce)->usage, (*ce)->help);
+	fprintf(f, "\nOptions: -s SOCKET, --json, --timeout DURATION (how long to "
+	    "wait for pmd's\nanswer: 10s, or 15m for the commands that wait "
+	    "for workers).\n");
 	fprintf(f, "\nExit status: 0 ok, 1 the daemon reported an error, "
-	    "2 usage error,\n3 daemon unreachable. See pmctl(1).\n");
+	    "2 usage error,\n3 daemon unreachable, 4 no answer in time. See "
+	    "pmctl(1).\n");
 }
 
 void
@@ -103,15 +113,6 @@ find_pmd(void)
 		free(path);
 	}
 	return xstrdup("pmd");
-}
-
-double
-mono_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /*
@@ -220,6 +221,59 @@ connect_daemon(const char *opt_socket, int autostart, char **pathp)
 	return fd;
 }
 
+static void
+late_cb(int sig)
+{
+	(void)sig;
+	if (write(STDERR_FILENO, late_msg, strlen(late_msg)) == -1)
+		_exit(EXIT_TIMEOUT);
+	_exit(EXIT_TIMEOUT);
+}
+
+/*
+ * From now on, exit 4 with a message unless the daemon answers within
+ * seconds (--timeout if given); 0 disarms (a stream follows).
+ */
+void
+pmctl_deadline(double seconds)
+{
+	struct itimerval	it;
+	struct sigaction	sa;
+
+	memset(&it, 0, sizeof it);
+	if (seconds > 0 && timeout_opt > 0)
+		seconds = timeout_opt;
+	if (seconds > 0) {
+		snprintf(late_msg, sizeof late_msg, "pmctl: pmd did not answer "
+		    "within %gs on %s: it may be stuck, busy or out of file "
+		    "descriptors; see its log (pmd.log in its log directory, "
+		    "or journalctl -u pmd), or wait longer with --timeout "
+		    "DURATION\n", seconds, socket_path != NULL ? socket_path :
+		    "its socket");
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = late_cb;
+		sigaction(SIGALRM, &sa, NULL);
+		it.it_value.tv_sec = (time_t)seconds;
+		it.it_value.tv_usec = (suseconds_t)((seconds -
+		    (double)(time_t)seconds) * 1e6);
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void
+set_timeout(const char *s)
+{
+	uint64_t	 ms;
+	char		*cause;
+
+	if (parse_duration(s, &ms, &cause) == -1)
+		pmctl_usage_error("--timeout: %s", cause);
+	if (ms == 0)
+		pmctl_usage_error("--timeout: expected a duration above 0, "
+		    "got \"%s\"", s);
+	timeout_opt = ms / 1000.0;
+}
+
 /* Read one JSON line from the daemon; NULL at EOF. */
 cJSON *
 pmctl_read_reply(FILE *in)
@@ -235,7 +289,12 @@ pmctl_read_reply(FILE *in)
 	return reply;
 }
 
-/* Send req, read the reply; NULL with *cause if the daemon is gone. */
+static double	 exchange_seconds = ANSWER_SECONDS;
+
+/*
+ * Send req, read the reply within exchange_seconds; NULL with *cause if
+ * the daemon is gone.
+ */
 cJSON *
 pmctl_exchange(int fd, FILE *in, cJSON *req, char **cause)
 {
@@ -248,6 +307,7 @@ pmctl_exchange(int fd, FILE *in, cJSON *req, char **cause)
 	n = strlen(line);
 	line = xrealloc(line, n + 2);
 	line[n++] = '\n';
+	pmctl_deadline(exchange_seconds);
 	while (off < n) {
 		r = send(fd, line + off, n - off, MSG_NOSIGNAL);
 		if (r == -1 && errno == EINTR)
@@ -260,7 +320,9 @@ pmctl_exchange(int fd, FILE *in, cJSON *req, char **cause)
 		off += r;
 	}
 	free(line);
-	if ((reply = pmctl_read_reply(in)) != NULL)
+	reply = pmctl_read_reply(in);
+	pmctl_deadline(0);
+	if (reply != NULL)
 		return reply;
 	if (sent_errno != 0)
 		*cause = xprintf("lost the daemon: %s", strerror(sent_errno));
@@ -529,7 +591,11 @@ main(int argc, char **argv)
 			opt_socket = argv[i];
 		} else if (strcmp(argv[i], "--json") == 0)
 			pmctl_json = 1;
-		else if (strcmp(argv[i], "-h") == 0 ||
+		else if (strcmp(argv[i], "--timeout") == 0) {
+			if (++i == (size_t)argc)
+				pmctl_usage_error("--timeout needs a duration");
+			set_timeout(argv[i]);
+		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -545,13 +611,21 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	name = argv[i++];
-	/* --json may stand anywhere before a command's own "--". */
+	/* --json and --timeout may stand anywhere before a command's "--". */
 	for (j = i; j < (size_t)argc && strcmp(argv[j], "--") != 0; j++) {
 		if (strcmp(argv[j], "--json") == 0) {
 			pmctl_json = 1;
 			memmove(&argv[j], &argv[j + 1], (argc - j) *
 			    sizeof *argv);
 			argc--;
+			j--;
+		} else if (strcmp(argv[j], "--timeout") == 0) {
+			if (j + 1 == (size_t)argc)
+				pmctl_usage_error("--timeout needs a duration");
+			set_timeout(argv[j + 1]);
+			memmove(&argv[j], &argv[j + 2], (argc - j - 1) *
+			    sizeof *argv);
+			argc -= 2;
 			j--;
 		}
 	}
@@ -594,11 +668,13 @@ main(int argc, char **argv)
 	if (cmd->flags & CMD_LOCAL)
 		return cmd->run(-1, NULL, argc - (int)i, argv + i);
 	if (cmd->flags & CMD_CLIENT) {
+		pmctl_deadline(ANSWER_SECONDS);
 		if ((fd = connect_daemon(opt_socket, 1, &path)) == -1)
 			fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
 		if ((in = fdopen(fd, "r")) == NULL)
 			fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
 		socket_path = path;
+		pmctl_deadline(0);
 		return cmd->run(fd, in, argc - (int)i, argv + i);
 	}
 	req = build_request(cmd, argc - (int)i, argv + i);
@@ -607,13 +683,28 @@ main(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 
 	autostart = !(cmd->flags & CMD_NO_AUTOSTART);
+	/* A connect blocks while pmd's backlog is full: bounded too. */
+	pmctl_deadline(ANSWER_SECONDS);
 	if ((fd = connect_daemon(opt_socket, autostart, &path)) == -1) {
 		if (cmd == &cmd_version_entry)
 			printf("pmctl %s\npmd not running\n", PMD_VERSION);
 		fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
 	}
+	socket_path = path;
 	if ((in = fdopen(fd, "r")) == NULL)
 		fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
+	if (cmd->flags & CMD_WAITS) {
+		/*
+		 * pmd answers in order: a ping first tells a daemon that
+		 * answers nothing from one that works on a long command.
+		 */
+		cJSON *ping = cJSON_CreateObject();
+		cJSON_AddNumberToObject(ping, "v", PMD_PROTOCOL_VERSION);
+		cJSON_AddStringToObject(ping, "cmd", "ping");
+		cJSON_Delete(exchange(fd, in, ping));
+		cJSON_Delete(ping);
+		exchange_seconds = SETTLE_SECONDS;
+	}
 	reply = exchange(fd, in, req);
 	if (pretty && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply,
 	    "ok"))) {

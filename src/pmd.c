@@ -46,7 +46,7 @@ static long	 ncpu;
 static char	*main_file;	/* what reload-config reads again */
 static int	 main_optional;	/* ~/.pmd/pmd.conf: may not exist */
 static int	 booting = 1;	/* READY=1 not yet sent */
-static double	 stop_asked;	/* ev_now() of the first SIGTERM/SIGINT */
+static double	 stop_asked;	/* mono_now() of the first SIGTERM/SIGINT */
 static int	 exit_code;	/* 1 once exit_when_failed ended it */
 
 #define STOP_AGAIN	1.0	/* seconds: a repeat sooner is the same ask */
@@ -231,14 +231,14 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		 * process group at once: a second signal escalates only when
 		 * it comes a second or more after the first.
 		 */
-		if (daemon_stopping && ev_now(loop) - stop_asked < STOP_AGAIN) {
+		if (daemon_stopping && mono_now() - stop_asked < STOP_AGAIN) {
 			log_info("got %s again at once: still stopping "
 			    "gracefully", signal_name(w->signum));
 			break;
 		}
 		log_info("got %s", signal_name(w->signum));
 		if (!daemon_stopping)
-			stop_asked = ev_now(loop);
+			stop_asked = mono_now();
 		daemon_shutdown();
 		break;
 	case SIGUSR1:
@@ -504,6 +504,7 @@ main(int argc, char **argv)
 		}
 	}
 	fd_high_init();
+	budget_init();
 	control_apply_config(config);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
@@ -523,7 +524,7 @@ main(int argc, char **argv)
 	/* The configured apps the dump did not bring back (nor delete). */
 	TAILQ_FOREACH(cfg, &config->apps, entry) {
 		if (app_find(cfg->name) == NULL && !strv_has(deleted, cfg->name))
-			app_create(cfg, NULL, 0, NULL);
+			app_create_fitting(cfg, "start");
 	}
 	argv_free(deleted);
 	notify_ready_fd();

@@ -207,7 +207,7 @@ apply(struct reconf *r, struct config *fresh)
 			if (c != C_ADD)
 				continue;
 			if ((any = app_find(cfg->name)) == NULL)
-				app_create(cfg, NULL, 0, NULL);
+				app_create_fitting(cfg, "reload-config");
 			else
 				replace(any, cfg);	/* being deleted */
 			continue;

@@ -202,6 +202,7 @@ rolling_begin(struct app *a, struct app_config *cfg, int instance,
 {
 	struct rolling		*r;
 	struct config		*loaded;
+	int			 stop_first;
 
 	if (a->roll != NULL) {
 		*cause = xprintf("a reload of \"%s\" is already running",
@@ -236,14 +237,21 @@ rolling_begin(struct app *a, struct app_config *cfg, int instance,
 		appcfg_unref(cfg);
 		return -1;
 	}
+	stop_first = cfg->reload_order == RELOAD_STOP_FIRST ||
+	    (cfg->reload_order == RELOAD_AUTO && cfg->listen == NULL);
+	/* The new worker runs beside the old one: its fds must fit. */
+	if (!stop_first && budget_admit(budget_worker_fds(cfg, NULL, 0), 0,
+	    "reload", cfg, 1, cause) == -1) {
+		appcfg_unref(cfg);
+		return -1;
+	}
 	r = xcalloc(1, sizeof *r);
 	r->app = a;
 	r->oldcfg = a->cfg;
 	a->cfg = cfg;
 	r->stepping = 1;
 	r->first_id = worker_last_id;
-	r->stop_first = cfg->reload_order == RELOAD_STOP_FIRST ||
-	    (cfg->reload_order == RELOAD_AUTO && cfg->listen == NULL);
+	r->stop_first = stop_first;
 	r->next = instance >= 0 ? (unsigned)instance : 0;
 	r->end = instance >= 0 ? (unsigned)instance + 1 : UINT_MAX;
 	ev_init(&r->up_w, up_cb);

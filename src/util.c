@@ -92,6 +92,20 @@ xprintf(const char *fmt, ...)
 	return s;
 }
 
+/*
+ * Seconds on a clock that never steps (NTP, date -s, a VM resumed) and
+ * counts time asleep: every duration pmd and pmctl measure. Wall-clock
+ * time is only for what is shown as a date.
+ */
+double
+mono_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void
 log_line(const char *level, const char *fmt, va_list ap)
 {
@@ -321,6 +335,26 @@ utf8_seq(const unsigned char *p, size_t n)
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
 	return need;
+}
+
+/*
+ * Whether s is a name fit to show anywhere: 1 to max bytes of valid UTF-8
+ * with no control character (what a worker may name a metric).
+ */
+int
+text_printable(const char *s, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), i, k;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i += k) {
+		if (p[i] < 0x20 || p[i] == 0x7f ||
+		    (k = utf8_seq(p + i, n - i)) == 0)
+			return 0;
+	}
+	return 1;
 }
 
 /*

@@ -44,7 +44,7 @@ child_cb(struct child *c)
 	w->have_status = 1;
 	logpipe_release(&w->out);
 	logpipe_release(&w->err);
-	uptime = pid > 0 ? (uint64_t)((ev_now(loop) - w->started) * 1000) : 0;
+	uptime = pid > 0 ? (uint64_t)((mono_now() - w->started) * 1000) : 0;
 	if (pid > 0) {
 		/* Whatever the worker left in its process group goes too. */
 		kill(-pid, SIGKILL);
@@ -350,7 +350,7 @@ worker_spawn(struct worker *w)
 	w->exec_error = NULL;
 	free(w->status_text);
 	w->status_text = NULL;
-	w->started = ev_now(pmd_loop);
+	w->started = mono_now();
 	w->cpu_at = 0;
 	w->await_listen = w->proven = 0;
 	for (i = 0; i < w->nmetrics; i++)
@@ -548,7 +548,7 @@ void
 worker_sample(struct worker *w)
 {
 	struct pstat	ps;
-	double		now = ev_now(pmd_loop);
+	double		now = mono_now();
 
 	w->rss = 0;
 	w->ticks = 0;

@@ -9,6 +9,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import threading
 
 from conftest import PMCTL, ROOT, free_port, log_lines, pid_alive, wait_until
@@ -343,7 +344,9 @@ def test_reload_of_an_app_that_binds_its_own_port(pmd, tmp_path):
     such an app, says so in show and the log, and the old one serves on."""
     port = free_port()
     (tmp_path / "index.html").write_text("hello\n")
-    pmd.start(f"[app:web]\ncommand = python3 -m http.server {port} --bind 127.0.0.1\n"
+    # The interpreter itself, not a wrapper that may take longer than
+    # min_uptime to start (a pyenv shim): the new worker must fail in it.
+    pmd.start(f"[app:web]\ncommand = {sys.executable} -m http.server {port} --bind 127.0.0.1\n"
               f"cwd = {tmp_path}\nmin_uptime = 300ms\n")
     old = pmd.wait_status("web", "online")[0]["pid"]
     wait_until(lambda: http_ok(port), what="http.server to serve")

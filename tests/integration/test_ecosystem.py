@@ -167,3 +167,41 @@ def test_bad_ecosystem_files_are_named(pmd, tmp_path):
     (tmp_path / "ecosystem.json").write_text('{"apps": 3}')
     r = pmd.ctl("start", "ecosystem.json", cwd=tmp_path)
     assert r.returncode == 2 and "expected { apps: [...] }" in r.stderr
+
+
+def test_import_never_writes_a_section_or_key_the_file_did_not_name(pmd, tmp_path):
+    """Values with a newline or another control character would become new
+    lines of the INI (an [app:evil], a user = root): import refuses them,
+    naming the field; start runs the same file as it is."""
+    (tmp_path / "app.py").write_text("import os, time\nprint(repr(os.environ['X']), flush=True)\n"
+                                     "time.sleep(1000)\n")
+    cases = {
+        '"env": {"X": "1\\n[app:evil]\\ncommand = id"}': "apps[0].env.X: a newline",
+        '"env": {"X": "1", "A=B": "2"}': 'apps[0].env: "A=B" is not a variable name',
+        '"env": {"X": "a\\rb"}': "apps[0].env.X: a carriage return",
+        '"cwd": "/tmp\\n[app:evil]"': "apps[0].cwd: a newline",
+        '"env_prod": {"Y": "1\\n[app:z]"}, "env": {"X": "1"}': "apps[0].env_prod.Y: a newline",
+    }
+    for extra, message in cases.items():
+        (tmp_path / "ecosystem.json").write_text(
+            '{"apps": [{"name": "ok", "script": "app.py", %s}]}' % extra)
+        r = subprocess.run([PMCTL, "import", "ecosystem.json"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and "[app:evil]" not in r.stdout, (extra, r)
+        assert f"ecosystem.json: {message}" in r.stderr, (extra, r.stderr)
+    # A string of args is split on white space, newlines too: words of the
+    # command line, never a key.
+    (tmp_path / "ecosystem.json").write_text(
+        '{"apps": [{"name": "ok", "script": "app.py", "args": "1 \\n user = root"}]}')
+    r = subprocess.run([PMCTL, "import", "ecosystem.json"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "app.py 1 user = root\n" in r.stdout
+    assert not any(l.startswith("user") for l in r.stdout.splitlines())
+    # start sends values, not INI: the newline reaches the worker as is.
+    (tmp_path / "ecosystem.json").write_text(
+        '{"apps": [{"name": "ok", "script": "app.py", "env": {"X": "1\\n[app:evil]"}}]}')
+    pmd.start()
+    pmd.ok("start", "ecosystem.json", cwd=tmp_path)
+    wait_until(lambda: "'1\\n[app:evil]'" in log_lines(pmd.logs / "ok.out.log"),
+               what="the value as it was")
+    assert [w["name"] for w in pmd.workers()] == ["ok"]

@@ -466,3 +466,36 @@ def test_dev_null_streams_take_no_pipe(pmd):
     assert os.readlink(f"/proc/{pid}/fd/1") == "/dev/null"
     assert os.readlink(f"/proc/{pid}/fd/2").startswith("pipe:")
     wait_until(lambda: log_lines(pmd.logs / "quiet.err.log") == ["kept"], what="stderr")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs")
+def test_the_drop_marker_after_a_full_disk_is_a_line_of_its_own(pmd, tmp_path):
+    """A disk that fills in the middle of a line: the line stays cut, and
+    the marker that counts what was lost starts a line of its own."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(disk)], check=True)
+    try:
+        (disk / "filler").write_bytes(b"f" * 16384)
+        tick = tmp_path / "tick"
+        pmd.start(f"""
+[app:big]
+command = sh -c 'while :; do if [ -e {tick} ]; then rm -f {tick}; printf "%0999d\\n" 7; fi; sleep 0.02; done'
+out_file = {disk}/big.log
+{NO_STAMP}
+""")
+
+        def say():
+            tick.write_text("")
+            wait_until(lambda: not tick.exists(), what="tick taken")
+        wait_until(lambda: (say(), pmd.show("big")["log_files"][0]["dropped_lines"] > 0)[1],
+                   timeout=30, what="the disk to fill")
+        (disk / "filler").unlink()
+        wait_until(lambda: (say(), b"[pmd] " in (disk / "big.log").read_bytes())[1],
+                   what="the marker")
+        data = (disk / "big.log").read_bytes()
+        for line in data.splitlines():
+            assert line.startswith(b"[pmd] ") or set(line) <= {ord("0"), ord("7")}, line[:80]
+        assert b"\n[pmd] " in data and b"7[pmd]" not in data and b"0[pmd]" not in data
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -166,3 +166,38 @@ def test_a_scrape_made_while_apps_come_and_go_is_whole(pmd):
         states = re.findall(r'^pmd_worker_state\{app="stay",worker="(\d+)",state="online"\} 1$',
                             text, re.M)
         assert sorted(map(int, states)) == list(range(300))
+
+
+def test_a_hostile_metric_name_never_blanks_the_scrape(pmd, tmp_path):
+    """Invalid UTF-8, control characters, a NUL and an infinite value in a
+    worker's metrics are dropped where they come in (and counted); the
+    scrape stays valid for promtool, every other app's metrics in it."""
+    port = free_port()
+    (tmp_path / "evil.py").write_text(
+        'import os, time\nfd = int(os.environ["PMD_IPC_FD"])\n'
+        'for m in (b\'{"type":"metrics","data":{"bad\\xff":2}}\',\n'
+        '          b\'{"type":"metrics","data":{"cr\\\\r":2}}\',\n'
+        '          b\'{"type":"metrics","data":{"nul\\\\u0000x":2}}\',\n'
+        '          b\'{"type":"metrics","data":{"big":1e999}}\',\n'
+        '          b\'{"type":"metrics","data":{"q\\\\"uote\\\\\\\\":3}}\'):\n'
+        '    os.write(fd, m + b"\\n")\n'
+        'time.sleep(1000)\n')
+    (tmp_path / "good.py").write_text(
+        'import os, time\nfd = int(os.environ["PMD_IPC_FD"])\n'
+        'os.write(fd, b\'{"type":"metrics","data":{"requests":7}}\\n\')\ntime.sleep(1000)\n')
+    pmd.start(f"[daemon]\nmetrics = tcp://127.0.0.1:{port}\n"
+              "[app:evil]\ncommand = python3 evil.py\n[app:good]\ncommand = python3 good.py\n")
+    pmd.wait_status("evil", "online")
+    wait_until(lambda: value(get(port, "/metrics")[2], "pmd_worker_messages_dropped_total",
+                             app="evil", worker="0", reason="bad") == 4,
+               what="four bad metrics messages counted")
+    text = get(port, "/metrics")[2]
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_until(lambda: value(get(port, "/metrics")[2], "pmd_worker_custom", app="good",
+                             worker="0", metric="requests") == 7, what="the good app's metric")
+    assert value(text, "pmd_worker_custom", app="evil", worker="0",
+                 metric='q\\"uote\\\\') == 3
+    w = pmd.show("evil")["workers"][0]
+    assert w["messages_dropped_bad"] == 4 and w["metrics"] == {'q"uote\\': 3}
