@@ -509,6 +509,7 @@ struct worker {
 	size_t		 ipc_inlen;
 	int		 ipc_skip;	/* the rest of a too long line */
 	char		*ipc_out;	/* queued for the worker */
+	size_t		 ipc_outcap;
 	size_t		 ipc_outlen;
 	size_t		 ipc_outoff;
 	unsigned long	 ipc_bad;	/* lines dropped: not JSON, too long */
@@ -547,6 +548,7 @@ void	 ipc_init(struct worker *);
 int	 ipc_open(struct worker *);
 void	 ipc_close(struct worker *);
 void	 ipc_free(struct worker *);
+size_t	 ipc_held_bytes(void);
 int	 ipc_send(struct worker *, const char *);
 
 /* events.c: what happened, kept in a ring and sent to followers. */
@@ -561,6 +563,7 @@ struct event {
 };
 typedef void (*event_tap_fn)(const struct event *);
 extern event_tap_fn event_tap;
+extern unsigned long events_cut;
 void	 event_emit(const struct app *, const struct worker *, const char *,
 	    char *, const char *, ...) __attribute__((format(printf, 5, 6)));
 void	 events_each(const char *, size_t, void (*)(const struct event *,

@@ -13,11 +13,14 @@
 #include "pmd.h"
 
 #define EVENTS_KEPT	1000
+#define TEXT_MAX	512	/* bytes an event's text keeps */
+#define DATA_MAX	4096	/* bytes of a message an event keeps */
 
 static struct event	ring[EVENTS_KEPT];
 static size_t		head;		/* the next slot */
 static size_t		count;
 event_tap_fn		event_tap;
+unsigned long		events_cut;	/* messages too long to keep whole */
 
 static void
 event_clear(struct event *e)
@@ -31,7 +34,9 @@ event_clear(struct event *e)
 
 /*
  * Record an event of type for app (or NULL: the daemon's) and worker (or
- * NULL), with data (JSON text, taken; or NULL) and a text for people.
+ * NULL), with data (JSON text, taken; or NULL) and a text for people. The
+ * ring holds at most EVENTS_KEPT x (TEXT_MAX + DATA_MAX) bytes of them:
+ * a longer text is cut, longer data is not kept (and counted).
  */
 void
 event_emit(const struct app *a, const struct worker *w, const char *type,
@@ -46,6 +51,11 @@ event_emit(const struct app *a, const struct worker *w, const char *type,
 	e->instance = w != NULL ? (int)w->instance : -1;
 	e->pid = w == NULL ? 0 : w->pid > 0 ? (long)w->pid : (long)w->last_pid;
 	e->type = xstrdup(type);
+	if (data != NULL && strlen(data) > DATA_MAX) {
+		free(data);
+		data = NULL;
+		events_cut++;
+	}
 	e->data = data;
 	va_start(ap, fmt);
 	if (vasprintf(&e->text, fmt, ap) == -1)
@@ -53,6 +63,10 @@ event_emit(const struct app *a, const struct worker *w, const char *type,
 	va_end(ap);
 	if (e->text == NULL)
 		e->text = xstrdup("");
+	if (strlen(e->text) > TEXT_MAX) {
+		e->text = xrealloc(e->text, TEXT_MAX + 1);
+		strcpy(e->text + TEXT_MAX - 3, "...");
+	}
 	head = (head + 1) % EVENTS_KEPT;
 	if (count < EVENTS_KEPT)
 		count++;

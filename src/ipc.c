@@ -12,7 +12,11 @@
  * event. A line that is not JSON, or longer than IPC_LINE_MAX, is dropped
  * and counted. To the worker: pmctl send and broadcasts, through a queue
  * of at most IPC_OUT_MAX bytes; what does not fit is dropped and counted,
- * so a worker that never reads costs pmd nothing more.
+ * so a worker that never reads costs pmd nothing more. What all workers'
+ * channels hold together (queues to them, lines from them not yet whole)
+ * is at most IPC_HELD_MAX: past it, what would be added is dropped and
+ * counted too, so no number of workers can make pmd grow without bound.
+ * A buffer is freed once it is empty.
  */
 #include <sys/socket.h>
 
@@ -28,7 +32,10 @@
 
 #define IPC_LINE_MAX	(64 * 1024)
 #define IPC_OUT_MAX	(256 * 1024)
+#define IPC_HELD_MAX	(16 * 1024 * 1024)
 #define IPC_METRICS_MAX	64
+
+static size_t	ipc_held;	/* bytes in every channel's buffers */
 
 static void	ipc_write_cb(struct ev_loop *, ev_io *, int);
 static void	ipc_read_cb(struct ev_loop *, ev_io *, int);
@@ -60,6 +67,33 @@ ipc_open(struct worker *w)
 	return sv[1];
 }
 
+/* What every channel's buffers hold now, in bytes. */
+size_t
+ipc_held_bytes(void)
+{
+	return ipc_held;
+}
+
+/* Forget the line being read. */
+static void
+in_drop(struct worker *w)
+{
+	ipc_held -= w->ipc_inlen;
+	free(w->ipc_in);
+	w->ipc_in = NULL;
+	w->ipc_inlen = 0;
+}
+
+/* Forget what waits for the worker. */
+static void
+out_drop(struct worker *w)
+{
+	ipc_held -= w->ipc_outlen - w->ipc_outoff;
+	free(w->ipc_out);
+	w->ipc_out = NULL;
+	w->ipc_outcap = w->ipc_outlen = w->ipc_outoff = 0;
+}
+
 void
 ipc_close(struct worker *w)
 {
@@ -70,13 +104,9 @@ ipc_close(struct worker *w)
 	close(w->ipc_r.fd);
 	ev_io_set(&w->ipc_r, -1, EV_READ);
 	ev_io_set(&w->ipc_w, -1, EV_WRITE);
-	free(w->ipc_in);
-	w->ipc_in = NULL;
-	w->ipc_inlen = 0;
+	in_drop(w);
 	w->ipc_skip = 0;
-	free(w->ipc_out);
-	w->ipc_out = NULL;
-	w->ipc_outlen = w->ipc_outoff = 0;
+	out_drop(w);
 }
 
 void
@@ -92,15 +122,18 @@ ipc_free(struct worker *w)
 	w->nmetrics = 0;
 }
 
-/* Queue one line for w. -1 (counted as dropped) if it has no channel or
- * its queue is full. */
+/*
+ * Queue one line for w. -1 (counted as dropped) if it has no channel, or
+ * its queue or all channels' buffers together are full.
+ */
 int
 ipc_send(struct worker *w, const char *line)
 {
 	size_t	len = strlen(line);
 
 	if (w->ipc_r.fd == -1 || w->pid <= 0 ||
-	    w->ipc_outlen - w->ipc_outoff + len + 1 > IPC_OUT_MAX) {
+	    w->ipc_outlen - w->ipc_outoff + len + 1 > IPC_OUT_MAX ||
+	    ipc_held + len + 1 > IPC_HELD_MAX) {
 		w->ipc_dropped_out++;
 		return -1;
 	}
@@ -110,10 +143,15 @@ ipc_send(struct worker *w, const char *line)
 		w->ipc_outlen -= w->ipc_outoff;
 		w->ipc_outoff = 0;
 	}
-	w->ipc_out = xrealloc(w->ipc_out, w->ipc_outlen + len + 1);
+	if (w->ipc_outlen + len + 1 > w->ipc_outcap) {
+		w->ipc_outcap = w->ipc_outcap * 2 > w->ipc_outlen + len + 1 ?
+		    w->ipc_outcap * 2 : w->ipc_outlen + len + 1;
+		w->ipc_out = xrealloc(w->ipc_out, w->ipc_outcap);
+	}
 	memcpy(w->ipc_out + w->ipc_outlen, line, len);
 	w->ipc_out[w->ipc_outlen + len] = '\n';
 	w->ipc_outlen += len + 1;
+	ipc_held += len + 1;
 	ev_io_start(pmd_loop, &w->ipc_w);
 	return 0;
 }
@@ -135,12 +173,12 @@ ipc_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (n == -1) {
 			/* The worker closed its end: what waits is lost. */
 			w->ipc_dropped_out++;
-			w->ipc_outoff = w->ipc_outlen = 0;
 			break;
 		}
 		w->ipc_outoff += n;
+		ipc_held -= n;
 	}
-	w->ipc_outoff = w->ipc_outlen = 0;
+	out_drop(w);
 	ev_io_stop(loop, io);
 }
 
@@ -226,7 +264,7 @@ static void
 ipc_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct worker	*w = container_of(io, struct worker, ipc_r);
-	char		 buf[16384], *nl, *p;
+	char		 buf[16384], *nl, *p, *line;
 	ssize_t		 n;
 	size_t		 len;
 	int		 turns = 0;
@@ -254,25 +292,35 @@ ipc_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 				w->ipc_skip = 0;
 				continue;
 			}
-			if (w->ipc_inlen + len > IPC_LINE_MAX) {
+			if (w->ipc_inlen + len > IPC_LINE_MAX || (nl == NULL &&
+			    ipc_held + len > IPC_HELD_MAX)) {
 				w->ipc_bad++;
-				w->ipc_inlen = 0;
+				in_drop(w);
 				w->ipc_skip = nl == NULL;
 				if (nl == NULL)
 					break;
 				continue;
 			}
-			w->ipc_in = xrealloc(w->ipc_in, w->ipc_inlen + len + 1);
-			memcpy(w->ipc_in + w->ipc_inlen, p, len);
-			w->ipc_inlen += len;
-			if (nl == NULL)
-				break;
-			w->ipc_in[w->ipc_inlen] = '\0';
-			w->ipc_inlen = 0;
-			if (w->ipc_in[0] != '\0')
-				ipc_message(w, w->ipc_in);
+			if (nl != NULL && w->ipc_inlen == 0) {
+				/* Whole in this read: no copy. */
+				*nl = '\0';
+				line = p;
+			} else {
+				w->ipc_in = xrealloc(w->ipc_in, w->ipc_inlen +
+				    len + 1);
+				memcpy(w->ipc_in + w->ipc_inlen, p, len);
+				w->ipc_inlen += len;
+				ipc_held += len;
+				if (nl == NULL)
+					break;	/* the rest comes later */
+				w->ipc_in[w->ipc_inlen] = '\0';
+				line = w->ipc_in;
+			}
+			if (line[0] != '\0')
+				ipc_message(w, line);
 			if (w->ipc_r.fd == -1)
 				return;
+			in_drop(w);
 		}
 	}
 }

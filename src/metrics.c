@@ -317,6 +317,12 @@ metrics_rest(struct text *t)
 	    "Resident memory of pmd itself.");
 	text_put(t, "process_resident_memory_bytes %.0f\n",
 	    proc_stat(getpid(), &ps) == 0 ? (double)ps.rss : 0.0);
+	family(t, "pmd_messages_held_bytes", "gauge", "Bytes of messages held "
+	    "in all workers' channels (queued to them, or lines not yet whole).");
+	text_put(t, "pmd_messages_held_bytes %zu\n", ipc_held_bytes());
+	family(t, "pmd_events_messages_cut_total", "counter", "Messages kept "
+	    "by the event ring without their data (over 4096 bytes).");
+	text_put(t, "pmd_events_messages_cut_total %lu\n", events_cut);
 	budget_get(&b);
 	family(t, "process_open_fds", "gauge", "Open fds of pmd itself.");
 	text_put(t, "process_open_fds %u\n", b.open);

@@ -240,3 +240,27 @@ min_uptime = 0
     ev = json.loads(pmd.ok("--json", "events", "dog").stdout)["events"]
     assert [e["type"] for e in ev if e["pid"] == first][-3:] == ["watchdog", "exited", "restarted"]
     assert "(watchdog timeout)" in pmd.ok("show", "dog").stdout
+
+
+def test_broadcasts_to_siblings_that_never_read_are_bounded_in_total(pmd, tmp_path):
+    """One worker broadcasts 64 KiB messages to 199 siblings that never
+    read: pmd keeps at most 16 MiB for all channels together and 4 KiB of
+    a message in the event ring, and counts what it drops."""
+    (tmp_path / "bcast.py").write_text(
+        "import json, os, time\nfd = int(os.environ['PMD_IPC_FD'])\n"
+        "msg = (json.dumps({'type': 'broadcast', 'data': 'x' * 65000}) + '\\n').encode()\n"
+        "for i in range(600):\n    os.write(fd, msg)\n"
+        "print('sent', flush=True)\ntime.sleep(1000)\n")
+    pmd.env["ASAN_OPTIONS"] += ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
+    pmd.start("[app:b]\ncommand = sh -c 'if [ \"$PMD_INSTANCE\" = 0 ]; then exec python3 "
+              "bcast.py; else exec sleep 1000; fi'\ninstances = 200\nout_file = /dev/null\n"
+              "err_file = /dev/null\n")
+    pmd.wait_status("b", "online", count=200, timeout=30)
+    wait_until(lambda: sum(w.get("messages_dropped_unsent", 0)
+                           for w in pmd.show("b")["workers"]) >= 199 * 100,
+               timeout=60, what="the broadcasts to be taken and dropped")
+    rss = int(next(l for l in open(f"/proc/{pmd.proc.pid}/status")
+                   if l.startswith("VmRSS")).split()[1])
+    assert rss < 48 * 1024, f"pmd RSS {rss} KiB"
+    events = [json.loads(l) for l in pmd.ok("--json", "events", "b", "--lines", "5").stdout.splitlines()]
+    assert all(len(e.get("text", "")) <= 512 for e in events)
