@@ -5,8 +5,11 @@
  * runs as the app's user, in its cwd, with PMD_EVENT, PMD_APP,
  * PMD_INSTANCE, PMD_PID, PMD_EXIT_CODE or PMD_EXIT_SIGNAL and PMD_REASON.
  * The loop never waits for one: at most HOOKS_MAX run at once (the rest
- * are skipped, counted and logged), one still running after hook_timeout
- * (HOOK_TIMEOUT) is killed, and what they print goes to pmd's log.
+ * are skipped, counted and logged at most every SKIP_WARN seconds), one
+ * still running after hook_timeout (HOOK_TIMEOUT) is killed, and what they
+ * print goes to pmd's log. A hook's slot ends when the hook exits: what is
+ * left of its process group is killed, and processes it started in another
+ * session (setsid) lose its output pipe, which pmd closes.
  */
 #include <sys/wait.h>
 
@@ -23,6 +26,7 @@
 #define HOOKS_MAX	4
 #define HOOK_TIMEOUT	30000	/* ms, unless [daemon] hook_timeout */
 #define HOOK_LINE	512
+#define SKIP_WARN	10.0	/* seconds between two "skipped" warnings */
 
 extern char **environ;
 
@@ -67,21 +71,19 @@ hook_flush(struct hook_run *h)
 	h->len = 0;
 }
 
-static void
-hook_out_cb(struct ev_loop *loop, ev_io *io, int revents)
+/* Log what h printed: 1 at the end of its output, 0 for more to come. */
+static int
+hook_read(struct hook_run *h)
 {
-	struct hook_run	*h = container_of(io, struct hook_run, out_w);
 	char		 buf[4096];
 	ssize_t		 n, i;
 
-	(void)loop; (void)revents;
-	n = read(io->fd, buf, sizeof buf);
+	n = read(h->out_w.fd, buf, sizeof buf);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return 0;
 	if (n <= 0) {
 		hook_flush(h);
-		hook_end(h);
-		return;
+		return 1;
 	}
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n' || h->len == sizeof h->line)
@@ -89,6 +91,17 @@ hook_out_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (buf[i] != '\n')
 			h->line[h->len++] = buf[i];
 	}
+	return 0;
+}
+
+static void
+hook_out_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct hook_run	*h = container_of(io, struct hook_run, out_w);
+
+	(void)loop; (void)revents;
+	if (hook_read(h))
+		hook_end(h);
 }
 
 static void
@@ -103,8 +116,17 @@ hook_child_cb(struct child *c)
 	/* Whatever it left in its process group goes with it. */
 	kill(-h->pid, SIGKILL);
 	h->pid = 0;
-	if (h->out_w.fd == -1)
-		hook_end(h);
+	/*
+	 * Its slot ends now. What it wrote before it exited is read; a
+	 * pipe still open after that is held by processes that escaped its
+	 * process group: they lose it.
+	 */
+	if (h->out_w.fd != -1 && !hook_read(h)) {
+		hook_flush(h);
+		log_warn("%s: exited, but processes it started in another "
+		    "session still hold its output; no longer read", h->what);
+	}
+	hook_end(h);
 }
 
 static void
@@ -113,9 +135,10 @@ hook_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct hook_run	*h = container_of(t, struct hook_run, timer_w);
 
 	(void)loop; (void)revents;
+	if (h->pid <= 0)
+		return;
 	log_warn("%s: still running after hook_timeout: killed", h->what);
-	if (h->pid > 0)
-		kill(-h->pid, SIGKILL);
+	kill(-h->pid, SIGKILL);
 }
 
 static void
@@ -146,10 +169,16 @@ hook_run(const char *key, const char *text, const struct app *a,
 	pid_t			 pid;
 
 	if (nruns >= HOOKS_MAX) {
+		static double	warned = -SKIP_WARN;
+
 		hooks_skipped++;
-		log_warn("%s of %s: skipped: %d hooks run already (%lu skipped "
-		    "so far)", key, a != NULL ? a->name : "pmd", HOOKS_MAX,
-		    hooks_skipped);
+		if (mono_now() - warned >= SKIP_WARN) {
+			log_warn("%s of %s: skipped: %d hooks run already (%lu "
+			    "skipped so far; said at most every %.0fs)", key,
+			    a != NULL ? a->name : "pmd", HOOKS_MAX, hooks_skipped,
+			    SKIP_WARN);
+			warned = mono_now();
+		}
 		return;
 	}
 	if (split_command(text, &argv, &cause) == -1) {

@@ -6,7 +6,7 @@ import os
 import resource
 import subprocess
 
-from conftest import PMCTL, log_lines, pid_alive, wait_until
+from conftest import PMCTL, log_lines, marked_pids, pid_alive, wait_until
 
 NODE_WORKER = """
 let requests = 0;
@@ -264,3 +264,36 @@ def test_broadcasts_to_siblings_that_never_read_are_bounded_in_total(pmd, tmp_pa
     assert rss < 48 * 1024, f"pmd RSS {rss} KiB"
     events = [json.loads(l) for l in pmd.ok("--json", "events", "b", "--lines", "5").stdout.splitlines()]
     assert all(len(e.get("text", "")) <= 512 for e in events)
+
+
+def test_a_hooks_escaped_children_do_not_hold_its_slot(pmd, tmp_path):
+    """Hooks whose children leave their process group (setsid): each
+    hook's slot ends when it exits, so another app's hook still runs; a
+    crash loop's skipped hooks are logged a few times, not per hook."""
+    seen = tmp_path / "seen"
+    pmd.start(f"""
+[app:crash]
+command = sh -c 'exit 1'
+restart_delay = 0
+min_uptime = 1s
+max_restarts = 10
+hook_exited = sh -c 'setsid sleep 300 </dev/null & exit 0'
+
+[app:later]
+command = sh -c 'exec sleep 1000'
+hook_online = sh -c 'echo $PMD_APP > {seen}'
+""")
+    wait_until(lambda: pmd.workers("crash")[0]["status"] == "errored", timeout=30,
+               what="the crash loop to end")
+    wait_until(lambda: "still hold its output; no longer read" in pmd.stderr(),
+               what="the escaped children named")
+    pmd.ok("restart", "later")
+    wait_until(lambda: seen.exists() and seen.read_text() == "later\n",
+               what="the other app's hook to run")
+    assert "still running after hook_timeout: killed" not in pmd.stderr()
+    assert pmd.stderr().count("skipped:") <= 3
+    # The escaped sleeps are ours to end, by pid.
+    for pid in marked_pids(pmd.marker):
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if f.read() == b"sleep\x00300\x00":
+                os.kill(pid, 9)
