@@ -4,10 +4,12 @@
  * loop. MHD runs in its epoll mode without threads: its epoll fd is one
  * ev_io, its timeout one ev_timer, and each wakes p_run(), which never
  * blocks. pmd accepts the connections itself and hands them to MHD, so
- * that the limit is plain: METRICS_CONNS at once, and one more is closed
- * at once. Each lives within METRICS_MEMORY bytes (and a scrape's one
- * batch of text, struct scrape) and is closed after METRICS_IDLE seconds
- * idle, so a slow or malformed client costs little and no one else waits.
+ * that the limit is plain: METRICS_CONNS at once; one more closes the
+ * oldest, so that a new scraper always gets in. Each lives within
+ * METRICS_MEMORY bytes (and a scrape's one batch of text, struct scrape)
+ * and at most METRICS_IDLE seconds from its accept, however it trickles
+ * its request, so a slow or malformed client costs little and no one else
+ * waits long.
  *
  *   GET /metrics   the Prometheus text exposition format
  *   GET /healthz   200 when every worker that should run is online, else
@@ -39,6 +41,7 @@
 	X(add_connection) X(add_response_header)			\
 	X(create_response_from_buffer) X(create_response_from_callback)	\
 	X(destroy_response)						\
+	X(get_connection_info)						\
 	X(get_daemon_info) X(get_timeout) X(queue_response) X(run)	\
 	X(start_daemon) X(stop_daemon)
 #define MHD_POINTER(name) static __typeof__(&MHD_##name) p_##name;
@@ -75,6 +78,13 @@ mhd_load(char **cause)
 
 static struct MHD_Daemon *mhd;
 static ev_io		 accept_io;	/* the listening socket: ours */
+static ev_timer		 deadline_w;	/* the oldest connection's end */
+struct mconn {
+	TAILQ_ENTRY(mconn)	 entry;
+	int			 fd;
+	double			 since;		/* mono_now() at its accept */
+};
+static TAILQ_HEAD(, mconn) mconns = TAILQ_HEAD_INITIALIZER(mconns);
 static ev_io		 mhd_io;
 static ev_timer		 mhd_timer;
 static struct app_config *listen_cfg;	/* its listen: the one URL */
@@ -499,6 +509,70 @@ mhd_arm(void)
 	}
 }
 
+/* Arm the deadline of the oldest connection, if any. */
+static void
+deadline_arm(void)
+{
+	struct mconn	*m = TAILQ_FIRST(&mconns);
+
+	ev_timer_stop(pmd_loop, &deadline_w);
+	if (m == NULL)
+		return;
+	ev_timer_set(&deadline_w, m->since + METRICS_IDLE - mono_now() + 0.01,
+	    0);
+	ev_timer_start(pmd_loop, &deadline_w);
+}
+
+/* MHD opened or closed a connection: the list of them, oldest first. */
+static void
+conn_notify(void *cls, struct MHD_Connection *c, void **ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo	*info;
+	struct mconn			*m;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = p_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		m = xcalloc(1, sizeof *m);
+		m->fd = info != NULL ? info->connect_fd : -1;
+		m->since = mono_now();
+		TAILQ_INSERT_TAIL(&mconns, m, entry);
+		*ctx = m;
+	} else if ((m = *ctx) != NULL) {
+		TAILQ_REMOVE(&mconns, m, entry);
+		free(m);
+		*ctx = NULL;
+	}
+	deadline_arm();
+}
+
+/* End m: MHD sees the socket shut down and closes the connection. */
+static void
+conn_end(struct mconn *m)
+{
+	if (m->fd != -1)
+		shutdown(m->fd, SHUT_RDWR);
+	m->fd = -1;
+}
+
+/* Connections past METRICS_IDLE seconds since their accept are ended. */
+static void
+deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct mconn	*m;
+	double		 now = mono_now();
+
+	(void)loop; (void)t; (void)revents;
+	TAILQ_FOREACH(m, &mconns, entry) {
+		if (m->since + METRICS_IDLE <= now)
+			conn_end(m);
+	}
+	p_run(mhd);
+	mhd_arm();
+	deadline_arm();
+}
+
 static void
 mhd_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -526,9 +600,11 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			break;
 		info = p_get_daemon_info(mhd,
 		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		if (info != NULL && info->num_connections >= METRICS_CONNS) {
-			close(fd);	/* refused: the others are served */
-			continue;
+		if (info != NULL && info->num_connections >= METRICS_CONNS &&
+		    !TAILQ_EMPTY(&mconns)) {
+			/* The oldest makes room: a scrape takes milliseconds. */
+			conn_end(TAILQ_FIRST(&mconns));
+			p_run(mhd);
 		}
 		if (len < sizeof(sa_family_t) + 2) {
 			/* An unnamed unix peer: MHD wants an address. */
@@ -598,10 +674,11 @@ metrics_listen(const char *url, char **cause)
 	listen_cfg = cfg;
 	mhd = p_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, answer, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, as MHD asks */
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNS + 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_IDLE,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
 	    MHD_OPTION_END);
 	if (mhd == NULL ||
 	    (info = p_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
@@ -616,6 +693,7 @@ metrics_listen(const char *url, char **cause)
 	ev_io_init(&accept_io, accept_cb, listen_fds[0], EV_READ);
 	ev_io_start(pmd_loop, &accept_io);
 	ev_init(&mhd_timer, mhd_timer_cb);
+	ev_init(&deadline_w, deadline_cb);
 	mhd_arm();
 	log_info("metrics: serving /metrics and /healthz on %s", url);
 	return 0;
@@ -628,6 +706,7 @@ metrics_close(void)
 		ev_io_stop(pmd_loop, &mhd_io);
 		ev_io_stop(pmd_loop, &accept_io);
 		ev_timer_stop(pmd_loop, &mhd_timer);
+		ev_timer_stop(pmd_loop, &deadline_w);
 		p_stop_daemon(mhd);
 		mhd = NULL;
 	}

@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import subprocess
+import time
 
 from conftest import churning, free_port, wait_until
 
@@ -201,3 +202,40 @@ def test_a_hostile_metric_name_never_blanks_the_scrape(pmd, tmp_path):
                  metric='q\\"uote\\\\') == 3
     w = pmd.show("evil")["workers"][0]
     assert w["messages_dropped_bad"] == 4 and w["metrics"] == {'q"uote\\': 3}
+
+
+def test_slow_clients_never_lock_a_scraper_out(pmd):
+    """16 connections that trickle a header line every 2 s hold no slot
+    for long: a scrape made meanwhile is served at once, and each trickler
+    is closed within the request deadline (10 s from its accept)."""
+    port = free_port()
+    pmd.start(f"[daemon]\nmetrics = tcp://127.0.0.1:{port}\n[app:a]\ncommand = sleep 1000\n")
+    slow = []
+    for _ in range(16):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        slow.append(s)
+    t0 = time.monotonic()
+    for _ in range(3):
+        status, _, text = get(port, "/metrics")
+        assert status == 200 and "pmd_worker_up" in text
+    closed = 0
+    deadline = time.monotonic() + 20
+    while closed < len(slow) and time.monotonic() < deadline:
+        for s in slow:
+            if s.fileno() == -1:
+                continue
+            try:
+                s.sendall(b"X-Trickle: 1\r\n")
+                s.settimeout(0.05)
+                if s.recv(100) == b"":
+                    s.close()
+                    closed += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                s.close()
+                closed += 1
+    assert closed == len(slow), "tricklers kept their connections"
+    assert time.monotonic() - t0 < 15
+    assert "MHD_OPTION_EXTERNAL_LOGGER is not the first option" not in pmd.stderr()
