@@ -393,13 +393,15 @@ struct spawn {
 /* child.c: the exits of pmd's children, each through its pidfd. */
 struct child {
 	LIST_ENTRY(child)	 entry;
-	ev_io			 io_w;		/* on the pidfd */
+	int			 listed;	/* in the list of watched */
+	ev_io			 io_w;		/* on the pidfd (-1: none) */
 	pid_t			 pid;
 	int			 status;	/* for cb: as wait(2) gives it */
 	void			(*cb)(struct child *);
 };
 extern struct ev_loop *pmd_loop;
 int	 child_init(char **);
+int	 child_pidfds(void);
 int	 child_watch(struct child *, pid_t, int, void (*)(struct child *));
 void	 child_unmade(struct child *, int, void (*)(struct child *));
 void	 child_unwatch(struct child *);

@@ -12,12 +12,18 @@
  * priority, so the pidfds ready in the same loop turn are handled first
  * and a crashed worker is replaced before the one walk over all children
  * that finding orphans takes.
+ *
+ * Where the kernel gives no pidfds (Linux before 5.3, valgrind, seccomp
+ * profiles that refuse pidfd_open or CLONE_PIDFD), or PMD_NO_PIDFD is set,
+ * every child is found by that walk instead: slower with thousands of
+ * children, the same otherwise. pmd says so once at start.
  */
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,6 +33,7 @@ struct ev_loop		*pmd_loop;
 
 static LIST_HEAD(, child) children = LIST_HEAD_INITIALIZER(children);
 static ev_signal	 sigchld_w;
+static int		 no_pidfd;	/* exits by SIGCHLD and waitid only */
 
 static void
 child_reap(struct child *c)
@@ -86,18 +93,25 @@ sigchld_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	}
 }
 
-/* At start: fails where the kernel has no pidfds (Linux before 5.3). */
+/* At start: pidfds where the kernel gives them, else SIGCHLD alone. */
 int
 child_init(char **cause)
 {
-	int	fd;
+	const char	*off = getenv("PMD_NO_PIDFD");
+	int		 fd;
 
-	if ((fd = (int)syscall(SYS_pidfd_open, getpid(), 0)) == -1) {
-		*cause = xprintf("pidfd_open: %s (pmd needs Linux 5.3 or "
-		    "later)", strerror(errno));
-		return -1;
-	}
-	close(fd);
+	(void)cause;
+	if (off != NULL && *off != '\0') {
+		no_pidfd = 1;
+		log_info("PMD_NO_PIDFD is set: children are reaped by SIGCHLD "
+		    "and waitid, without pidfds");
+	} else if ((fd = (int)syscall(SYS_pidfd_open, getpid(), 0)) == -1) {
+		no_pidfd = 1;
+		log_warn("pidfd_open: %s: children are reaped by SIGCHLD and "
+		    "waitid instead (each exit walks every child)",
+		    strerror(errno));
+	} else
+		close(fd);
 	ev_signal_init(&sigchld_w, sigchld_cb, SIGCHLD);
 	ev_set_priority(&sigchld_w, EV_MINPRI);
 	ev_signal_start(pmd_loop, &sigchld_w);
@@ -113,15 +127,25 @@ child_init(char **cause)
 int
 child_watch(struct child *c, pid_t pid, int pidfd, void (*cb)(struct child *))
 {
-	if (pidfd == -1 &&
+	if (!no_pidfd && pidfd == -1 &&
 	    (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
 		return -1;
 	c->pid = pid;
 	c->cb = cb;
-	ev_io_init(&c->io_w, child_io_cb, fd_high(pidfd), EV_READ);
-	ev_io_start(pmd_loop, &c->io_w);
+	ev_io_init(&c->io_w, child_io_cb, no_pidfd ? -1 : fd_high(pidfd),
+	    EV_READ);
+	if (!no_pidfd)
+		ev_io_start(pmd_loop, &c->io_w);
 	LIST_INSERT_HEAD(&children, c, entry);
+	c->listed = 1;
 	return 0;
+}
+
+/* Whether children come with pidfds (proc.c asks for CLONE_PIDFD). */
+int
+child_pidfds(void)
+{
+	return !no_pidfd;
 }
 
 /*
@@ -143,10 +167,13 @@ void
 child_unwatch(struct child *c)
 {
 	ev_clear_pending(pmd_loop, &c->io_w);
+	if (!c->listed)
+		return;
+	LIST_REMOVE(c, entry);
+	c->listed = 0;
 	if (!ev_is_active(&c->io_w))
 		return;
 	ev_io_stop(pmd_loop, &c->io_w);
 	close(c->io_w.fd);
 	c->io_w.fd = -1;
-	LIST_REMOVE(c, entry);
 }

@@ -17,7 +17,8 @@
  * that low stays small, pmd keeps its long-lived fds (log pipes, message
  * channels, notify and listening sockets) at fd_floor and above
  * (fd_high), and a listening socket up there is copied below it for
- * the time of the spawn.
+ * the time of the spawn. Where pmd runs without pidfds (child.c), the
+ * clone is a plain vfork, with a copy of the table, closed the same way.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -291,8 +292,14 @@ proc_spawn(const struct spawn *sp, int *pidfd, char **exec_error,
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	/* The parent sleeps until the child has exec'd or exited. */
+	/*
+	 * Without pidfds (child.c), a plain vfork: no shared fd table nor
+	 * pidfd, which valgrind and old seccomp profiles refuse.
+	 */
+	*pidfd = -1;
 	pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK |
-	    CLONE_FILES | CLONE_PIDFD | SIGCHLD, &ca, pidfd);
+	    (child_pidfds() ? CLONE_FILES | CLONE_PIDFD : 0) | SIGCHLD, &ca,
+	    pidfd);
 	e = errno;	/* the caller tells EAGAIN from the rest */
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close_copies(sp, fds, sp->nlisten);
