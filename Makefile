@@ -118,13 +118,21 @@ FUZZ_CC	 ?= clang
 FUZZ_SECONDS ?= 120
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	   -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZERS	 = config request dump
+FUZZERS	 = config request dump ipc import
 FUZZ_DAEMON = $(filter-out src/pmd.c src/proc.c,$(DAEMON)) tests/fuzz/fuzz-daemon.c
 
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DAEMON) $(HEADERS) tests/fuzz/fuzz.h
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -Itests/fuzz -o $@ $< \
 	    $(FUZZ_DAEMON) $(LDFLAGS) $(LDLIBS)
+
+# pmctl's import, linked with the client's modules; pmctl's errors exit,
+# which the harness turns into the end of one input.
+FUZZ_CLIENT = src/ecosystem.c $(COMMON)
+build/fuzz/fuzz-import: tests/fuzz/fuzz-import.c $(FUZZ_CLIENT) $(HEADERS)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -DPMCTL -o $@ $< $(FUZZ_CLIENT) \
+	    -Wl,--wrap=exit $(LDFLAGS) $(CLIENT_LIBS)
 
 fuzz: $(FUZZERS:%=build/fuzz/fuzz-%)
 	@for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$$f; \

@@ -41,6 +41,17 @@ struct text {
 };
 void	 text_put(struct text *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Credentials pmd takes for a moment to act as a user (watch.c). */
+#define CREDS_GROUPS	64
+struct creds {
+	uid_t	 uid;
+	gid_t	 gid;
+	gid_t	 groups[CREDS_GROUPS];
+	int	 ngroups;
+};
+int	 creds_of(const char *, uid_t, gid_t, struct creds *, char **);
+int	 creds_enter(const struct creds *, struct creds *);
+void	 creds_leave(const struct creds *);
 double	 mono_now(void);
 void	 fd_high_init(void);
 int	 fd_high(int);

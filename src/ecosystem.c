@@ -588,6 +588,12 @@ eco_ini_check(const char *file, const cJSON *apps)
 	int		 i = 0;
 
 	cJSON_ArrayForEach(app, apps) {
+		p = cJSON_GetObjectItemCaseSensitive(app, "name");
+		if (cJSON_IsString(p) && !app_name_valid(p->valuestring) &&
+		    control_char(p->valuestring) == NULL)
+			return xprintf("%s: apps[%d].name: \"%s\" is not an app "
+			    "name (1 to 64 of A-Z a-z 0-9 . _ -, and not \"all\")",
+			    file, i, p->valuestring);
 		if ((cause = ini_field(file, i, "name",
 		    cJSON_GetObjectItemCaseSensitive(app, "name"), 0)) ||
 		    (cause = ini_field(file, i, "script",

@@ -7,8 +7,18 @@
  * counts the worker as online: it is about to accept. Nothing is read
  * from the peer and nothing waits: a fresh connection's buffer always has
  * room for the one short message.
+ *
+ * Anyone on the machine can connect to an abstract socket, so a stranger
+ * costs as little as the kernel allows: a peer whose uid runs none of the
+ * apps with listen is closed before any other work, and past
+ * REFUSED_MAX refusals in a second the socket is not read for
+ * REFUSE_PAUSE (a worker's connect waits in the backlog meanwhile). The
+ * peer is named by a pidfd taken at its connect (SO_PEERPIDFD, where the
+ * kernel has it), checked still alive after its process group was looked
+ * up, so a pid reused meanwhile cannot pass for a worker.
  */
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 
@@ -25,8 +35,16 @@
 #include "pmd.h"
 
 #define HANDOFF_MAX	16	/* sockets one message carries */
+#define REFUSED_MAX	256	/* strangers a second before a pause */
+#define REFUSE_PAUSE	0.05	/* seconds */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD	77
+#endif
 
 static ev_io	 handoff_w = { .fd = -1 };
+static ev_timer	 pause_w;
+static double	 refused_at;	/* mono_now() of the second counted */
+static unsigned	 refused;
 static char	*handoff_sock;	/* "@NAME", or NULL until opened */
 static char	*library;	/* pmd-preload.so, or NULL: not found */
 static char	*drain;		/* pmd-drain.js, or NULL */
@@ -89,13 +107,60 @@ handoff_send(int s, struct worker *w)
 		    a->name, w->instance, strerror(errno));
 }
 
+/* Whether an app with listen runs its workers as uid. */
+static int
+uid_runs_listen_app(uid_t uid)
+{
+	struct app	*a;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->nlisten > 0 && (a->cfg->user != NULL ? a->cfg->uid :
+		    geteuid()) == uid)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the process behind pidfd (-1: not known) is still there. */
+static int
+peer_alive(int pidfd)
+{
+	return pidfd == -1 ||
+	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+}
+
+static void
+pause_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t; (void)revents;
+	ev_io_start(loop, &handoff_w);
+}
+
+/* One more stranger: past REFUSED_MAX in a second, a pause. */
+static int
+refuse(void)
+{
+	double	now = mono_now();
+
+	if (now - refused_at >= 1.0) {
+		refused_at = now;
+		refused = 0;
+	}
+	if (++refused < REFUSED_MAX)
+		return 0;
+	ev_io_stop(pmd_loop, &handoff_w);
+	ev_timer_set(&pause_w, REFUSE_PAUSE, 0);
+	ev_timer_start(pmd_loop, &pause_w);
+	return 1;
+}
+
 static void
 handoff_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct ucred	 cred;
 	socklen_t	 len;
 	struct worker	*w;
-	int		 s, k;
+	int		 s, k, pidfd;
 
 	(void)loop; (void)revents;
 	/* A few per turn: a flood of them must not hold the loop. */
@@ -104,11 +169,23 @@ handoff_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (s == -1)
 			return;
 		len = sizeof cred;
-		if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-		    (w = handoff_worker(cred.pid)) != NULL) {
+		if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+		    !uid_runs_listen_app(cred.uid)) {
+			close(s);
+			if (refuse())
+				return;
+			continue;
+		}
+		len = sizeof pidfd;
+		if (getsockopt(s, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == -1)
+			pidfd = -1;
+		if ((w = handoff_worker(cred.pid)) != NULL &&
+		    peer_alive(pidfd)) {
 			handoff_send(s, w);
 			worker_listening(w, cred.pid);
 		}
+		if (pidfd != -1)
+			close(pidfd);
 		close(s);
 	}
 }
@@ -141,6 +218,7 @@ handoff_open(void)
 		    listen(fd, 64) == 0) {
 			ev_io_init(&handoff_w, handoff_cb, fd, EV_READ);
 			ev_io_start(pmd_loop, &handoff_w);
+			ev_init(&pause_w, pause_cb);
 			handoff_sock = xprintf("@%s", sun.sun_path + 1);
 			return handoff_sock;
 		}

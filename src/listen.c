@@ -255,21 +255,39 @@ int
 listen_open(const struct app_config *cfg, int **fds, size_t *n, int first,
     char **cause)
 {
-	size_t	i, count = argv_count(cfg->listen);
-	int	*out;
+	struct creds	 member, saved;
+	size_t		 i, count = argv_count(cfg->listen);
+	int		*out, as_member, rc = 0;
 
 	*fds = NULL;
 	*n = 0;
 	if (count == 0)
 		return 0;
-	out = xcalloc(count, sizeof *out);
-	for (i = 0; i < count; i++) {
-		if (listen_one(cfg->listen[i], cfg, first, &out[i],
-		    cause) == -1) {
-			listen_close(cfg, out, i);
-			return -1;
-		}
+	/*
+	 * A group member's sockets are made as the member: the kernel then
+	 * lets only its uid join their SO_REUSEPORT groups, as if it had
+	 * bound them itself, and never root's into them.
+	 */
+	as_member = cfg->owner != OWNER_NONE && cfg->user != NULL &&
+	    geteuid() == 0;
+	if (as_member && creds_of(cfg->user, cfg->uid, cfg->gid, &member,
+	    cause) == -1)
+		return -1;
+	if (as_member && creds_enter(&member, &saved) == -1) {
+		*cause = xprintf("listen: cannot act as %s: %s", cfg->user,
+		    strerror(errno));
+		return -1;
 	}
+	out = xcalloc(count, sizeof *out);
+	for (i = 0; i < count && rc == 0; i++) {
+		if ((rc = listen_one(cfg->listen[i], cfg, first, &out[i],
+		    cause)) == -1)
+			listen_close(cfg, out, i);
+	}
+	if (as_member)
+		creds_leave(&saved);
+	if (rc == -1)
+		return -1;
 	*fds = out;
 	*n = count;
 	return 0;

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -243,6 +244,41 @@ handoff(int *fds)
 	return n > 0 ? n : -1;
 }
 
+/*
+ * The options a program sets on its listening socket before bind, which
+ * the connections it accepts inherit: copied from its own socket to
+ * pmd's, which takes its place. (Every instance runs the same program,
+ * so they set the same.)
+ */
+static const struct {
+	int	level;
+	int	name;
+} kept_options[] = {
+	{ SOL_SOCKET, SO_KEEPALIVE },
+	{ IPPROTO_TCP, TCP_NODELAY },
+	{ IPPROTO_TCP, TCP_KEEPIDLE },
+	{ IPPROTO_TCP, TCP_KEEPINTVL },
+	{ IPPROTO_TCP, TCP_KEEPCNT },
+	{ IPPROTO_TCP, TCP_DEFER_ACCEPT },
+	{ IPPROTO_TCP, TCP_USER_TIMEOUT },
+};
+
+static void
+options_copy(int from, int to)
+{
+	socklen_t	len;
+	size_t		i;
+	int		v;
+
+	for (i = 0; i < sizeof kept_options / sizeof kept_options[0]; i++) {
+		len = sizeof v;
+		if (getsockopt(from, kept_options[i].level,
+		    kept_options[i].name, &v, &len) == 0)
+			setsockopt(to, kept_options[i].level,
+			    kept_options[i].name, &v, len);
+	}
+}
+
 static int
 sock_type(int fd)
 {
@@ -271,9 +307,13 @@ bind(int fd, const struct sockaddr *sa, socklen_t len)
 		errno = saved;
 		return real_bind(fd, sa, len);
 	}
-	/* pmd's socket under the caller's fd, with the caller's flags. */
+	/*
+	 * pmd's socket under the caller's fd, with the caller's flags and
+	 * options.
+	 */
 	fdflags = fcntl(fd, F_GETFD);
 	flflags = fcntl(fd, F_GETFL);
+	options_copy(fd, fds[i]);
 	if (dup3(fds[i], fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1) {
 		for (k = 0; k < n; k++)
 			close(fds[k]);
@@ -355,9 +395,15 @@ unlink(const char *path)
 PUBLIC int
 unlinkat(int dirfd, const char *path, int flags)
 {
+	/*
+	 * libc's answer for NULL (EFAULT), not a crash here. libc declares
+	 * path nonnull: through a volatile, the check is kept.
+	 */
+	const char *volatile p = path;
+
 	if (real_unlinkat == NULL)
 		real_unlinkat = next("unlinkat");
-	if (path[0] == '/' && pmd_path(path))
+	if (p != NULL && p[0] == '/' && pmd_path(p))
 		return 0;
 	return real_unlinkat(dirfd, path, flags);
 }

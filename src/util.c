@@ -3,6 +3,7 @@
  * failing, pmd's own log lines on stderr, fd flags and paths.
  */
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -546,4 +547,56 @@ json_quote(const char *s, size_t len)
 	*o++ = '"';
 	*o = '\0';
 	return out;
+}
+
+/*
+ * The credentials of user (uid, gid and groups), for creds_enter: -1 with
+ * *cause if its groups cannot be had. The lookup may ask NSS: do it once.
+ */
+int
+creds_of(const char *user, uid_t uid, gid_t gid, struct creds *c,
+    char **cause)
+{
+	c->uid = uid;
+	c->gid = gid;
+	c->ngroups = CREDS_GROUPS;
+	if (getgrouplist(user, gid, c->groups, &c->ngroups) == -1) {
+		*cause = xprintf("user %s is in more than %d groups", user,
+		    CREDS_GROUPS);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Act as c from now on, in what the kernel checks (files, inotify and
+ * its budget): effective ids and groups, saved in *saved for creds_leave.
+ * pmd has one thread, so this is all of pmd until creds_leave, which must
+ * come before the loop runs again. -1 (nothing changed) if it cannot.
+ */
+int
+creds_enter(const struct creds *c, struct creds *saved)
+{
+	saved->uid = geteuid();
+	saved->gid = getegid();
+	if ((saved->ngroups = getgroups(CREDS_GROUPS, saved->groups)) == -1)
+		return -1;
+	if (setgroups(c->ngroups, c->groups) == -1)
+		return -1;
+	if (setegid(c->gid) == -1 || seteuid(c->uid) == -1) {
+		creds_leave(saved);
+		return -1;
+	}
+	return 0;
+}
+
+void
+creds_leave(const struct creds *saved)
+{
+	if (seteuid(saved->uid) == -1 || setegid(saved->gid) == -1 ||
+	    setgroups(saved->ngroups, saved->groups) == -1)
+		fatalx(1, "cannot take back pmd's own credentials: %s",
+		    strerror(errno));
+	/* A change of ids made pmd undumpable: it is itself again. */
+	prctl(PR_SET_DUMPABLE, 1);
 }

@@ -12,6 +12,15 @@
  * saved state, the control socket) never count, or a worker's output
  * would restart it for ever; nor do its config files, which
  * reload-config applies.
+ *
+ * An app with a user (a group member's, or root's with user =) is watched
+ * as that user: pmd takes its credentials (creds_enter) to make the
+ * inotify descriptor, charged to its budget, and to walk and watch each
+ * directory, so the kernel checks every one with its rights and a
+ * directory it may not read is not watched. The walk never holds the
+ * loop: WALK_STEP directories per loop turn, from a queue. An app watches
+ * at most WATCH_DIRS directories; past that, one warning says which were
+ * left out.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -30,6 +39,9 @@
 static char *const watch_ignored[] = {
 	".*", "*~", "#*#", "4913", "node_modules", "__pycache__", NULL
 };
+
+#define WALK_STEP	64	/* directories read per loop turn */
+#define WATCH_DIRS	8192	/* directories one app may watch */
 
 #define WATCH_MASK	(IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |	\
 			 IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |	\
@@ -55,6 +67,15 @@ struct watch {
 	unsigned	 changes;
 	int		 rescan;	/* a watched path itself moved */
 	int		 full;		/* max_user_watches said once */
+	int		 capped;	/* WATCH_DIRS said once */
+	int		 as_user;	/* act as creds to watch */
+	struct creds	 creds;
+	struct pending {
+		char	*path;
+		char	*rel;
+	}		*queue;		/* directories to walk */
+	size_t		 nqueue;
+	ev_timer	 step_w;	/* the walk's next step */
 };
 
 static struct wdir *
@@ -104,14 +125,36 @@ say_error(struct watch *w, const char *path)
 			    "watch (raise fs.inotify.max_user_watches, or "
 			    "ignore_watch some)", w->app->name, path);
 		w->full = 1;
-	} else if (errno != ENOENT && errno != ENOTDIR)
+	} else if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
 		log_warn("%s: watch: %s: %s", w->app->name, path,
 		    strerror(errno));
 }
 
-/* Watch the directory path and, unless ignored, each one below it. */
+/* Walk path (below its watched path: rel) in a coming step. */
 static void
 add_tree(struct watch *w, const char *path, const char *rel)
+{
+	if (w->ndirs + w->nqueue >= WATCH_DIRS) {
+		if (!w->capped)
+			log_warn("%s: watch: more than %d directories: %s and "
+			    "what is below it are not watched (narrow it with "
+			    "watch_paths or ignore_watch)", w->app->name,
+			    WATCH_DIRS, path);
+		w->capped = 1;
+		return;
+	}
+	w->queue = xrealloc(w->queue, (w->nqueue + 1) * sizeof *w->queue);
+	w->queue[w->nqueue].path = xstrdup(path);
+	w->queue[w->nqueue++].rel = xstrdup(rel);
+	if (!ev_is_active(&w->step_w)) {
+		ev_timer_set(&w->step_w, 0, 0);
+		ev_timer_start(pmd_loop, &w->step_w);
+	}
+}
+
+/* Watch the directory path, and queue each one below it not ignored. */
+static void
+walk_one(struct watch *w, const char *path, const char *rel)
 {
 	struct wdir	*d;
 	struct dirent	*de;
@@ -156,6 +199,60 @@ add_tree(struct watch *w, const char *path, const char *rel)
 	closedir(dir);
 }
 
+/* Act as the app's user, if it has one; 0, or -1 (said) if pmd cannot. */
+static int
+as_user(struct watch *w, struct creds *saved)
+{
+	if (!w->as_user || creds_enter(&w->creds, saved) == 0)
+		return 0;
+	log_warn("%s: watch: cannot act as uid %ld: %s; not watched",
+	    w->app->name, (long)w->creds.uid, strerror(errno));
+	return -1;
+}
+
+static void
+as_pmd(struct watch *w, const struct creds *saved)
+{
+	if (w->as_user)
+		creds_leave(saved);
+}
+
+/* Up to WALK_STEP queued directories, as the app's user. */
+static void
+step_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct watch	*w = container_of(t, struct watch, step_w);
+	struct pending	 p;
+	struct creds	 saved;
+	int		 k;
+
+	(void)loop; (void)revents;
+	if (as_user(w, &saved) == -1)
+		return;
+	for (k = 0; k < WALK_STEP && w->nqueue > 0; k++) {
+		p = w->queue[--w->nqueue];
+		walk_one(w, p.path, p.rel);
+		free(p.path);
+		free(p.rel);
+	}
+	as_pmd(w, &saved);
+	if (w->nqueue > 0) {
+		ev_timer_set(&w->step_w, 0, 0);
+		ev_timer_start(pmd_loop, &w->step_w);
+	}
+}
+
+static void
+queue_clear(struct watch *w)
+{
+	ev_timer_stop(pmd_loop, &w->step_w);
+	while (w->nqueue > 0) {
+		w->nqueue--;
+		free(w->queue[w->nqueue].path);
+		free(w->queue[w->nqueue].rel);
+	}
+}
+
 /* Watch a file named in watch_paths through its directory. */
 static void
 add_file(struct watch *w, const char *path)
@@ -177,13 +274,17 @@ add_all(struct watch *w)
 {
 	struct app_config	*cfg = w->cfg;
 	struct stat		 st;
+	struct creds		 saved;
 	char			*path;
 	size_t			 i;
 
+	w->capped = 0;
 	if (cfg->watch_paths == NULL) {
 		add_tree(w, cfg->cwd, "");
 		return;
 	}
+	if (as_user(w, &saved) == -1)
+		return;
 	for (i = 0; cfg->watch_paths[i] != NULL; i++) {
 		path = path_join(cfg->cwd, cfg->watch_paths[i]);
 		while (strlen(path) > 1 && path[strlen(path) - 1] == '/')
@@ -197,11 +298,13 @@ add_all(struct watch *w)
 			add_file(w, path);
 		free(path);
 	}
+	as_pmd(w, &saved);
 }
 
 static void
 drop_all(struct watch *w)
 {
+	queue_clear(w);
 	while (w->ndirs > 0) {
 		inotify_rm_watch(w->fd, w->dirs[0].wd);
 		forget(w, &w->dirs[0]);
@@ -347,23 +450,43 @@ watch_new(struct app *a)
 {
 	struct app_config	*cfg = a->cfg;
 	struct watch		*w;
+	struct creds		 saved;
+	char			*cause;
 	int			 fd;
 
 	if (cfg->watch == 0 || (cfg->watch == -1 && cfg->watch_paths == NULL))
 		return NULL;
-	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
-		log_warn("%s: watch: inotify: %s%s; files are not watched",
-		    a->name, strerror(errno), errno == EMFILE ?
-		    " (raise fs.inotify.max_user_instances)" : "");
-		return NULL;
-	}
 	w = xcalloc(1, sizeof *w);
 	w->app = a;
 	w->cfg = cfg;
+	w->as_user = geteuid() == 0 && cfg->user != NULL && cfg->uid != 0;
+	if (w->as_user && creds_of(cfg->user, cfg->uid, cfg->gid !=
+	    (gid_t)-1 ? cfg->gid : cfg->uid, &w->creds, &cause) == -1) {
+		log_warn("%s: watch: %s; files are not watched", a->name,
+		    cause);
+		free(cause);
+		free(w);
+		return NULL;
+	}
+	/* Made as the user: its watches count against its own budget. */
+	if (as_user(w, &saved) == -1) {
+		free(w);
+		return NULL;
+	}
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	as_pmd(w, &saved);
+	if (fd == -1) {
+		log_warn("%s: watch: inotify: %s%s; files are not watched",
+		    a->name, strerror(errno), errno == EMFILE ?
+		    " (raise fs.inotify.max_user_instances)" : "");
+		free(w);
+		return NULL;
+	}
 	w->fd = fd;
 	ev_io_init(&w->io_w, io_cb, fd, EV_READ);
 	ev_io_start(pmd_loop, &w->io_w);
 	ev_init(&w->delay_w, delay_cb);
+	ev_init(&w->step_w, step_cb);
 	add_all(w);
 	return w;
 }
@@ -377,6 +500,7 @@ watch_free(struct watch *w)
 	ev_timer_stop(pmd_loop, &w->delay_w);
 	drop_all(w);
 	free(w->dirs);
+	free(w->queue);
 	free(w->first);
 	close(w->fd);
 	free(w);

@@ -575,3 +575,84 @@ def test_a_list_made_while_apps_come_and_go_names_each_worker_once(pmd):
         names = [n for n, _ in seen]
         # Rows come app by app, in the order the apps were made.
         assert names.index("last") > max(i for i, n in enumerate(names) if n == "stay")
+
+
+def test_a_members_watch_is_made_as_the_member(system_pmd, tmp_path):
+    """A member's watch = true: the walk of / is capped and never holds
+    pmd's loop, and a directory only root may read is not watched, so
+    root's changes there do not restart the member's app."""
+    d = system_pmd
+    top = os.path.join(d.top, "app")
+    os.makedirs(os.path.join(top, "secret"))
+    os.chmod(top, 0o755)
+    os.chmod(os.path.join(top, "secret"), 0o700)
+    r = as_member(d, "start", "--name", "w", "--watch", "--watch_delay", "200ms", "--",
+                  "sleep", "1000", cwd=top)
+    assert r.returncode == 0, r.stderr
+    d.wait_status("w", "online")
+    wait_until(lambda: d.show("w")["watch"]["directories"] >= 1, what="the watch")
+    with open(os.path.join(top, "secret", "root-only"), "w") as f:
+        f.write("x")
+    with open(os.path.join(top, "visible.txt"), "w") as f:
+        f.write("x")
+    wait_until(lambda: "watch: visible.txt changed" in d.stderr(), what="the restart")
+    assert "secret" not in d.stderr()
+    # The whole file system, as nobody: capped, and pmd answers all along.
+    r = as_member(d, "start", "--name", "rootfs", "--watch", "--", "sleep", "1000", cwd="/")
+    assert r.returncode == 0, r.stderr
+    slowest = 0.0
+    for _ in range(20):
+        t = time.monotonic()
+        d.ok("ping")
+        slowest = max(slowest, time.monotonic() - t)
+    assert slowest < 0.5, f"a ping took {slowest:.3f}s during the walk"
+    wait_until(lambda: "rootfs: watch: more than 8192 directories" in d.stderr(), timeout=30,
+               what="the cap")
+    assert d.show("rootfs")["watch"]["directories"] <= 8192
+
+
+def test_root_cannot_join_a_members_port_group(system_pmd):
+    """A member's balanced listen: its SO_REUSEPORT sockets are the
+    member's own, so a root process cannot join their group and take its
+    connections, as the kernel would refuse had the member bound them."""
+    from conftest import free_port
+    d = system_pmd
+    port = free_port()
+    r = as_member(d, "start", "--name", "web", "-i", "2", "--listen",
+                  f"tcp://127.0.0.1:{port}", "--", "sleep", "1000")
+    assert r.returncode == 0, r.stderr
+    d.wait_status("web", "online", count=2)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        with pytest.raises(OSError) as e:
+            s.bind(("127.0.0.1", port))
+        assert e.value.errno == 98      # EADDRINUSE
+    finally:
+        s.close()
+    # The member's workers hold sockets of the member's uid.
+    pid = d.workers("web")[0]["pid"]
+    inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    assert any(i.startswith("socket:") for i in inodes)
+    uids = set()
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        f = line.split()
+        if f[1].endswith(":%04X" % port) and f[3] == "0A":     # LISTEN
+            uids.add(int(f[7]))
+    assert uids == {65534}, uids
+
+
+def test_a_member_may_do_what_pmd8_says_an_operator_does(system_pmd):
+    """pmd(8): a member may send to, signal (SIGSTOP too) and delete root's
+    apps, and stop pmd itself with kill."""
+    d = system_pmd
+    d.ok("start", "--name", "rootapp", "--", "sleep", "1000")
+    pid = d.wait_status("rootapp", "online")[0]["pid"]
+    assert as_member(d, "send", "rootapp", '{"hello":1}').returncode == 0
+    assert as_member(d, "signal", "SIGSTOP", "rootapp").returncode == 0
+    wait_until(lambda: open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T",
+               what="the worker stopped by SIGSTOP")
+    assert as_member(d, "signal", "SIGCONT", "rootapp").returncode == 0
+    r = as_member(d, "kill")
+    assert r.returncode == 0, r.stderr
+    assert d.proc.wait(timeout=30) == 0

@@ -302,3 +302,68 @@ def test_pmctl_man_page_example_shares_the_port(pmd, tmp_path):
     c.request("GET", "/")
     assert c.getresponse().status == 200
     c.close()
+
+
+def test_the_handed_socket_keeps_what_the_app_set_and_libc_answers(pmd, tmp_path):
+    """Options the app set on its own socket before bind (TCP_NODELAY,
+    SO_KEEPALIVE, keepalive timing) are on pmd's socket that replaces it,
+    and a wrapped call given what libc takes (unlinkat of NULL) answers as
+    libc does instead of crashing the app."""
+    port = free_port()
+    (tmp_path / "opts.py").write_text(f"""
+import ctypes, errno, socket, time
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 77)
+s.bind(("127.0.0.1", {port}))
+s.listen(16)
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.unlinkat(-100, None, 0)
+print("options", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+      s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+      s.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+      "unlinkat", r, errno.errorcode.get(ctypes.get_errno()), flush=True)
+time.sleep(1000)
+""")
+    pmd.start(f"[app:opts]\ncommand = python3 opts.py\ncwd = {tmp_path}\n"
+              f"listen = tcp://127.0.0.1:{port}\n")
+    w = pmd.wait_status("opts", "online")[0]
+    assert environ(w["pid"]).get(b"LD_PRELOAD"), "the library is loaded"
+    lines = wait_until(lambda: [l for l in log_lines(pmd.logs / "opts.out.log")
+                                if l.startswith("options")], what="the worker's report")
+    assert lines[0].split() == ["options", "1", "1", "77", "unlinkat", "-1", "EFAULT"]
+    assert pmd.workers("opts")[0]["restarts"] == 0
+
+
+def test_a_stranger_on_the_handoff_socket_gets_nothing(pmd, tmp_path):
+    """The abstract handoff socket takes anyone's connect: a uid that runs
+    no app with listen is closed at once with no socket, however many
+    times it tries, and workers still get theirs meanwhile."""
+    port = free_port()
+    pmd.start(f"[app:web]\ncommand = python3 -m http.server {port} --bind 127.0.0.1\n"
+              f"cwd = {tmp_path}\nlisten = tcp://127.0.0.1:{port}\n")
+    w = pmd.wait_status("web", "online")[0]
+    name = environ(w["pid"])[b"PMD_LISTEN_SOCKET"].decode()
+    assert name.startswith("@")
+    flood = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+         "import array, socket\n"
+         "got = 0\n"
+         "for i in range(1000):\n"
+         "    s = socket.socket(socket.AF_UNIX)\n"
+         f"    s.connect('\\0' + {name[1:]!r})\n"
+         "    if i % 100 == 0:\n"
+         "        s.settimeout(10)\n"
+         "        msg, anc, flags, addr = s.recvmsg(64, socket.CMSG_SPACE(64))\n"
+         "        got += len(anc) + len(msg)\n"
+         "    s.close()\n"
+         "print('got', got)\n"], capture_output=True, text=True, timeout=120)
+    assert flood.stdout == "got 0\n", flood.stderr
+    # A worker still gets its socket: a restart comes back online and serves.
+    pmd.ok("restart", "web")
+    new = pmd.wait_status("web", "online")[0]
+    assert new["pid"] != w["pid"]
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/")
+    assert c.getresponse().status == 200
