@@ -41,6 +41,9 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 	cfg = appcfg_adhoc("api", argv, "/", 2);
 	a = app_create(cfg, NULL, 1, NULL);
 	appcfg_unref(cfg);
+	/* Its spawn fails (as out of processes): then it waits to retry,
+	 * and a channel opened now stays open. */
+	loop_some(4);
 	if ((peer = ipc_open(a->workers[0])) == -1)
 		abort();
 	fd_nonblock(peer);
