@@ -591,6 +591,8 @@ void	 metrics_close(void);
 void	 hooks_event(const struct app *, const struct worker *,
 	    const struct event *);
 void	 hooks_free(void);
+#define HOOK_RUNNER	"--hook-runner"	/* pmd's argv[1]: run argv[2..] */
+int	 hook_runner(char **);
 
 /* handoff.c: the listening sockets for pmd-preload.so. */
 int	 handoff_vars(const struct app *, unsigned, const char **, char **,

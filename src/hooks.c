@@ -7,14 +7,20 @@
  * The loop never waits for one: at most HOOKS_MAX run at once (the rest
  * are skipped, counted and logged at most every SKIP_WARN seconds), one
  * still running after hook_timeout (HOOK_TIMEOUT) is killed, and what they
- * print goes to pmd's log. A hook's slot ends when the hook exits: what is
- * left of its process group is killed, and processes it started in another
- * session (setsid) lose its output pipe, which pmd closes.
+ * print goes to pmd's log. A hook's slot ends when the hook exits.
+ *
+ * pmd runs each hook through itself (pmd --hook-runner CMD...): the runner
+ * is the subreaper of whatever the hook starts, so when the hook exits it
+ * kills what is left, processes that left the hook's process group or
+ * session (setsid) included, says how many, and exits as the hook did.
+ * Should one still hold the output pipe, pmd closes its end.
  */
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +147,29 @@ hook_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	kill(-h->pid, SIGKILL);
 }
 
+/* argv (taken) behind pmd --hook-runner, where pmd's path is known. */
+static char **
+runner_argv(char **argv)
+{
+	static char	 self[PATH_MAX];
+	char		**out;
+	size_t		 n = argv_count(argv);
+	ssize_t		 len;
+
+	if (self[0] == '\0') {
+		if ((len = readlink("/proc/self/exe", self,
+		    sizeof self - 1)) <= 0)
+			return argv;
+		self[len] = '\0';
+	}
+	out = xcalloc(n + 3, sizeof *out);
+	out[0] = xstrdup(self);
+	out[1] = xstrdup(HOOK_RUNNER);
+	memcpy(out + 2, argv, (n + 1) * sizeof *out);
+	free(argv);
+	return out;
+}
+
 static void
 env_put(char ***envp, size_t *n, char *entry)
 {
@@ -186,6 +215,7 @@ hook_run(const char *key, const char *text, const struct app *a,
 		free(cause);
 		return;
 	}
+	argv = runner_argv(argv);
 	for (i = 0; environ[i] != NULL; i++) {
 		if (strncmp(environ[i], "PMD_", 4) != 0 &&
 		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 &&
@@ -256,6 +286,75 @@ hook_run(const char *key, const char *text, const struct app *a,
 	ev_timer_start(pmd_loop, &h->timer_w);
 	LIST_INSERT_HEAD(&runs, h, entry);
 	nruns++;
+}
+
+/*
+ * Kill every child left (orphans come to us: we are their subreaper), and
+ * theirs as they come, until none is left. Returns how many were killed.
+ */
+static unsigned
+kill_left(void)
+{
+	char		 path[64], buf[4096], *p, *end;
+	unsigned	 killed = 0;
+	ssize_t		 n;
+	long		 pid;
+	int		 fd, found;
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/children",
+	    (long)getpid());
+	do {
+		found = 0;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+			n = read(fd, buf, sizeof buf - 1);
+			close(fd);
+			buf[n > 0 ? n : 0] = '\0';
+			for (p = buf; (pid = strtol(p, &end, 10)) > 0; p = end) {
+				if (kill((pid_t)pid, SIGKILL) == 0)
+					killed++;
+				found = 1;
+			}
+		}
+		while (waitpid(-1, NULL, found ? 0 : WNOHANG) > 0)
+			;
+	} while (found);
+	return killed;
+}
+
+/*
+ * pmd --hook-runner CMD [ARGS]: run CMD as a child, then kill whatever it
+ * left; exit as CMD did. Its output goes where the runner's does.
+ */
+int
+hook_runner(char **argv)
+{
+	unsigned	 killed;
+	pid_t		 pid;
+	int		 status;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		dprintf(STDERR_FILENO, "pmd: hook: PR_SET_CHILD_SUBREAPER: %s; "
+		    "what the hook leaves behind may stay\n", strerror(errno));
+	switch (pid = fork()) {
+	case -1:
+		dprintf(STDERR_FILENO, "pmd: hook: fork: %s\n", strerror(errno));
+		return 127;
+	case 0:
+		execvp(argv[0], argv);
+		dprintf(STDERR_FILENO, "cannot run %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if ((killed = kill_left()) > 0)
+		dprintf(STDERR_FILENO, "pmd: killed %u process%s the hook left "
+		    "behind\n", killed, killed == 1 ? "" : "es");
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 /* e happened (to a's worker w): run the hooks set for it. */

@@ -373,6 +373,9 @@ main(int argc, char **argv)
 	int			 resurrect = 0;
 	size_t			 i;
 
+	/* pmd itself, run by pmd between it and a hook (hooks.c). */
+	if (argc > 2 && strcmp(argv[1], HOOK_RUNNER) == 0)
+		return hook_runner(argv + 2);
 	while ((ch = getopt_long(argc, argv, "c:dfhrV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
