@@ -86,6 +86,7 @@ void	 argv_free(char **);
 size_t	 argv_count(char *const *);
 int	 strv_has(char *const *, const char *);
 void	 strv_add(char ***, const char *);
+int	 strv_del(char **, const char *);
 int	 parse_list(const char *, char ***, char **);
 int	 path_ignored(char *const *, const char *);
 int	 app_name_valid(const char *);

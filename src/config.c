@@ -404,6 +404,16 @@ daemon_key(struct parse *p, const char *key, const char *value)
 		perror_at(p, p->line, "%s: expected a path", key);
 		return;
 	}
+	/* The control socket is a unix socket: a path, or unix:PATH. */
+	if (slot == &p->cfg->socket && strncmp(value, "unix:", 5) == 0)
+		value += 5;
+	if (slot == &p->cfg->socket && (*value == '\0' ||
+	    strstr(value, "://") != NULL)) {
+		perror_at(p, p->line, "socket: expected a path or unix:PATH "
+		    "(the control socket is a unix socket), got \"%s\"",
+		    value);
+		return;
+	}
 	free(*slot);
 	*slot = path_join(p->dir, value);
 	if (slot == &p->cfg->log_dir && stat(*slot, &st) == 0 &&
@@ -506,6 +516,22 @@ on_error(void *arg, int line, const char *msg)
 
 static int parse_file(struct config *, const char *, int, char **);
 
+static int	glob_errno;
+
+/*
+ * A directory an include pattern goes through is missing: it matches
+ * nothing, as a pattern may. Any other error stops the glob.
+ */
+static int
+glob_error(const char *path, int e)
+{
+	(void)path;
+	if (e == ENOENT || e == ENOTDIR)
+		return 0;
+	glob_errno = e;
+	return 1;
+}
+
 static int
 parse_includes(struct parse *p, char **cause)
 {
@@ -516,7 +542,8 @@ parse_includes(struct parse *p, char **cause)
 
 	for (i = 0; p->includes != NULL && p->includes[i] != NULL; i++) {
 		line = p->include_lines[i];
-		rc = glob(p->includes[i], GLOB_ERR, NULL, &g);
+		glob_errno = 0;
+		rc = glob(p->includes[i], 0, glob_error, &g);
 		if (rc == GLOB_NOMATCH) {
 			/* A pattern may match nothing; a plain path must be. */
 			if (strpbrk(p->includes[i], "*?[") != NULL)
@@ -526,8 +553,10 @@ parse_includes(struct parse *p, char **cause)
 			return -1;
 		}
 		if (rc != 0) {
-			*cause = xprintf("%s:%d: include: cannot read \"%s\"",
-			    p->file, line, p->includes[i]);
+			*cause = xprintf("%s:%d: include: cannot read \"%s\"%s%s",
+			    p->file, line, p->includes[i], glob_errno ? ": " : "",
+			    glob_errno ? strerror(glob_errno) : "");
+			globfree(&g);
 			return -1;
 		}
 		for (j = 0; j < g.gl_pathc; j++) {

@@ -407,7 +407,6 @@ plain(struct view *v, double interval)
 	char		 buf[256], now[16];
 	ssize_t		 n;
 	time_t		 t;
-	int		 input = 1;
 
 	while (!quit_sig) {
 		refresh(v, 0);
@@ -416,11 +415,11 @@ plain(struct view *v, double interval)
 		printf("--- %s\n", now);
 		pmctl_print_list(v->rows);
 		fflush(stdout);
-		if (poll(&pfd, input, (int)(interval * 1000)) <= 0)
+		if (poll(&pfd, 1, (int)(interval * 1000)) <= 0)
 			continue;
-		if ((n = read(STDIN_FILENO, buf, sizeof buf)) <= 0)
-			input = 0;		/* no input: signals end it */
-		else if (memchr(buf, 'q', (size_t)n) != NULL)
+		/* q, or the end of the input (a script's </dev/null). */
+		if ((n = read(STDIN_FILENO, buf, sizeof buf)) <= 0 ||
+		    memchr(buf, 'q', (size_t)n) != NULL)
 			break;
 	}
 }

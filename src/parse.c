@@ -472,6 +472,22 @@ strv_add(char ***v, const char *s)
 	(*v)[n + 1] = NULL;
 }
 
+/* Take s out of the NULL-terminated list *v; 1 if it was there. */
+int
+strv_del(char **v, const char *s)
+{
+	size_t	i, n = argv_count(v);
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i], s) == 0) {
+			free(v[i]);
+			memmove(&v[i], &v[i + 1], (n - i) * sizeof *v);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * A comma-separated list (watch_paths, ignore_watch): blanks around each
  * item are dropped, an empty item is an error. *out is NULL-terminated.

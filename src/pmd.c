@@ -55,9 +55,11 @@ static void __attribute__((noreturn))
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: pmd [-d | -f] [-c FILE] [--system] [--container] "
+	    "usage: pmd [-d | -f | -t] [-c FILE] [--system] [--container] "
 	    "[--resurrect]\n"
 	    "  -c, --config FILE  read this config file\n"
+	    "  -t, --test         check the config and its includes, start "
+	    "nothing\n"
 	    "  -d, --daemon       detach and log to LOG_DIR/pmd.log\n"
 	    "  -f, --foreground   stay in the foreground (the default)\n"
 	    "  -r, --resurrect    start the apps saved by pmctl save\n"
@@ -355,6 +357,7 @@ main(int argc, char **argv)
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "resurrect", no_argument, NULL, 'r' },
+		{ "test", no_argument, NULL, 't' },
 		{ "system", no_argument, NULL, 'S' },
 		{ "container", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
@@ -367,16 +370,16 @@ main(int argc, char **argv)
 	struct app_config	*cfg;
 	struct group		*gr;
 	char			*file = NULL, *home = NULL, *socket_path, *cause;
-	char			**deleted = NULL;
+	char			**deleted = NULL, *def = NULL;
 	gid_t			 gid = (gid_t)-1;
 	int			 ch, detach = 0, sysmode = 0, lockfd;
-	int			 resurrect = 0;
+	int			 resurrect = 0, test = 0;
 	size_t			 i;
 
 	/* pmd itself, run by pmd between it and a hook (hooks.c). */
 	if (argc > 2 && strcmp(argv[1], HOOK_RUNNER) == 0)
 		return hook_runner(argv + 2);
-	while ((ch = getopt_long(argc, argv, "c:dfhrV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfhrtV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -389,6 +392,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			resurrect = 1;
+			break;
+		case 't':
+			test = 1;
 			break;
 		case 'S':
 			sysmode = 1;
@@ -419,14 +425,16 @@ main(int argc, char **argv)
 		file = SYSTEM_CONFIG;
 	if (!sysmode) {
 		home = user_home();
-		if (mkdir_p(home, 0700, &cause) == -1)
+		if (!test && mkdir_p(home, 0700, &cause) == -1)
 			fatalx(1, "%s", cause);
 		if (file == NULL) {
-			char *def = xprintf("%s/pmd.conf", home);
+			def = xprintf("%s/pmd.conf", home);
 			if (access(def, F_OK) == 0)
 				file = def;
-			else
+			else {
 				free(def);
+				def = NULL;
+			}
 		}
 	}
 
@@ -438,6 +446,20 @@ main(int argc, char **argv)
 		main_file = xstrdup(file);
 	if (daemon_read_config(&config, &cause) == -1)
 		fatalx(PMD_EX_CONFIG, "%s", cause);
+	if (test) {
+		/* -t: as nginx -t, sshd -t: checked, nothing started. */
+		i = 0;
+		TAILQ_FOREACH(cfg, &config->apps, entry)
+			i++;
+		printf("pmd: %s: the configuration is valid (%zu app%s)\n",
+		    main_file != NULL ? main_file : "(no file)", i,
+		    i == 1 ? "" : "s");
+		config_free(config);
+		free(def);
+		free(home);
+		free(main_file);
+		return 0;
+	}
 	daemon_container |= config->container;
 	if (daemon_container && config->container_json)
 		daemon_container = 2;

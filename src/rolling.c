@@ -91,8 +91,14 @@ promote(struct rolling *r)
 	r->held = NULL;
 	fresh->trial = NULL;
 	a->workers[fresh->instance] = fresh;
-	log_info("%s:%u: pid %ld replaces pid %ld", a->name, fresh->instance,
-	    (long)fresh->pid, (long)old->pid);
+	/* Stop-first, the old worker is gone already: no pid to name. */
+	if (old->pid > 0)
+		log_info("%s:%u: pid %ld replaces pid %ld", a->name,
+		    fresh->instance, (long)fresh->pid, (long)old->pid);
+	else
+		log_info("%s:%u: pid %ld takes the place of worker %u, which "
+		    "has stopped", a->name, fresh->instance, (long)fresh->pid,
+		    old->id);
 	retire(r, old);
 	r->replaced++;
 	r->next = fresh->instance + 1;

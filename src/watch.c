@@ -11,7 +11,9 @@
  * writes many files restarts the app once. pmd's own files (logs, the
  * saved state, the control socket) never count, or a worker's output
  * would restart it for ever; nor do its config files, which
- * reload-config applies.
+ * reload-config applies; nor do unix sockets and FIFOs, which an app
+ * makes and removes as it starts and stops (a name seen made as one is
+ * remembered, so its removal does not count either).
  *
  * An app with a user (a group member's, or root's with user =) is watched
  * as that user: pmd takes its credentials (creds_enter) to make the
@@ -53,6 +55,7 @@ struct wdir {
 	char		*rel;		/* below its watched path, "" at it */
 	int		 all;		/* every name but the ignored ones */
 	char		**names;	/* named files in it (watch_paths) */
+	char		**sockets;	/* sockets and FIFOs made in it */
 };
 
 struct watch {
@@ -113,6 +116,7 @@ forget(struct watch *w, struct wdir *d)
 	free(d->path);
 	free(d->rel);
 	argv_free(d->names);
+	argv_free(d->sockets);
 	*d = w->dirs[--w->ndirs];
 }
 
@@ -182,9 +186,16 @@ walk_one(struct watch *w, const char *path, const char *rel)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		isdir = de->d_type == DT_DIR;
-		if (de->d_type == DT_UNKNOWN)
-			isdir = fstatat(dirfd(dir), de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		if (de->d_type == DT_UNKNOWN &&
+		    fstatat(dirfd(dir), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			isdir = S_ISDIR(st.st_mode);
+			de->d_type = S_ISSOCK(st.st_mode) ? DT_SOCK :
+			    S_ISFIFO(st.st_mode) ? DT_FIFO : DT_UNKNOWN;
+		}
+		/* One there already: its removal is no change either. */
+		if (de->d_type == DT_SOCK || de->d_type == DT_FIFO)
+			strv_add(&d->sockets, de->d_name);
 		if (!isdir)
 			continue;
 		crel = *rel == '\0' ? xstrdup(de->d_name) :
@@ -359,6 +370,27 @@ delay_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	free(what);
 }
 
+/*
+ * Whether ev is about a unix socket or a FIFO: made (remembered), or
+ * removed after it was seen made. Neither is a change of the app's files.
+ */
+static int
+special(struct wdir *d, const struct inotify_event *ev, const char *path)
+{
+	struct stat	st;
+
+	if (ev->mask & IN_ISDIR)
+		return 0;
+	if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+		return d->sockets != NULL && strv_del(d->sockets, ev->name);
+	if (lstat(path, &st) == 0 && (S_ISSOCK(st.st_mode) ||
+	    S_ISFIFO(st.st_mode))) {
+		strv_add(&d->sockets, ev->name);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 event(struct watch *w, const struct inotify_event *ev)
 {
@@ -396,6 +428,8 @@ event(struct watch *w, const struct inotify_event *ev)
 	if (!strv_has(d->names, ev->name) && (!all ||
 	    path_ignored(w->cfg->ignore_watch, rel) ||
 	    path_ignored(watch_ignored, rel) || daemon_owns(path)))
+		goto out;
+	if (special(d, ev, path))
 		goto out;
 	if ((ev->mask & IN_ISDIR) && (ev->mask & IN_MOVED_FROM)) {
 		/* Its watches would go on with a path it no longer has. */

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import PMD, wait_until
+from conftest import PMCTL, PMD, wait_until
 
 # Each bad config, and the message pmd must print (after "pmd: FILE:").
 BAD_CONFIGS = [
@@ -343,3 +343,46 @@ def test_peer_of_another_uid_is_refused(pmd):
         pmd.stop()
     finally:
         shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def test_pmd_t_checks_a_config_and_starts_nothing(tmp_path):
+    """pmd -t, as nginx -t: the config and its includes checked, exit 0 or
+    78 with file:line; nothing bound or created. A glob include whose
+    directory does not exist matches nothing, as pmd.conf(5) says."""
+    home = tmp_path / "home"
+    env = dict(os.environ, PMD_HOME=str(home))
+    conf = tmp_path / "pmd.conf"
+    conf.write_text(f"[daemon]\ninclude = {tmp_path}/nowhere/*.conf\n"
+                    "[app:a]\ncommand = sleep 1000\n")
+    r = subprocess.run([PMD, "-t", "-c", str(conf)], capture_output=True, text=True,
+                       timeout=30, env=env)
+    assert (r.returncode, r.stdout) == (0, f"pmd: {conf}: the configuration is valid (1 app)\n")
+    assert not home.exists()
+    # The same config runs (the glob matches nothing at start either).
+    d = subprocess.run([PMD, "-t", "--config", str(conf)], capture_output=True, text=True,
+                       timeout=30, env=env)
+    assert d.returncode == 0
+    conf.write_text("[app:a]\ncommand = sleep 1000\nrestrat_delay = 1s\n")
+    r = subprocess.run([PMD, "-t", "-c", str(conf)], capture_output=True, text=True,
+                       timeout=30, env=env)
+    assert r.returncode == 78 and f"{conf}:3: " in r.stderr and r.stdout == ""
+    # The control socket is a unix socket: a URL is an error, not a path.
+    conf.write_text("[daemon]\nsocket = tcp://127.0.0.1:22700\n")
+    r = subprocess.run([PMD, "-t", "-c", str(conf)], capture_output=True, text=True,
+                       timeout=30, env=env, cwd=tmp_path)
+    assert r.returncode == 78
+    assert (f"{conf}:2: socket: expected a path or unix:PATH (the control socket is a unix "
+            'socket), got "tcp://127.0.0.1:22700"') in r.stderr
+    assert not (tmp_path / "tcp:").exists()
+    conf.write_text(f"[daemon]\nsocket = unix:{tmp_path}/s.sock\n")
+    r = subprocess.run([PMD, "-t", "-c", str(conf)], capture_output=True, text=True,
+                       timeout=30, env=env)
+    assert r.returncode == 0, r.stderr
+
+
+def test_monit_ends_with_its_input(pmd):
+    pmd.start("[app:a]\ncommand = sleep 1000\n")
+    pmd.wait_status("a", "online")
+    r = subprocess.run([PMCTL, "monit"], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=20, env=pmd.env)
+    assert r.returncode == 0 and "NAME" in r.stdout and r.stdout.count("--- ") == 1

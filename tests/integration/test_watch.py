@@ -3,7 +3,7 @@ changes stop for watch_delay; ignored names and pmd's own files never count."""
 import os
 import re
 
-from conftest import wait_until
+from conftest import log_lines, wait_until
 
 
 def restarts(pmd):
@@ -164,3 +164,29 @@ def test_bad_watch_requests(pmd):
                         b'","watch":"yes"}\n', count=1)[0]
     assert reply["error"]["message"] == 'field "watch": expected true or false'
     assert pmd.workers() == []
+
+
+def test_sockets_and_fifos_the_app_makes_are_no_change(pmd, tmp_path):
+    """An app that makes a unix socket and a FIFO in its directory as it
+    starts (and removes the old socket first): neither restarts it; a real
+    change still does, alone."""
+    (tmp_path / "app.py").write_text(
+        "import os, socket, time\n"
+        "try:\n    os.unlink('web.sock')\nexcept FileNotFoundError:\n    pass\n"
+        "s = socket.socket(socket.AF_UNIX)\ns.bind('web.sock')\ns.listen()\n"
+        "if not os.path.exists('pipe'):\n    os.mkfifo('pipe')\n"
+        "print('up', flush=True)\ntime.sleep(1000)\n")
+    pmd.start(f"[app:web]\ncommand = python3 app.py\ncwd = {tmp_path}\nwatch = true\n"
+              "watch_delay = 100ms\n")
+    pmd.wait_status("web", "online")
+    wait_until(lambda: (tmp_path / "web.sock").exists(), what="the socket")
+    pmd.ok("restart", "web")
+    pid = pmd.wait_status("web", "online")[0]["pid"]
+    wait_until(lambda: log_lines(pmd.logs / "web.out.log").count("up") == 2,
+               what="the second start to make its socket")
+    (tmp_path / "real.txt").write_text("x")
+    wait_until(lambda: "web: watch: real.txt changed" in pmd.stderr(), what="the real change")
+    assert "web.sock changed" not in pmd.stderr() and "pipe changed" not in pmd.stderr()
+    # (and 1 more): the file's creation and its close are two events.
+    assert len(re.findall(r"web: watch: .*: restarting", pmd.stderr())) == 1
+    wait_until(lambda: pmd.workers("web")[0]["pid"] not in (0, pid), what="the restart")
