@@ -15,7 +15,7 @@ _pmctl()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	# pmctl's own table: every command and alias (`pmctl commands`).
-	local commands="$(pmctl commands 2>/dev/null) help"
+	local commands="$(pmctl commands 2>/dev/null)"
 
 	cmd=
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -31,8 +31,8 @@ _pmctl()
 	fi
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "-s --socket --json -h --help
-			    -V --version" -- "$cur"))
+			COMPREPLY=($(compgen -W "-s --socket --json --timeout
+			    -h --help -V --version" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
 		fi
@@ -44,6 +44,7 @@ _pmctl()
 		--env|--name|-i|--instances) return ;;
 		esac
 		COMPREPLY=($(compgen -W "all $(_pmctl_apps) --env --name -i
+		    --interpreter --watch $(pmctl commands keys 2>/dev/null)
 		    --" -- "$cur") $(compgen -f -X '!*.conf' -- "$cur"))
 		;;
 	stop|restart|reload|delete|reset)

@@ -200,21 +200,33 @@ static void
 print_show(cJSON *reply, cJSON *req, FILE *in)
 {
 	cJSON	*app = cJSON_GetObjectItemCaseSensitive(reply, "app");
-	cJSON	*w, *env, *line, *tail, *v, *m;
-	char	 up[16], mem[16];
+	cJSON		*w, *env, *line, *tail, *v, *m;
+	const char	*conf;
+	char		 up[16], mem[16];
 
 	(void)req; (void)in;
 	printf("%-29s %s\n", "app", str(app, "name"));
 	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
 	    str(app, "status"), color ? "\033[0m" : "");
 	printf("%-29s %s\n", "source", str(app, "source"));
-	printf("%-29s %.0f\n", "running instances", num(app, "instances"));
+	/* One instances line: the count running, and the config's if other. */
+	snprintf(up, sizeof up, "%.0f", num(app, "instances"));
+	conf = json_string(cJSON_GetObjectItemCaseSensitive(app, "config"),
+	    "instances");
+	printf("%-29s %s", "instances", up);
+	if (conf != NULL && strspn(conf, "0123456789") == strlen(conf) &&
+	    strcmp(conf, up) != 0)
+		printf(" (the config says %s: scaled since)", conf);
+	else if (conf != NULL && strcmp(conf, up) != 0)
+		printf(" (the config says %s)", conf);
+	printf("\n");
 	if (json_string(app, "env_profile") != NULL)
 		printf("%-29s %s\n", "env_profile", str(app, "env_profile"));
 	/* Every key, as pmd.conf(5) writes it; "-" where it is not set. */
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(app, "config"))
-		printf("%-29s %s\n", v->string, cJSON_IsString(v) ?
-		    v->valuestring : "-");
+		if (strcmp(v->string, "instances") != 0)
+			printf("%-29s %s\n", v->string, cJSON_IsString(v) ?
+			    v->valuestring : "-");
 	if (json_string(app, "next_cron_restart") != NULL)
 		printf("%-29s %s\n", "next_cron_restart",
 		    str(app, "next_cron_restart"));

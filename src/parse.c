@@ -424,7 +424,12 @@ suggest(const char *word, const char *const *words, size_t n)
 	const char	*best = NULL;
 	size_t		 i, d, bestd = SIZE_MAX, limit;
 
-	limit = strlen(word) <= 4 ? 1 : strlen(word) <= 8 ? 2 : 3;
+	/*
+	 * One edit in up to 7 letters, then one more for each 4: close
+	 * enough for a typo (restrat, strat), not for another word (report
+	 * is two edits from import, serve two from save).
+	 */
+	limit = strlen(word) < 8 ? 1 : 1 + (strlen(word) - 4) / 4;
 	for (i = 0; i < n; i++) {
 		d = edit_distance(word, words[i]);
 		if (d < bestd) {

@@ -48,10 +48,18 @@ usage(FILE *f)
 {
 	const struct cmd_entry	*const *ce;
 
-	fprintf(f, "usage: pmctl [-s SOCKET] [--json] COMMAND [ARGS]\n\n");
+	fprintf(f, "usage: pmctl [-s SOCKET] [--json] [--timeout DURATION] "
+	    "COMMAND [ARGS]\n\n");
 	for (ce = cmd_table; *ce != NULL; ce++)
-		fprintf(f, "  %-8s %s\n           %s\n", (*ce)->name,
-		    (*ce)->usage, (*ce)->help);
+		fprintf(f, "  %-8s %s\n           %s%s%s%s\n", (*ce)->name,
+		    (*ce)->usage, (*ce)->help, (*ce)->alias ? " (also: " : "",
+		    (*ce)->alias ? (*ce)->alias : "", (*ce)->alias ? ")" : "");
+	fprintf(f, "  %-8s %s\n           %s\n", "jlist", "",
+	    "PM2's: list --json (prettylist: indented)");
+	fprintf(f, "  %-8s %s\n           %s\n", "commands", "[keys]",
+	    "every command and alias, or every --KEY option of start (for "
+	    "shell completion)");
+	fprintf(f, "  %-8s %s\n           %s\n", "help", "", "this text");
 	fprintf(f, "\nOptions: -s SOCKET, --json, --timeout DURATION (how long to "
 	    "wait for pmd's\nanswer: 10s, or 15m for the commands that wait "
 	    "for workers).\n");
@@ -640,10 +648,16 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(name, "commands") == 0) {
-		/* For the shell completion: every name and alias. */
+		/* For the shell completion: every name and alias, or keys. */
+		if (i < (size_t)argc && strcmp(argv[i], "keys") == 0) {
+			for (j = 0; j < napp_keys; j++)
+				printf("--%s\n", app_keys[j].name);
+			return 0;
+		}
 		for (ce = cmd_table; *ce != NULL; ce++)
 			printf("%s%s%s\n", (*ce)->name, (*ce)->alias ? " " : "",
 			    (*ce)->alias ? (*ce)->alias : "");
+		printf("jlist prettylist commands help\n");
 		return 0;
 	}
 	if ((cmd = cmd_find(name, 1)) == NULL) {

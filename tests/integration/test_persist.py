@@ -457,3 +457,26 @@ def test_json_may_stand_anywhere(pmd):
     rows = json.loads(pmd.ok("list", "--json").stdout)
     assert [r["name"] for r in rows] == ["a"]
     assert json.loads(pmd.ok("show", "a", "--json").stdout)["app"]["name"] == "a"
+
+
+def test_completion_has_every_key_option_and_help_every_alias(pmd, tmp_path):
+    """start --KEY options complete from pmctl's own table; --help names
+    each command's aliases and pmctl's own words; a far word gets no
+    suggestion."""
+    comp = os.path.join(ROOT, "completion", "pmctl.bash")
+    bindir = os.path.dirname(PMD)
+    r = subprocess.run(["bash", "-c", f'PATH={bindir}:$PATH; . {comp}; '
+                        'COMP_WORDS=(pmctl start --max_re); COMP_CWORD=2; _pmctl; '
+                        'echo "${COMPREPLY[@]}"'], capture_output=True, text=True, env=pmd.env)
+    assert set(r.stdout.split()) == {"--max_restarts"}, r.stderr
+    keys = subprocess.run([PMCTL, "commands", "keys"], capture_output=True, text=True).stdout
+    assert "--kill_timeout\n" in keys and "--listen\n" in keys
+    text = subprocess.run([PMCTL, "--help"], capture_output=True, text=True).stdout
+    assert "(also: ls status)" in text and re.search(r"^  commands ", text, re.M)
+    for word, close in (("report", None), ("serve", None), ("strat", "start")):
+        r = subprocess.run([PMCTL, word], capture_output=True, text=True, env=pmd.env)
+        assert r.returncode == 2
+        if close is None:
+            assert "did you mean" not in r.stderr, r.stderr
+        else:
+            assert f'did you mean "{close}"?' in r.stderr

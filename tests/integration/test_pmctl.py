@@ -230,3 +230,12 @@ def test_startup_says_how_pmd_starts_at_boot(pmd):
     assert not os.path.exists(pmd.socket)
     r = pmd.ctl("startup", "now")
     assert r.returncode == 2 and "startup takes no arguments" in r.stderr
+
+
+def test_show_speaks_of_instances_one_way(pmd):
+    pmd.start("[app:hello]\ncommand = sleep 1000\ninstances = 3\n")
+    pmd.wait_status("hello", "online", count=3)
+    pmd.ok("scale", "hello", "5")
+    out = pmd.ok("show", "hello").stdout
+    lines = [l for l in out.splitlines() if "instances" in l.split(" ", 1)[0]]
+    assert lines == ["instances                     5 (the config says 3: scaled since)"], lines

@@ -227,6 +227,15 @@ test_suggest(void **state)
 	assert_string_equal(suggest("comand", words, 4), "command");
 	assert_string_equal(suggest("comamnd", words, 4), "command");
 	assert_null(suggest("banana", words, 4));
+	/* Another word, not a typo: no suggestion (pmctl report, serve). */
+	{
+		const char *cmds[] = { "import", "save", "start", "restart" };
+
+		assert_null(suggest("report", cmds, 4));
+		assert_null(suggest("serve", cmds, 4));
+		assert_string_equal(suggest("strat", cmds, 4), "start");
+		assert_string_equal(suggest("restrat", cmds, 4), "restart");
+	}
 }
 
 static void
