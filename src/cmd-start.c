@@ -582,6 +582,7 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 	const char	*name = NULL, *inst = NULL, *profile = NULL;
 	const char	*target = NULL, *interp = NULL, **slot;
 	char		 path[PATH_MAX], cwd[PATH_MAX], *dname = NULL;
+	char		**words = NULL, **w, *cause;
 	cJSON		*cmd, *keys = cJSON_CreateObject();
 	int		 i, watch = 0, script = 0, conf;
 
@@ -629,7 +630,15 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 		}
 		script = 1;
 	}
-	if (i < argc || script) {
+	/*
+	 * "gunicorn -w 4 app:app": a command given as one string, as PM2
+	 * takes it, split as the command key is.
+	 */
+	if (target != NULL && !script && !conf && i == argc &&
+	    strpbrk(target, " \t") != NULL && !is_file(target) &&
+	    split_command(target, &words, &cause) == -1)
+		pmctl_usage_error("start: \"%s\": %s", target, cause);
+	if (i < argc || script || words != NULL) {
 		/* An ad-hoc app: a script, a program with its arguments, or
 		 * the command after --. */
 		if (i < argc)
@@ -659,7 +668,12 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			if (interp != NULL)
 				pmctl_usage_error("start: --interpreter goes with "
 				    "a script");
-			cJSON_AddItemToArray(cmd, cJSON_CreateString(target));
+			for (w = words; w != NULL && *w != NULL; w++)
+				cJSON_AddItemToArray(cmd, cJSON_CreateString(*w));
+			if (words == NULL)
+				cJSON_AddItemToArray(cmd,
+				    cJSON_CreateString(target));
+			argv_free(words);
 		}
 		for (; i < argc; i++)
 			cJSON_AddItemToArray(cmd, cJSON_CreateString(argv[i]));

@@ -3,9 +3,10 @@ import json
 import os
 import re
 import subprocess
+import sys
 import threading
 
-from conftest import PMCTL, log_lines, marked_pids, pid_alive, wait_until
+from conftest import PMCTL, free_port, log_lines, marked_pids, pid_alive, wait_until
 
 
 def test_adhoc_start_uses_the_clients_cwd_and_environment(pmd, tmp_path):
@@ -239,3 +240,18 @@ def test_show_speaks_of_instances_one_way(pmd):
     out = pmd.ok("show", "hello").stdout
     lines = [l for l in out.splitlines() if "instances" in l.split(" ", 1)[0]]
     assert lines == ["instances                     5 (the config says 3: scaled since)"], lines
+
+
+def test_a_command_given_as_one_string_runs(pmd, tmp_path):
+    """PM2's habit for non-Node servers: pmctl start "CMD ARGS" [--name N]."""
+    port = free_port()
+    pmd.start()
+    pmd.ok("start", f"{sys.executable} -m http.server {port} --bind 127.0.0.1", "--name",
+           "web", cwd=tmp_path)
+    w = pmd.wait_status("web", "online")[0]
+    assert open(f"/proc/{w['pid']}/cmdline", "rb").read().split(b"\0")[1:4] == \
+        [b"-m", b"http.server", str(port).encode()]
+    pmd.ok("start", "sleep 1000", "-i", "2")
+    assert len(pmd.wait_status("sleep", "online", count=2)) == 2
+    r = pmd.ctl("start", "sh -c 'exit 3")
+    assert r.returncode == 2 and "start: \"sh -c 'exit 3\": unterminated ' quote" in r.stderr
