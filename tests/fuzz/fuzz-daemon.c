@@ -154,3 +154,12 @@ fuzz_file(const char *name, const unsigned char *data, size_t len)
 		abort();
 	return path;
 }
+
+void
+fuzz_loop(int n)
+{
+	while (n-- > 0) {
+		ev_run(pmd_loop, EVRUN_NOWAIT);
+		fuzz_settle();
+	}
+}

@@ -15,15 +15,6 @@
 
 int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);
 
-static void
-loop_some(int n)
-{
-	while (n-- > 0) {
-		ev_run(pmd_loop, EVRUN_NOWAIT);
-		fuzz_settle();
-	}
-}
-
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 {
@@ -43,7 +34,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 	appcfg_unref(cfg);
 	/* Its spawn fails (as out of processes): then it waits to retry,
 	 * and a channel opened now stays open. */
-	loop_some(4);
+	fuzz_loop(4);
 	if ((peer = ipc_open(a->workers[0])) == -1)
 		abort();
 	fd_nonblock(peer);
@@ -51,12 +42,12 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 		n = send(peer, data + off, len - off, MSG_NOSIGNAL);
 		if (n > 0)
 			off += n;
-		loop_some(2);
+		fuzz_loop(2);
 		if (n <= 0 && a->workers[0]->ipc_r.fd == -1)
 			break;
 	}
 	close(peer);
-	loop_some(2);
+	fuzz_loop(2);
 	ipc_close(a->workers[0]);
 	fuzz_reset();
 	return 0;

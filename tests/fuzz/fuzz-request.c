@@ -18,15 +18,6 @@ int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);
 
 static char	*sock_path;
 
-static void
-loop_some(int n)
-{
-	while (n-- > 0) {
-		ev_run(pmd_loop, EVRUN_NOWAIT);
-		fuzz_settle();
-	}
-}
-
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 {
@@ -55,22 +46,22 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd == -1 || connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
 		abort();
-	loop_some(2);
+	fuzz_loop(2);
 	while (off < len) {
 		n = send(fd, data + off, len - off, MSG_NOSIGNAL);
 		if (n <= 0)
 			break;
 		off += n;
-		loop_some(2);
+		fuzz_loop(2);
 		while (read(fd, buf, sizeof buf) > 0)
 			;
 	}
 	(void)!send(fd, "\n", 1, MSG_NOSIGNAL);
-	loop_some(4);
+	fuzz_loop(4);
 	while (read(fd, buf, sizeof buf) > 0)
 		;
 	close(fd);
-	loop_some(2);
+	fuzz_loop(2);
 	/* Clients still waiting (a kill, a deferred reply) go with the socket. */
 	control_kill_replies();
 	control_close();

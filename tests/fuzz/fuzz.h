@@ -10,6 +10,7 @@
 
 void	 fuzz_init(void);	/* once: the loop, the directory, the config */
 void	 fuzz_settle(void);	/* what pmd does after each loop iteration */
+void	 fuzz_loop(int);	/* n loop iterations that never wait */
 void	 fuzz_reset(void);	/* forget every app: the next input starts clean */
 char	*fuzz_file(const char *, const unsigned char *, size_t);
 extern char *fuzz_dir;

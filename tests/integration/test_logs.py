@@ -15,6 +15,19 @@ from conftest import PMCTL, PMD, log_lines, wait_until
 NO_STAMP = "log_date_format = none\n"
 
 
+def on_tick(tick, action):
+    """A command that runs the shell action each time the file tick
+    appears (and removes it): a worker that writes when told."""
+    return (f"sh -c 'while :; do if [ -e {tick} ]; then rm -f {tick}; {action}; fi; "
+            "sleep 0.02; done'")
+
+
+def tick_once(tick):
+    """Tell an on_tick worker to act once; return once it has seen it."""
+    tick.write_text("")
+    wait_until(lambda: not tick.exists(), what="tick taken")
+
+
 def test_lines_of_many_instances_are_complete_and_in_order(pmd):
     n = 5000
     pmd.start(f"""
@@ -218,8 +231,7 @@ out_file = /dev/full
 """)
 
     def say():
-        tick.write_text("")
-        wait_until(lambda: not tick.exists(), what="tick taken")
+        tick_once(tick)
     say()
     say()
     wait_until(lambda: pmd.show("lost")["log_files"][0]["dropped_lines"] == 2, what="2 dropped")
@@ -478,16 +490,16 @@ def test_the_drop_marker_after_a_full_disk_is_a_line_of_its_own(pmd, tmp_path):
     try:
         (disk / "filler").write_bytes(b"f" * 16384)
         tick = tmp_path / "tick"
+        writer = on_tick(tick, 'printf "%0999d\\n" 7')
         pmd.start(f"""
 [app:big]
-command = sh -c 'while :; do if [ -e {tick} ]; then rm -f {tick}; printf "%0999d\\n" 7; fi; sleep 0.02; done'
+command = {writer}
 out_file = {disk}/big.log
 {NO_STAMP}
 """)
 
         def say():
-            tick.write_text("")
-            wait_until(lambda: not tick.exists(), what="tick taken")
+            tick_once(tick)
         wait_until(lambda: (say(), pmd.show("big")["log_files"][0]["dropped_lines"] > 0)[1],
                    timeout=30, what="the disk to fill")
         (disk / "filler").unlink()
