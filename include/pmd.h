@@ -485,6 +485,9 @@ struct worker {
 	struct app	*app;
 	unsigned	 instance;
 	unsigned	 id;		/* PMD_WORKER_ID of the current process */
+	unsigned	 pm_id;		/* the slot's id: unique across apps,
+					   kept across restarts, reloads and
+					   save/resurrect (PM2's pm_id) */
 	pid_t		 pid;
 	pid_t		 last_pid;	/* of the process before, for events */
 	struct sm	 sm;
@@ -547,7 +550,8 @@ struct worker {
 };
 
 extern unsigned worker_last_id;
-struct worker *worker_new(struct app *, unsigned);
+struct worker *worker_new(struct app *, unsigned, unsigned);
+struct worker *worker_by_id(unsigned);
 void	 worker_free(struct worker *);
 void	 worker_event(struct worker *, enum wevent);
 int	 worker_busy(const struct worker *);
@@ -654,7 +658,7 @@ extern char *log_dir;
 struct app *app_find(const char *);
 struct app *app_create(struct app_config *, char **, int, const char *);
 struct app *app_restore(struct app_config *, char **, int, const char *,
-	    unsigned, const char *);
+	    unsigned, const char *, const unsigned *);
 void	 app_apply(struct app *, enum wevent, int);
 int	 app_listen(struct app *);
 int	 app_listen_slot(struct app *, unsigned);
@@ -683,6 +687,7 @@ char	*app_log_path(const struct app *, unsigned, int);
 int	 target_parse(const char *, struct target *, char **);
 void	 target_clear(struct target *);
 int	 target_has(const struct target *, const struct app *);
+const char *target_app_name(const char *);
 
 /* env.c: the environment of a worker's process. */
 char	**env_worker(struct app *, struct worker *, const char *, int,

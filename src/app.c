@@ -40,7 +40,7 @@ app_create(struct app_config *cfg, char **base_env, int adhoc,
     const char *profile)
 {
 	return app_restore(cfg, base_env, adhoc, profile,
-	    instances_resolve(cfg->instances, daemon_ncpu()), NULL);
+	    instances_resolve(cfg->instances, daemon_ncpu()), NULL, NULL);
 }
 
 /*
@@ -81,7 +81,7 @@ app_walk(struct rows_at *at, unsigned max, void (*fn)(struct worker *, void *),
  */
 struct app *
 app_restore(struct app_config *cfg, char **base_env, int adhoc,
-    const char *profile, unsigned n, const char *held)
+    const char *profile, unsigned n, const char *held, const unsigned *ids)
 {
 	static uint64_t	 serial;
 	struct app	*a = xcalloc(1, sizeof *a);
@@ -99,7 +99,9 @@ app_restore(struct app_config *cfg, char **base_env, int adhoc,
 	trigger_init(a);
 	a->workers = xcalloc(n, sizeof *a->workers);
 	for (i = 0; i < n; i++) {
-		a->workers[i] = worker_new(a, i);
+		/* A saved id another slot has taken since gets a new one. */
+		a->workers[i] = worker_new(a, i, ids != NULL &&
+		    worker_by_id(ids[i]) == NULL ? ids[i] : 0);
 		if (held != NULL && held[i])
 			worker_event(a->workers[i], E_STOP);	/* held */
 	}
@@ -277,7 +279,7 @@ app_scale(struct app *a, unsigned n)
 	if (n > a->nworkers) {
 		a->workers = xrealloc(a->workers, n * sizeof *a->workers);
 		for (i = a->nworkers; i < n; i++)
-			a->workers[i] = worker_new(a, i);
+			a->workers[i] = worker_new(a, i, 0);
 		a->nworkers = n;
 	}
 	for (i = 0; i < a->nworkers; i++) {

@@ -23,7 +23,7 @@ add_event(const struct event *e, void *arg)
 static cJSON *
 cmd_events_exec(struct client *c, cJSON *req)
 {
-	const char	*name = json_string(req, "name");
+	const char	*name = target_app_name(json_string(req, "name"));
 	cJSON		*reply, *lines = cJSON_GetObjectItemCaseSensitive(req,
 			    "lines");
 	size_t		 n = cJSON_IsNumber(lines) ? (size_t)lines->valuedouble :

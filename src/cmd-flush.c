@@ -9,7 +9,7 @@
 static cJSON *
 cmd_flush_exec(struct client *c, cJSON *req)
 {
-	const char	*name = json_string(req, "name");
+	const char	*name = target_app_name(json_string(req, "name"));
 	cJSON		*reply;
 	char		**files;
 

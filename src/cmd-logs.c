@@ -33,7 +33,7 @@ add_file(void *arg, const char *app, int instance, int stream,
 static cJSON *
 cmd_logs_exec(struct client *c, cJSON *req)
 {
-	const char	*name = json_string(req, "name");
+	const char	*name = target_app_name(json_string(req, "name"));
 	const char	*stream = json_string(req, "stream");
 	cJSON		*lines = cJSON_GetObjectItemCaseSensitive(req, "lines");
 	cJSON		*reply;

@@ -53,7 +53,7 @@ static cJSON *
 cmd_scale_exec(struct client *c, cJSON *req)
 {
 	cJSON		*v = cJSON_GetObjectItemCaseSensitive(req, "instances");
-	const char	*name = json_string(req, "name");
+	const char	*name = target_app_name(json_string(req, "name"));
 	struct target	 t = { .instance = -1 };
 	struct app	*a;
 	unsigned	 i, now = 0, n;

@@ -109,7 +109,7 @@ config_json(const struct app_config *cfg)
 static cJSON *
 cmd_show_exec(struct client *c, cJSON *req)
 {
-	const char		*name = json_string(req, "name");
+	const char		*name = target_app_name(json_string(req, "name"));
 	struct app		*a;
 	struct app_config	*cfg;
 	cJSON			*o, *app, *arr, *env;

@@ -273,8 +273,8 @@ adhoc_new(struct client *c, cJSON *req, struct app_config **cfgp,
 	}
 	if (!app_name_valid(cfg->name)) {
 		cJSON *r = reply_error(PMD_E_ARGS, "invalid app name \"%s\": "
-		    "use 1 to 64 of A-Z a-z 0-9 . _ - (and not \"all\")",
-		    cfg->name);
+		    "use 1 to 64 of A-Z a-z 0-9 . _ - (not \"all\", not all "
+		    "digits: those are worker ids)", cfg->name);
 		appcfg_unref(cfg);
 		return r;
 	}

@@ -110,6 +110,7 @@ cmd_worker_json(struct worker *w, int detail)
 	worker_sample(w);
 	cJSON_AddStringToObject(o, "name", w->app->name);
 	cJSON_AddNumberToObject(o, "instance", w->instance);
+	cJSON_AddNumberToObject(o, "id", w->pm_id);
 	cJSON_AddNumberToObject(o, "worker_id", w->id);
 	cJSON_AddNumberToObject(o, "pid", w->pid);
 	cJSON_AddStringToObject(o, "status", sm_state_name(w->sm.state));

@@ -230,7 +230,8 @@ begin_section(struct parse *p, const char *section)
 	name = section + 4;
 	if (!app_name_valid(name)) {
 		perror_at(p, p->line, "[%s]: invalid app name \"%s\": use 1 to "
-		    "64 of A-Z a-z 0-9 . _ - (and not \"all\")", section, name);
+		    "64 of A-Z a-z 0-9 . _ - (not \"all\", not all digits: "
+		    "those are worker ids)", section, name);
 		return;
 	}
 	if ((a = config_find(p->cfg, name)) != NULL) {

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ static unsigned		 save_gen;
 static cJSON *
 app_dump(struct app *a)
 {
-	cJSON		*o = cJSON_CreateObject(), *stopped, *list;
+	cJSON		*o = cJSON_CreateObject(), *stopped, *list, *ids;
 	unsigned	 i, n = 0;
 	char		**e;
 
@@ -76,16 +77,41 @@ app_dump(struct app *a)
 	if (a->profile != NULL)
 		cJSON_AddStringToObject(o, "profile", a->profile);
 	stopped = cJSON_CreateArray();
+	ids = cJSON_CreateArray();
 	for (i = 0; i < a->nworkers; i++) {
 		if (a->workers[i]->sm.want == WANT_GONE)
 			continue;
 		n++;
+		cJSON_AddItemToArray(ids,
+		    cJSON_CreateNumber(a->workers[i]->pm_id));
 		if (a->workers[i]->sm.want == WANT_DOWN)
 			cJSON_AddItemToArray(stopped, cJSON_CreateNumber(i));
 	}
 	cJSON_AddNumberToObject(o, "instances", n);
 	cJSON_AddItemToObject(o, "stopped", stopped);
+	cJSON_AddItemToObject(o, "ids", ids);
 	return o;
+}
+
+/* Whether v is n different whole numbers from 1 to UINT_MAX. */
+static int
+ids_valid(const cJSON *v, unsigned n)
+{
+	const cJSON	*x, *y;
+
+	if (!cJSON_IsArray(v) || (unsigned)cJSON_GetArraySize(v) != n)
+		return 0;
+	cJSON_ArrayForEach(x, v) {
+		if (!cJSON_IsNumber(x) || x->valuedouble < 1 ||
+		    x->valuedouble > UINT_MAX ||
+		    x->valuedouble != (double)(unsigned)x->valuedouble)
+			return 0;
+		for (y = x->next; y != NULL; y = y->next) {
+			if (cJSON_IsNumber(y) && y->valuedouble == x->valuedouble)
+				return 0;
+		}
+	}
+	return 1;
 }
 
 /* In the child: write text to the dump file, or say why not on errfd. */
@@ -347,6 +373,11 @@ entry_check(cJSON *e, int i, char **why)
 	v = cJSON_GetObjectItemCaseSensitive(e, "profile");
 	if (v != NULL && !cJSON_IsString(v))
 		BAD("profile", "expected a string");
+	v = cJSON_GetObjectItemCaseSensitive(e, "ids");
+	if (v != NULL && !ids_valid(v, (unsigned)cJSON_GetObjectItemCaseSensitive(
+	    e, "instances")->valuedouble))
+		BAD("ids", "expected as many different worker ids (1 to "
+		    "4294967295) as instances");
 	v = cJSON_GetObjectItemCaseSensitive(e, "owner");
 	if (v != NULL && (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
 	    v->valuedouble >= OWNER_NONE || v->valuedouble != (long)v->valuedouble))
@@ -411,7 +442,7 @@ restore(cJSON *e, int i, char **why)
 	cJSON			*cmd = cJSON_GetObjectItemCaseSensitive(e,
 				    "command"), *x;
 	cJSON			*env = cJSON_GetObjectItemCaseSensitive(e, "env");
-	unsigned		 n;
+	unsigned		 n, k, *ids = NULL;
 	cJSON			*o = cJSON_GetObjectItemCaseSensitive(e,
 				    "owner");
 	uid_t			 owner = o != NULL ? (uid_t)o->valuedouble :
@@ -463,10 +494,17 @@ restore(cJSON *e, int i, char **why)
 		    x->valuedouble < n)
 			held[(unsigned)x->valuedouble] = 1;
 	}
+	if ((x = cJSON_GetObjectItemCaseSensitive(e, "ids")) != NULL) {
+		ids = xcalloc(n, sizeof *ids);
+		for (k = 0; k < n; k++)
+			ids[k] = (unsigned)cJSON_GetArrayItem(x,
+			    (int)k)->valuedouble;
+	}
 	app_restore(cfg, cmd != NULL && cJSON_IsArray(env) ? strings(env) :
-	    NULL, cmd != NULL, json_string(e, "profile"), n, held);
+	    NULL, cmd != NULL, json_string(e, "profile"), n, held, ids);
 	appcfg_unref(cfg);
 	free(held);
+	free(ids);
 	return 0;
 }
 

@@ -592,7 +592,8 @@ eco_ini_check(const char *file, const cJSON *apps)
 		if (cJSON_IsString(p) && !app_name_valid(p->valuestring) &&
 		    control_char(p->valuestring) == NULL)
 			return xprintf("%s: apps[%d].name: \"%s\" is not an app "
-			    "name (1 to 64 of A-Z a-z 0-9 . _ -, and not \"all\")",
+			    "name (1 to 64 of A-Z a-z 0-9 . _ -, not \"all\", not "
+			    "all digits)",
 			    file, i, p->valuestring);
 		if ((cause = ini_field(file, i, "name",
 		    cJSON_GetObjectItemCaseSensitive(app, "name"), 0)) ||

@@ -370,8 +370,9 @@ app_name_valid(const char *s)
 {
 	size_t	n = strlen(s);
 
+	/* All digits would be a worker's id. */
 	if (n == 0 || n > 64 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
-	    strcmp(s, "all") == 0)
+	    strcmp(s, "all") == 0 || strspn(s, "0123456789") == n)
 		return 0;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789._-") == n;

@@ -442,9 +442,10 @@ pmctl_list_row(char *buf, size_t size, cJSON *r, int namew, const char *on,
 		snprintf(pid, sizeof pid, "%.0f", num(r, "pid"));
 	else
 		snprintf(pid, sizeof pid, "-");
-	snprintf(buf, size, "%-*s  %4.0f  %8s  %s%-9s%s  %8.0f  %6s  %5.1f%%  "
-	    "%7s", namew, str(r, "name"), num(r, "instance"), pid, on,
-	    str(r, "status"), off, num(r, "restarts"), up, num(r, "cpu"), mem);
+	snprintf(buf, size, "%-*s  %4.0f  %4.0f  %8s  %s%-9s%s  %8.0f  %6s  "
+	    "%5.1f%%  %7s", namew, str(r, "name"), num(r, "id"),
+	    num(r, "instance"), pid, on, str(r, "status"), off,
+	    num(r, "restarts"), up, num(r, "cpu"), mem);
 }
 
 /* The width of the name column, and the header line above the rows. */
@@ -458,8 +459,9 @@ pmctl_list_header(char *buf, size_t size, cJSON *rows)
 		if ((int)strlen(str(r, "name")) > w)
 			w = (int)strlen(str(r, "name"));
 	}
-	snprintf(buf, size, "%-*s  %4s  %8s  %-9s  %8s  %6s  %6s  %7s", w,
-	    "NAME", "ID", "PID", "STATUS", "RESTARTS", "UPTIME", "CPU", "MEM");
+	snprintf(buf, size, "%-*s  %4s  %4s  %8s  %-9s  %8s  %6s  %6s  %7s", w,
+	    "NAME", "ID", "INST", "PID", "STATUS", "RESTARTS", "UPTIME", "CPU",
+	    "MEM");
 	return w;
 }
 

@@ -148,7 +148,7 @@ reload_next(struct rolling *r)
 static void
 start_fresh(struct rolling *r, struct worker *old)
 {
-	r->fresh = worker_new(r->app, old->instance);
+	r->fresh = worker_new(r->app, old->instance, old->pm_id);
 	r->fresh->trial = trial;
 	/* A replacement for one instance (over its memory) is a restart. */
 	sm_succeed(&r->fresh->sm, &old->sm, r->end != UINT_MAX);

@@ -1,25 +1,41 @@
 /*
- * Targets of commands: "NAME", "NAME:INSTANCE", "all", or the apps of a
- * file; and whether an app is one of them.
+ * Targets of commands: "NAME", "NAME:INSTANCE", "all", a worker's id, or
+ * the apps of a file; and whether an app is one of them.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pmd.h"
 
-/* "NAME", "NAME:INSTANCE" or "all". */
+/* "NAME", "NAME:INSTANCE", "all" or ID. */
 int
 target_parse(const char *s, struct target *t, char **cause)
 {
 	const char	*colon = strrchr(s, ':');
+	struct worker	*w;
 	unsigned long	 n;
-	char		*why;
+	char		*why = NULL;
 
 	t->name = NULL;
 	t->names = NULL;
 	t->instance = -1;
 	if (strcmp(s, "all") == 0)
 		return 0;
+	/* A worker's id (app names are never all digits). */
+	if (*s >= '0' && *s <= '9' && strspn(s, "0123456789") == strlen(s)) {
+		if (parse_uint(s, UINT_MAX, &n, &why) == -1 ||
+		    (w = worker_by_id((unsigned)n)) == NULL) {
+			if (why != NULL)
+				free(why);
+			*cause = xprintf("no worker with id %s (pmctl list shows "
+			    "the ids)", s);
+			return -1;
+		}
+		t->name = xstrdup(w->app->name);
+		t->instance = (int)w->instance;
+		return 0;
+	}
 	if (colon != NULL) {
 		if (parse_uint(colon + 1, 4095, &n, &why) == -1) {
 			*cause = xprintf("\"%s\": the instance after ':' must be "
@@ -55,4 +71,25 @@ target_has(const struct target *t, const struct app *a)
 	if (t->names != NULL)
 		return strv_has(t->names, a->name);
 	return t->name == NULL || strcmp(t->name, a->name) == 0;
+}
+
+/*
+ * The app a command that takes an app's name means by s: the app of the
+ * worker whose id s is, or s itself.
+ */
+const char *
+target_app_name(const char *s)
+{
+	struct worker	*w;
+	unsigned long	 n;
+	char		*why;
+
+	if (s == NULL || *s < '0' || *s > '9' ||
+	    strspn(s, "0123456789") != strlen(s))
+		return s;
+	if (parse_uint(s, UINT_MAX, &n, &why) == -1) {
+		free(why);
+		return s;
+	}
+	return (w = worker_by_id((unsigned)n)) != NULL ? w->app->name : s;
 }

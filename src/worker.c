@@ -19,6 +19,7 @@
 #include "pmd.h"
 
 unsigned	worker_last_id;	/* of the last spawn: ids only grow */
+static unsigned	pm_last_id;	/* of the last slot made */
 
 #define CPU_WINDOW	0.5	/* seconds: the shortest a CPU figure spans */
 
@@ -154,8 +155,12 @@ watchdog_pet(struct worker *w)
 	ev_timer_start(pmd_loop, &w->watchdog_w);
 }
 
+/*
+ * A slot for instance of app, with the id pm_id (a reload's new worker
+ * takes its slot's; a resurrect gives the saved one), or a new id if 0.
+ */
 struct worker *
-worker_new(struct app *app, unsigned instance)
+worker_new(struct app *app, unsigned instance, unsigned pm_id)
 {
 	struct worker	*w = xcalloc(1, sizeof *w);
 	char		*path;
@@ -163,6 +168,9 @@ worker_new(struct app *app, unsigned instance)
 
 	w->app = app;
 	w->instance = instance;
+	w->pm_id = pm_id != 0 ? pm_id : ++pm_last_id;
+	if (w->pm_id > pm_last_id)
+		pm_last_id = w->pm_id;
 	for (s = LOG_OUT; s <= LOG_ERR; s++) {
 		path = app_log_path(app, instance, s);
 		*(s == LOG_OUT ? &w->outf : &w->errf) = logfile_open(path,
@@ -576,4 +584,21 @@ worker_sample(struct worker *w)
 		w->cpu_ticks = ps.ticks;
 		w->cpu_at = now;
 	}
+}
+
+/* The slot with the id pm_id (a reload's new worker once it has it). */
+struct worker *
+worker_by_id(unsigned pm_id)
+{
+	struct app	*a;
+	unsigned	 i;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		for (i = 0; i < a->nworkers; i++) {
+			if (a->workers[i]->pm_id == pm_id &&
+			    a->workers[i]->sm.want != WANT_GONE)
+				return a->workers[i];
+		}
+	}
+	return NULL;
 }

@@ -480,3 +480,39 @@ def test_completion_has_every_key_option_and_help_every_alias(pmd, tmp_path):
             assert "did you mean" not in r.stderr, r.stderr
         else:
             assert f'did you mean "{close}"?' in r.stderr
+
+
+def test_worker_ids_as_pm2_has_them(pmd, tmp_path):
+    """Every worker has a numeric id, unique across apps and kept across
+    restarts, reloads and save/resurrect; every command that takes an app
+    takes an id; an app name of digits alone is refused."""
+    conf = pmd.write_config(sleeper("alpha", 2) + sleeper("beta"))
+    pmd.start(args=["-c", conf])
+    pmd.wait_status("alpha", "online", count=2)
+    ids = {(w["name"], w["instance"]): w["id"] for w in pmd.workers()}
+    assert sorted(ids.values()) == [1, 2, 3]
+    beta = ids[("beta", 0)]
+    pmd.ok("stop", str(beta))
+    assert pmd.workers("beta")[0]["status"] == "stopped"
+    assert pmd.workers("alpha")[0]["status"] == "online"
+    pmd.ok("restart", str(beta))
+    pmd.ok("reload", "alpha")
+    pmd.ok("restart", str(ids[("alpha", 1)]))
+    assert {(w["name"], w["instance"]): w["id"] for w in pmd.workers()} == ids
+    assert pmd.json("show", str(beta))["app"]["name"] == "beta"
+    assert pmd.ok("logs", str(beta), "--lines", "1").returncode == 0
+    assert "ID  INST" in pmd.ok("list").stdout
+    r = pmd.ctl("stop", "999")
+    assert r.returncode == 1 and "no worker with id 999" in r.stderr
+    r = pmd.ctl("start", "--name", "123", "--", "sleep", "1")
+    assert r.returncode == 1 and 'invalid app name "123"' in r.stderr
+    # A new app's ids come after the others; save and resurrect keep all.
+    pmd.ok("start", "--name", "gamma", "--", "sleep", "1000")
+    gamma = pmd.workers("gamma")[0]["id"]
+    assert gamma == 4
+    ids[("gamma", 0)] = gamma
+    pmd.ok("save")
+    restart_pmd(pmd, conf, "--resurrect")
+    wait_until(lambda: len([w for w in pmd.workers() if w["status"] == "online"]) == 4,
+               what="all back")
+    assert {(w["name"], w["instance"]): w["id"] for w in pmd.workers()} == ids

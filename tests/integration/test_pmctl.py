@@ -87,7 +87,8 @@ def test_list_json_and_table(pmd):
                           "cpu", "memory"}
         assert w["memory"] > 0  # resident bytes read from /proc
     table = pmd.ok("list").stdout.splitlines()
-    assert table[0].split() == ["NAME", "ID", "PID", "STATUS", "RESTARTS", "UPTIME", "CPU", "MEM"]
+    assert table[0].split() == ["NAME", "ID", "INST", "PID", "STATUS", "RESTARTS", "UPTIME",
+                                "CPU", "MEM"]
     assert "\033[" not in "".join(table)  # not a terminal: no colour
     assert pmd.ok("ls").stdout.splitlines()[0] == table[0]
     v = pmd.ok("version").stdout

@@ -198,7 +198,8 @@ test_errors(void **state)
 	    "main.conf:2: command: the command is empty");
 	expect_error("[app:a/b]\ncommand = x\n",
 	    "main.conf:1: [app:a/b]: invalid app name \"a/b\": use 1 to 64 "
-	    "of A-Z a-z 0-9 . _ - (and not \"all\")");
+	    "of A-Z a-z 0-9 . _ - (not \"all\", not all digits: those are worker "
+	    "ids)");
 	got = load_error("[app:x]\ncommand = x\n[app:x]\ncommand = y\n");
 	want = xprintf("main.conf:3: [app:x]: app \"x\" is already defined "
 	    "at %s/main.conf:1", dir);
