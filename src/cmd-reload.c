@@ -111,7 +111,7 @@ static const struct cmd_arg cmd_reload_args[] = {
 
 const struct cmd_entry cmd_reload_entry = {
 	.name = "reload",
-	.alias = NULL,
+	.alias = "gracefulReload",
 	.usage = "NAME|all",
 	.help = "replace workers one at a time, without downtime",
 	.args = cmd_reload_args,

@@ -26,7 +26,7 @@ print_save(cJSON *reply, cJSON *req, FILE *in)
 
 const struct cmd_entry cmd_save_entry = {
 	.name = "save",
-	.alias = NULL,
+	.alias = "dump",
 	.usage = "",
 	.help = "write the running set of apps to the dump file",
 	.args = NULL,

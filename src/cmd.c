@@ -367,3 +367,42 @@ appcfg_keys_json(const struct app_config *cfg)
 	appcfg_unref(def);
 	return o;
 }
+
+/*
+ * The pids (what = "pids") or ids ("ids") of the workers of req's target
+ * (every app without one), in app and instance order; a slot with no
+ * process has no pid.
+ */
+cJSON *
+cmd_worker_numbers(cJSON *req, const char *what)
+{
+	struct target	 t = { .instance = -1 };
+	struct app	*a;
+	struct worker	*w;
+	cJSON		*reply, *list;
+	unsigned	 i;
+
+	if (json_string(req, "target") != NULL &&
+	    cmd_get_target(req, &t, &reply) == -1)
+		return reply;
+	reply = reply_ok();
+	list = cJSON_AddArrayToObject(reply, what);
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->want == APP_GONE || !target_has(&t, a))
+			continue;
+		for (i = 0; i < a->nworkers; i++) {
+			w = a->workers[i];
+			if ((t.instance >= 0 && i != (unsigned)t.instance) ||
+			    w->sm.want == WANT_GONE)
+				continue;
+			if (strcmp(what, "ids") == 0)
+				cJSON_AddItemToArray(list,
+				    cJSON_CreateNumber(w->pm_id));
+			else if (w->pid > 0)
+				cJSON_AddItemToArray(list,
+				    cJSON_CreateNumber(w->pid));
+		}
+	}
+	target_clear(&t);
+	return reply;
+}

@@ -282,6 +282,42 @@ set_timeout(const char *s)
 	timeout_opt = ms / 1000.0;
 }
 
+/* What to do with pmd for a command of PM2's it does not have. */
+static const char *
+pm2_advice(const char *name)
+{
+	static const struct {
+		const char	*pm2;
+		const char	*advice;
+	} advice[] = {
+		{ "trigger", "pmctl send NAME JSON writes to a worker's message "
+		    "channel (process.on('message'))" },
+		{ "sendDataToProcessId", "pmctl send ID JSON" },
+		{ "install", "log rotation is built in (log_max_size, log_retain "
+		    "in pmd.conf(5)); modules do not apply" },
+		{ "deploy", "see conf/deploy (Ansible, Dockerfile, Kubernetes) in "
+		    "pmd's sources" },
+		{ "update", "restart pmd to run a new binary: pmctl save; "
+		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
+		{ "link", "pmd has no hosted monitoring; [daemon] metrics = "
+		    "tcp://HOST:PORT serves /metrics for Prometheus" },
+		{ "plus", "pmd has no hosted monitoring; [daemon] metrics = "
+		    "tcp://HOST:PORT serves /metrics for Prometheus" },
+		{ "unstartup", "systemctl disable pmd" },
+		{ "ecosystem", "write an INI file (pmd.conf(5)), or pmctl import "
+		    "an existing ecosystem file" },
+		{ "init", "write an INI file (pmd.conf(5)), or pmctl import "
+		    "an existing ecosystem file" },
+	};
+	size_t	i;
+
+	for (i = 0; i < nitems(advice); i++) {
+		if (strcmp(advice[i].pm2, name) == 0)
+			return advice[i].advice;
+	}
+	return NULL;
+}
+
 /* Read one JSON line from the daemon; NULL at EOF. */
 cJSON *
 pmctl_read_reply(FILE *in)
@@ -662,7 +698,9 @@ main(int argc, char **argv)
 		printf("jlist prettylist commands help\n");
 		return 0;
 	}
-	if ((cmd = cmd_find(name, 1)) == NULL) {
+	if ((cmd = cmd_find(name, 1)) == NULL && (nc = pm2_advice(name)) != NULL)
+		pmctl_usage_error("%s is PM2's; with pmd: %s", name, nc);
+	if (cmd == NULL) {
 		const char *names[64], *close;
 		size_t n = 0;
 		for (ce = cmd_table; *ce != NULL && n < nitems(names); ce++)

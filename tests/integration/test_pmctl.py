@@ -256,3 +256,29 @@ def test_a_command_given_as_one_string_runs(pmd, tmp_path):
     assert len(pmd.wait_status("sleep", "online", count=2)) == 2
     r = pmd.ctl("start", "sh -c 'exit 3")
     assert r.returncode == 2 and "start: \"sh -c 'exit 3\": unterminated ' quote" in r.stderr
+
+
+def test_pid_id_env_and_pm2_words(pmd):
+    """PM2's pid, id and env; dump and gracefulReload as aliases; PM2's
+    commands pmd does not have say what to do instead."""
+    pmd.start("[app:web]\ncommand = sleep 1000\ninstances = 2\nenv.GREETING = hi there\n")
+    ws = pmd.wait_status("web", "online", count=2)
+    assert pmd.ok("pid", "web").stdout.split() == [str(w["pid"]) for w in ws]
+    assert pmd.ok("id", "web").stdout.split() == [str(w["id"]) for w in ws]
+    assert pmd.ok("pid").stdout.split() == [str(w["pid"]) for w in ws]
+    env = pmd.ok("env", str(ws[1]["id"])).stdout.splitlines()
+    assert "GREETING=hi there" in env and "PMD_INSTANCE=1" in env
+    r = pmd.ctl("env", "web")
+    assert r.returncode == 1 and "env shows one worker: give its id or web:INSTANCE" in r.stderr
+    r = pmd.ctl("env", "99")
+    assert r.returncode == 1 and "no worker with id 99" in r.stderr
+    r = pmd.ctl("id", "nothere")
+    assert r.returncode == 1 and 'no app named "nothere"' in r.stderr
+    pmd.ok("dump")
+    assert (pmd.home / "dump.json").exists()
+    pmd.ok("gracefulReload", "web")
+    for word, advice in (("trigger", "pmctl send"), ("install", "log_max_size"),
+                         ("deploy", "conf/deploy"), ("update", "systemctl restart pmd")):
+        r = pmd.ctl(word, "x")
+        assert r.returncode == 2 and f"{word} is PM2's; with pmd: " in r.stderr, r.stderr
+        assert advice in r.stderr
