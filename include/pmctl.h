@@ -21,6 +21,7 @@ void	 pmctl_print_names(const char *, cJSON *);
 cJSON	*pmctl_exchange(int, FILE *, cJSON *, char **);
 int	 pmctl_redial(int *, FILE **);
 void	 pmctl_print_list(cJSON *);
+void	 pmctl_sort_rows(cJSON *);
 int	 pmctl_list_header(char *, size_t, cJSON *);
 void	 pmctl_list_row(char *, size_t, cJSON *, int, const char *,
 	    const char *);

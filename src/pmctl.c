@@ -598,6 +598,8 @@ print_reply(const struct cmd_entry *ce, cJSON *req, cJSON *reply, FILE *in)
 			    "error");
 		return EXIT_DAEMON;
 	}
+	if (ce == &cmd_list_entry && rows != NULL)
+		pmctl_sort_rows(rows);
 	if (pmctl_json) {
 		/* list --json is the array of workers itself. */
 		s = cJSON_PrintUnformatted(ce == &cmd_list_entry &&

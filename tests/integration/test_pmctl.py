@@ -282,3 +282,21 @@ def test_pid_id_env_and_pm2_words(pmd):
         r = pmd.ctl(word, "x")
         assert r.returncode == 2 and f"{word} is PM2's; with pmd: " in r.stderr, r.stderr
         assert advice in r.stderr
+
+
+def test_list_sort(pmd):
+    pmd.start("[app:b]\ncommand = sleep 1000\ninstances = 2\n[app:a]\ncommand = sleep 1000\n")
+    pmd.wait_status("b", "online", count=2)
+    pmd.wait_status("a", "online")
+    names = [w["name"] for w in pmd.json("list", "--sort", "name")]
+    assert names == ["a", "b", "b"]
+    ids = [w["id"] for w in pmd.json("list", "--sort", "id:desc")]
+    assert ids == sorted(ids, reverse=True)
+    rows = pmd.ok("list", "--sort", "pid:asc").stdout.splitlines()[1:]
+    pids = [int(r.split()[3]) for r in rows]
+    assert pids == sorted(pids)
+    for bad, message in ((("--sort", "size"), 'no field "size"'),
+                         (("--sort", "mem:up"), "expected asc or desc"),
+                         (("--sort",), "usage: pmctl list")):
+        r = pmd.ctl("list", *bad)
+        assert r.returncode == 2 and message in r.stderr, r.stderr
