@@ -539,14 +539,34 @@ make_log_dirs(const cJSON *keys)
  */
 static void
 build_ecosystem(cJSON *req, const char *file, const char *profile,
-    int options)
+    const char *only, int options)
 {
-	cJSON	*apps, *app, *env, *v, *p;
+	cJSON	*apps, *app, *env, *v, *p, *next;
+	char	**names = NULL, *cause;
+	size_t	 i;
 
 	if (options)
 		pmctl_usage_error("start: an ecosystem file takes --env PROFILE "
-		    "alone; its apps' settings are in the file");
+		    "and --only NAMES alone; its apps' settings are in the file");
 	apps = eco_load(file, profile);
+	/* --only a,b: those apps of the file, each one it has. */
+	if (only != NULL && parse_list(only, &names, &cause) == -1)
+		pmctl_usage_error("start: --only: %s", cause);
+	for (i = 0; names != NULL && names[i] != NULL; i++) {
+		cJSON_ArrayForEach(app, apps) {
+			if (strcmp(json_string(app, "name"), names[i]) == 0)
+				break;
+		}
+		if (app == NULL)
+			pmctl_usage_error("start: --only: %s has no app named "
+			    "\"%s\"", file, names[i]);
+	}
+	for (app = apps->child; names != NULL && app != NULL; app = next) {
+		next = app->next;
+		if (!strv_has(names, json_string(app, "name")))
+			cJSON_Delete(cJSON_DetachItemViaPointer(apps, app));
+	}
+	argv_free(names);
 	cJSON_ArrayForEach(app, apps) {
 		env = cJSON_CreateObject();
 		p = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
@@ -580,6 +600,7 @@ static void
 build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 {
 	const char	*name = NULL, *inst = NULL, *profile = NULL;
+	const char	*only = NULL;
 	const char	*target = NULL, *interp = NULL, **slot;
 	char		 path[PATH_MAX], cwd[PATH_MAX], *dname = NULL;
 	char		**words = NULL, **w, *cause;
@@ -605,6 +626,8 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			slot = &inst;
 		else if (strcmp(argv[i], "--env") == 0)
 			slot = &profile;
+		else if (strcmp(argv[i], "--only") == 0)
+			slot = &only;
 		else if (strcmp(argv[i], "--interpreter") == 0)
 			slot = &interp;
 		else {
@@ -622,14 +645,18 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 	    script_interpreter(target) != NULL || eco_is_file(target)) &&
 	    is_file(target)) {
 		if (eco_is_file(target)) {
-			build_ecosystem(req, target, profile, name != NULL ||
-			    inst != NULL || watch || interp != NULL ||
-			    cJSON_GetArraySize(keys) > 0 || i < argc);
+			build_ecosystem(req, target, profile, only,
+			    name != NULL || inst != NULL || watch ||
+			    interp != NULL || cJSON_GetArraySize(keys) > 0 ||
+			    i < argc);
 			cJSON_Delete(keys);
 			return;
 		}
 		script = 1;
 	}
+	if (only != NULL)
+		pmctl_usage_error("start: --only chooses apps of an ecosystem "
+		    "file");
 	/*
 	 * "gunicorn -w 4 app:app": a command given as one string, as PM2
 	 * takes it, split as the command key is.

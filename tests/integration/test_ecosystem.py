@@ -205,3 +205,17 @@ def test_import_never_writes_a_section_or_key_the_file_did_not_name(pmd, tmp_pat
     wait_until(lambda: "'1\\n[app:evil]'" in log_lines(pmd.logs / "ok.out.log"),
                what="the value as it was")
     assert [w["name"] for w in pmd.workers()] == ["ok"]
+
+
+def test_only_some_apps_of_an_ecosystem_file(pmd, tmp_path):
+    (tmp_path / "ecosystem.json").write_text(
+        '{"apps": [{"name": "a", "script": "sleep", "args": "1000"},'
+        ' {"name": "b", "script": "sleep", "args": "1000"},'
+        ' {"name": "c", "script": "sleep", "args": "1000"}]}')
+    pmd.start()
+    pmd.ok("start", "ecosystem.json", "--only", "a,c", cwd=tmp_path)
+    assert sorted({w["name"] for w in pmd.workers()}) == ["a", "c"]
+    r = pmd.ctl("start", "ecosystem.json", "--only", "a,zz", cwd=tmp_path)
+    assert r.returncode == 2 and 'ecosystem.json has no app named "zz"' in r.stderr
+    r = pmd.ctl("start", "--only", "a", "--", "sleep", "1")
+    assert r.returncode == 2 and "--only chooses apps of an ecosystem file" in r.stderr
