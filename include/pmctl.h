@@ -13,6 +13,7 @@
 
 extern int color;
 extern int pmctl_json;
+extern const char *pmctl_start_running;	/* startOrRestart, startOrReload */
 
 void	 pmctl_usage_error(const char *, ...)
 	    __attribute__((noreturn, format(printf, 1, 2)));

@@ -58,6 +58,25 @@ start_fits(const struct app_config *cfg, unsigned *pending)
 	return r;
 }
 
+/* An app that runs already: started, or restarted or reloaded. */
+static void
+start_running(struct app *a, const char *running)
+{
+	char	*why;
+
+	if (running != NULL && strcmp(running, "reload") == 0) {
+		if (rolling_begin(a, NULL, -1, &why) == -1) {
+			log_warn("%s: startOrReload: %s; restarted instead",
+			    a->name, why);
+			free(why);
+			app_apply(a, E_RESTART, -1);
+		}
+	} else if (running != NULL)
+		app_apply(a, E_RESTART, -1);
+	else
+		app_apply(a, E_START, -1);
+}
+
 static int
 has_profile(struct app_config *cfg, const char *profile)
 {
@@ -332,10 +351,11 @@ start_adhoc(struct client *c, cJSON *req)
 /*
  * Several ad-hoc apps at once (an ecosystem file): all are checked
  * before any starts. One that runs already as an ad-hoc app is started
- * as it is, as PM2 does.
+ * as it is, as PM2 does; or, with running (startOrRestart, startOrReload),
+ * restarted or reloaded.
  */
 static cJSON *
-start_apps(struct client *c, cJSON *list)
+start_apps(struct client *c, cJSON *list, const char *running)
 {
 	struct target		  t = { .instance = -1 };
 	size_t			  n = cJSON_GetArraySize(list), i = 0, j;
@@ -373,7 +393,7 @@ start_apps(struct client *c, cJSON *list)
 		if (r == NULL) {
 			strv_add(&t.names, cfgs[j]->name);
 			if ((a = app_find(cfgs[j]->name)) != NULL) {
-				app_apply(a, E_START, -1);
+				start_running(a, running);
 				argv_free(envs[j]);
 			} else
 				app_create(cfgs[j], envs[j], 1, NULL);
@@ -398,12 +418,17 @@ cmd_start_exec(struct client *c, cJSON *req)
 	const char	*target = json_string(req, "target");
 	const char	*file = json_string(req, "file");
 	const char	*profile = json_string(req, "env_profile");
+	const char	*running = json_string(req, "running");
 
 	if (command != NULL)
 		return start_adhoc(c, req);
+	if (running != NULL && strcmp(running, "restart") != 0 &&
+	    strcmp(running, "reload") != 0)
+		return reply_error(PMD_E_ARGS, "field \"running\": expected "
+		    "\"restart\" or \"reload\"");
 	if (cJSON_HasObjectItem(req, "apps"))
 		return start_apps(c, cJSON_GetObjectItemCaseSensitive(req,
-		    "apps"));
+		    "apps"), running);
 	if (file != NULL) {
 		if (file[0] != '/')
 			return reply_error(PMD_E_ARGS, "field \"file\": "
@@ -645,6 +670,9 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 	    script_interpreter(target) != NULL || eco_is_file(target)) &&
 	    is_file(target)) {
 		if (eco_is_file(target)) {
+			if (pmctl_start_running != NULL)
+				cJSON_AddStringToObject(req, "running",
+				    pmctl_start_running);
 			build_ecosystem(req, target, profile, only,
 			    name != NULL || inst != NULL || watch ||
 			    interp != NULL || cJSON_GetArraySize(keys) > 0 ||
@@ -657,6 +685,10 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 	if (only != NULL)
 		pmctl_usage_error("start: --only chooses apps of an ecosystem "
 		    "file");
+	if (pmctl_start_running != NULL)
+		pmctl_usage_error("startOr%s takes an ecosystem file (and "
+		    "--env, --only)", pmctl_start_running[2] == 'l' ?
+		    "Reload" : "Restart");
 	/*
 	 * "gunicorn -w 4 app:app": a command given as one string, as PM2
 	 * takes it, split as the command key is.
@@ -759,6 +791,7 @@ static const struct cmd_arg cmd_start_args[] = {
 	{ "watch", ARG_BOOL, 0, 0, 0 },
 	{ "keys", ARG_STRING_MAP, 0, 0, 0 },
 	{ "apps", ARG_OBJECTS, 0, 0, 0 },
+	{ "running", ARG_STRING, 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
 

@@ -38,6 +38,7 @@
 extern const struct cmd_entry cmd_list_entry, cmd_version_entry;
 
 int		 pmctl_json;	/* --json */
+const char	*pmctl_start_running;	/* startOr...: "restart", "reload" */
 static char	*socket_path;	/* where the daemon answered */
 int		 color;
 static double	 timeout_opt;	/* --timeout, seconds; 0: the defaults */
@@ -56,6 +57,10 @@ usage(FILE *f)
 		    (*ce)->alias ? (*ce)->alias : "", (*ce)->alias ? ")" : "");
 	fprintf(f, "  %-8s %s\n           %s\n", "jlist", "",
 	    "PM2's: list --json (prettylist: indented)");
+	fprintf(f, "  %s\n           %s\n", "startOrRestart FILE [--env "
+	    "PROFILE] [--only NAMES]", "PM2's: start an ecosystem file's apps, "
+	    "restart those that run (startOrReload, startOrGracefulReload: "
+	    "reload them)");
 	fprintf(f, "  %-8s %s\n           %s\n", "commands", "[keys]",
 	    "every command and alias, or every --KEY option of start (for "
 	    "shell completion)");
@@ -677,6 +682,15 @@ main(int argc, char **argv)
 			j--;
 		}
 	}
+	/* PM2's deploy words: start, or restart or reload what runs. */
+	if (strcmp(name, "startOrRestart") == 0) {
+		pmctl_start_running = "restart";
+		name = "start";
+	} else if (strcmp(name, "startOrReload") == 0 ||
+	    strcmp(name, "startOrGracefulReload") == 0) {
+		pmctl_start_running = "reload";
+		name = "start";
+	}
 	/* PM2's names for list as JSON. */
 	if (strcmp(name, "jlist") == 0 || strcmp(name, "prettylist") == 0) {
 		pretty = name[0] == 'p';
@@ -697,7 +711,8 @@ main(int argc, char **argv)
 		for (ce = cmd_table; *ce != NULL; ce++)
 			printf("%s%s%s\n", (*ce)->name, (*ce)->alias ? " " : "",
 			    (*ce)->alias ? (*ce)->alias : "");
-		printf("jlist prettylist commands help\n");
+		printf("jlist prettylist commands help startOrRestart "
+		    "startOrReload startOrGracefulReload\n");
 		return 0;
 	}
 	if ((cmd = cmd_find(name, 1)) == NULL && (nc = pm2_advice(name)) != NULL)

@@ -219,3 +219,21 @@ def test_only_some_apps_of_an_ecosystem_file(pmd, tmp_path):
     assert r.returncode == 2 and 'ecosystem.json has no app named "zz"' in r.stderr
     r = pmd.ctl("start", "--only", "a", "--", "sleep", "1")
     assert r.returncode == 2 and "--only chooses apps of an ecosystem file" in r.stderr
+
+
+def test_start_or_restart_and_reload_as_deploy_scripts_run_them(pmd, tmp_path):
+    (tmp_path / "ecosystem.json").write_text(
+        '{"apps": [{"name": "a", "script": "sleep", "args": "1000", "instances": 2}]}')
+    pmd.start()
+    pmd.ok("startOrRestart", "ecosystem.json", cwd=tmp_path)
+    first = {w["pid"] for w in pmd.wait_status("a", "online", count=2)}
+    pmd.ok("startOrRestart", "ecosystem.json", cwd=tmp_path)
+    second = {w["pid"] for w in pmd.wait_status("a", "online", count=2)}
+    assert not first & second
+    pmd.ok("startOrReload", "ecosystem.json", cwd=tmp_path)
+    wait_until(lambda: not {w["pid"] for w in pmd.workers("a")} & second and
+               all(w["status"] == "online" for w in pmd.workers("a")), what="the reload")
+    assert "a: reload: replacing its workers one at a time" in pmd.stderr()
+    pmd.ok("startOrGracefulReload", "ecosystem.json", cwd=tmp_path)
+    r = pmd.ctl("startOrReload", "--", "sleep", "1")
+    assert r.returncode == 2 and "startOrReload takes an ecosystem file" in r.stderr
