@@ -802,6 +802,8 @@ struct cJSON *reply_error(const char *, const char *, ...)
 int	 cmd_get_target(struct cJSON *, struct target *, struct cJSON **);
 struct cJSON *cmd_reply_list(struct client *);
 struct cJSON *cmd_worker_numbers(struct cJSON *, const char *);
+struct cJSON *cmd_update_env(struct client *, const struct target *,
+	    struct cJSON *);
 
 /* How far a listing made a batch at a time has got. */
 int	 cmd_list_rows(struct rows_at *, unsigned, char **, size_t *);

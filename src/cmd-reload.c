@@ -9,6 +9,7 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "pmctl.h"
 
 #ifndef PMCTL
 static int
@@ -93,6 +94,11 @@ cmd_reload_exec(struct client *c, cJSON *req)
 		return reply_error(PMD_E_ARGS, "reload takes a whole app; it "
 		    "replaces the instances one at a time");
 	}
+	if ((reply = cmd_update_env(c, &t, cJSON_GetObjectItemCaseSensitive(
+	    req, "env"))) != NULL) {
+		target_clear(&t);
+		return reply;
+	}
 	if (cmd_reload_begin(&t, &cause) == -1) {
 		target_clear(&t);
 		reply = reply_error(PMD_E_FAILED, "%s", cause);
@@ -106,17 +112,18 @@ cmd_reload_exec(struct client *c, cJSON *req)
 
 static const struct cmd_arg cmd_reload_args[] = {
 	{ "target", ARG_STRING, 1, 0, 0 },
+	{ "env", ARG_STRING_MAP, 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
 
 const struct cmd_entry cmd_reload_entry = {
 	.name = "reload",
 	.alias = "gracefulReload",
-	.usage = "NAME|all",
+	.usage = "NAME|all [--update-env]",
 	.help = "replace workers one at a time, without downtime",
 	.args = cmd_reload_args,
 	.flags = CMD_WAITS,
 	.exec = CMD_EXEC(cmd_reload_exec),
-	.build = CMD_PMCTL(NULL),
+	.build = CMD_PMCTL(pmctl_build_target_env),
 	.print = CMD_PMCTL(NULL),
 };

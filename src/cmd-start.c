@@ -517,21 +517,6 @@ is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Into env: pmctl's environment, as PM2 gives a command. */
-static void
-add_environ(cJSON *env)
-{
-	char	**e, *eq, *key;
-
-	for (e = environ; *e != NULL; e++) {
-		if ((eq = strchr(*e, '=')) == NULL)
-			continue;
-		key = xstrndup(*e, eq - *e);
-		if (!cJSON_HasObjectItem(env, key))
-			cJSON_AddStringToObject(env, key, eq + 1);
-		free(key);
-	}
-}
 
 /* PM2 makes the directories of an app's log files: so does pmctl. */
 static void
@@ -604,7 +589,7 @@ build_ecosystem(cJSON *req, const char *file, const char *profile,
 				cJSON_AddStringToObject(env, v->string,
 				    v->valuestring);
 		}
-		add_environ(env);
+		pmctl_add_environ(env);
 		cJSON_ReplaceItemInObject(app, "env", env);
 		make_log_dirs(cJSON_GetObjectItemCaseSensitive(app, "keys"));
 		cJSON_DeleteItemFromObject(app, "profiles");
@@ -757,7 +742,7 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			fatalx(EXIT_USAGE, "getcwd: %s", strerror(errno));
 		cJSON_AddStringToObject(req, "cwd", cwd);
 		/* As with PM2, the command gets the environment of pmctl. */
-		add_environ(cJSON_AddObjectToObject(req, "env"));
+		pmctl_add_environ(cJSON_AddObjectToObject(req, "env"));
 		return;
 	}
 	if (target == NULL)

@@ -2,6 +2,7 @@
  * What the daemon's commands share to read requests and build replies;
  * the commands themselves are cmd-NAME.c, listed in cmd-table.c.
  */
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <stdarg.h>
@@ -405,4 +406,46 @@ cmd_worker_numbers(cJSON *req, const char *what)
 	}
 	target_clear(&t);
 	return reply;
+}
+
+/*
+ * restart and reload --update-env: the apps of t run their workers with
+ * env (the caller's environment) from now on. A peer with less privilege
+ * than pmd may do that only to apps that run as itself (else its variables,
+ * LD_PRELOAD among them, would run as another user); the error reply, or
+ * NULL.
+ */
+cJSON *
+cmd_update_env(struct client *c, const struct target *t, cJSON *env)
+{
+	struct app	*a;
+	cJSON		*v;
+	char		**e;
+	size_t		 n;
+
+	if (env == NULL)
+		return NULL;
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->want != APP_GONE && target_has(t, a) &&
+		    client_unprivileged(c) && (a->cfg->user == NULL ||
+		    a->cfg->uid != client_peer(c)->uid))
+			return reply_error(PMD_E_PERM, "--update-env: uid %ld "
+			    "may not set the environment of %s, which does "
+			    "not run as it", (long)client_peer(c)->uid,
+			    a->name);
+	}
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->want == APP_GONE || !target_has(t, a))
+			continue;
+		e = xcalloc(cJSON_GetArraySize(env) + 1, sizeof *e);
+		n = 0;
+		cJSON_ArrayForEach(v, env) {
+			if (env_name_valid(v->string))
+				e[n++] = xprintf("%s=%s", v->string,
+				    v->valuestring);
+		}
+		argv_free(a->base_env);
+		a->base_env = e;
+	}
+	return NULL;
 }

@@ -323,6 +323,46 @@ pm2_advice(const char *name)
 	return NULL;
 }
 
+/* Into env: pmctl's environment, as PM2 gives a command. */
+void
+pmctl_add_environ(cJSON *env)
+{
+	extern char	**environ;
+	char		**e, *eq, *key;
+
+	for (e = environ; *e != NULL; e++) {
+		if ((eq = strchr(*e, '=')) == NULL)
+			continue;
+		key = xstrndup(*e, eq - *e);
+		if (!cJSON_HasObjectItem(env, key))
+			cJSON_AddStringToObject(env, key, eq + 1);
+		free(key);
+	}
+}
+
+/*
+ * restart and reload: TARGET [--update-env]; with it, the workers get
+ * pmctl's environment from then on, as PM2's --update-env does.
+ */
+void
+pmctl_build_target_env(const struct cmd_entry *ce, cJSON *req, int argc,
+    char **argv)
+{
+	int	i, target = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--update-env") == 0)
+			pmctl_add_environ(cJSON_AddObjectToObject(req, "env"));
+		else if (argv[i][0] != '-' && !target++)
+			cJSON_AddStringToObject(req, "target", argv[i]);
+		else
+			pmctl_usage_error("usage: pmctl %s %s", ce->name,
+			    ce->usage);
+	}
+	if (!target)
+		pmctl_usage_error("usage: pmctl %s %s", ce->name, ce->usage);
+}
+
 /* Read one JSON line from the daemon; NULL at EOF. */
 cJSON *
 pmctl_read_reply(FILE *in)

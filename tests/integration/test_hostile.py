@@ -653,6 +653,11 @@ def test_a_member_may_do_what_pmd8_says_an_operator_does(system_pmd):
     wait_until(lambda: open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T",
                what="the worker stopped by SIGSTOP")
     assert as_member(d, "signal", "SIGCONT", "rootapp").returncode == 0
+    # Its environment into root's workers (LD_PRELOAD...) would be root's
+    # rights: refused.
+    r = as_member(d, "restart", "rootapp", "--update-env")
+    assert r.returncode == 1 and "--update-env: uid 65534 may not set the environment of " \
+        "rootapp" in r.stderr
     r = as_member(d, "kill")
     assert r.returncode == 0, r.stderr
     assert d.proc.wait(timeout=30) == 0

@@ -300,3 +300,27 @@ def test_list_sort(pmd):
                          (("--sort",), "usage: pmctl list")):
         r = pmd.ctl("list", *bad)
         assert r.returncode == 2 and message in r.stderr, r.stderr
+
+
+def test_restart_update_env(pmd):
+    """FOO=new pmctl restart api --update-env: the workers get the
+    caller's environment, and keep it across save and resurrect."""
+    pmd.start()
+    pmd.ok("start", "--name", "api", "--", "sh", "-c", 'echo "FOO=$FOO"; exec sleep 1000',
+           env={"FOO": "old"})
+    pmd.wait_status("api", "online")
+    wait_until(lambda: "FOO=old" in log_lines(pmd.logs / "api.out.log"), what="old")
+    pmd.ok("restart", "api", env={"FOO": "kept"})     # no --update-env: unchanged
+    pmd.ok("restart", "api", "--update-env", env={"FOO": "new"})
+    wait_until(lambda: "FOO=new" in log_lines(pmd.logs / "api.out.log"), what="new")
+    assert "FOO=kept" not in log_lines(pmd.logs / "api.out.log")
+    pmd.ok("reload", "api", "--update-env", env={"FOO": "newer"})
+    wait_until(lambda: "FOO=newer" in log_lines(pmd.logs / "api.out.log"), what="newer")
+    pmd.ok("save")
+    pmd.ok("delete", "api")
+    pmd.ok("resurrect")
+    wait_until(lambda: log_lines(pmd.logs / "api.out.log")[-1:] == ["FOO=newer"] and
+               len([l for l in log_lines(pmd.logs / "api.out.log") if l == "FOO=newer"]) == 2,
+               what="the saved environment")
+    r = pmd.ctl("restart", "api", "--update", env={"FOO": "x"})
+    assert r.returncode == 2 and "usage: pmctl restart" in r.stderr
