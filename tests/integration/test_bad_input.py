@@ -262,7 +262,7 @@ def test_pmctl_usage_errors_exit_2(pmd):
                       (("start", "--name", "x", "api"), "--name, -i and the keys as options go with -- COMMAND"),
                       (("start", "a", "b"), "one app or file at a time"),
                       (("start", "x.conf", "--", "sleep"), "either FILE.conf or -- COMMAND"),
-                      (("list", "extra"), "list takes no arguments"),
+                      (("list", "extra"), "usage: pmctl list [--sort "),
                       (("--bogus", "list"), "unknown option --bogus")]:
         r = pmd.ctl(*args)
         assert r.returncode == 2, (args, r.stderr)

@@ -87,18 +87,18 @@ def test_monit_shows_workers_follows_the_arrow_keys_and_quits_cleanly(pmd):
             assert str(w["pid"]).encode() in screen
         assert screen.count(b"online") == 3
         # The selected row (reverse video) is alpha:0; its app's log below.
-        assert b"\x1b[7malpha     0" in screen
+        assert b"\x1b[7malpha     1     0" in screen
         wait_until(lambda: b"alpha-says-hi" in t.screen(), what="alpha's log line")
         # Down twice: beta, and beta's stderr (in red).
         t.key(b"\x1b[B\x1b[B")
         t.wait_screen(b"logs of beta", "beta selected")
         wait_until(lambda: b"\x1b[31m" in t.screen() and b"beta-says-hi" in t.screen(),
                    what="beta's log line")
-        assert b"\x1b[7mbeta      0" in t.screen()
+        assert b"\x1b[7mbeta      3     0" in t.screen()
         assert b"alpha-says-hi" not in t.screen()
         # Up (as the application-mode arrow some terminals send), then q.
         t.key(b"\x1bOA")
-        t.wait_screen(b"\x1b[7malpha     1", "alpha:1 selected")
+        t.wait_screen(b"\x1b[7malpha     2     1", "alpha:1 selected")
         t.key(b"q")
         assert t.finish() == 0
         assert t.out.endswith(LEAVE)
@@ -160,8 +160,9 @@ def test_monit_on_a_dumb_terminal_prints_the_list(pmd):
 
 def test_monit_into_a_pipe_prints_the_list_until_a_signal(pmd):
     pmd.start(APPS)
+    # Its input stays open (a pipe nobody writes): the end of it would end it.
     p = subprocess.Popen([PMCTL, "monit", "--interval", "100ms"], env=pmd.env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = b""
     deadline = time.monotonic() + 10
     while out.count(b"--- ") < 2 and time.monotonic() < deadline:
@@ -191,7 +192,7 @@ def test_monit_slower_than_the_idle_timeout_connects_again(pmd):
     refreshes less often than that goes on, on a new connection."""
     pmd.start("[daemon]\nclient_idle_timeout = 100ms\n" + APPS)
     p = subprocess.Popen([PMCTL, "monit", "--interval", "400ms"], env=pmd.env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = b""
     deadline = time.monotonic() + 10
     while out.count(b"--- ") < 3 and time.monotonic() < deadline and p.poll() is None:

@@ -15,7 +15,7 @@ def test_memory_of_a_worker_is_its_rss(pmd):
     small = pmd.workers("small")[0]
     assert 50 << 20 <= hog["memory"] <= 75 << 20, hog
     assert small["memory"] < 10 << 20, small
-    assert re.search(r"hog\s+0\s+\d+\s+online.*\s(5\d|6\d|7\d)\.\dM\s*$",
+    assert re.search(r"hog\s+\d+\s+0\s+\d+\s+online.*\s(5\d|6\d|7\d)\.\dM\s*$",
                      pmd.ok("list").stdout, re.M), pmd.ok("list").stdout
     assert pmd.show("hog")["workers"][0]["memory"] >= 50 << 20
 
