@@ -305,18 +305,23 @@ kill_left(void)
 	    (long)getpid());
 	do {
 		found = 0;
+		/* Those that exited by themselves are not counted as killed. */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
 			n = read(fd, buf, sizeof buf - 1);
 			close(fd);
 			buf[n > 0 ? n : 0] = '\0';
+			/* Each one killed and reaped: its own come to us next. */
 			for (p = buf; (pid = strtol(p, &end, 10)) > 0; p = end) {
 				if (kill((pid_t)pid, SIGKILL) == 0)
 					killed++;
+				while (waitpid((pid_t)pid, NULL, 0) == -1 &&
+				    errno == EINTR)
+					;
 				found = 1;
 			}
 		}
-		while (waitpid(-1, NULL, found ? 0 : WNOHANG) > 0)
-			;
 	} while (found);
 	return killed;
 }
