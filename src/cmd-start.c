@@ -518,6 +518,37 @@ is_file(const char *path)
 }
 
 
+/*
+ * pmctl's environment into env, as PM2 gives it, less what filter_env
+ * says: true, none of it; a name or names, none that begins with one.
+ */
+static void
+add_environ_filtered(cJSON *env, const cJSON *filter)
+{
+	cJSON		*mine = cJSON_CreateObject(), *v;
+	const cJSON	*f;
+	int		 drop;
+
+	if (cJSON_IsTrue(filter)) {
+		cJSON_Delete(mine);
+		return;
+	}
+	pmctl_add_environ(mine);
+	cJSON_ArrayForEach(v, mine) {
+		drop = cJSON_IsString(filter) && strncmp(v->string,
+		    filter->valuestring, strlen(filter->valuestring)) == 0;
+		for (f = cJSON_IsArray(filter) ? filter->child : NULL; f != NULL;
+		    f = f->next) {
+			if (cJSON_IsString(f) && strncmp(v->string,
+			    f->valuestring, strlen(f->valuestring)) == 0)
+				drop = 1;
+		}
+		if (!drop && !cJSON_HasObjectItem(env, v->string))
+			cJSON_AddStringToObject(env, v->string, v->valuestring);
+	}
+	cJSON_Delete(mine);
+}
+
 /* PM2 makes the directories of an app's log files: so does pmctl. */
 static void
 make_log_dirs(const cJSON *keys)
@@ -589,7 +620,9 @@ build_ecosystem(cJSON *req, const char *file, const char *profile,
 				cJSON_AddStringToObject(env, v->string,
 				    v->valuestring);
 		}
-		pmctl_add_environ(env);
+		add_environ_filtered(env, cJSON_GetObjectItemCaseSensitive(app,
+		    "filter_env"));
+		cJSON_DeleteItemFromObject(app, "filter_env");
 		cJSON_ReplaceItemInObject(app, "env", env);
 		make_log_dirs(cJSON_GetObjectItemCaseSensitive(app, "keys"));
 		cJSON_DeleteItemFromObject(app, "profiles");

@@ -44,7 +44,26 @@ static const char *const read_keys[] = {
 	"name", "script", "args", "interpreter", "exec_interpreter",
 	"node_args", "interpreter_args", "cwd", "instances", "exec_mode",
 	"env", "error_file", "uid", "gid", "watch", "ignore_watch",
-	"log_date_format", "time", "stop_exit_codes",
+	"log_date_format", "time", "stop_exit_codes", "output", "error",
+	"log", "log_file", "combine_logs", "filter_env",
+};
+
+/* PM2 keys that do not apply to pmd, and why (said as a warning). */
+static const char *const moot_keys[][2] = {
+	{ "pid_file", "pmd keeps each worker's pid itself (pmctl pid NAME)" },
+	{ "vizion", "pmd reads no version control metadata" },
+	{ "pmx", "pmd has no PM2 Plus agent; /metrics serves Prometheus" },
+	{ "automation", "pmd has no PM2 Plus agent" },
+	{ "treekill", "pmd always stops a worker's whole process group" },
+	{ "shutdown_with_message", "not yet: pmd stops with kill_signal" },
+	{ "source_map_support", "Node's own --enable-source-maps does that "
+	    "(node_args)" },
+	{ "disable_source_map_support", "pmd adds no source map support" },
+	{ "force", "pmd never starts an app twice under one name" },
+	{ "append_env_to_name", "pmd names workers NAME:INSTANCE" },
+	{ "increment_var", "pmd gives each worker PMD_INSTANCE and "
+	    "NODE_APP_INSTANCE (0..N-1) to derive a port from" },
+	{ "instance_var", "pmd sets NODE_APP_INSTANCE and PMD_INSTANCE" },
 };
 
 int
@@ -247,6 +266,19 @@ in_list(const char *s, const char *const *list, size_t n)
 	return 0;
 }
 
+/* Why a PM2 key does not apply to pmd, or NULL. */
+static const char *
+moot_key(const char *k)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(moot_keys); i++) {
+		if (strcmp(k, moot_keys[i][0]) == 0)
+			return moot_keys[i][1];
+	}
+	return NULL;
+}
+
 static void
 warn_key(const char *file, const char *app, const char *key, const char *why)
 {
@@ -302,8 +334,10 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 	cJSON		*out = cJSON_CreateObject(), *argv, *keys, *env;
 	cJSON		*profiles, *v;
 	const cJSON	*item, *port = NULL;
-	const char	*script, *interp, *base;
-	char		 path[PATH_MAX], *cwd, *name, *s, *dot;
+	const char	*script, *interp, *base, *why;
+	char		 path[PATH_MAX], *cwd, *name, *s, *dot, **words = NULL;
+	char		*cause;
+	size_t		 i;
 	int		 cluster;
 
 	v = cJSON_GetObjectItemCaseSensitive(in, "script");
@@ -340,7 +374,18 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 	if (v == NULL)
 		v = cJSON_GetObjectItemCaseSensitive(in, "exec_interpreter");
 	interp = cJSON_IsString(v) ? v->valuestring : NULL;
-	if (access(s, F_OK) == 0) {
+	/*
+	 * exec_interpreter: 'none' with script: 'node server.js 20071': the
+	 * string is the command, split as the command key is.
+	 */
+	if (access(s, F_OK) != 0 && interp != NULL &&
+	    strcmp(interp, "none") == 0 && strpbrk(script, " \t") != NULL) {
+		if (split_command(script, &words, &cause) == -1)
+			fatalx(EXIT_USAGE, "%s: app \"%s\": script: %s", file,
+			    name, cause);
+		free(s);
+		s = NULL;
+	} else if (access(s, F_OK) == 0) {
 		if (realpath(s, path) != NULL) {
 			free(s);
 			s = xstrdup(path);
@@ -359,7 +404,11 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 		add_words(argv, cJSON_GetObjectItemCaseSensitive(in,
 		    "node_args"));
 	}
-	cJSON_AddItemToArray(argv, cJSON_CreateString(s));
+	for (i = 0; words != NULL && words[i] != NULL; i++)
+		cJSON_AddItemToArray(argv, cJSON_CreateString(words[i]));
+	argv_free(words);
+	if (s != NULL)
+		cJSON_AddItemToArray(argv, cJSON_CreateString(s));
 	free(s);
 	add_words(argv, cJSON_GetObjectItemCaseSensitive(in, "args"));
 
@@ -388,9 +437,13 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 		else if (in_list(k, same_keys, nitems(same_keys)))
 			set_key(keys, k, scalar(item));
 		else if (strcmp(k, "error_file") == 0 ||
-		    strcmp(k, "out_file") == 0)
-			set_key(keys, k[0] == 'e' ? "err_file" : k,
+		    strcmp(k, "out_file") == 0 || strcmp(k, "output") == 0 ||
+		    strcmp(k, "error") == 0)
+			/* output and error: PM2's aliases. */
+			set_key(keys, k[0] == 'e' ? "err_file" : "out_file",
 			    in_cwd(cwd, scalar(item)));
+		else if (strcmp(k, "combine_logs") == 0)
+			set_key(keys, "merge_logs", scalar(item));
 		else if (strcmp(k, "uid") == 0)
 			set_key(keys, "user", scalar(item));
 		else if (strcmp(k, "gid") == 0)
@@ -416,8 +469,44 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 		} else if (strcmp(k, "wait_ready") == 0)
 			/* process.send('ready') comes over the channel. */
 			set_key(keys, k, scalar(item));
+		else if ((why = moot_key(k)) != NULL)
+			warn_key(file, name, k, why);
 		else if (!in_list(k, read_keys, nitems(read_keys)))
 			warn_key(file, name, k, "no pmd equivalent: ignored");
+	}
+	/*
+	 * log_file (or log), PM2's log of both streams: where out_file and
+	 * err_file are not given, both go to it.
+	 */
+	v = cJSON_GetObjectItemCaseSensitive(in, "log_file");
+	if (v == NULL)
+		v = cJSON_GetObjectItemCaseSensitive(in, "log");
+	if (cJSON_IsString(v) && !cJSON_HasObjectItem(keys, "out_file") &&
+	    !cJSON_HasObjectItem(keys, "err_file")) {
+		set_key(keys, "out_file", in_cwd(cwd, scalar(v)));
+		set_key(keys, "err_file", in_cwd(cwd, scalar(v)));
+	} else if (cJSON_IsString(v))
+		warn_key(file, name, "log_file", "pmd writes a file per stream "
+		    "(out_file, err_file, given here): not also a combined one");
+	/* filter_env: what of pmctl's environment the workers do not get. */
+	v = cJSON_GetObjectItemCaseSensitive(in, "filter_env");
+	if (v != NULL)
+		cJSON_AddItemToObject(out, "filter_env", cJSON_Duplicate(v, 1));
+	/*
+	 * node_args where node is not the interpreter pmctl runs (script:
+	 * 'npm', exec_interpreter: 'none'): the node it starts gets them
+	 * through NODE_OPTIONS.
+	 */
+	v = cJSON_GetObjectItemCaseSensitive(in, "node_args");
+	if (v != NULL && (interp == NULL || strcmp(interp, "none") == 0) &&
+	    (s = joined(v, " ")) != NULL) {
+		item = cJSON_GetObjectItemCaseSensitive(env, "NODE_OPTIONS");
+		dot = cJSON_IsString(item) ? xprintf("%s %s",
+		    item->valuestring, s) : xstrdup(s);
+		cJSON_DeleteItemFromObject(env, "NODE_OPTIONS");
+		cJSON_AddStringToObject(env, "NODE_OPTIONS", dot);
+		free(dot);
+		free(s);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(in, "exec_mode");
 	cluster = cJSON_IsString(v) && strncmp(v->valuestring, "cluster", 7) == 0;
@@ -483,6 +572,9 @@ eco_load(const char *file, const char *profile)
 	copy = xstrdup(path);
 	dir = dirname(copy);
 	apps = cJSON_CreateArray();
+	if (cJSON_IsObject(root) && cJSON_HasObjectItem(root, "deploy"))
+		fprintf(stderr, "pmctl: %s: deploy: pmd does not deploy; see the "
+		    "examples under conf/deploy in pmd's sources\n", file);
 	if (cJSON_IsObject(list))
 		cJSON_AddItemToArray(apps, eco_app(file, dir, list, profile));
 	else {
@@ -496,6 +588,15 @@ eco_load(const char *file, const char *profile)
 	}
 	if (cJSON_GetArraySize(apps) == 0)
 		fatalx(EXIT_USAGE, "%s: no apps", file);
+	/* PM2 says so too: --env X with no app that has env_X. */
+	cJSON_ArrayForEach(app, apps) {
+		if (profile == NULL || cJSON_HasObjectItem(
+		    cJSON_GetObjectItemCaseSensitive(app, "profiles"), profile))
+			break;
+	}
+	if (profile != NULL && app == NULL)
+		fprintf(stderr, "pmctl: %s: --env %s: no app has env_%s; the "
+		    "apps start with their env alone\n", file, profile, profile);
 	free(copy);
 	cJSON_Delete(root);
 	return apps;

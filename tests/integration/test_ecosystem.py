@@ -3,6 +3,7 @@ pmctl import, tried as a PM2 user would, with an unchanged Express-style
 server (tests/tools/mini-express.js: app.get and app.listen, as Express
 has them).
 """
+import json
 import os
 import re
 import shutil
@@ -133,7 +134,7 @@ def test_json_file_keys_without_equivalent_and_scripts(pmd, tmp_path):
     r = subprocess.run([PMCTL, "import", "ecosystem.json"], cwd=tmp_path, env={"PATH": "/nonexistent"},
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
-    assert 'app "job": vizion: no pmd equivalent: ignored' in r.stderr
+    assert 'app "job": vizion: pmd reads no version control metadata' in r.stderr
     assert "wait_ready = true\n" in r.stdout
     assert f"command = python3 {tmp_path}/job.py --once 'a b'\n" in r.stdout
     assert "watch_paths = job.py\n" in r.stdout and "stop_exit_codes = 0, 3\n" in r.stdout
@@ -237,3 +238,54 @@ def test_start_or_restart_and_reload_as_deploy_scripts_run_them(pmd, tmp_path):
     pmd.ok("startOrGracefulReload", "ecosystem.json", cwd=tmp_path)
     r = pmd.ctl("startOrReload", "--", "sleep", "1")
     assert r.returncode == 2 and "startOrReload takes an ecosystem file" in r.stderr
+
+
+def test_ecosystem_keys_pm2_documents(pmd, tmp_path):
+    """PM2's log aliases and combined log, exec_interpreter 'none' with a
+    command as the script, node_args for npm, filter_env, and warnings
+    that say why a key does not apply; --env with no such profile and a
+    deploy section are named."""
+    (tmp_path / "package.json").write_text(
+        '{"name": "p", "version": "1.0.0", "scripts": {"start": '
+        '"node -e \\"console.log(process.execArgv.length, process.env.NODE_OPTIONS); '
+        'setInterval(() => {}, 1000)\\""}}\n')
+    (tmp_path / "ecosystem.json").write_text(json.dumps({
+        "apps": [
+            {"name": "cmd", "script": "sh -c 'echo cmd-up; echo cmd-err >&2; exec sleep 1000'",
+             "exec_interpreter": "none", "log": "logs/both.log"},
+            {"name": "alias", "script": "sh", "args": ["-c", "echo out; echo err >&2; exec sleep 1000"],
+             "output": "logs/a.out", "error": "logs/a.err", "pid_file": "x.pid",
+             "increment_var": "PORT"},
+            {"name": "npmapp", "script": "npm", "args": "start", "node_args": "--max-old-space-size=64"},
+            {"name": "clean", "script": "sh", "args": ["-c", 'echo "SECRET=$SECRET"; exec sleep 1000'],
+             "filter_env": ["SECR"]},
+        ],
+        "deploy": {"production": {"user": "x"}},
+    }))
+    r = subprocess.run([PMCTL, "import", "ecosystem.json"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "no pmd equivalent" not in r.stderr
+    assert 'app "alias": pid_file: pmd keeps each worker\'s pid itself' in r.stderr
+    assert 'app "alias": increment_var: pmd gives each worker PMD_INSTANCE' in r.stderr
+    assert "deploy: pmd does not deploy" in r.stderr
+    assert "command = sh -c 'echo cmd-up; echo cmd-err >&2; exec sleep 1000'\n" in r.stdout
+    assert f"out_file = {tmp_path}/logs/both.log\nerr_file = {tmp_path}/logs/both.log\n" in r.stdout
+    assert f"out_file = {tmp_path}/logs/a.out\n" in r.stdout
+    assert "env.NODE_OPTIONS = --max-old-space-size=64\n" in r.stdout
+    r = subprocess.run([PMCTL, "import", "ecosystem.json", "--env", "staging"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=30)
+    assert "--env staging: no app has env_staging" in r.stderr
+    pmd.start()
+    pmd.ok("start", "ecosystem.json", cwd=tmp_path, env={"SECRET": "s3"})
+    for name in ("cmd", "alias", "clean", "npmapp"):
+        pmd.wait_status(name, "online", timeout=30)
+    wait_until(lambda: (tmp_path / "logs/both.log").exists() and
+               {"cmd-up", "cmd-err"} <= set((tmp_path / "logs/both.log").read_text().split()),
+               what="both streams in the combined log")
+    wait_until(lambda: (tmp_path / "logs/a.err").exists() and
+               "err" in (tmp_path / "logs/a.err").read_text(), what="error's file")
+    wait_until(lambda: "SECRET=" in log_lines(pmd.logs / "clean.out.log"), what="no SECRET")
+    wait_until(lambda: [l for l in log_lines(pmd.logs / "npmapp.out.log")
+                        if l.endswith(" --max-old-space-size=64")],
+               timeout=30, what="node under npm with the node_args")
