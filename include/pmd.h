@@ -156,6 +156,7 @@ struct app_config {
 	char			*err_file;
 	int			 merge_logs;	/* one file per app, not instance */
 	char			*log_date_format; /* NULL: no timestamps */
+	char			*namespace;	/* a group of apps, as a target */
 	uint64_t		 log_max_size;	/* 0: never rotate */
 	unsigned		 log_retain;
 
@@ -263,6 +264,7 @@ enum key_type {
 	K_LIST,		/* comma-separated */
 	K_CHOICE,	/* one of the words of what, as its index */
 	K_HOOK,		/* a command, split like command; the text kept */
+	K_NAME,		/* as an app's name: A-Z a-z 0-9 . _ - */
 };
 
 struct app_key {

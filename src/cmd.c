@@ -61,6 +61,20 @@ cmd_get_target(cJSON *req, struct target *t, cJSON **reply)
 	}
 	if (t->name == NULL)
 		return 0;
+	/* A namespace that no app is named: its apps. */
+	if (t->instance < 0 && ((a = app_find(t->name)) == NULL ||
+	    a->want == APP_GONE)) {
+		TAILQ_FOREACH(a, &apps, entry) {
+			if (a->want != APP_GONE && a->cfg->namespace != NULL &&
+			    strcmp(a->cfg->namespace, t->name) == 0)
+				strv_add(&t->names, a->name);
+		}
+		if (t->names != NULL) {
+			free(t->name);
+			t->name = NULL;
+			return 0;
+		}
+	}
 	if ((a = app_find(t->name)) == NULL || a->want == APP_GONE) {
 		*reply = reply_error(PMD_E_NOAPP, "no app named \"%s\"",
 		    t->name);
@@ -112,6 +126,8 @@ cmd_worker_json(struct worker *w, int detail)
 	cJSON_AddStringToObject(o, "name", w->app->name);
 	cJSON_AddNumberToObject(o, "instance", w->instance);
 	cJSON_AddNumberToObject(o, "id", w->pm_id);
+	if (w->app->cfg->namespace != NULL)
+		cJSON_AddStringToObject(o, "namespace", w->app->cfg->namespace);
 	cJSON_AddNumberToObject(o, "worker_id", w->id);
 	cJSON_AddNumberToObject(o, "pid", w->pid);
 	cJSON_AddStringToObject(o, "status", sm_state_name(w->sm.state));

@@ -36,7 +36,7 @@ static const char node_eval[] =
 static const char *const same_keys[] = {
 	"max_memory_restart", "cron_restart", "autorestart", "max_restarts",
 	"min_uptime", "restart_delay", "exp_backoff_restart_delay",
-	"kill_timeout", "listen_timeout", "merge_logs",
+	"kill_timeout", "listen_timeout", "merge_logs", "namespace",
 };
 
 /* PM2 keys pmctl reads itself (not warned about). */

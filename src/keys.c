@@ -195,6 +195,15 @@ key_set(const struct app_key *k, struct app_config *a, const char *v,
 		return 0;
 	case K_LISTEN:
 		return set_listen(FIELD(a, k, char **), v, cause);
+	case K_NAME:
+		if (!app_name_valid(v)) {
+			*cause = xprintf("expected 1 to 64 of A-Z a-z 0-9 . _ - "
+			    "(not all digits, not \"all\"), got \"%s\"", v);
+			return -1;
+		}
+		free(*FIELD(a, k, char *));
+		*FIELD(a, k, char *) = xstrdup(v);
+		return 0;
 	case K_MODE:
 		errno = 0;
 		u = strtoul(v, &end, 8);
@@ -254,6 +263,7 @@ keys_free(struct app_config *a)
 		case K_DATE_FORMAT:
 		case K_CRON:
 		case K_HOOK:
+		case K_NAME:
 			free(*FIELD(a, &app_keys[i], char *));
 			break;
 		case K_LISTEN:
@@ -295,6 +305,7 @@ key_text(const struct app_key *k, const struct app_config *a)
 	case K_GROUP:
 	case K_CRON:
 	case K_HOOK:
+	case K_NAME:
 		return *(char *const *)f ? xstrdup(*(char *const *)f) : NULL;
 	case K_DATE_FORMAT:
 		return xstrdup(a->log_date_format ? a->log_date_format : "none");

@@ -38,6 +38,7 @@ static const struct app_key keys[] = {
 	{ "err_file", K_PATH, F(err_file), NULL, 0, 0,
 	  "expected a file path (or /dev/null)" },
 	{ "merge_logs", K_BOOL, F(merge_logs), "true", 0, 0, NULL },
+	{ "namespace", K_NAME, F(namespace), "default", 0, 0, NULL },
 	{ "log_date_format", K_DATE_FORMAT, F(log_date_format),
 	  LOG_DATE_DEFAULT, 0, 0, NULL },
 	{ "log_max_size", K_SIZE, F(log_max_size), "10M", 1024, 0,

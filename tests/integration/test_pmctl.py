@@ -324,3 +324,25 @@ def test_restart_update_env(pmd):
                what="the saved environment")
     r = pmd.ctl("restart", "api", "--update", env={"FOO": "x"})
     assert r.returncode == 2 and "usage: pmctl restart" in r.stderr
+
+
+def test_namespaces_are_targets(pmd, tmp_path):
+    pmd.start("[app:cfg]\ncommand = sleep 1000\nnamespace = backend\n")
+    pmd.ok("start", "--name", "api", "--namespace", "backend", "--", "sleep", "1000")
+    pmd.ok("start", "--name", "web", "--namespace", "frontend", "--", "sleep", "1000")
+    for name in ("cfg", "api", "web"):
+        pmd.wait_status(name, "online")
+    assert {w["name"]: w["namespace"] for w in pmd.workers()} == \
+        {"cfg": "backend", "api": "backend", "web": "frontend"}
+    pmd.ok("stop", "backend")
+    assert {w["name"]: w["status"] for w in pmd.workers()} == \
+        {"cfg": "stopped", "api": "stopped", "web": "online"}
+    pmd.ok("restart", "backend")
+    pmd.wait_status("api", "online")
+    pmd.ok("delete", "backend")
+    assert [w["name"] for w in pmd.workers()] == ["web"]
+    r = pmd.ctl("stop", "nope")
+    assert r.returncode == 1 and 'no app named "nope"' in r.stderr
+    r = pmd.ctl("start", "--name", "x", "--namespace", "a b", "--", "sleep", "1")
+    assert r.returncode == 1 and "namespace: expected 1 to 64 of" in r.stderr
+    assert pmd.show("web")["config"]["namespace"] == "frontend"
