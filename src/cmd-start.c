@@ -741,6 +741,13 @@ build_start(const struct cmd_entry *ce, cJSON *req, int argc, char **argv)
 			cJSON_AddItemToArray(cmd, cJSON_CreateString(path));
 			if (name == NULL)
 				name = dname = script_name(target);
+			/* A script started as PM2 starts it stops as PM2's. */
+			if (!cJSON_HasObjectItem(keys, "kill_signal"))
+				cJSON_AddStringToObject(keys, "kill_signal",
+				    PM2_KILL_SIGNAL);
+			if (!cJSON_HasObjectItem(keys, "kill_timeout"))
+				cJSON_AddStringToObject(keys, "kill_timeout",
+				    PM2_KILL_TIMEOUT);
 		} else if (target != NULL) {
 			if (interp != NULL)
 				pmctl_usage_error("start: --interpreter goes with "

@@ -37,6 +37,7 @@ static const char *const same_keys[] = {
 	"max_memory_restart", "cron_restart", "autorestart", "max_restarts",
 	"min_uptime", "restart_delay", "exp_backoff_restart_delay",
 	"kill_timeout", "listen_timeout", "merge_logs", "namespace",
+	"kill_signal",
 };
 
 /* PM2 keys pmctl reads itself (not warned about). */
@@ -488,6 +489,14 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 	} else if (cJSON_IsString(v))
 		warn_key(file, name, "log_file", "pmd writes a file per stream "
 		    "(out_file, err_file, given here): not also a combined one");
+	/*
+	 * PM2 stops an app with SIGINT, then SIGKILL after 1600 ms: apps
+	 * from its world keep that unless the file says otherwise.
+	 */
+	if (!cJSON_HasObjectItem(keys, "kill_signal"))
+		set_key(keys, "kill_signal", xstrdup(PM2_KILL_SIGNAL));
+	if (!cJSON_HasObjectItem(keys, "kill_timeout"))
+		set_key(keys, "kill_timeout", xstrdup(PM2_KILL_TIMEOUT));
 	/* filter_env: what of pmctl's environment the workers do not get. */
 	v = cJSON_GetObjectItemCaseSensitive(in, "filter_env");
 	if (v != NULL)

@@ -1,8 +1,9 @@
 // pmd-drain.js: loaded into the Node processes of an app with listen
 // (NODE_OPTIONS=--require, beside pmd-preload.so), so that a server with
-// no SIGTERM handler of its own drains on pmd's stop signal instead of
-// dying with requests under way, as Node servers do in PM2's cluster mode.
-// On SIGTERM: an app that listens for SIGTERM itself decides alone; a
+// no handler of its own for pmd's stop signal drains instead of dying with
+// requests under way, as Node servers do in PM2's cluster mode.
+// On SIGTERM or SIGINT (PM2's stop signal, which apps from PM2's world
+// get): an app that listens for that signal itself decides alone; a
 // process with no server dies of the signal as it would have. Otherwise
 // every server stops accepting (the other workers take the new
 // connections), each response from then on asks its client to close the
@@ -30,19 +31,21 @@ net.Server.prototype.listen = function (...args) {
   return listen.apply(this, args);
 };
 
-function die() {
-  process.removeListener('SIGTERM', onterm);
-  process.kill(process.pid, 'SIGTERM');
+const handlers = {};
+
+function die(sig) {
+  process.removeListener(sig, handlers[sig]);
+  process.kill(process.pid, sig);
 }
 
-function onterm() {
+function drain(sig) {
   if (draining)
     return;
-  if (process.listenerCount('SIGTERM') > 1)
+  if (process.listenerCount(sig) > 1)
     return;
   const open = [...servers].filter((s) => s.listening);
   if (open.length === 0)
-    return die();
+    return die(sig);
   draining = true;
   let left = open.length;
   for (const s of open) {
@@ -58,4 +61,7 @@ function onterm() {
   }, 1000).unref();
 }
 
-process.on('SIGTERM', onterm);
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  handlers[sig] = () => drain(sig);
+  process.on(sig, handlers[sig]);
+}

@@ -289,3 +289,33 @@ def test_ecosystem_keys_pm2_documents(pmd, tmp_path):
     wait_until(lambda: [l for l in log_lines(pmd.logs / "npmapp.out.log")
                         if l.endswith(" --max-old-space-size=64")],
                timeout=30, what="node under npm with the node_args")
+
+
+def test_apps_from_pm2s_world_stop_as_pm2_stops_them(pmd, tmp_path):
+    """SIGINT, then SIGKILL after 1600 ms: an app that cleans up on SIGINT
+    (as PM2 apps do) cleans up on pmctl stop; pmd's own apps keep
+    SIGTERM and 5 s."""
+    (tmp_path / "app.js").write_text(
+        "const fs = require('fs');\n"
+        "process.on('SIGINT', () => { fs.writeFileSync(process.env.MARK, 'clean'); "
+        "process.exit(0); });\n"
+        "console.log('up');\nsetInterval(() => {}, 1000);\n")
+    (tmp_path / "ecosystem.json").write_text(json.dumps({"apps": [
+        {"name": "eco", "script": "app.js", "env": {"MARK": str(tmp_path / "eco.mark")}}]}))
+    pmd.start()
+    pmd.ok("start", "ecosystem.json", cwd=tmp_path)
+    pmd.ok("start", "app.js", "--name", "script", cwd=tmp_path,
+           env={"MARK": str(tmp_path / "script.mark")})
+    pmd.ok("start", "--name", "own", "--", "sleep", "1000")
+    for name in ("eco", "script"):
+        pmd.wait_status(name, "online")
+        wait_until(lambda: "up" in log_lines(pmd.logs / f"{name}.out.log"), what="node up")
+        cfg = pmd.show(name)["config"]
+        assert (cfg["kill_signal"], cfg["kill_timeout"]) == ("SIGINT", "1600ms"), cfg
+        pmd.ok("stop", name)
+        assert (tmp_path / f"{name}.mark").read_text() == "clean"
+    cfg = pmd.show("own")["config"]
+    assert (cfg["kill_signal"], cfg["kill_timeout"]) == ("SIGTERM", "5s")
+    r = subprocess.run([PMCTL, "import", "ecosystem.json"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=30)
+    assert "kill_signal = SIGINT\n" in r.stdout and "kill_timeout = 1600ms\n" in r.stdout
