@@ -445,8 +445,7 @@ restore(cJSON *e, int i, char **why)
 	unsigned		 n, k, *ids = NULL;
 	cJSON			*o = cJSON_GetObjectItemCaseSensitive(e,
 				    "owner");
-	uid_t			 owner = o != NULL ? (uid_t)o->valuedouble :
-				    OWNER_NONE;
+	uid_t			 owner = OWNER_NONE;
 	struct app_config	*cfg;
 	struct app		*a;
 	char			*held, *keys_where;
@@ -454,6 +453,9 @@ restore(cJSON *e, int i, char **why)
 
 	if (entry_check(e, i, why) == -1)
 		return -1;
+	/* Checked now: a uid, cast only once it is known to be one. */
+	if (o != NULL)
+		owner = (uid_t)o->valuedouble;
 	if ((a = app_find(name)) != NULL) {
 		*why = xstrdup(a->want == APP_GONE ? "being deleted" :
 		    "already running");
