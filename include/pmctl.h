@@ -23,6 +23,7 @@ cJSON	*pmctl_exchange(int, FILE *, cJSON *, char **);
 int	 pmctl_redial(int *, FILE **);
 void	 pmctl_print_list(cJSON *);
 void	 pmctl_sort_rows(cJSON *);
+void	 pmctl_print_numbers(cJSON *, const char *);
 void	 pmctl_add_environ(cJSON *);
 struct cmd_entry;
 void	 pmctl_build_target_env(const struct cmd_entry *, cJSON *, int,

@@ -23,11 +23,8 @@ cmd_id_exec(struct client *c, cJSON *req)
 static void
 print_id(cJSON *reply, cJSON *req, FILE *in)
 {
-	cJSON	*n;
-
 	(void)req; (void)in;
-	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(reply, "ids"))
-		printf("%.0f\n", n->valuedouble);
+	pmctl_print_numbers(reply, "ids");
 }
 #endif /* PMCTL */
 

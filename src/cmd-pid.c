@@ -23,11 +23,8 @@ cmd_pid_exec(struct client *c, cJSON *req)
 static void
 print_pid(cJSON *reply, cJSON *req, FILE *in)
 {
-	cJSON	*n;
-
 	(void)req; (void)in;
-	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(reply, "pids"))
-		printf("%.0f\n", n->valuedouble);
+	pmctl_print_numbers(reply, "pids");
 }
 #endif /* PMCTL */
 

@@ -398,6 +398,7 @@ cmd_worker_numbers(cJSON *req, const char *what)
 	struct worker	*w;
 	cJSON		*reply, *list;
 	unsigned	 i;
+	int		 ids = strcmp(what, "ids") == 0;
 
 	if (json_string(req, "target") != NULL &&
 	    cmd_get_target(req, &t, &reply) == -1)
@@ -412,7 +413,7 @@ cmd_worker_numbers(cJSON *req, const char *what)
 			if ((t.instance >= 0 && i != (unsigned)t.instance) ||
 			    w->sm.want == WANT_GONE)
 				continue;
-			if (strcmp(what, "ids") == 0)
+			if (ids)
 				cJSON_AddItemToArray(list,
 				    cJSON_CreateNumber(w->pm_id));
 			else if (w->pid > 0)

@@ -244,14 +244,16 @@ put_custom(struct text *t, const struct app *a, struct worker *w)
 static void
 put_dropped(struct text *t, const struct app *a, struct worker *w)
 {
-	text_put(t, "pmd_worker_messages_dropped_total{app=\"");
-	put_label(t, a->name);
-	text_put(t, "\",worker=\"%u\",reason=\"bad\"} %lu\n", w->instance,
-	    w->ipc_bad);
-	text_put(t, "pmd_worker_messages_dropped_total{app=\"");
-	put_label(t, a->name);
-	text_put(t, "\",worker=\"%u\",reason=\"unsent\"} %lu\n", w->instance,
-	    w->ipc_dropped_out);
+	const char	*reasons[] = { "bad", "unsent" };
+	unsigned long	 n[] = { w->ipc_bad, w->ipc_dropped_out };
+	size_t		 k;
+
+	for (k = 0; k < nitems(reasons); k++) {
+		text_put(t, "pmd_worker_messages_dropped_total{app=\"");
+		put_label(t, a->name);
+		text_put(t, "\",worker=\"%u\",reason=\"%s\"} %lu\n",
+		    w->instance, reasons[k], n[k]);
+	}
 }
 
 static const struct {

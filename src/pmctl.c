@@ -606,6 +606,16 @@ build_request(const struct cmd_entry *ce, int argc, char **argv)
 	return req;
 }
 
+/* The numbers of the reply's array field, one a line (pid, id). */
+void
+pmctl_print_numbers(cJSON *reply, const char *field)
+{
+	cJSON	*n;
+
+	cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(reply, field))
+		printf("%.0f\n", n->valuedouble);
+}
+
 /* "added: a, b" for each non-empty list of names. */
 void
 pmctl_print_names(const char *what, cJSON *list)

@@ -50,7 +50,7 @@ def sh(cmd, env, cwd, timeout=60):
 
 def test_every_command_line_is_known():
     known = {
-        "README.md": 20, "man/pmctl.1": 6, "man/pmd.8": 5,
+        "README.md": 21, "man/pmctl.1": 6, "man/pmd.8": 5,
     }
     for name, n in known.items():
         lines = doc_lines(name)
@@ -85,7 +85,9 @@ def test_readme_command_lines(pmd, tmp_path):
                 t.close()
             continue
         hello = [w["pid"] for w in pmd.workers("hello") if w["pid"]]
-        run = (cmd.replace("./pmctl", PMCTL).replace(".run/", f"{pmd.home}/")
+        run = (cmd.replace("./pmctl", PMCTL).replace("./pmd ", PMD + " ")
+               .replace("conf/", os.path.join(ROOT, "conf") + "/")
+               .replace(".run/", f"{pmd.home}/")
                .replace("41873", str(hello[0] if hello else 0)).replace("8000", port)
                .replace("$(pidof pmd)", str(pmd.proc.pid)).replace("9615", metrics))
         if "--follow" in cmd:
