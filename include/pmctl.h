@@ -41,6 +41,7 @@ void	 pmctl_deadline(double);
 /* ecosystem.c: PM2's ecosystem files. */
 #define PM2_KILL_SIGNAL		"SIGINT"	/* how PM2 stops an app */
 #define PM2_KILL_TIMEOUT	"1600ms"
+#define PM2_LISTEN_TIMEOUT	"3s"		/* its wait for ready */
 int	 eco_is_file(const char *);
 const char *script_interpreter(const char *);
 char	*eco_date_format(const char *);

@@ -146,6 +146,7 @@ struct app_config {
 	uint64_t		 exp_backoff;
 	uint64_t		 kill_timeout;
 	int			 kill_signal;
+	int			 shutdown_with_message; /* "shutdown" first */
 	uint8_t			 stop_exit_codes[32];
 	char			*user;
 	char			*group;
@@ -157,6 +158,8 @@ struct app_config {
 	int			 merge_logs;	/* one file per app, not instance */
 	char			*log_date_format; /* NULL: no timestamps */
 	char			*namespace;	/* a group of apps, as a target */
+	char			*increment_var;	/* + instance in each worker */
+	char			*instance_var;	/* the instance number, too */
 	uint64_t		 log_max_size;	/* 0: never rotate */
 	unsigned		 log_retain;
 
@@ -165,12 +168,14 @@ struct app_config {
 	mode_t			 listen_mode;	/* of unix sockets */
 	int			 listen_nodelay; /* TCP_NODELAY on them */
 	int			 listen_preload; /* pmd-preload.so in workers */
+	int			 listen_share;	/* no listen: share what they bind */
 	int			 listen_balance; /* LISTEN_SHARED, _BALANCED */
 	int			 ipc;		/* the message channel */
 	uint64_t		 watchdog;	/* ms; 0: none */
 	char			*hooks[HOOK_COUNT]; /* commands, or NULL */
 	int			 wait_ready;	/* online at READY=1 */
 	uint64_t		 listen_timeout; /* for READY=1, ms */
+	int			 not_ready;	/* NOT_READY_FAIL, _ONLINE */
 
 	uint64_t		 max_memory;	/* max_memory_restart, 0: none */
 	uint64_t		 memory_interval; /* ms between checks */
@@ -192,6 +197,9 @@ TAILQ_HEAD(app_config_list, app_config);
 #define LISTEN_SHARED		0	/* one socket, every instance accepts */
 #define LISTEN_BALANCED		1	/* one SO_REUSEPORT socket per instance */
 #define LISTEN_AUTO		2	/* balanced for tcp:// only, else shared */
+#define LISTEN_STICKY		3	/* balanced, by a hash of the client */
+#define NOT_READY_FAIL		0	/* no READY=1 in time: failed */
+#define NOT_READY_ONLINE	1	/* online anyway (PM2's wait_ready) */
 #define RELOAD_AUTO		0	/* start-first with listen, else stop-first */
 #define RELOAD_START_FIRST	1
 #define RELOAD_STOP_FIRST	2
@@ -265,6 +273,7 @@ enum key_type {
 	K_CHOICE,	/* one of the words of what, as its index */
 	K_HOOK,		/* a command, split like command; the text kept */
 	K_NAME,		/* as an app's name: A-Z a-z 0-9 . _ - */
+	K_ENVNAME,	/* an environment variable's name */
 };
 
 struct app_key {
@@ -296,12 +305,16 @@ int	 sock_listen_opt(const struct sockaddr *, socklen_t, mode_t, int, int,
 int	 listen_check(const char *, char **);
 #define REUSEPORT_JOIN	1	/* sock_listen_opt: join a balanced group */
 #define REUSEPORT_FIRST	2	/* begin one: the address must be free */
-int	 listen_open(const struct app_config *, int **, size_t *, int, char **);
-void	 listen_close(const struct app_config *, int *, size_t);
+int	 listen_open(const struct app_config *, char *const *, int **,
+	    size_t *, int, char **);
+void	 listen_close(char *const *, int *, size_t);
 int	 listen_same(const struct app_config *, const struct app_config *);
 int	 listen_balanced(const struct app_config *);
+int	 listen_balanced_urls(const struct app_config *, char *const *);
 int	 listen_pause(const int *, size_t);
-int	 listen_resume(const struct app_config *, const int *, size_t, char **);
+int	 listen_sticky(int, unsigned, char **);
+int	 listen_resume(const struct app_config *, char *const *, const int *,
+	    size_t, char **);
 
 /* supervise.c: the restart policy, a state x event table. */
 enum wstate {
@@ -500,6 +513,8 @@ struct worker {
 	int		 have_status;
 	char		*exec_error;	/* why the last spawn failed */
 	int		 no_spawn;	/* it failed for want of resources */
+	double		 crash_at;	/* mono_now() of its last unstable exit */
+	uint64_t	 crash_uptime;	/* ms it ran then */
 
 	struct logfile	*outf;		/* where its stdout and stderr go */
 	struct logfile	*errf;
@@ -520,6 +535,7 @@ struct worker {
 	 * not wait min_uptime again. */
 	int		 await_listen;
 	int		 proven;
+	int		 stop_phase;	/* STOP_*: how far a stop has gone */
 
 	/* The message channel (ipc.c) of the current process. */
 	ev_io		 ipc_r;
@@ -550,6 +566,12 @@ struct worker {
 	ev_timer	 timer_w;
 	ev_io		 notify_w;	/* NOTIFY_SOCKET, with wait_ready */
 };
+
+#define STOP_NONE	0
+#define STOP_GRACE	1	/* too young to have a handler: wait */
+#define STOP_MESSAGE	2	/* "shutdown" sent: the signal next */
+#define STOP_SIGNAL	3	/* kill_signal sent: SIGKILL next */
+#define STOP_YOUNG	0.5	/* seconds a stop waits for a fresh worker */
 
 extern unsigned worker_last_id;
 struct worker *worker_new(struct app *, unsigned, unsigned);
@@ -625,7 +647,8 @@ struct app {
 	enum app_want		 want;		/* up, or gone (deleted) */
 	struct worker		**workers;
 	unsigned		 nworkers;
-	int			*listen_fds;	/* bound from cfg->listen (shared) */
+	char			**learned;	/* listen_share: what workers bound */
+	int			*listen_fds;	/* bound from app_urls() (shared) */
 	size_t			 nlisten;	/* > 0: bound (shared or slots) */
 	int			**slot_fds;	/* balanced: each instance's */
 	unsigned char		*slot_out;	/* SLOT_IN, _OUT, _KEPT */
@@ -665,6 +688,10 @@ void	 app_apply(struct app *, enum wevent, int);
 int	 app_listen(struct app *);
 int	 app_listen_slot(struct app *, unsigned);
 const int *app_sockets(const struct app *, unsigned);
+char *const *app_urls(const struct app *);
+int	 app_shares_binds(const struct app *);
+int	 app_learn(struct app *, const char *, unsigned, char **);
+unsigned app_learned_fds(const struct app *, size_t);
 void	 app_create_fitting(struct app_config *, const char *);
 void	 app_scale(struct app *, unsigned);
 void	 app_delete(struct app *);
@@ -792,6 +819,7 @@ void	 control_kill_replies(void);
 void	 client_wait(struct client *, client_wait_fn, struct target *, int);
 void	 client_rows(struct client *);
 struct target *client_target(struct client *);
+double	 client_since(struct client *);
 void	 client_follow(struct client *, const char *, int);
 void	 client_follow_events(struct client *, const char *);
 int	 client_mode(struct client *);

@@ -5,6 +5,7 @@
  * app_settle_all() once their processes are gone, outside any callback.
  */
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -111,6 +112,74 @@ app_restore(struct app_config *cfg, char **base_env, int adhoc,
 }
 
 /*
+ * The addresses of the app's sockets: its listen, else those its workers
+ * bound first (listen_share); NULL: none.
+ */
+char *const *
+app_urls(const struct app *a)
+{
+	return a->cfg->listen != NULL ? a->cfg->listen : a->learned;
+}
+
+/*
+ * Whether the app's sockets are one per instance. Addresses its workers
+ * bound (listen_share) are shared unless listen_balance says balanced or
+ * sticky: instances may bind different ones (increment_var), and an
+ * instance's member of a group it never accepts from would hold
+ * connections nobody takes.
+ */
+static int
+balanced_urls(const struct app *a, char *const *urls)
+{
+	if (a->cfg->listen == NULL && a->cfg->listen_balance == LISTEN_AUTO)
+		return 0;
+	return listen_balanced_urls(a->cfg, urls);
+}
+
+static int
+app_balanced(const struct app *a)
+{
+	return balanced_urls(a, app_urls(a));
+}
+
+static void close_slots(struct app *, unsigned);
+
+/*
+ * listen_balance = sticky: (re)attach the filter that hashes clients over
+ * the instances' sockets of each address, for as many as are open now.
+ */
+static int
+sticky_attach(struct app *a, char **cause)
+{
+	unsigned	i, n = 0, first = 0;
+	size_t		j;
+
+	if (a->cfg->listen_balance != LISTEN_STICKY)
+		return 0;
+	for (i = 0; i < a->nslot_fds; i++) {
+		if (a->slot_fds[i] != NULL && n++ == 0)
+			first = i;
+	}
+	for (j = 0; n > 0 && j < a->nlisten; j++) {
+		if (listen_sticky(a->slot_fds[first][j], n, cause) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+listen_failed(struct app *a, char *cause)
+{
+	int	e = errno;
+
+	log_warn("%s: %s", a->name, cause);
+	free(a->listen_error);
+	a->listen_error = cause;
+	errno = e;
+	return -1;
+}
+
+/*
  * Bind the app's sockets unless it holds them. On failure the app's
  * workers cannot start: listen_error says why, and each start retries.
  */
@@ -119,15 +188,11 @@ app_listen(struct app *a)
 {
 	char	*cause;
 
-	if (a->cfg->listen == NULL || a->nlisten > 0 ||
-	    listen_balanced(a->cfg))
+	if (app_urls(a) == NULL || a->nlisten > 0 || app_balanced(a))
 		return 0;	/* balanced: each instance's, at its start */
-	if (listen_open(a->cfg, &a->listen_fds, &a->nlisten, 0, &cause) == -1) {
-		log_warn("%s: %s", a->name, cause);
-		free(a->listen_error);
-		a->listen_error = cause;
-		return -1;
-	}
+	if (listen_open(a->cfg, app_urls(a), &a->listen_fds, &a->nlisten, 0,
+	    &cause) == -1)
+		return listen_failed(a, cause);
 	free(a->listen_error);
 	a->listen_error = NULL;
 	return 0;
@@ -143,32 +208,34 @@ app_listen(struct app *a)
 int
 app_listen_slot(struct app *a, unsigned instance)
 {
-	size_t	 i, n = argv_count(a->cfg->listen);
-	char	*cause;
-	int	*fds;
+	char *const	*urls = app_urls(a);
+	size_t		 i, n = argv_count(urls);
+	char		*cause;
+	int		*fds;
 
-	if (!listen_balanced(a->cfg) || n == 0)
+	if (!app_balanced(a) || n == 0)
 		return app_listen(a);
 	if (instance < a->nslot_fds && a->slot_fds[instance] != NULL) {
 		if (a->slot_out[instance] == SLOT_OUT &&
-		    listen_resume(a->cfg, a->slot_fds[instance], a->nlisten,
-		    &cause) == -1)
-			goto failed;
+		    listen_resume(a->cfg, urls, a->slot_fds[instance],
+		    a->nlisten, &cause) == -1)
+			return listen_failed(a, cause);
 		a->slot_out[instance] = SLOT_IN;
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
-		if (strncmp(a->cfg->listen[i], "unix:", 5) == 0) {
-			cause = xprintf("listen %s: listen_balance = balanced "
-			    "takes tcp:// addresses (a unix socket has no "
-			    "SO_REUSEPORT)", a->cfg->listen[i]);
-			goto failed;
-		}
+		if (strncmp(urls[i], "unix:", 5) == 0)
+			return listen_failed(a, xprintf("listen %s: "
+			    "listen_balance = %s takes tcp:// addresses "
+			    "(a unix socket has no SO_REUSEPORT)", urls[i],
+			    a->cfg->listen_balance == LISTEN_STICKY ?
+			    "sticky" : "balanced"));
 	}
 	for (i = 0; i < a->nslot_fds && a->slot_fds[i] == NULL; i++)
 		;
-	if (listen_open(a->cfg, &fds, &n, i == a->nslot_fds, &cause) == -1)
-		goto failed;
+	if (listen_open(a->cfg, urls, &fds, &n, i == a->nslot_fds,
+	    &cause) == -1)
+		return listen_failed(a, cause);
 	if (instance >= a->nslot_fds) {
 		a->slot_fds = xrealloc(a->slot_fds, (instance + 1) *
 		    sizeof *a->slot_fds);
@@ -181,40 +248,156 @@ app_listen_slot(struct app *a, unsigned instance)
 	}
 	a->slot_fds[instance] = fds;
 	a->nlisten = n;
+	if (sticky_attach(a, &cause) == -1) {
+		listen_close(urls, fds, n);
+		a->slot_fds[instance] = NULL;
+		return listen_failed(a, cause);
+	}
 	free(a->listen_error);
 	a->listen_error = NULL;
 	return 0;
-
-failed:
-	log_warn("%s: %s", a->name, cause);
-	free(a->listen_error);
-	a->listen_error = cause;
-	return -1;
 }
 
 /* The sockets a worker of instance gets: the app's, or its own. */
 const int *
 app_sockets(const struct app *a, unsigned instance)
 {
-	if (listen_balanced(a->cfg) &&
+	if (app_balanced(a) &&
 	    instance < a->nslot_fds && a->slot_fds[instance] != NULL)
 		return a->slot_fds[instance];
 	return a->listen_fds;
+}
+
+/*
+ * listen_share: whether a's workers bind through pmd what they bind
+ * first, so that its instances share it as with listen. Decided at each
+ * spawn: several instances, no listen of its own.
+ */
+int
+app_shares_binds(const struct app *a)
+{
+	return a->cfg->listen == NULL && a->cfg->listen_share &&
+	    a->cfg->listen_preload && (a->nworkers > 1 || a->learned != NULL);
+}
+
+/* The fds n addresses learned by a cost (listen_share): budget.c. */
+unsigned
+app_learned_fds(const struct app *a, size_t n)
+{
+	return (unsigned)n * (app_balanced(a) ? a->nworkers : 1);
+}
+
+/* Append one socket for url to *fds, an array of n. */
+static int
+open_more(struct app *a, const char *url, int **fds, size_t n, int first,
+    char **cause)
+{
+	char	*one[] = { (char *)url, NULL };
+	int	*fd;
+	size_t	 k;
+
+	if (listen_open(a->cfg, one, &fd, &k, first, cause) == -1)
+		return -1;
+	*fds = xrealloc(*fds, (n + 1) * sizeof **fds);
+	(*fds)[n] = fd[0];
+	free(fd);
+	return 0;
+}
+
+/*
+ * A worker of a (listen_share) binds url: its index among the app's
+ * addresses, learned now if it is new, with the sockets of instance open.
+ * -1 with *cause and errno set (EADDRINUSE, EACCES...): the worker's bind
+ * fails as its own would have.
+ */
+int
+app_learn(struct app *a, const char *url, unsigned instance, char **cause)
+{
+	char	**more = NULL;
+	size_t	  i, n = argv_count(a->learned);
+	unsigned  k, j;
+	int	  e, first = 1, extended = 0;
+
+	for (i = 0; i < n && strcmp(a->learned[i], url) != 0; i++)
+		;
+	if (i == n) {
+		strv_add(&more, url);
+		if (n > 0 && balanced_urls(a, more) != app_balanced(a)) {
+			argv_free(more);
+			*cause = xprintf("%s: a unix socket and tcp:// "
+			    "addresses cannot be shared alike", url);
+			errno = EADDRINUSE;
+			return -1;
+		}
+		argv_free(more);
+		if (budget_admit(app_learned_fds(a, 1), 0, "listen_share",
+		    a->cfg, a->nworkers, cause) == -1) {
+			errno = EMFILE;
+			return -1;
+		}
+		/* The sockets open for the others get one for url too. */
+		if (a->nlisten > 0 && !app_balanced(a) && open_more(a, url,
+		    &a->listen_fds, a->nlisten, 0, cause) == -1)
+			return -1;
+		for (k = 0; a->nlisten > 0 && k < a->nslot_fds; k++) {
+			if (a->slot_fds[k] == NULL)
+				continue;
+			if (open_more(a, url, &a->slot_fds[k], a->nlisten,
+			    first, cause) == -1) {
+				e = errno;	/* the ones made go again */
+				for (j = 0; j < k; j++)
+					if (a->slot_fds[j] != NULL)
+						close(a->slot_fds[j][a->nlisten]);
+				errno = e;
+				return -1;
+			}
+			first = 0;
+		}
+		strv_add(&a->learned, url);
+		if ((extended = a->nlisten > 0))
+			a->nlisten++;
+		if (extended && sticky_attach(a, cause) == -1)
+			return -1;
+	}
+	if (app_listen_slot(a, instance) == -1) {
+		*cause = a->listen_error;
+		a->listen_error = NULL;
+		if (i == n && !extended) {	/* not shared after all */
+			free(a->learned[n]);
+			a->learned[n] = NULL;
+			if (n == 0) {
+				free(a->learned);
+				a->learned = NULL;
+			}
+		}
+		errno = errno ? errno : EADDRINUSE;
+		return -1;
+	}
+	if (i == n)
+		log_info("%s: its workers share %s, as with listen", a->name,
+		    url);
+	return (int)i;
 }
 
 /* Close the balanced sockets of instances from on (all: 0). */
 static void
 close_slots(struct app *a, unsigned from)
 {
+	char		*cause;
 	unsigned	i;
 
 	for (i = from; i < a->nslot_fds; i++) {
 		if (a->slot_fds[i] != NULL)
-			listen_close(a->cfg, a->slot_fds[i], a->nlisten);
+			listen_close(app_urls(a), a->slot_fds[i], a->nlisten);
 		a->slot_fds[i] = NULL;
 	}
-	if (from < a->nslot_fds)
+	if (from < a->nslot_fds) {
 		a->nslot_fds = from;
+		if (from > 0 && sticky_attach(a, &cause) == -1) {
+			log_warn("%s: %s", a->name, cause);
+			free(cause);
+		}
+	}
 	if (from == 0) {
 		free(a->slot_fds);
 		a->slot_fds = NULL;
@@ -237,7 +420,8 @@ app_free(struct app *a)
 	free(a->workers);
 	rolling_free(a);
 	close_slots(a, 0);
-	listen_close(a->cfg, a->listen_fds, a->nlisten);
+	listen_close(app_urls(a), a->listen_fds, a->nlisten);
+	argv_free(a->learned);
 	free(a->listen_error);
 	free(a->reload_error);
 	appcfg_unref(a->successor);
@@ -396,7 +580,7 @@ settle_sockets(struct app *a)
 	log_info("%s: no worker serves or is starting: its sockets are "
 	    "closed, connections are refused until it starts", a->name);
 	close_slots(a, 0);
-	listen_close(a->cfg, a->listen_fds, a->nlisten);
+	listen_close(app_urls(a), a->listen_fds, a->nlisten);
 	a->listen_fds = NULL;
 	a->nlisten = 0;
 }
@@ -415,7 +599,9 @@ settle_slots(struct app *a)
 {
 	unsigned	i, serve = 0;
 
-	if (a->nslot_fds == 0 || a->roll != NULL || daemon_stopping)
+	/* Sticky: the group stays as it is, or clients would move. */
+	if (a->nslot_fds == 0 || a->roll != NULL || daemon_stopping ||
+	    a->cfg->listen_balance == LISTEN_STICKY)
 		return;
 	for (i = 0; i < a->nslot_fds && i < a->nworkers; i++)
 		serve += a->slot_out[i] == SLOT_IN && a->workers[i]->pid > 0;

@@ -145,6 +145,8 @@ cmd_show_exec(struct client *c, cJSON *req)
 			cJSON_AddStringToObject(env, cfg->env[i].key,
 			    cfg->env[i].value);
 	}
+	if (a->learned != NULL)
+		cJSON_AddItemToObject(app, "shared", json_strings(a->learned));
 	if (a->listen_error != NULL)
 		cJSON_AddStringToObject(app, "listen_error", a->listen_error);
 	if (a->roll != NULL)
@@ -196,6 +198,32 @@ print_watch(cJSON *watch)
 	    num(watch, "directories"));
 }
 
+/* How the app stops, in one line, and whose rule that is. */
+static void
+print_stop(cJSON *conf)
+{
+	const char	*sig = json_string(conf, "kill_signal");
+	const char	*tmo = json_string(conf, "kill_timeout");
+	const char	*msg = json_string(conf, "shutdown_with_message");
+	const char	*whose;
+
+	if (sig == NULL || tmo == NULL)
+		return;
+	if (strcmp(sig, PM2_KILL_SIGNAL) == 0 &&
+	    strcmp(tmo, PM2_KILL_TIMEOUT) == 0)
+		whose = "PM2's defaults, for an app from PM2's world";
+	else if (strcmp(sig, "SIGTERM") == 0 && strcmp(tmo, "5s") == 0)
+		whose = "pmd's defaults";
+	else
+		whose = "its own kill_signal and kill_timeout";
+	printf("%-29s ", "stops with");
+	if (msg != NULL && strcmp(msg, "true") == 0)
+		printf("the message \"shutdown\", then %s after %s, ", sig, tmo);
+	else
+		printf("%s, ", sig);
+	printf("then SIGKILL after %s (%s)\n", tmo, whose);
+}
+
 static void
 print_show(cJSON *reply, cJSON *req, FILE *in)
 {
@@ -227,9 +255,13 @@ print_show(cJSON *reply, cJSON *req, FILE *in)
 		if (strcmp(v->string, "instances") != 0)
 			printf("%-29s %s\n", v->string, cJSON_IsString(v) ?
 			    v->valuestring : "-");
+	print_stop(cJSON_GetObjectItemCaseSensitive(app, "config"));
 	if (json_string(app, "next_cron_restart") != NULL)
 		printf("%-29s %s\n", "next_cron_restart",
 		    str(app, "next_cron_restart"));
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(app, "shared"))
+		printf("%-29s %s (bound by its workers: listen_share)\n",
+		    "shared", cJSON_IsString(v) ? v->valuestring : "-");
 	if (json_string(app, "listen_error") != NULL)
 		printf("%-29s %s\n", "listen error", str(app, "listen_error"));
 	if (json_string(app, "last_reload_error") != NULL)
@@ -311,7 +343,7 @@ static const struct cmd_arg cmd_show_args[] = {
 
 const struct cmd_entry cmd_show_entry = {
 	.name = "show",
-	.alias = "info describe",
+	.alias = "info describe desc",
 	.usage = "NAME",
 	.help = "everything about one app and each of its workers",
 	.args = cmd_show_args,

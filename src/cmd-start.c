@@ -455,9 +455,9 @@ key_flag(cJSON *keys, int argc, char **argv, int i)
 {
 	const struct app_key	*k;
 	const char		*names[64], *close, *v;
-	char			*name, *p;
+	char			*name, *p, *cause = NULL;
 	size_t			 j;
-	int			 no = 0, boolean;
+	int			 no = 0, boolean, b;
 
 	name = xstrdup(argv[i] + (argv[i][1] == '-' ? 2 : 1));
 	for (p = name; *p != '\0'; p++)
@@ -484,9 +484,11 @@ key_flag(cJSON *keys, int argc, char **argv, int i)
 	if (boolean) {
 		v = no ? "false" : "true";
 		/* --autorestart false is fine too. */
-		if (!no && i + 1 < argc && parse_bool(argv[i + 1], &(int){ 0 },
-		    &(char *){ NULL }) == 0)
+		if (!no && i + 1 < argc && parse_bool(argv[i + 1], &b,
+		    &cause) == 0)
 			v = argv[++i];
+		else if (!no && i + 1 < argc)
+			free(cause);	/* the next word is not a value */
 	} else {
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			pmctl_usage_error("start: %s needs a value", argv[i]);

@@ -29,7 +29,7 @@ reply_error(const char *code, const char *fmt, ...)
 {
 	cJSON	*o = cJSON_CreateObject(), *e;
 	va_list	 ap;
-	char	 msg[1024];
+	char	 msg[4096];
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -243,14 +243,108 @@ cmd_list_rows(struct rows_at *at, unsigned max, char **out, size_t *outlen)
 	return done;
 }
 
-/* Why the first errored worker of t gave up, or NULL if none did. */
+/*
+ * How long a start (restart, reset, scale) watches for a crash: its reply
+ * comes no sooner than this after the command (or min_uptime if shorter),
+ * unless every worker proved itself first (it listens, or sent READY=1).
+ */
+#define START_WATCH	0.5	/* seconds */
+
+static ev_timer	watch_w;
+
+static void
+watch_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop; (void)t; (void)revents;
+	daemon_dirty();		/* the waiters look again */
+}
+
+/* Wake the waiters at mono_now() time at, or sooner. */
+static void
+watch_until(double at)
+{
+	double	in = at - mono_now();
+
+	if (in < 0.001)
+		in = 0.001;
+	if (ev_is_active(&watch_w) &&
+	    ev_timer_remaining(pmd_loop, &watch_w) <= in)
+		return;
+	ev_timer_stop(pmd_loop, &watch_w);
+	ev_timer_init(&watch_w, watch_cb, in, 0);
+	ev_timer_start(pmd_loop, &watch_w);
+}
+
+/* Whether w is known to serve: it listens, or it told pmd it is ready. */
+static int
+proven(const struct worker *w)
+{
+	return w->sm.state == W_ONLINE && (w->proven || w->app->cfg->wait_ready);
+}
+
+/*
+ * The lines of w's stderr tail (the last max, each cut at 160 bytes), for
+ * a message; "" when it is empty.
+ */
 static char *
-errored_cause(const struct target *t)
+tail_text(const struct worker *w, unsigned max)
+{
+	const struct tail	*t = w->tail;
+	const char		*p, *end, *nl, *start[8];
+	struct text		 out = { NULL, 0, 0 };
+	unsigned		 n = 0, i;
+
+	if (t == NULL || t->len == 0)
+		return xstrdup("");
+	if (max > 8)
+		max = 8;
+	p = t->buf;
+	end = t->buf + t->len;
+	while (end > p && end[-1] == '\n')
+		end--;
+	/* The starts of the last max lines with text, from the end back. */
+	for (nl = end; n < max && nl > p;) {
+		while (nl > p && nl[-1] != '\n')
+			nl--;
+		if (*nl != '\n' && nl != end)
+			start[n++] = nl;
+		if (nl > p)
+			nl--;
+	}
+	for (i = n; i-- > 0;) {
+		nl = memchr(start[i], '\n', end - start[i]);
+		text_put(&out, "\n  %.*s", (int)((nl ? nl : end) -
+		    start[i] > 160 ? 160 : (nl ? nl : end) - start[i]),
+		    start[i]);
+	}
+	return out.s != NULL ? out.s : xstrdup("");
+}
+
+/*
+ * Whether w stopped as it was meant to: an exit code in stop_exit_codes,
+ * or 0 with autorestart off (a job that is done).
+ */
+static int
+ended_well(const struct worker *w)
+{
+	return w->sm.state == W_STOPPED && (w->sm.reason == R_EXIT_CODE ||
+	    (w->sm.reason == R_NO_RESTART && w->have_status &&
+	    WIFEXITED(w->last_status) && WEXITSTATUS(w->last_status) == 0));
+}
+
+/*
+ * Why the start of t (a command that began at since) did not take: the
+ * first worker that exited within min_uptime since then, with its exit and
+ * the end of its stderr; else the first that gave up. NULL if neither.
+ */
+static char *
+start_failure(const struct target *t, double since)
 {
 	struct app	*a;
 	struct worker	*w;
 	unsigned	 i;
-	char		*how, *s;
+	char		*how, *tail, *s, *within, *next;
+	const char	*hint;
 
 	TAILQ_FOREACH(a, &apps, entry) {
 		if (!target_has(t, a))
@@ -260,34 +354,103 @@ errored_cause(const struct target *t)
 		for (i = 0; i < a->nworkers; i++) {
 			w = a->workers[i];
 			if ((t->instance >= 0 && (unsigned)t->instance != i) ||
-			    w->sm.state != W_ERRORED)
+			    (w->crash_at < since && w->sm.state != W_ERRORED) ||
+			    ended_well(w))
 				continue;
 			how = w->have_status ? status_string(w->last_status) :
-			    NULL;
-			s = xprintf("%s:%u errored: %s%s%s%s%s", a->name, i,
-			    sm_reason_name(w->sm.reason), how ? "; it " : "",
-			    how ? how : "", w->exec_error ? ": " : "",
-			    w->exec_error ? w->exec_error : "");
+			    xstrdup("did not start");
+			tail = tail_text(w, 8);
+			hint = strstr(tail, "EADDRINUSE") != NULL ||
+			    strstr(tail, "ddress already in use") != NULL ?
+			    "\nThe address is taken: if the app's instances "
+			    "each bind it, give the app listen = tcp://HOST:PORT "
+			    "(or keep listen_share on) so that they share it" :
+			    "";
+			if (w->sm.state == W_ERRORED)
+				s = xprintf("%s:%u errored: %s; it %s%s%s%s%s%s; "
+				    "its stderr %s%s%s", a->name, i,
+				    sm_reason_name(w->sm.reason), how,
+				    w->exit_reason ? " (" : "", w->exit_reason ?
+				    w->exit_reason : "", w->exit_reason ? ")" :
+				    "", w->exec_error ? ": " : "",
+				    w->exec_error ? w->exec_error : "", *tail ?
+				    "ends:" : "was empty", tail, hint);
+			else {
+				within = w->exit_reason != NULL ?
+				    xprintf(" (%s)", w->exit_reason) :
+				    xprintf(", within min_uptime (%llums)",
+				    (unsigned long long)a->cfg->min_uptime);
+				next = w->sm.state == W_STOPPED ?
+				    xprintf("was not restarted (%s)",
+				    w->sm.reason == R_NO_RESTART ?
+				    "autorestart = false" :
+				    sm_reason_name(w->sm.reason)) :
+				    xprintf("is being restarted (unstable "
+				    "start %u of max_restarts %u)",
+				    w->sm.unstable, a->cfg->max_restarts);
+				s = xprintf("%s:%u %s after %llums%s%s%s, and "
+				    "%s; its stderr %s%s%s", a->name, i, how,
+				    (unsigned long long)w->crash_uptime,
+				    within, w->exec_error ? ": " : "",
+				    w->exec_error ? w->exec_error : "", next,
+				    *tail ? "ends:" : "was empty", tail, hint);
+				free(next);
+				free(within);
+			}
 			free(how);
+			free(tail);
 			return s;
 		}
 	}
 	return NULL;
 }
 
+/* Whether the workers of t need watching longer for a crash. */
+static int
+watching(const struct target *t, double since)
+{
+	struct app	*a;
+	struct worker	*w;
+	unsigned	 i;
+	double		 now = mono_now(), span;
+
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (!target_has(t, a))
+			continue;
+		span = a->cfg->min_uptime / 1000.0;
+		if (span > START_WATCH)
+			span = START_WATCH;
+		for (i = 0; i < a->nworkers; i++) {
+			w = a->workers[i];
+			if ((t->instance >= 0 && (unsigned)t->instance != i) ||
+			    w->pid <= 0 || proven(w) || now - since >= span ||
+			    now - w->started >= span)
+				continue;
+			watch_until(since + span);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int
 wait_settled(struct client *c, cJSON **reply)
 {
 	struct target	*t = client_target(c);
+	double		 since = client_since(c);
 	char		*cause;
 
 	if (!app_settled(t, client_mode(c)))
 		return 0;
-	/* Started, and already given up (or without its sockets): failed. */
-	if (!client_mode(c) && (cause = errored_cause(t)) != NULL) {
-		*reply = reply_error(PMD_E_FAILED, "%s", cause);
-		free(cause);
-		return 1;
+	/* A start that crashed, gave up, or has no sockets: failed. */
+	if (!client_mode(c)) {
+		if ((cause = start_failure(t, since)) != NULL) {
+			*reply = reply_error(PMD_E_FAILED, "%s", cause);
+			free(cause);
+			return 1;
+		}
+		if (watching(t, since))
+			return 0;
 	}
 	*reply = cmd_reply_list(c);
 	return 1;

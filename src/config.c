@@ -580,6 +580,19 @@ parse_includes(struct parse *p, char **cause)
 	return 0;
 }
 
+/* Whether a listens on a unix socket. */
+static int
+unix_listen(const struct app_config *a)
+{
+	size_t	i;
+
+	for (i = 0; a->listen != NULL && a->listen[i] != NULL; i++) {
+		if (strncmp(a->listen[i], "unix:", 5) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 check_apps(struct config *cfg, char **cause)
 {
@@ -589,6 +602,14 @@ check_apps(struct config *cfg, char **cause)
 		if (a->argv == NULL) {
 			*cause = xprintf("%s:%d: [app:%s]: command: required "
 			    "key missing", a->file, a->line, a->name);
+			return -1;
+		}
+		if (a->listen_balance == LISTEN_STICKY &&
+		    unix_listen(a)) {
+			*cause = xprintf("%s:%d: [app:%s]: listen_balance = "
+			    "sticky takes tcp:// addresses only (a unix socket "
+			    "has no SO_REUSEPORT group to pick from)", a->file,
+			    a->line, a->name);
 			return -1;
 		}
 	}

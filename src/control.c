@@ -79,6 +79,7 @@ struct client {
 	int			 closing;	/* close once out is flushed */
 
 	client_wait_fn		 wait;
+	double			 since;		/* mono_now() when it began */
 	struct target		 target;
 	int			 mode;
 	int			 kill_reply;	/* answer when pmd exits */
@@ -885,6 +886,7 @@ client_wait(struct client *c, client_wait_fn fn, struct target *t, int mode)
 	t->name = NULL;
 	t->names = NULL;
 	c->mode = mode;
+	c->since = mono_now();
 	if (fn == NULL)
 		c->kill_reply = 1;
 	else
@@ -926,6 +928,13 @@ int
 client_mode(struct client *c)
 {
 	return c->mode;
+}
+
+/* When the wait of c began (mono_now()). */
+double
+client_since(struct client *c)
+{
+	return c->since;
 }
 
 void

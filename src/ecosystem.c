@@ -56,15 +56,11 @@ static const char *const moot_keys[][2] = {
 	{ "pmx", "pmd has no PM2 Plus agent; /metrics serves Prometheus" },
 	{ "automation", "pmd has no PM2 Plus agent" },
 	{ "treekill", "pmd always stops a worker's whole process group" },
-	{ "shutdown_with_message", "not yet: pmd stops with kill_signal" },
 	{ "source_map_support", "Node's own --enable-source-maps does that "
 	    "(node_args)" },
 	{ "disable_source_map_support", "pmd adds no source map support" },
 	{ "force", "pmd never starts an app twice under one name" },
 	{ "append_env_to_name", "pmd names workers NAME:INSTANCE" },
-	{ "increment_var", "pmd gives each worker PMD_INSTANCE and "
-	    "NODE_APP_INSTANCE (0..N-1) to derive a port from" },
-	{ "instance_var", "pmd sets NODE_APP_INSTANCE and PMD_INSTANCE" },
 };
 
 int
@@ -470,6 +466,12 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 		} else if (strcmp(k, "wait_ready") == 0)
 			/* process.send('ready') comes over the channel. */
 			set_key(keys, k, scalar(item));
+		else if (key_find(k) != NULL &&
+		    !in_list(k, read_keys, nitems(read_keys)) &&
+		    (cJSON_IsString(item) || cJSON_IsNumber(item) ||
+		    cJSON_IsBool(item)))
+			/* A pmd key (shutdown_with_message, listen_balance...). */
+			set_key(keys, k, scalar(item));
 		else if ((why = moot_key(k)) != NULL)
 			warn_key(file, name, k, why);
 		else if (!in_list(k, read_keys, nitems(read_keys)))
@@ -497,6 +499,14 @@ eco_app(const char *file, const char *dir, const cJSON *in,
 		set_key(keys, "kill_signal", xstrdup(PM2_KILL_SIGNAL));
 	if (!cJSON_HasObjectItem(keys, "kill_timeout"))
 		set_key(keys, "kill_timeout", xstrdup(PM2_KILL_TIMEOUT));
+	/*
+	 * And wait_ready as PM2 means it: a worker that sends no ready
+	 * within listen_timeout (3 s, PM2's default) is online anyway.
+	 */
+	if (!cJSON_HasObjectItem(keys, "not_ready"))
+		set_key(keys, "not_ready", xstrdup("online"));
+	if (!cJSON_HasObjectItem(keys, "listen_timeout"))
+		set_key(keys, "listen_timeout", xstrdup(PM2_LISTEN_TIMEOUT));
 	/* filter_env: what of pmctl's environment the workers do not get. */
 	v = cJSON_GetObjectItemCaseSensitive(in, "filter_env");
 	if (v != NULL)

@@ -3,6 +3,8 @@
  * the pmctl that started an ad-hoc app), the app's env and profile, and
  * what pmd tells each worker (PMD_*, LISTEN_*, NOTIFY_SOCKET).
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +17,8 @@ extern char **environ;
 /* Variables pmd's own environment must not pass on to workers. */
 static const char *const unset_vars[] = {
 	"NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-	"PMD_READY_FD", "PMD_LISTEN", "PMD_LISTEN_SOCKET", "PMD_IPC_FD",
-	"NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE", "WATCHDOG_USEC",
+	"PMD_READY_FD", "PMD_LISTEN", "PMD_LISTEN_SOCKET", "PMD_LISTEN_SHARE",
+	"PMD_IPC_FD", "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE", "WATCHDOG_USEC",
 	"WATCHDOG_PID",
 };
 
@@ -56,6 +58,8 @@ env_preload(const struct app *a, struct worker *w, char ***envp, size_t *n)
 		return;
 	env_set(envp, n, "PMD_LISTEN", listen);
 	env_set(envp, n, "PMD_LISTEN_SOCKET", sock);
+	if (app_shares_binds(a))
+		env_set(envp, n, "PMD_LISTEN_SHARE", "1");
 	free(listen);
 	for (i = 0; i < *n; i++) {
 		if (strncmp((*envp)[i], "LD_PRELOAD=", 11) == 0)
@@ -75,8 +79,41 @@ env_preload(const struct app *a, struct worker *w, char ***envp, size_t *n)
 	    xstrdup(lib);
 	env_set(envp, n, "LD_PRELOAD", v);
 	free(v);
-	/* Online once it listens (worker_listening). */
-	w->await_listen = !a->cfg->wait_ready;
+	/* Online once it listens (worker_listening), if it is to listen. */
+	w->await_listen = !a->cfg->wait_ready && a->nlisten > 0;
+}
+
+/*
+ * increment_var (PM2's): the worker of instance i gets the variable's
+ * number plus i, so that instances given PORT=3000 listen on 3000, 3001...
+ * A value that is no number is left as it is, with a warning.
+ */
+static void
+env_increment(const struct app *a, const struct worker *w, char ***envp,
+    size_t *n)
+{
+	const char	*name = a->cfg->increment_var, *v = NULL;
+	size_t		 len = strlen(name), i;
+	unsigned long	 base;
+	char		*end, buf[32];
+
+	for (i = 0; i < *n; i++) {
+		if (strncmp((*envp)[i], name, len) == 0 &&
+		    (*envp)[i][len] == '=')
+			v = (*envp)[i] + len + 1;
+	}
+	if (v == NULL || *v == '\0')
+		return;		/* nothing to increment: left unset */
+	errno = 0;
+	base = strtoul(v, &end, 10);
+	if (*end != '\0' || errno != 0 || base > 1000000000UL ||
+	    !isdigit((unsigned char)*v)) {
+		log_warn("%s:%u: increment_var: %s=\"%s\" is not a number: "
+		    "left as it is", a->name, w->instance, name, v);
+		return;
+	}
+	snprintf(buf, sizeof buf, "%lu", base + w->instance);
+	env_set(envp, n, name, buf);
 }
 
 /*
@@ -125,6 +162,10 @@ env_worker(struct app *a, struct worker *w, const char *notify, int ipc_fd,
 	snprintf(buf, sizeof buf, "%u", w->instance);
 	env_set(&envp, &n, "PMD_INSTANCE", buf);
 	env_set(&envp, &n, "NODE_APP_INSTANCE", buf);
+	if (cfg->instance_var != NULL)
+		env_set(&envp, &n, cfg->instance_var, buf);
+	if (cfg->increment_var != NULL)
+		env_increment(a, w, &envp, &n);
 	snprintf(buf, sizeof buf, "%u", w->id);
 	env_set(&envp, &n, "PMD_WORKER_ID", buf);
 	if (notify != NULL)

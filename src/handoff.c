@@ -16,6 +16,16 @@
  * peer is named by a pidfd taken at its connect (SO_PEERPIDFD, where the
  * kernel has it), checked still alive after its process group was looked
  * up, so a pid reused meanwhile cannot pass for a worker.
+ *
+ * listen_share: a worker of an app with several instances and no listen
+ * asks for the first address it binds, whatever it is. It names it in
+ * the address it binds its own end to before connecting (an abstract
+ * name "pmd-bind/PID/N URL"), which pmd reads with getpeername(): the
+ * request is there when the connection is, so nothing is read and
+ * nothing waits here either. pmd binds the address for the app (as the
+ * worker's user: app_learn), or finds the socket it holds, and answers
+ * "pmd N I" with the app's N sockets, the one asked for at index I; or
+ * "err ERRNO" when the bind fails, which the worker's bind() returns.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -62,7 +72,7 @@ handoff_worker(pid_t pid)
 	if (pgid == -1 && sid == -1)
 		return NULL;
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (a->nlisten == 0)
+		if (a->nlisten == 0 && !app_shares_binds(a))
 			continue;
 		for (i = 0; i <= a->nworkers; i++) {
 			w = i < a->nworkers ? a->workers[i] : rolling_fresh(a);
@@ -74,8 +84,9 @@ handoff_worker(pid_t pid)
 	return NULL;
 }
 
+/* The app's sockets to s; index: the one asked for (-1: no request). */
 static void
-handoff_send(int s, struct worker *w)
+handoff_send(int s, struct worker *w, int index)
 {
 	struct app	*a = w->app;
 	union {
@@ -88,7 +99,12 @@ handoff_send(int s, struct worker *w)
 	struct iovec	 iov;
 	size_t		 n = a->nlisten < HANDOFF_MAX ? a->nlisten : HANDOFF_MAX;
 
-	snprintf(line, sizeof line, "pmd %zu\n", n);
+	if (index >= (int)n)
+		return;		/* past what one message carries: its own */
+	if (index >= 0)
+		snprintf(line, sizeof line, "pmd %zu %d\n", n, index);
+	else
+		snprintf(line, sizeof line, "pmd %zu\n", n);
 	iov.iov_base = line;
 	iov.iov_len = strlen(line);
 	memset(&msg, 0, sizeof msg);
@@ -107,18 +123,74 @@ handoff_send(int s, struct worker *w)
 		    a->name, w->instance, strerror(errno));
 }
 
-/* Whether an app with listen runs its workers as uid. */
+/* Whether an app with listen (or listen_share) runs its workers as uid. */
 static int
 uid_runs_listen_app(uid_t uid)
 {
 	struct app	*a;
 
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (a->nlisten > 0 && (a->cfg->user != NULL ? a->cfg->uid :
-		    geteuid()) == uid)
+		if ((a->nlisten > 0 || app_shares_binds(a)) &&
+		    (a->cfg->user != NULL ? a->cfg->uid : geteuid()) == uid)
 			return 1;
 	}
 	return 0;
+}
+
+/*
+ * The address a listen_share worker asks for, from the name its end of s
+ * is bound to ("pmd-bind/PID/N URL"); NULL: none (a plain handoff).
+ */
+static char *
+share_request(int s)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len = sizeof sun;
+	const char		*sp;
+	char			name[sizeof sun.sun_path];
+	size_t			n;
+
+	memset(&sun, 0, sizeof sun);
+	if (getpeername(s, (struct sockaddr *)&sun, &len) == -1 ||
+	    len <= offsetof(struct sockaddr_un, sun_path) + 1 ||
+	    sun.sun_path[0] != '\0')
+		return NULL;
+	n = len - offsetof(struct sockaddr_un, sun_path) - 1;
+	memcpy(name, sun.sun_path + 1, n);
+	name[n] = '\0';
+	if (strncmp(name, "pmd-bind/", 9) != 0 ||
+	    (sp = strchr(name, ' ')) == NULL)
+		return NULL;
+	return xstrdup(sp + 1);
+}
+
+/* A listen_share worker's request for url: its socket, or why not. */
+static void
+share_serve(int s, struct worker *w, const char *url, pid_t pid)
+{
+	struct app	*a = w->app;
+	char		*cause = NULL, line[32];
+	int		 i;
+
+	if (!app_shares_binds(a))
+		return;		/* closed: its own bind, as without pmd */
+	if (listen_check(url, &cause) == -1) {
+		log_warn("%s:%u: pid %ld asked for %s", a->name, w->instance,
+		    (long)pid, cause);
+		free(cause);
+		return;
+	}
+	if ((i = app_learn(a, url, w->instance, &cause)) == -1) {
+		snprintf(line, sizeof line, "err %d\n", errno ? errno :
+		    EADDRINUSE);
+		log_warn("%s:%u: pid %ld binds %s: %s", a->name, w->instance,
+		    (long)pid, url, cause);
+		free(cause);
+		(void)send(s, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+		return;
+	}
+	handoff_send(s, w, i);
+	worker_listening(w, pid);
 }
 
 /* Whether the process behind pidfd (-1: not known) is still there. */
@@ -160,6 +232,7 @@ handoff_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct ucred	 cred;
 	socklen_t	 len;
 	struct worker	*w;
+	char		*url;
 	int		 s, k, pidfd;
 
 	(void)loop; (void)revents;
@@ -181,8 +254,13 @@ handoff_cb(struct ev_loop *loop, ev_io *io, int revents)
 			pidfd = -1;
 		if ((w = handoff_worker(cred.pid)) != NULL &&
 		    peer_alive(pidfd)) {
-			handoff_send(s, w);
-			worker_listening(w, cred.pid);
+			if ((url = share_request(s)) != NULL) {
+				share_serve(s, w, url, cred.pid);
+				free(url);
+			} else if (w->app->nlisten > 0) {
+				handoff_send(s, w, -1);
+				worker_listening(w, cred.pid);
+			}
 		}
 		if (pidfd != -1)
 			close(pidfd);
@@ -302,10 +380,10 @@ handoff_entry(int fd)
 
 /*
  * What a worker of a needs to bind through pmd: the library for
- * LD_PRELOAD, *listen for PMD_LISTEN (to free), *sock for
- * PMD_LISTEN_SOCKET and *js, pmd-drain.js for Node (or NULL). -1 when the
- * app has no sockets, listen_preload is off, or the library or the socket
- * is missing.
+ * LD_PRELOAD, *listen for PMD_LISTEN (to free; "" for a listen_share app
+ * with no address yet), *sock for PMD_LISTEN_SOCKET and *js, pmd-drain.js
+ * for Node (or NULL). -1 when the app has no sockets and shares no binds,
+ * listen_preload is off, or the library or the socket is missing.
  */
 int
 handoff_vars(const struct app *a, unsigned instance, const char **lib,
@@ -315,7 +393,8 @@ handoff_vars(const struct app *a, unsigned instance, const char **lib,
 	char	*e, *t;
 	size_t	 i;
 
-	if (a->nlisten == 0 || !a->cfg->listen_preload)
+	if ((a->nlisten == 0 && !app_shares_binds(a)) ||
+	    !a->cfg->listen_preload)
 		return -1;
 	if ((*lib = handoff_library()) == NULL ||
 	    (*sock = handoff_open()) == NULL)
@@ -333,5 +412,7 @@ handoff_vars(const struct app *a, unsigned instance, const char **lib,
 		}
 		*listen = t;
 	}
+	if (*listen == NULL)
+		*listen = xstrdup("");
 	return 0;
 }

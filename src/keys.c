@@ -204,6 +204,16 @@ key_set(const struct app_key *k, struct app_config *a, const char *v,
 		free(*FIELD(a, k, char *));
 		*FIELD(a, k, char *) = xstrdup(v);
 		return 0;
+	case K_ENVNAME:
+		if (!env_name_valid(v)) {
+			*cause = xprintf("expected an environment variable's "
+			    "name (A-Z a-z 0-9 _, not first a digit), got "
+			    "\"%s\"", v);
+			return -1;
+		}
+		free(*FIELD(a, k, char *));
+		*FIELD(a, k, char *) = xstrdup(v);
+		return 0;
 	case K_MODE:
 		errno = 0;
 		u = strtoul(v, &end, 8);
@@ -264,6 +274,7 @@ keys_free(struct app_config *a)
 		case K_CRON:
 		case K_HOOK:
 		case K_NAME:
+		case K_ENVNAME:
 			free(*FIELD(a, &app_keys[i], char *));
 			break;
 		case K_LISTEN:
@@ -306,6 +317,7 @@ key_text(const struct app_key *k, const struct app_config *a)
 	case K_CRON:
 	case K_HOOK:
 	case K_NAME:
+	case K_ENVNAME:
 		return *(char *const *)f ? xstrdup(*(char *const *)f) : NULL;
 	case K_DATE_FORMAT:
 		return xstrdup(a->log_date_format ? a->log_date_format : "none");

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -217,21 +218,24 @@ fail:
 }
 
 static int
-listen_one(const char *url, const struct app_config *cfg, int first,
-    int *fdp, char **cause)
+listen_one(const char *url, const struct app_config *cfg, int balanced,
+    int first, int *fdp, char **cause)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
 	char			*why;
+	int			 e;
 
 	if (listen_addr(url, &ss, &len, cause) == -1)
 		return -1;
 	*fdp = sock_listen_opt((struct sockaddr *)&ss, len, cfg->listen_mode,
-	    (int)cfg->listen_backlog, !listen_balanced(cfg) ? 0 :
+	    (int)cfg->listen_backlog, !balanced ? 0 :
 	    first ? REUSEPORT_FIRST : REUSEPORT_JOIN, &why);
 	if (*fdp == -1) {
+		e = errno;
 		*cause = xprintf("listen %s: %s", url, why);
 		free(why);
+		errno = e;
 		return -1;
 	}
 	/* Accepted connections inherit it: no Nagle delay on replies. */
@@ -247,17 +251,19 @@ listen_one(const char *url, const struct app_config *cfg, int first,
 }
 
 /*
- * Bind every socket of cfg into *fds (a new array of *n); all or none.
- * Balanced, first says they begin their groups (no other instance of the
- * app holds any). Returns -1 with *cause naming the URL that failed.
+ * Bind a socket for each of urls (cfg->listen, or the addresses an app's
+ * workers bound: app.c) with cfg's options into *fds (a new array of *n);
+ * all or none. Balanced, first says they begin their groups (no other
+ * instance of the app holds any). Returns -1 with *cause naming the URL
+ * that failed, and errno as the failed call left it.
  */
 int
-listen_open(const struct app_config *cfg, int **fds, size_t *n, int first,
-    char **cause)
+listen_open(const struct app_config *cfg, char *const *urls, int **fds,
+    size_t *n, int first, char **cause)
 {
 	struct creds	 member, saved;
-	size_t		 i, count = argv_count(cfg->listen);
-	int		*out, as_member, rc = 0;
+	size_t		 i, count = argv_count(urls);
+	int		*out, as_member, balanced, rc = 0, e = 0;
 
 	*fds = NULL;
 	*n = 0;
@@ -266,10 +272,12 @@ listen_open(const struct app_config *cfg, int **fds, size_t *n, int first,
 	/*
 	 * A group member's sockets are made as the member: the kernel then
 	 * lets only its uid join their SO_REUSEPORT groups, as if it had
-	 * bound them itself, and never root's into them.
+	 * bound them itself, and never root's into them. So are the
+	 * addresses a worker chose (urls other than cfg->listen): a port it
+	 * may not bind, pmd does not bind for it.
 	 */
-	as_member = cfg->owner != OWNER_NONE && cfg->user != NULL &&
-	    geteuid() == 0;
+	as_member = cfg->user != NULL && geteuid() == 0 &&
+	    (cfg->owner != OWNER_NONE || urls != cfg->listen);
 	if (as_member && creds_of(cfg->user, cfg->uid, cfg->gid, &member,
 	    cause) == -1)
 		return -1;
@@ -278,31 +286,36 @@ listen_open(const struct app_config *cfg, int **fds, size_t *n, int first,
 		    strerror(errno));
 		return -1;
 	}
+	balanced = listen_balanced_urls(cfg, urls);
 	out = xcalloc(count, sizeof *out);
 	for (i = 0; i < count && rc == 0; i++) {
-		if ((rc = listen_one(cfg->listen[i], cfg, first, &out[i],
-		    cause)) == -1)
-			listen_close(cfg, out, i);
+		if ((rc = listen_one(urls[i], cfg, balanced, first, &out[i],
+		    cause)) == -1) {
+			e = errno;
+			listen_close(urls, out, i);
+		}
 	}
 	if (as_member)
 		creds_leave(&saved);
-	if (rc == -1)
+	if (rc == -1) {
+		errno = e;
 		return -1;
+	}
 	*fds = out;
 	*n = count;
 	return 0;
 }
 
-/* Close the n sockets of fds (bound from cfg) and remove unix paths. */
+/* Close the n sockets of fds (bound from urls) and remove unix paths. */
 void
-listen_close(const struct app_config *cfg, int *fds, size_t n)
+listen_close(char *const *urls, int *fds, size_t n)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
 		close(fds[i]);
-		if (strncmp(cfg->listen[i], "unix:", 5) == 0)
-			unlink(cfg->listen[i] + 5);
+		if (strncmp(urls[i], "unix:", 5) == 0)
+			unlink(urls[i] + 5);
 	}
 	free(fds);
 }
@@ -351,16 +364,19 @@ listen_pause(const int *fds, size_t n)
 	return 1;
 }
 
-/* The sockets of cfg paused by listen_pause() listen again; -1 with *cause. */
+/*
+ * The sockets of urls paused by listen_pause() listen again; -1 with
+ * *cause.
+ */
 int
-listen_resume(const struct app_config *cfg, const int *fds, size_t n,
-    char **cause)
+listen_resume(const struct app_config *cfg, char *const *urls,
+    const int *fds, size_t n, char **cause)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
 		if (listen(fds[i], (int)cfg->listen_backlog) == -1) {
-			*cause = xprintf("listen %s: %s", cfg->listen[i],
+			*cause = xprintf("listen %s: %s", urls[i],
 			    strerror(errno));
 			return -1;
 		}
@@ -368,24 +384,90 @@ listen_resume(const struct app_config *cfg, const int *fds, size_t n,
 	return 0;
 }
 
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF	51
+#endif
+
 /*
- * Whether cfg's sockets are one per instance: balanced, or auto with
- * tcp:// addresses only (a unix socket cannot be balanced).
+ * listen_balance = sticky: the SO_REUSEPORT group of fd, n sockets, gives
+ * each connection to the socket a hash of the client's address picks, so
+ * that a client always reaches the same instance while the group is the
+ * same. A classic BPF program, which needs no privilege: the source
+ * address (IPv4, or the four words of IPv6 xored), multiplied by the
+ * golden ratio, its high half folded into the low, modulo n. The kernel
+ * runs it on the SYN; the group keeps an instance's socket across its
+ * restarts and reloads, so they move no client.
  */
 int
-listen_balanced(const struct app_config *cfg)
+listen_sticky(int fd, unsigned n, char **cause)
+{
+	struct sock_filter	code[] = {
+		/* The IP version: the high nibble of the first byte. */
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (unsigned)SKF_NET_OFF),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 0, 11),
+		/* IPv6: the source at 8..23. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (unsigned)SKF_NET_OFF + 8),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (unsigned)SKF_NET_OFF + 12),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (unsigned)SKF_NET_OFF + 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (unsigned)SKF_NET_OFF + 20),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_JUMP(BPF_JMP | BPF_JA, 1, 0, 0),
+		/* IPv4: the source at 12. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (unsigned)SKF_NET_OFF + 12),
+		/* The hash. */
+		BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1U),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+		BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog	prog = { sizeof code / sizeof code[0], code };
+
+	if (n == 0)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+	    sizeof prog) == -1) {
+		*cause = xprintf("listen_balance = sticky: the kernel refuses "
+		    "the reuseport filter that picks an instance by client "
+		    "address (SO_ATTACH_REUSEPORT_CBPF: %s)", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Whether sockets for urls with cfg's options are one per instance:
+ * balanced, or auto with tcp:// addresses only (a unix socket cannot be
+ * balanced).
+ */
+int
+listen_balanced_urls(const struct app_config *cfg, char *const *urls)
 {
 	size_t	i;
 
 	if (cfg->listen_balance == LISTEN_SHARED)
 		return 0;
 	if (cfg->listen_balance == LISTEN_AUTO) {
-		for (i = 0; cfg->listen != NULL && cfg->listen[i] != NULL; i++) {
-			if (strncmp(cfg->listen[i], "unix:", 5) == 0)
+		for (i = 0; urls != NULL && urls[i] != NULL; i++) {
+			if (strncmp(urls[i], "unix:", 5) == 0)
 				return 0;
 		}
 	}
 	return 1;
+}
+
+/* The same for cfg's own listen. */
+int
+listen_balanced(const struct app_config *cfg)
+{
+	return listen_balanced_urls(cfg, cfg->listen);
 }
 
 /* Whether a and b listen on the same URLs, in the same order, alike. */

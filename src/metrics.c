@@ -669,7 +669,7 @@ metrics_listen(const char *url, char **cause)
 	cfg->listen_backlog = 64;
 	cfg->listen_balance = LISTEN_SHARED;	/* no SO_REUSEPORT: ours alone */
 	strv_add(&cfg->listen, url);
-	if (listen_open(cfg, &listen_fds, &nlisten_fds, 0, cause) == -1) {
+	if (listen_open(cfg, cfg->listen, &listen_fds, &nlisten_fds, 0, cause) == -1) {
 		appcfg_unref(cfg);
 		return -1;
 	}
@@ -713,7 +713,7 @@ metrics_close(void)
 		mhd = NULL;
 	}
 	if (listen_cfg != NULL) {
-		listen_close(listen_cfg, listen_fds, nlisten_fds);
+		listen_close(listen_cfg->listen, listen_fds, nlisten_fds);
 		listen_fds = NULL;
 		nlisten_fds = 0;
 		appcfg_unref(listen_cfg);

@@ -448,7 +448,7 @@ status_string(int status)
 	if (WIFEXITED(status))
 		return xprintf("exited with code %d", WEXITSTATUS(status));
 	if (WIFSIGNALED(status))
-		return xprintf("killed by %s%s", signal_name(WTERMSIG(status)),
+		return xprintf("was killed by %s%s", signal_name(WTERMSIG(status)),
 		    WCOREDUMP(status) ? " (core dumped)" : "");
 	return xprintf("unknown wait status %#x", status);
 }

@@ -18,6 +18,14 @@
  * without PMD_LISTEN. An unlink() of a unix socket pmd holds is skipped,
  * since the path is pmd's, not the worker's.
  *
+ * With PMD_LISTEN_SHARE (listen_share: an app of several instances with no
+ * listen), the first TCP or unix stream address the program binds is
+ * asked of pmd whatever it is: the library binds its end of the handoff
+ * connection to the name "pmd-bind/PID/N URL", pmd binds the address for
+ * the app (or finds the socket it holds) and sends the app's sockets with
+ * the index of the one asked for, or "err ERRNO", which bind() returns.
+ * Later binds of other addresses go to libc.
+ *
  * The library shares the process with the program, so it keeps to itself:
  * only bind, listen, unlink, unlinkat and remove are visible, nothing is
  * allocated, and errno is left as the program expects.
@@ -61,6 +69,7 @@ static int	(*real_remove)(const char *);
 /* The inodes of the sockets pmd sent: listen() on them changes nothing. */
 static ino_t	handed[MAX_SOCKETS];
 static int	announced;
+static int	shared_once;	/* PMD_LISTEN_SHARE: the first bind asked */
 
 static void *
 next(const char *name)
@@ -187,12 +196,15 @@ entry_match(const struct sockaddr *sa, socklen_t len)
 
 /*
  * Ask pmd for the app's sockets: their number, the fds in fds. Connecting
- * is also what tells pmd the worker listens. -1 if pmd does not answer or
- * sends none (not one of its workers).
+ * is also what tells pmd the worker listens. With url (listen_share), pmd
+ * binds it if it must and *index is its place among them. -1 if pmd does
+ * not answer or sends none (not one of its workers), -2 with errno if it
+ * refuses url.
  */
 static int
-handoff(int *fds)
+handoff(int *fds, const char *url, int *index)
 {
+	static unsigned		 asked;
 	const char		*name = getenv("PMD_LISTEN_SOCKET");
 	struct sockaddr_un	 sun;
 	struct timeval		 tv = { 5, 0 };
@@ -203,20 +215,34 @@ handoff(int *fds)
 	struct msghdr		 msg;
 	struct cmsghdr		*cm;
 	char			 byte[64];
-	struct iovec		 iov = { byte, sizeof byte };
+	struct iovec		 iov = { byte, sizeof byte - 1 };
 	ssize_t			 r;
-	int			 s, n = 0;
+	int			 s, n = 0, k, e, want = -1;
 	socklen_t		 len;
 
 	if (name == NULL || name[0] != '@' ||
 	    strlen(name) >= sizeof sun.sun_path)
 		return -1;
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (url != NULL) {
+		/* The request: the name of this end, which pmd reads. */
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		k = snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1,
+		    "pmd-bind/%ld/%u %s", (long)getpid(),
+		    __atomic_fetch_add(&asked, 1, __ATOMIC_RELAXED), url);
+		if (k < 0 || (size_t)k >= sizeof sun.sun_path - 1 ||
+		    bind(s, (struct sockaddr *)&sun, (socklen_t)(offsetof(
+		    struct sockaddr_un, sun_path) + 1 + k)) == -1) {
+			close(s);
+			return -1;
+		}
+	}
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path + 1, name + 1, strlen(name + 1));
 	len = offsetof(struct sockaddr_un, sun_path) + strlen(name);
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	if (connect(s, (struct sockaddr *)&sun, len) == -1) {
 		close(s);
@@ -233,6 +259,7 @@ handoff(int *fds)
 	close(s);
 	if (r <= 0)
 		return -1;
+	byte[r] = '\0';
 	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET &&
 		    cm->cmsg_type == SCM_RIGHTS) {
@@ -240,8 +267,61 @@ handoff(int *fds)
 			memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
 		}
 	}
+	if (url != NULL && sscanf(byte, "err %d", &e) == 1) {
+		for (k = 0; k < n; k++)
+			close(fds[k]);
+		errno = e > 0 ? e : EADDRINUSE;
+		return -2;
+	}
+	if (url != NULL && (sscanf(byte, "pmd %d %d", &k, &want) != 2 ||
+	    want < 0 || want >= n)) {
+		for (k = 0; k < n; k++)
+			close(fds[k]);
+		return -1;
+	}
+	if (index != NULL)
+		*index = want;
 	__atomic_store_n(&announced, 1, __ATOMIC_RELAXED);
 	return n > 0 ? n : -1;
+}
+
+/*
+ * sa as PMD_LISTEN writes it, into buf: a TCP address with a port, or an
+ * absolute unix path. -1 for anything else (port 0, abstract, relative).
+ */
+static int
+url_of(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_un	*sun = (const struct sockaddr_un *)sa;
+	char				 host[INET6_ADDRSTRLEN];
+	size_t				 n;
+	int				 k;
+
+	if (sa == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET && len >= sizeof *sin &&
+	    sin->sin_port != 0) {
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		k = snprintf(buf, size, "tcp://%s:%u", host,
+		    ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6 && len >= sizeof *sin6 &&
+	    sin6->sin6_port != 0) {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		k = snprintf(buf, size, "tcp://[%s]:%u", host,
+		    ntohs(sin6->sin6_port));
+	} else if (sa->sa_family == AF_UNIX &&
+	    len > offsetof(struct sockaddr_un, sun_path) &&
+	    sun->sun_path[0] == '/') {
+		n = len - offsetof(struct sockaddr_un, sun_path);
+		if (n > sizeof sun->sun_path)
+			n = sizeof sun->sun_path;
+		n = strnlen(sun->sun_path, n);
+		k = snprintf(buf, size, "unix:%.*s", (int)n, sun->sun_path);
+	} else
+		return -1;
+	return k > 0 && (size_t)k < size ? 0 : -1;
 }
 
 /*
@@ -290,48 +370,80 @@ sock_type(int fd)
 	return type;
 }
 
-PUBLIC int
-bind(int fd, const struct sockaddr *sa, socklen_t len)
+/* fds[i] in place of the caller's fd, with its flags and options. */
+static int
+take(int fd, int *fds, int n, int i)
 {
-	int		fds[MAX_SOCKETS], n, i, k, fdflags, flflags;
-	int		saved = errno;
 	struct stat	st;
+	int		fdflags, flflags, k, rc = 0;
 
-	if (real_bind == NULL)
-		real_bind = next("bind");
-	if ((i = entry_match(sa, len)) == -1 || sock_type(fd) != SOCK_STREAM)
-		return real_bind(fd, sa, len);
-	if ((n = handoff(fds)) == -1 || i >= n) {
-		for (k = 0; k < n; k++)
-			close(fds[k]);
-		errno = saved;
-		return real_bind(fd, sa, len);
-	}
-	/*
-	 * pmd's socket under the caller's fd, with the caller's flags and
-	 * options.
-	 */
 	fdflags = fcntl(fd, F_GETFD);
 	flflags = fcntl(fd, F_GETFL);
 	options_copy(fd, fds[i]);
-	if (dup3(fds[i], fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1) {
-		for (k = 0; k < n; k++)
-			close(fds[k]);
-		errno = saved;
-		return real_bind(fd, sa, len);
-	}
-	if (flflags != -1)
-		fcntl(fd, F_SETFL, flflags);
-	if (fstat(fd, &st) == 0) {
-		for (k = 0; k < MAX_SOCKETS; k++) {
-			if (handed[k] == 0 || handed[k] == st.st_ino) {
-				handed[k] = st.st_ino;
-				break;
+	if (dup3(fds[i], fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1)
+		rc = -1;
+	else {
+		if (flflags != -1)
+			fcntl(fd, F_SETFL, flflags);
+		if (fstat(fd, &st) == 0) {
+			for (k = 0; k < MAX_SOCKETS; k++) {
+				if (handed[k] == 0 || handed[k] == st.st_ino) {
+					handed[k] = st.st_ino;
+					break;
+				}
 			}
 		}
 	}
 	for (k = 0; k < n; k++)
 		close(fds[k]);
+	return rc;
+}
+
+/* listen_share: the first stream address bound goes to pmd. */
+static int
+share(int fd, const struct sockaddr *sa, socklen_t len, const char *url,
+    int saved)
+{
+	int	fds[MAX_SOCKETS], n, i = -1;
+
+	__atomic_store_n(&shared_once, 1, __ATOMIC_RELAXED);
+	if ((n = handoff(fds, url, &i)) == -2)
+		return -1;			/* errno: pmd's bind's */
+	if (n == -1 || take(fd, fds, n, i) == -1) {
+		errno = saved;
+		return real_bind(fd, sa, len);
+	}
+	errno = saved;
+	return 0;
+}
+
+PUBLIC int
+bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int		fds[MAX_SOCKETS], n, i, k;
+	int		saved = errno;
+	char		url[160];
+
+	if (real_bind == NULL)
+		real_bind = next("bind");
+	if (sock_type(fd) != SOCK_STREAM)
+		return real_bind(fd, sa, len);
+	if (getenv("PMD_LISTEN_SHARE") != NULL &&
+	    !__atomic_load_n(&shared_once, __ATOMIC_RELAXED) &&
+	    url_of(sa, len, url, sizeof url) == 0)
+		return share(fd, sa, len, url, saved);
+	if ((i = entry_match(sa, len)) == -1)
+		return real_bind(fd, sa, len);
+	if ((n = handoff(fds, NULL, NULL)) == -1 || i >= n) {
+		for (k = 0; k < n; k++)
+			close(fds[k]);
+		errno = saved;
+		return real_bind(fd, sa, len);
+	}
+	if (take(fd, fds, n, i) == -1) {
+		errno = saved;
+		return real_bind(fd, sa, len);
+	}
 	errno = saved;
 	return 0;
 }
@@ -361,7 +473,7 @@ listen(int fd, int backlog)
 	if (!__atomic_load_n(&announced, __ATOMIC_RELAXED) &&
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    entry_find((struct sockaddr *)&ss, len, 1) != -1 &&
-	    (n = handoff(fds)) > 0) {
+	    (n = handoff(fds, NULL, NULL)) > 0) {
 		for (k = 0; k < n; k++)
 			close(fds[k]);
 	}

@@ -244,7 +244,8 @@ rolling_begin(struct app *a, struct app_config *cfg, int instance,
 		return -1;
 	}
 	stop_first = cfg->reload_order == RELOAD_STOP_FIRST ||
-	    (cfg->reload_order == RELOAD_AUTO && cfg->listen == NULL);
+	    (cfg->reload_order == RELOAD_AUTO && cfg->listen == NULL &&
+	    a->learned == NULL);
 	/* The new worker runs beside the old one: its fds must fit. */
 	if (!stop_first && budget_admit(budget_worker_fds(cfg, NULL, 0), 0,
 	    "reload", cfg, 1, cause) == -1) {

@@ -25,6 +25,7 @@ static unsigned	pm_last_id;	/* of the last slot made */
 
 static void	worker_step(struct worker *, enum wevent, int, uint64_t);
 static void	notify_close(struct worker *);
+static void	stop_next(struct worker *);
 
 static void
 child_cb(struct child *c)
@@ -39,7 +40,10 @@ child_cb(struct child *c)
 	ipc_close(w);
 	ev_timer_stop(loop, &w->watchdog_w);
 	free(w->exit_reason);
-	w->exit_reason = w->watchdog_fired ? xstrdup("watchdog timeout") : NULL;
+	w->exit_reason = w->watchdog_fired ? xstrdup("watchdog timeout") :
+	    w->sm.state == W_FAILING ? xprintf("not ready: no READY=1 within "
+	    "listen_timeout (%llums), and wait_ready says it must be",
+	    (unsigned long long)w->app->cfg->listen_timeout) : NULL;
 	w->watchdog_fired = 0;
 	w->last_status = c->status;
 	w->have_status = 1;
@@ -62,6 +66,12 @@ child_cb(struct child *c)
 	}
 	w->last_pid = pid;
 	w->pid = 0;
+	/* An exit nobody asked for, within min_uptime: start reports it. */
+	if (pid > 0 && w->sm.want == WANT_UP && w->sm.state != W_STOPPING &&
+	    (uptime < w->app->cfg->min_uptime || w->sm.state == W_FAILING)) {
+		w->crash_at = mono_now();
+		w->crash_uptime = uptime;
+	}
 	if (w->no_spawn) {
 		w->no_spawn = 0;
 		w->have_status = 0;
@@ -88,6 +98,26 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		worker_step(w, E_READY, 0, 0);
 		return;
 	}
+	/* not_ready = online: PM2's wait_ready, online at listen_timeout. */
+	if (w->sm.state == W_STARTING && w->app->cfg->wait_ready &&
+	    w->app->cfg->not_ready == NOT_READY_ONLINE) {
+		log_warn("%s:%u: pid %ld sent no ready within listen_timeout "
+		    "(%llums): online anyway (wait_ready with not_ready = "
+		    "online, as PM2 does)", w->app->name, w->instance,
+		    (long)w->pid,
+		    (unsigned long long)w->app->cfg->listen_timeout);
+		event_emit(w->app, w, "not_ready", NULL, "no ready within "
+		    "listen_timeout (%llums): online anyway (not_ready = "
+		    "online)", (unsigned long long)w->app->cfg->listen_timeout);
+		worker_step(w, E_READY, 0, 0);
+		return;
+	}
+	/* A stop in steps: past the grace or the message, the signal. */
+	if ((w->sm.state == W_STOPPING || w->sm.state == W_FAILING) &&
+	    (w->stop_phase == STOP_GRACE || w->stop_phase == STOP_MESSAGE)) {
+		stop_next(w);
+		return;
+	}
 	worker_step(w, E_TIMER, 0, 0);
 }
 
@@ -99,6 +129,8 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 void
 worker_listening(struct worker *w, pid_t pid)
 {
+	if (w->sm.state == W_ONLINE)
+		w->proven = 1;	/* listen_share: online already */
 	if (!w->await_listen || w->sm.state != W_STARTING)
 		return;
 	w->await_listen = 0;
@@ -112,6 +144,8 @@ worker_listening(struct worker *w, pid_t pid)
 void
 worker_ready(struct worker *w)
 {
+	if (w->sm.state == W_STARTING || w->sm.state == W_ONLINE)
+		w->proven = 1;
 	worker_step(w, E_READY, 0, 0);
 }
 
@@ -329,6 +363,44 @@ arm(struct worker *w, uint64_t ms)
 	ev_timer_start(pmd_loop, &w->timer_w);
 }
 
+/*
+ * The next step of stopping w, each with kill_timeout (or the grace) on
+ * the timer; SIGKILL comes from the restart table after the last. A worker
+ * younger than STOP_YOUNG that has not shown it is ready may not have its
+ * handlers yet: the stop waits until it is that old. With
+ * shutdown_with_message, "shutdown" goes on its message channel first.
+ */
+static void
+stop_next(struct worker *w)
+{
+	const struct app_config	*cfg = w->app->cfg;
+	double			 young = STOP_YOUNG - (mono_now() - w->started);
+
+	if (w->pid <= 0) {
+		arm(w, cfg->kill_timeout);
+		return;
+	}
+	if (w->stop_phase == STOP_NONE && w->sm.state == W_STOPPING &&
+	    !w->proven && young > 0) {
+		w->stop_phase = STOP_GRACE;
+		arm(w, (uint64_t)(young * 1000) + 1);
+		return;
+	}
+	if (w->stop_phase < STOP_MESSAGE && cfg->shutdown_with_message &&
+	    ipc_send(w, "\"shutdown\"") == 0) {
+		w->stop_phase = STOP_MESSAGE;
+		arm(w, cfg->kill_timeout);
+		return;
+	}
+	if (w->stop_phase == STOP_MESSAGE)
+		log_info("%s:%u: pid %ld still running kill_timeout after "
+		    "\"shutdown\": sending %s", w->app->name, w->instance,
+		    (long)w->pid, signal_name(cfg->kill_signal));
+	w->stop_phase = STOP_SIGNAL;
+	kill(-w->pid, cfg->kill_signal);
+	arm(w, cfg->kill_timeout);
+}
+
 /* /dev/null for writing, opened once, for streams that go there. */
 static int
 dev_null(void)
@@ -361,6 +433,7 @@ worker_spawn(struct worker *w)
 	w->started = mono_now();
 	w->cpu_at = 0;
 	w->await_listen = w->proven = 0;
+	w->stop_phase = STOP_NONE;
 	for (i = 0; i < w->nmetrics; i++)
 		free(w->metrics[i].name);
 	w->nmetrics = 0;
@@ -483,9 +556,8 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 	if (actions & A_CANCEL)
 		ev_timer_stop(pmd_loop, &w->timer_w);
 	if (actions & A_KILL) {
-		if (w->pid > 0)
-			kill(-w->pid, w->app->cfg->kill_signal);
-		arm(w, w->app->cfg->kill_timeout);
+		w->stop_phase = STOP_NONE;
+		stop_next(w);
 	}
 	if ((actions & A_SIGKILL) && w->pid > 0) {
 		log_warn("%s:%u: pid %ld still running after kill_timeout, "

@@ -79,6 +79,29 @@ def churning(pmd, extra=""):
         t.join()
 
 
+def npm_modules(dest, *specs):
+    """Link dest/node_modules to the npm packages specs (socket.io@4, ...),
+    installed once into a cache this suite makes under the system's temp
+    directory (never the repository), from the npm registry."""
+    import fcntl
+    import hashlib
+    import tempfile
+    key = hashlib.sha256(" ".join(sorted(specs)).encode()).hexdigest()[:16]
+    cache = os.path.join(tempfile.gettempdir(), "pmd-test-npm", key)
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(cache, ".done")):
+            with open(os.path.join(cache, "package.json"), "w") as f:
+                f.write('{"private": true}\n')
+            r = subprocess.run(["npm", "install", "--no-audit", "--no-fund",
+                                "--loglevel=error", *specs], cwd=cache,
+                               capture_output=True, text=True, timeout=300)
+            assert r.returncode == 0, f"npm install {' '.join(specs)}:\n{r.stderr}"
+            open(os.path.join(cache, ".done"), "w").close()
+    os.symlink(os.path.join(cache, "node_modules"), os.path.join(dest, "node_modules"))
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     s = socket.socket()

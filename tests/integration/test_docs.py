@@ -172,3 +172,39 @@ def test_pmd_page_command_lines(pmd, tmp_path):
             assert cmd == "pmctl save"
             sh(cmd.replace("pmctl", PMCTL), pmd.env, tmp_path)
             assert (pmd.home / "dump.json").exists() or any(pmd.home.glob("*dump*"))
+
+
+SERVER_JS = """
+const http = require('http');
+const port = Number(process.argv[process.argv.indexOf('--port') + 1]);
+http.createServer((req, res) => res.end(`${process.pid}\\n`)).listen(port);
+"""
+
+
+def test_readme_main_config_example_stays_online(pmd, tmp_path):
+    """The README's [app:api] as shown: instances = max of a server that
+    binds its --port itself, no listen. Every instance stays online,
+    unrestarted, and they share the port."""
+    text = open(os.path.join(ROOT, "README.md")).read()
+    block = next(b for b in re.findall(r"```ini\n(.*?)```", text, re.S) if "[app:api]" in b)
+    port = free_port()
+    (tmp_path / "server.js").write_text(SERVER_JS)
+    conf = block.replace("/srv/api", str(tmp_path)).replace("8080", str(port))
+    assert f"node server.js --port {port}" in conf and "listen" not in conf
+    pmd.start(conf)
+    n = os.cpu_count()
+    pmd.wait_status("api", "online", count=n, timeout=20)
+    wait_until(lambda: all(w["uptime_ms"] >= 2000 for w in pmd.workers("api")),
+               timeout=20, what="api up 2s")
+    ws = pmd.workers("api")
+    assert all(w["status"] == "online" and w["restarts"] == 0 for w in ws), ws
+    seen = set()
+
+    def get():
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/")
+        seen.add(int(c.getresponse().read()))
+        c.close()
+        return seen == {w["pid"] for w in ws}
+    wait_until(get, timeout=20, what="every instance to answer")

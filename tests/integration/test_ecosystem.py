@@ -6,7 +6,9 @@ has them).
 import json
 import os
 import re
+import http.client
 import shutil
+import socket
 import subprocess
 
 from conftest import PMCTL, ROOT, free_port, log_lines, pid_alive, wait_until
@@ -267,7 +269,7 @@ def test_ecosystem_keys_pm2_documents(pmd, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "no pmd equivalent" not in r.stderr
     assert 'app "alias": pid_file: pmd keeps each worker\'s pid itself' in r.stderr
-    assert 'app "alias": increment_var: pmd gives each worker PMD_INSTANCE' in r.stderr
+    assert "increment_var" not in r.stderr     # a pmd key now
     assert "deploy: pmd does not deploy" in r.stderr
     assert "command = sh -c 'echo cmd-up; echo cmd-err >&2; exec sleep 1000'\n" in r.stdout
     assert f"out_file = {tmp_path}/logs/both.log\nerr_file = {tmp_path}/logs/both.log\n" in r.stdout
@@ -319,3 +321,50 @@ def test_apps_from_pm2s_world_stop_as_pm2_stops_them(pmd, tmp_path):
     r = subprocess.run([PMCTL, "import", "ecosystem.json"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=30)
     assert "kill_signal = SIGINT\n" in r.stdout and "kill_timeout = 1600ms\n" in r.stdout
+
+
+def test_increment_var_and_instance_var_as_pm2_gives_them(pmd, tmp_path):
+    """increment_var: PORT gives instance i the port PORT + i;
+    instance_var names a variable with the instance number."""
+    base = free_port()
+    while True:     # two free ports in a row
+        try:
+            s = socket.socket()
+            s.bind(("127.0.0.1", base + 1))
+            s.close()
+            break
+        except OSError:
+            base = free_port()
+    (tmp_path / "app.js").write_text(
+        "require('http').createServer((q, r) => r.end(process.env.WHICH + '\\n'))"
+        ".listen(Number(process.env.PORT), '127.0.0.1');\n")
+    (tmp_path / "ecosystem.config.js").write_text(f"""
+module.exports = {{ apps: [{{ name: 'inc', script: 'app.js', instances: 2,
+  increment_var: 'PORT', instance_var: 'WHICH', env: {{ PORT: {base} }} }}] }};
+""")
+    pmd.start()
+    pmd.ok("start", "ecosystem.config.js", cwd=tmp_path)
+    pmd.wait_status("inc", "online", count=2)
+    for i in (0, 1):
+        def answer():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", base + i, timeout=5)
+                c.request("GET", "/")
+                return c.getresponse().read().decode().strip()
+            except OSError:
+                return None
+        assert wait_until(answer, what=f"instance {i} on {base + i}") == str(i)
+    cfg = pmd.show("inc")["config"]
+    assert cfg["increment_var"] == "PORT" and cfg["instance_var"] == "WHICH"
+    r = subprocess.run([PMCTL, "import", "ecosystem.config.js"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=30)
+    assert "increment_var = PORT\n" in r.stdout and "instance_var = WHICH\n" in r.stdout
+    assert "increment_var" not in r.stderr
+    # A value that is no number is left alone, with a warning.
+    pmd.ok("start", "--name", "odd", "--increment_var", "MODE", "-i", "2", "--", "sleep", "1000",
+           env={"MODE": "fast"})
+    wait_until(lambda: 'odd:1: increment_var: MODE="fast" is not a number' in pmd.stderr(),
+               what="the warning")
+    r = pmd.ctl("start", "--name", "bad", "--increment_var", "1PORT", "--", "sleep", "1")
+    assert r.returncode == 1 and "keys.increment_var: expected an environment variable" in \
+        r.stderr and "1PORT" in r.stderr

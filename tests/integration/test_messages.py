@@ -172,7 +172,7 @@ def test_events_list_and_follow(pmd, tmp_path):
     # Text, and a reload's steps.
     pmd.ok("reload", "e")
     text = pmd.ok("events", "e").stdout
-    assert "e:0 pid %d exited: killed by SIGKILL" % first in text
+    assert "e:0 pid %d exited: was killed by SIGKILL" % first in text
     assert "e reload: done: 1 worker replaced" in text
     r = pmd.ctl("events", "nothere")
     assert r.returncode == 1 and 'no app named "nothere"' in r.stderr
@@ -234,7 +234,7 @@ min_uptime = 0
     assert pmd.workers("dog")[0]["pid"] == first
     wait_until(lambda: pmd.workers("dog")[0]["pid"] not in (0, first), what="the restart")
     w = pmd.show("dog")["workers"][0]
-    assert w["last_exit"] == "killed by SIGABRT" and w["last_exit_reason"] == "watchdog timeout"
+    assert w["last_exit"] == "was killed by SIGABRT" and w["last_exit_reason"] == "watchdog timeout"
     assert w["restarts"] == 1
     assert "dog:0: pid %d: watchdog timeout" % first in pmd.stderr()
     ev = json.loads(pmd.ok("--json", "events", "dog").stdout)["events"]

@@ -67,8 +67,12 @@ min_uptime = 5s
     assert "errored" in text and "exited with code 3" in text and "cannot bind port" in text
     # It stays errored: nothing restarts it on its own.
     assert pmd.workers("crashy")[0]["pid"] == 0
-    # restart clears errored (and it crashes its way back there).
-    pmd.ok("restart", "crashy")
+    # restart clears errored (and it crashes its way back there), and says
+    # the restart did not take, with what the worker wrote.
+    r = pmd.ctl("restart", "crashy")
+    assert r.returncode == 1
+    assert "crashy:0 exited with code 3 after" in r.stderr and \
+        "within min_uptime (5000ms)" in r.stderr and "cannot bind port" in r.stderr, r.stderr
     wait_until(lambda: pmd.workers("crashy")[0]["status"] == "errored" and
                pmd.workers("crashy")[0]["restarts"] >= 3, what="errored again")
 
@@ -303,7 +307,10 @@ def test_exit_when_failed_ends_pmd_once_every_app_gave_up(pmd):
     pmd.ok("stop", "ok")
     pmd.ctl("reset", "bad")                          # bad fails again...
     pmd.wait_status("bad", "errored")
-    pmd.ok("start", "--name", "worse", "--no-autorestart", "--", "false")
+    r = pmd.ctl("start", "--name", "worse", "--no-autorestart", "--", "false")
+    assert r.returncode == 1 and "worse:0 exited with code 1" in r.stderr and \
+        "was not restarted (autorestart = false)" in r.stderr and \
+        "its stderr was empty" in r.stderr, r.stderr
     assert pmd.ok("ping") and pmd.proc.poll() is None  # stopped is not failed
     pmd.ok("delete", "ok")
     pmd.ok("delete", "worse")                        # now only bad is left

@@ -248,7 +248,7 @@ test_status_string(void **state)
 	assert_string_equal(s, "exited with code 3");
 	free(s);
 	s = status_string(SIGKILL);
-	assert_string_equal(s, "killed by SIGKILL");
+	assert_string_equal(s, "was killed by SIGKILL");
 	free(s);
 }
 
