@@ -125,7 +125,7 @@ pmctl_sort_rows(cJSON *rows)
 
 const struct cmd_entry cmd_list_entry = {
 	.name = "list",
-	.alias = "ls status",
+	.alias = "ls l ps status",
 	.usage = "[--sort name|id|pid|cpu|mem|restarts|uptime|status[:asc|desc]]",
 	.help = "one line per worker: pid, status, restarts, uptime, cpu, memory",
 	.args = NULL,

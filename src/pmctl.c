@@ -313,6 +313,61 @@ pm2_advice(const char *name)
 		    "an existing ecosystem file" },
 		{ "init", "write an INI file (pmd.conf(5)), or pmctl import "
 		    "an existing ecosystem file" },
+		{ "create", "write an INI file (pmd.conf(5)), or pmctl import "
+		    "an existing ecosystem file" },
+		{ "cleardump", "remove the dump file (pmctl show names it; "
+		    "PMD_HOME/dump.json), or pmctl save with no app running" },
+		{ "unlink", "pmd has no hosted monitoring" },
+		{ "login", "pmd has no hosted monitoring or account" },
+		{ "logout", "pmd has no hosted monitoring or account" },
+		{ "open", "pmd has no hosted dashboard; pmctl monit" },
+		{ "dashboard", "pmctl monit in a terminal; /metrics for "
+		    "Prometheus ([daemon] metrics)" },
+		{ "dash", "pmctl monit in a terminal; /metrics for "
+		    "Prometheus ([daemon] metrics)" },
+		{ "imonit", "pmctl monit" },
+		{ "sysmonit", "pmctl monit shows each worker; the system's "
+		    "own tools (top, free) show the machine" },
+		{ "slist", "pmctl list" },
+		{ "monitor", "every app is monitored: pmctl list, pmctl monit" },
+		{ "unmonitor", "every app is monitored: pmctl list, pmctl monit" },
+		{ "inspect", "start the app with node_args = --inspect "
+		    "(pmctl start app.js --node_args --inspect, or NODE_OPTIONS)" },
+		{ "profile:cpu", "start the app with --cpu-prof in NODE_OPTIONS" },
+		{ "profile:mem", "start the app with --heap-prof in NODE_OPTIONS" },
+		{ "attach", "pmctl logs NAME --follow shows its output; pmctl "
+		    "send NAME JSON writes to it" },
+		{ "updatePM2", "restart pmd to run a new binary: pmctl save; "
+		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
+		{ "deepUpdate", "restart pmd to run a new binary: pmctl save; "
+		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
+		{ "uninstall", "pmd has no modules" },
+		{ "publish", "pmd has no modules" },
+		{ "set", "pmd has no module settings: keys go in pmd.conf(5)" },
+		{ "multiset", "pmd has no module settings: keys go in "
+		    "pmd.conf(5)" },
+		{ "get", "pmd has no module settings: pmctl show NAME lists an "
+		    "app's keys" },
+		{ "unset", "pmd has no module settings: keys go in pmd.conf(5)" },
+		{ "conf", "pmd has no module settings: keys go in pmd.conf(5)" },
+		{ "config", "pmd has no module settings: keys go in "
+		    "pmd.conf(5)" },
+		{ "report", "pmctl ping, pmctl --json list and pmd's log (its "
+		    "stderr, journalctl -u pmd) tell what a report would" },
+		{ "logrotate", "log rotation is built in (log_max_size, "
+		    "log_retain in pmd.conf(5))" },
+		{ "pull", "pmd deploys nothing itself: git pull, then pmctl "
+		    "reload NAME" },
+		{ "forward", "pmd deploys nothing itself: check out the "
+		    "revision, then pmctl reload NAME" },
+		{ "backward", "pmd deploys nothing itself: check out the "
+		    "revision, then pmctl reload NAME" },
+		{ "serve", "pmctl start --name static -- python3 -m http.server "
+		    "PORT (or any static file server)" },
+		{ "expose", "pmctl start --name static -- python3 -m http.server "
+		    "PORT (or any static file server)" },
+		{ "autoinstall", "pmd has no modules" },
+		{ "examples", "the EXAMPLES of pmctl(1), and the README" },
 	};
 	size_t	i;
 

@@ -346,3 +346,26 @@ def test_namespaces_are_targets(pmd, tmp_path):
     r = pmd.ctl("start", "--name", "x", "--namespace", "a b", "--", "sleep", "1")
     assert r.returncode == 1 and "namespace: expected 1 to 64 of" in r.stderr
     assert pmd.show("web")["config"]["namespace"] == "frontend"
+
+
+# Every command `pm2 --help` lists (PM2 7), as a PM2 user would type it.
+PM2_COMMANDS = """start trigger deploy startOrRestart startOrReload pid create
+startOrGracefulReload stop restart scale profile:mem profile:cpu reload id inspect
+delete sendSignal ping updatePM2 update install uninstall publish set multiset get
+conf config unset report link unlink monitor unmonitor open plus login logout dump
+save cleardump send attach resurrect unstartup startup logrotate ecosystem init
+reset describe desc info show list ls l ps status jlist sysmonit slist prettylist
+monit imonit dashboard dash flush reloadLogs logs kill pull forward backward
+deepUpdate serve expose autoinstall examples""".split()
+
+
+def test_every_pm2_command_is_known_or_answered_with_what_to_do(pmd):
+    """No command of PM2's gets 'unknown command': pmctl has it (or an
+    alias), or says what to do with pmd instead."""
+    known = set(" ".join(pmd.ok("commands").stdout.split("\n")).split())
+    for word in PM2_COMMANDS:
+        if word in known:
+            continue
+        r = pmd.ctl(word)
+        assert r.returncode == 2 and f"{word} is PM2's; with pmd: " in r.stderr, \
+            (word, r.stderr)
