@@ -298,6 +298,15 @@ class Bench:
         self.row(f"  failed requests ({detail})", f"{errors}", "0")
         self.row("  pmctl reload of 2 instances (median)", f"{took * 1000:.0f} ms",
                  "PM2: 1.3-1.5 s")
+        # PM2's first command, PORT=P pmctl start app.js -i 4: no listen,
+        # the instances share what they bind (listen_share).
+        app = (f"[app:web]\ncommand = node {server}\ninstances = 4\n"
+               f"env.PORT = {port}\n")
+        reqs, errors, detail, maxlat, took = self.wrk_during(port, "reload", app=app)
+        self.row("PORT=P start app.js -i 4 (no listen), wrk 6 s, 3 x pmctl reload",
+                 f"{reqs} reqs", "-")
+        self.row(f"  failed requests ({detail})", f"{errors}", "0")
+        self.row("  pmctl reload of 4 instances (median)", f"{took * 1000:.0f} ms", "-")
 
     def restart_latency(self, n):
         """ms from SIGKILL to the replacement's first instruction, n times."""
@@ -580,6 +589,14 @@ class Bench:
         self.row(f"200 workers online after pmctl start ({online} online)",
                  f"{took * 1000:.0f} ms", "<= 300 ms")
         self.ctl("delete", "burst")
+
+        # One worker: the start waits to see it does not crash at once
+        # (0.5 s, or min_uptime if shorter), unless it proves itself.
+        t = time.perf_counter()
+        self.ctl("start", "--name", "one", "--", "sleep", "100000")
+        self.row("pmctl start of 1 worker (watched 0.5 s for a crash)",
+                 f"{(time.perf_counter() - t) * 1000:.0f} ms", "-")
+        self.ctl("delete", "one")
 
         self.ctl("start", "--name", "sleepers", "-i", "100", "--", "sleep", "100000")
         self.row("pmd RSS (private part), 100 workers", memory(pid), "<= 2 MiB")
