@@ -820,7 +820,7 @@ void	 client_wait(struct client *, client_wait_fn, struct target *, int);
 void	 client_rows(struct client *);
 struct target *client_target(struct client *);
 double	 client_since(struct client *);
-void	 client_follow(struct client *, const char *, int);
+void	 client_follow(struct client *, const char *, int, int);
 void	 client_follow_events(struct client *, const char *);
 int	 client_mode(struct client *);
 

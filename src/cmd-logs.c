@@ -36,12 +36,19 @@ cmd_logs_exec(struct client *c, cJSON *req)
 	const char	*name = target_app_name(json_string(req, "name"));
 	const char	*stream = json_string(req, "stream");
 	cJSON		*lines = cJSON_GetObjectItemCaseSensitive(req, "lines");
-	cJSON		*reply;
+	cJSON		*reply, *files;
+	struct app	*a;
 	unsigned	 n = 15;
-	int		 mask = 1 << LOG_OUT | 1 << LOG_ERR;
+	int		 mask = 1 << LOG_OUT | 1 << LOG_ERR, ns = 0;
 
-	if (name != NULL && app_find(name) == NULL)
-		return reply_error(PMD_E_NOAPP, "no app named \"%s\"", name);
+	if (name != NULL && app_find(name) == NULL) {
+		/* PM2's logs NAMESPACE: the apps of that namespace. */
+		TAILQ_FOREACH(a, &apps, entry)
+			ns |= strcmp(a->cfg->namespace, name) == 0;
+		if (!ns)
+			return reply_error(PMD_E_NOAPP, "no app or namespace "
+			    "named \"%s\"", name);
+	}
 	if (lines != NULL)
 		n = (unsigned)lines->valuedouble;
 	if (stream != NULL) {
@@ -54,14 +61,19 @@ cmd_logs_exec(struct client *c, cJSON *req)
 			    "expected \"out\" or \"err\"");
 	}
 	reply = reply_ok();
-	logs_tail(name, mask, n, add_file, cJSON_AddArrayToObject(reply,
-	    "logs"));
+	files = cJSON_AddArrayToObject(reply, "logs");
+	if (!ns)
+		logs_tail(name, mask, n, add_file, files);
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (ns && strcmp(a->cfg->namespace, name) == 0)
+			logs_tail(a->name, mask, n, add_file, files);
+	}
 	if (daemon_container)
 		cJSON_AddStringToObject(reply, "note", "pmd runs in container "
 		    "mode: the logs go to its stdout and stderr, not to files; "
 		    "--follow shows new lines here");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow")))
-		client_follow(c, name, mask);
+		client_follow(c, name, ns, mask);
 	return reply;
 }
 #endif /* !PMCTL */

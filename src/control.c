@@ -88,6 +88,7 @@ struct client {
 
 	int			 follow;	/* streams: FOLLOW_LOGS, _EVENTS */
 	char			*follow_app;	/* NULL: every app */
+	int			 follow_ns;	/* follow_app names a namespace */
 	int			 follow_mask;
 };
 
@@ -977,6 +978,20 @@ control_kill_replies(void)
 	}
 }
 
+/* Whether c follows the lines of app: all, that app, or its namespace. */
+static int
+follows(const struct client *c, const char *app)
+{
+	const struct app	*a;
+
+	if (c->follow_app == NULL)
+		return 1;
+	if (!c->follow_ns)
+		return strcmp(c->follow_app, app) == 0;
+	return (a = app_find(app)) != NULL &&
+	    strcmp(a->cfg->namespace, c->follow_app) == 0;
+}
+
 /* Send each new log line to the followers that want it. */
 static void
 control_tap(const char *app, int instance, int stream, const char *line)
@@ -987,8 +1002,7 @@ control_tap(const char *app, int instance, int stream, const char *line)
 	for (c = LIST_FIRST(&clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		if (c->follow != FOLLOW_LOGS ||
-		    !(c->follow_mask & (1 << stream)) ||
-		    (c->follow_app != NULL && strcmp(c->follow_app, app) != 0))
+		    !(c->follow_mask & (1 << stream)) || !follows(c, app))
 			continue;
 		if (c->outlen - c->outoff > FOLLOW_MAX) {
 			log_warn("control: log follower (uid %ld) does not keep "
@@ -1006,9 +1020,12 @@ control_tap(const char *app, int instance, int stream, const char *line)
 	}
 }
 
-/* From now on c gets the log lines of app (every app if NULL) in mask. */
+/*
+ * From now on c gets the log lines of app (every app if NULL; with ns,
+ * the apps of that namespace) in mask.
+ */
 void
-client_follow(struct client *c, const char *app, int mask)
+client_follow(struct client *c, const char *app, int ns, int mask)
 {
 	/* One follow per connection: client_request refuses a second. */
 	if (c->follow)
@@ -1016,6 +1033,7 @@ client_follow(struct client *c, const char *app, int mask)
 	ev_timer_stop(pmd_loop, &c->idle_w);
 	c->follow = FOLLOW_LOGS;
 	c->follow_app = app != NULL ? xstrdup(app) : NULL;
+	c->follow_ns = ns;
 	c->follow_mask = mask;
 	nfollowers++;
 	log_tap = control_tap;

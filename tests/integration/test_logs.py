@@ -293,7 +293,7 @@ command = sh -c 'echo db-up; exec sleep 1000'
     out = pmd.ok("logs").stdout
     assert re.search(r"^db \| \S+ db-up$", out, re.M) and re.search(r"^web \| \S+ web5$", out, re.M)
     r = pmd.ctl("logs", "nosuch")
-    assert r.returncode == 1 and 'no app named "nosuch"' in r.stderr
+    assert r.returncode == 1 and 'no app or namespace named "nosuch"' in r.stderr
     r = pmd.ctl("logs", "web", "--lines", "many")
     assert r.returncode == 2 and "--lines" in r.stderr
     # The socket checks the fields too.

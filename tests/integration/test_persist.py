@@ -472,7 +472,7 @@ def test_completion_has_every_key_option_and_help_every_alias(pmd, tmp_path):
     keys = subprocess.run([PMCTL, "commands", "keys"], capture_output=True, text=True).stdout
     assert "--kill_timeout\n" in keys and "--listen\n" in keys
     text = subprocess.run([PMCTL, "--help"], capture_output=True, text=True).stdout
-    assert "(also: ls status)" in text and re.search(r"^  commands ", text, re.M)
+    assert "(also: ls l ps status)" in text and re.search(r"^  commands ", text, re.M)
     for word, close in (("report", None), ("serve", None), ("strat", "start")):
         r = subprocess.run([PMCTL, word], capture_output=True, text=True, env=pmd.env)
         assert r.returncode == 2

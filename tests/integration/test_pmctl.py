@@ -369,3 +369,36 @@ def test_every_pm2_command_is_known_or_answered_with_what_to_do(pmd):
         r = pmd.ctl(word)
         assert r.returncode == 2 and f"{word} is PM2's; with pmd: " in r.stderr, \
             (word, r.stderr)
+
+
+def test_logs_of_a_namespace(pmd):
+    """pm2 logs NAMESPACE: the lines of that namespace's apps, and with
+    --follow their new lines only."""
+    import select
+    pmd.start()
+    for name, ns in (("api", "backend"), ("jobs", "backend"), ("web", "frontend")):
+        pmd.ok("start", "--name", name, "--namespace", ns, "--", "sh", "-c",
+               f"echo {name}-up; exec sleep 1000")
+    wait_until(lambda: all(f"{n}-up" in pmd.ok("logs", n).stdout for n in ("api", "jobs", "web")),
+               what="every app's first line")
+    out = pmd.ok("logs", "backend").stdout
+    assert "api-up" in out and "jobs-up" in out and "web-up" not in out
+    follower = subprocess.Popen([PMCTL, "logs", "backend", "--follow", "--lines", "0"],
+                                env=pmd.env, stdout=subprocess.PIPE, text=True)
+    try:
+        got = []
+
+        def restarted_lines():
+            # web's line never comes; api's does once the follower is in.
+            pmd.ok("restart", "web")
+            pmd.ok("restart", "api")
+            while select.select([follower.stdout], [], [], 1.0)[0]:
+                got.append(follower.stdout.readline())
+                if got[-1] == "":
+                    break
+            return any("api-up" in line for line in got)
+        wait_until(restarted_lines, timeout=30, what="api's line in the follower")
+        assert not any("web-up" in line for line in got), got
+    finally:
+        follower.terminate()
+        follower.wait(10)
