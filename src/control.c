@@ -79,7 +79,7 @@ struct client {
 	int			 closing;	/* close once out is flushed */
 
 	client_wait_fn		 wait;
-	double			 since;		/* mono_now() when it began */
+	double			 since;		/* mono_now() its request began */
 	struct target		 target;
 	int			 mode;
 	int			 kill_reply;	/* answer when pmd exits */
@@ -442,6 +442,7 @@ client_request(struct client *c, const char *line, size_t len)
 		client_refuse(c, reply);
 		return -1;
 	}
+	c->since = mono_now();	/* before the command spawns anything */
 	if (c->follow)
 		reply = reply_error(PMD_E_ARGS, "this connection follows %s "
 		    "and takes no more requests; open another",
@@ -887,7 +888,6 @@ client_wait(struct client *c, client_wait_fn fn, struct target *t, int mode)
 	t->name = NULL;
 	t->names = NULL;
 	c->mode = mode;
-	c->since = mono_now();
 	if (fn == NULL)
 		c->kill_reply = 1;
 	else
@@ -931,7 +931,7 @@ client_mode(struct client *c)
 	return c->mode;
 }
 
-/* When the wait of c began (mono_now()). */
+/* When the request c waits for began (mono_now()). */
 double
 client_since(struct client *c)
 {
