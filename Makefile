@@ -99,14 +99,19 @@ run:
 	@echo "pmd: in another terminal: export PMD_HOME=$(CURDIR)/.run; ./pmctl list"
 	PMD_HOME=$(CURDIR)/.run ./pmd -c conf/example.conf
 
+# make check builds on every CPU: each target is one compiler run.
+JOBS	 ?= $(shell nproc 2>/dev/null || echo 2)
+
 check:
 	@scripts/deps.sh test
-	$(MAKE) all build/san/pmd build/san/pmctl build/san/pmd-preload.so build/san/pmd-drain.js \
+	$(MAKE) -j$(JOBS) all build/san/pmd build/san/pmctl build/san/pmd-preload.so build/san/pmd-drain.js \
 	    build/testsrv \
 	    $(UNIT:%=build/san/test-%)
 	@for t in $(UNIT); do echo "== unit: $$t"; \
 	    ./build/san/test-$$t || exit 1; done
-	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then $(MAKE) fuzz-replay; \
+	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	    $(MAKE) -j$(JOBS) $(FUZZERS:%=build/fuzz/fuzz-%) && \
+	    $(MAKE) fuzz-replay; \
 	    else echo "fuzz: no $(FUZZ_CC): the corpora are not replayed"; fi
 	mandoc -Tlint -Wwarning man/*.[0-9]
 	PMD_BIN_DIR=$(CURDIR)/build/san $(PYTHON) -m pytest -q tests/integration
