@@ -715,6 +715,8 @@ char	*app_log_path(const struct app *, unsigned, int);
 /* target.c: what a command acts on. */
 int	 target_parse(const char *, struct target *, char **);
 void	 target_clear(struct target *);
+struct target *target_keep(struct target *);
+void	 target_free(void *);
 int	 target_has(const struct target *, const struct app *);
 const char *target_app_name(const char *);
 
@@ -806,7 +808,7 @@ unsigned budget_max_clients(void);
 /* control.c: the control socket and its clients. */
 struct client;
 struct ucred;
-typedef int (*client_wait_fn)(struct client *, struct cJSON **);
+typedef int (*client_wait_fn)(struct client *, void *, struct cJSON **);
 
 int	 control_listen(const char *, gid_t, char **);
 void	 control_apply_config(const struct config *);
@@ -816,13 +818,12 @@ int	 client_unprivileged(struct client *);
 void	 control_close(void);
 void	 control_check_waiters(void);
 void	 control_kill_replies(void);
-void	 client_wait(struct client *, client_wait_fn, struct target *, int);
+void	 client_wait(struct client *, client_wait_fn, void *,
+	    void (*)(void *));
 void	 client_rows(struct client *);
-struct target *client_target(struct client *);
 double	 client_since(struct client *);
 void	 client_follow(struct client *, const char *, int, int);
 void	 client_follow_events(struct client *, const char *);
-int	 client_mode(struct client *);
 
 /* cmd.c: what commands share to read requests and build replies. */
 struct cJSON;

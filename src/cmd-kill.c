@@ -9,10 +9,8 @@
 static cJSON *
 cmd_kill_exec(struct client *c, cJSON *req)
 {
-	struct target	t = { .instance = -1 };
-
 	(void)req;
-	client_wait(c, NULL, &t, 1);	/* answered just before pmd exits */
+	client_wait(c, NULL, NULL, NULL); /* answered just before pmd exits */
 	daemon_shutdown();
 	return NULL;
 }

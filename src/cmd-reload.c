@@ -19,9 +19,9 @@ targeted(const struct target *t, const struct app *a)
 }
 
 static int
-wait_reloaded(struct client *c, cJSON **reply)
+wait_reloaded(struct client *c, void *arg, cJSON **reply)
 {
-	struct target	*t = client_target(c);
+	struct target	*t = arg;
 	struct app	*a;
 	char		*errors = NULL, *s;
 
@@ -105,7 +105,7 @@ cmd_reload_exec(struct client *c, cJSON *req)
 		free(cause);
 		return reply;
 	}
-	client_wait(c, wait_reloaded, &t, 0);
+	client_wait(c, wait_reloaded, target_keep(&t), target_free);
 	return NULL;
 }
 #endif /* !PMCTL */

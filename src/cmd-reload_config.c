@@ -3,6 +3,7 @@
  * (reconfig.c). Answers once every app it touched has settled, with what
  * was added, removed, reloaded, restarted, scaled and left unchanged.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <cjson/cJSON.h>
@@ -27,12 +28,13 @@ result_json(const struct reconfig_result *res)
 }
 
 static int
-wait_reconf(struct client *c, cJSON **reply)
+wait_reconf(struct client *c, void *arg, cJSON **reply)
 {
 	const struct reconfig_result	*res;
 	char				*msg = NULL, *s, **e;
 
-	if ((res = reconfig_result((unsigned)client_mode(c))) == NULL)
+	(void)c;
+	if ((res = reconfig_result((unsigned)(uintptr_t)arg)) == NULL)
 		return 0;
 	if (res->errors == NULL) {
 		*reply = result_json(res);
@@ -53,7 +55,6 @@ wait_reconf(struct client *c, cJSON **reply)
 static cJSON *
 cmd_reload_config_exec(struct client *c, cJSON *req)
 {
-	struct target	 none = { .instance = -1 };
 	unsigned	 gen;
 	char		*cause;
 	cJSON		*reply;
@@ -65,7 +66,7 @@ cmd_reload_config_exec(struct client *c, cJSON *req)
 		free(cause);
 		return reply;
 	}
-	client_wait(c, wait_reconf, &none, (int)gen);
+	client_wait(c, wait_reconf, (void *)(uintptr_t)gen, NULL);
 	return NULL;
 }
 #endif /* !PMCTL */

@@ -433,17 +433,33 @@ watching(const struct target *t, double since)
 	return 0;
 }
 
-static int
-wait_settled(struct client *c, cJSON **reply)
+/* What a command waits for: its target's workers, up or down. */
+struct awaited {
+	struct target	 t;
+	int		 down;
+};
+
+static void
+awaited_free(void *arg)
 {
-	struct target	*t = client_target(c);
+	struct awaited	*w = arg;
+
+	target_clear(&w->t);
+	free(w);
+}
+
+static int
+wait_settled(struct client *c, void *arg, cJSON **reply)
+{
+	struct awaited	*w = arg;
+	struct target	*t = &w->t;
 	double		 since = client_since(c);
 	char		*cause;
 
-	if (!app_settled(t, client_mode(c)))
+	if (!app_settled(t, w->down))
 		return 0;
 	/* A start that crashed, gave up, or has no sockets: failed. */
-	if (!client_mode(c)) {
+	if (!w->down) {
 		if ((cause = start_failure(t, since)) != NULL) {
 			*reply = reply_error(PMD_E_FAILED, "%s", cause);
 			free(cause);
@@ -483,7 +499,13 @@ cmd_apply_target(struct client *c, cJSON *req, enum wevent ev, int down)
 cJSON *
 cmd_wait(struct client *c, struct target *t, int down)
 {
-	client_wait(c, wait_settled, t, down);
+	struct awaited	*w = xmalloc(sizeof *w);
+
+	w->t = *t;
+	w->down = down;
+	t->name = NULL;
+	t->names = NULL;
+	client_wait(c, wait_settled, w, awaited_free);
 	return NULL;
 }
 

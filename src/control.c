@@ -79,9 +79,9 @@ struct client {
 	int			 closing;	/* close once out is flushed */
 
 	client_wait_fn		 wait;
+	void			*wait_arg;	/* the command's, for wait */
+	void			(*wait_free)(void *);
 	double			 since;		/* mono_now() its request began */
-	struct target		 target;
-	int			 mode;
 	int			 kill_reply;	/* answer when pmd exits */
 	int			 rows;		/* ROWS_ASKED, ROWS_MAKING */
 	struct rows_at		 rows_at;
@@ -116,6 +116,17 @@ has_line(const struct client *c)
 }
 static void	client_idle(struct client *);
 
+/* c waits no more: its wait's argument goes. */
+static void
+wait_end(struct client *c)
+{
+	if (c->wait_free != NULL)
+		c->wait_free(c->wait_arg);
+	c->wait = NULL;
+	c->wait_arg = NULL;
+	c->wait_free = NULL;
+}
+
 static void
 client_free(struct client *c)
 {
@@ -133,7 +144,7 @@ client_free(struct client *c)
 	if (c->follow == FOLLOW_LOGS && --nfollowers == 0)
 		log_tap = NULL;
 	free(c->follow_app);
-	target_clear(&c->target);
+	wait_end(c);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -744,7 +755,6 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
-	c->target.instance = -1;
 	c->spare = spare;
 	ev_io_init(&c->read_w, read_cb, fd, EV_READ);
 	ev_io_init(&c->write_w, write_cb, fd, EV_WRITE);
@@ -879,15 +889,18 @@ control_close(void)
 	}
 }
 
-/* Defer c's reply until fn says the workers of t (taken) have settled. */
+/*
+ * Defer c's reply until fn (called with arg after each loop turn that
+ * changed something) says it is made; arg_free, if not NULL, frees arg
+ * then or when c goes. Without fn, c is answered just before pmd exits.
+ */
 void
-client_wait(struct client *c, client_wait_fn fn, struct target *t, int mode)
+client_wait(struct client *c, client_wait_fn fn, void *arg,
+    void (*arg_free)(void *))
 {
-	target_clear(&c->target);
-	c->target = *t;
-	t->name = NULL;
-	t->names = NULL;
-	c->mode = mode;
+	wait_end(c);
+	c->wait_arg = arg;
+	c->wait_free = arg_free;
 	if (fn == NULL)
 		c->kill_reply = 1;
 	else
@@ -919,18 +932,6 @@ client_unprivileged(struct client *c)
 	return geteuid() == 0 && c->cred.uid != 0;
 }
 
-struct target *
-client_target(struct client *c)
-{
-	return &c->target;
-}
-
-int
-client_mode(struct client *c)
-{
-	return c->mode;
-}
-
 /* When the request c waits for began (mono_now()). */
 double
 client_since(struct client *c)
@@ -946,10 +947,9 @@ control_check_waiters(void)
 
 	for (c = LIST_FIRST(&clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (c->wait == NULL || !c->wait(c, &reply))
+		if (c->wait == NULL || !c->wait(c, c->wait_arg, &reply))
 			continue;
-		c->wait = NULL;
-		target_clear(&c->target);
+		wait_end(c);
 		if (client_send(c, reply) == -1)
 			continue;
 		client_process(c);

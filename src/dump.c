@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,12 +199,13 @@ save_child_cb(struct child *c)
 }
 
 static int
-wait_saved(struct client *c, cJSON **reply)
+wait_saved(struct client *c, void *arg, cJSON **reply)
 {
 	struct save	*s;
 
+	(void)c;
 	LIST_FOREACH(s, &saves, entry) {
-		if (s->gen == (unsigned)client_mode(c))
+		if (s->gen == (unsigned)(uintptr_t)arg)
 			break;
 	}
 	if (s == NULL || !s->done)
@@ -225,7 +227,6 @@ wait_saved(struct client *c, cJSON **reply)
 cJSON *
 dump_save_begin(struct client *c)
 {
-	struct target		 none = { .instance = -1 };
 	struct app_config	*cfg;
 	struct app		*a;
 	struct save		*s;
@@ -277,7 +278,7 @@ dump_save_begin(struct client *c)
 	s->errfd = p[0];
 	s->gen = ++save_gen;
 	LIST_INSERT_HEAD(&saves, s, entry);
-	client_wait(c, wait_saved, &none, (int)s->gen);
+	client_wait(c, wait_saved, (void *)(uintptr_t)s->gen, NULL);
 	return NULL;
 }
 

@@ -64,6 +64,28 @@ target_clear(struct target *t)
 	t->names = NULL;
 }
 
+/* A copy of t on the heap, which takes what t held (t is left empty). */
+struct target *
+target_keep(struct target *t)
+{
+	struct target	*k = xmalloc(sizeof *k);
+
+	*k = *t;
+	t->name = NULL;
+	t->names = NULL;
+	return k;
+}
+
+/* Free a target_keep() copy (a client_wait argument). */
+void
+target_free(void *arg)
+{
+	struct target	*t = arg;
+
+	target_clear(t);
+	free(t);
+}
+
 /* Whether t names a (every app, for "all"). */
 int
 target_has(const struct target *t, const struct app *a)

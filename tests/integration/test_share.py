@@ -41,6 +41,13 @@ while True:
 """
 
 
+def node_web(pmd, tmp_path, port, keys):
+    """pmd on one app, web: NODE_APP on port, with keys."""
+    (tmp_path / "app.js").write_text(NODE_APP)
+    pmd.start(f"[app:web]\ncommand = node app.js\ncwd = {tmp_path}\n"
+              f"env.PORT = {port}\n" + keys)
+
+
 def stable(pmd, name, count, seconds=2.0):
     """count online workers that stay up, unrestarted, past min_uptime."""
     pmd.wait_status(name, "online", count=count, timeout=20)
@@ -132,17 +139,8 @@ def test_only_the_first_address_is_shared_and_one_instance_binds_its_own(pmd, tm
 
 def test_listen_share_false_keeps_each_instance_binding_for_itself(pmd, tmp_path):
     port = free_port()
-    (tmp_path / "app.js").write_text(NODE_APP)
-    pmd.start(f"""
-[app:web]
-command = node app.js
-cwd = {tmp_path}
-instances = 2
-listen_share = false
-env.PORT = {port}
-max_restarts = 1
-min_uptime = 5s
-""")
+    node_web(pmd, tmp_path, port, "instances = 2\nlisten_share = false\n"
+             "max_restarts = 1\nmin_uptime = 5s\n")
     wait_until(lambda: any(w["status"] == "errored" for w in pmd.workers("web")),
                timeout=20, what="the second instance to give up")
     assert "EADDRINUSE" in "\n".join(log_lines(pmd.logs / "web.err.log"))
@@ -308,16 +306,8 @@ def test_socket_io_with_sticky_instances_connects_every_client(pmd, tmp_path):
 
 def test_sticky_keeps_each_client_address_on_its_instance_across_a_reload(pmd, tmp_path):
     port = free_port()
-    (tmp_path / "app.js").write_text(NODE_APP)
-    pmd.start(f"""
-[app:web]
-command = node app.js
-cwd = {tmp_path}
-instances = 4
-listen = tcp://127.0.0.1:{port}
-listen_balance = sticky
-env.PORT = {port}
-""")
+    node_web(pmd, tmp_path, port, f"instances = 4\nlisten = tcp://127.0.0.1:{port}\n"
+             "listen_balance = sticky\n")
     pmd.wait_status("web", "online", count=4)
 
     def who():
