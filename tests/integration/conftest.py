@@ -5,12 +5,18 @@ workers inherit; after the test, no process may still carry it. Tests never
 sleep to wait: they poll with a deadline (wait_until).
 """
 import contextlib
+import fcntl
+import http.client
 import json
 import os
+import pty
 import re
+import select
 import signal
 import socket
+import struct
 import subprocess
+import termios
 import threading
 import time
 import uuid
@@ -83,7 +89,6 @@ def npm_modules(dest, *specs):
     """Link dest/node_modules to the npm packages specs (socket.io@4, ...),
     installed once into a cache this suite makes under the system's temp
     directory (never the repository), from the npm registry."""
-    import fcntl
     import hashlib
     import tempfile
     key = hashlib.sha256(" ".join(sorted(specs)).encode()).hexdigest()[:16]
@@ -263,3 +268,133 @@ def pmd(tmp_path):
         failures.append(f"processes left behind: {left}")
     if failures:
         pytest.fail("\n".join(failures))
+
+
+# Helpers that several test files share.
+
+TESTSRV = os.path.join(ROOT, "build", "testsrv")
+
+NODE_APP = """
+const http = require('http');
+http.createServer((req, res) => res.end(`${process.pid}\\n`))
+    .listen(Number(process.env.PORT));
+"""
+
+
+def get_pid(port, conn=None):
+    """One GET on a keep-alive conn (or a new one); the pid that answered,
+    read at the end of the body (testsrv's, NODE_APP's)."""
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/")
+    r = c.getresponse()
+    body = r.read().decode()
+    assert r.status == 200, body
+    if conn is None or r.getheader("Connection") == "close":
+        c.close()
+    return int(re.search(r"(\d+)\)?\s*$", body).group(1))
+
+
+def environ(pid):
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+
+
+def spread(pmd, port, name="web"):
+    """Every instance answers on the one port."""
+    want = {w["pid"] for w in pmd.workers(name)}
+    seen = set()
+    wait_until(lambda: seen.add(get_pid(port)) or seen == want, timeout=20,
+               what="every instance to answer")
+    return want
+
+
+class Hammer:
+    """Client threads sending requests on keep-alive connections."""
+
+    def __init__(self, port, threads=4, get=get_pid):
+        self.port = port
+        self.get = get
+        self.stop = threading.Event()
+        self.ok = 0
+        self.errors = []
+        self.seen = set()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run) for _ in range(threads)]
+        for t in self.threads:
+            t.start()
+
+    def run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            if n % 20 == 0:
+                conn.close()  # a new connection now and then, as browsers do
+            try:
+                pid = self.get(self.port, conn)
+                with self.lock:
+                    self.ok += 1
+                    self.seen.add(pid)
+            except Exception as e:  # any failure at all counts
+                with self.lock:
+                    self.errors.append(repr(e))
+                conn.close()
+        conn.close()
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+
+ENTER = b"\x1b[?1049h"
+LEAVE = b"\x1b[?25h\x1b[?1049l"
+
+
+class Tty:
+    """pmctl monit on a pseudo-terminal of rows x cols."""
+
+    def __init__(self, pmd, *args, term="xterm", rows=20, cols=100):
+        self.master, self.slave = pty.openpty()
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.before = termios.tcgetattr(self.slave)
+        env = dict(pmd.env, TERM=term)
+        env.pop("NO_COLOR", None)
+        self.proc = subprocess.Popen([PMCTL, "monit", "--interval", "200ms", *args],
+                                     stdin=self.slave, stdout=self.slave, stderr=self.slave,
+                                     env=env, start_new_session=True)
+        self.out = b""
+
+    def read(self):
+        while select.select([self.master], [], [], 0)[0]:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.out += chunk
+        return self.out
+
+    def screen(self):
+        """The last whole frame drawn."""
+        frames = self.read().split(b"\x1b[H")
+        return frames[-2] if len(frames) > 2 else b""
+
+    def wait_screen(self, text, what):
+        wait_until(lambda: text in self.screen(), what=what)
+
+    def key(self, data):
+        os.write(self.master, data)
+
+    def finish(self, timeout=10):
+        rc = self.proc.wait(timeout)
+        self.read()
+        return rc
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)

@@ -10,24 +10,10 @@ import socket
 import stat
 import subprocess
 import sys
-import threading
 
-from conftest import PMCTL, ROOT, free_port, log_lines, pid_alive, wait_until
-
-TESTSRV = os.path.join(ROOT, "build", "testsrv")
-
-
-def get(port, conn=None):
-    """One GET; returns the pid that answered."""
-    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request("GET", "/")
-    r = c.getresponse()
-    body = r.read()
-    assert r.status == 200
-    if conn is None:
-        c.close()
-    return int(body)
-
+from conftest import (PMCTL, TESTSRV, Hammer, free_port, log_lines, pid_alive,
+                      wait_until)
+from conftest import get_pid as get
 
 def app(port, extra="", instances=2, ready="1"):
     return f"""
@@ -42,45 +28,6 @@ env.TESTSRV_READY = {ready}
 
 def pids(pmd, name="web"):
     return sorted(w["pid"] for w in pmd.workers(name))
-
-
-class Hammer:
-    """Client threads sending requests on keep-alive connections."""
-
-    def __init__(self, port, threads=4, get=get):
-        self.port = port
-        self.get = get
-        self.stop = threading.Event()
-        self.ok = 0
-        self.errors = []
-        self.seen = set()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run) for _ in range(threads)]
-        for t in self.threads:
-            t.start()
-
-    def run(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        n = 0
-        while not self.stop.is_set():
-            n += 1
-            if n % 20 == 0:
-                conn.close()  # a new connection now and then, as browsers do
-            try:
-                pid = self.get(self.port, conn)
-                with self.lock:
-                    self.ok += 1
-                    self.seen.add(pid)
-            except Exception as e:  # any failure at all counts
-                with self.lock:
-                    self.errors.append(repr(e))
-                conn.close()
-        conn.close()
-
-    def finish(self):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
 
 
 def test_requests_spread_over_instances(pmd):

@@ -12,8 +12,7 @@ import shutil
 import signal
 import subprocess
 
-from conftest import PMCTL, PMD, ROOT, free_port, wait_until
-from test_monit import Tty
+from conftest import PMCTL, PMD, ROOT, Tty, free_port, wait_until
 
 # The one line no test runs: it would enable a service on the machine
 # running the tests (pmctl startup's test covers what pmd does there).

@@ -11,8 +11,7 @@ import shutil
 import socket
 import subprocess
 
-from conftest import PMCTL, ROOT, free_port, log_lines, pid_alive, wait_until
-from test_preload import Hammer, environ, spread
+from conftest import PMCTL, ROOT, Hammer, environ, free_port, log_lines, pid_alive, spread, wait_until
 
 SERVER = """
 const express = require('./mini-express');

@@ -2,8 +2,6 @@
 selected app's logs, and a clean exit that gives the terminal back; the
 plain refreshing list where no screen can be drawn."""
 import os
-import pty
-import select
 import signal
 import struct
 import subprocess
@@ -11,10 +9,7 @@ import termios
 import fcntl
 import time
 
-from conftest import PMCTL, wait_until
-
-ENTER = b"\x1b[?1049h"
-LEAVE = b"\x1b[?25h\x1b[?1049l"
+from conftest import ENTER, LEAVE, PMCTL, Tty, wait_until
 
 APPS = """
 [app:alpha]
@@ -23,55 +18,6 @@ instances = 2
 [app:beta]
 command = sh -c "echo beta-says-hi >&2; exec sleep 1000"
 """
-
-
-class Tty:
-    """pmctl monit on a pseudo-terminal of rows x cols."""
-
-    def __init__(self, pmd, *args, term="xterm", rows=20, cols=100):
-        self.master, self.slave = pty.openpty()
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.before = termios.tcgetattr(self.slave)
-        env = dict(pmd.env, TERM=term)
-        env.pop("NO_COLOR", None)
-        self.proc = subprocess.Popen([PMCTL, "monit", "--interval", "200ms", *args],
-                                     stdin=self.slave, stdout=self.slave, stderr=self.slave,
-                                     env=env, start_new_session=True)
-        self.out = b""
-
-    def read(self):
-        while select.select([self.master], [], [], 0)[0]:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            self.out += chunk
-        return self.out
-
-    def screen(self):
-        """The last whole frame drawn."""
-        frames = self.read().split(b"\x1b[H")
-        return frames[-2] if len(frames) > 2 else b""
-
-    def wait_screen(self, text, what):
-        wait_until(lambda: text in self.screen(), what=what)
-
-    def key(self, data):
-        os.write(self.master, data)
-
-    def finish(self, timeout=10):
-        rc = self.proc.wait(timeout)
-        self.read()
-        return rc
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        os.close(self.master)
-        os.close(self.slave)
 
 
 def test_monit_shows_workers_follows_the_arrow_keys_and_quits_cleanly(pmd):

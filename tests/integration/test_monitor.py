@@ -2,8 +2,8 @@
 and cron_restart as pmctl show tells it."""
 import re
 
-from conftest import log_lines, wait_until
-from test_cluster import TESTSRV, free_port, get
+from conftest import TESTSRV, free_port, log_lines, wait_until
+from conftest import get_pid as get
 
 HOG = 'python3 -c "import time; b = b\'x\' * ({mb} << 20); print(\'ready\', flush=True); time.sleep(1000)"'
 

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from conftest import PMCTL, PMD, ROOT, free_port, log_lines, pid_alive, wait_until
-from test_cluster import TESTSRV, get
+from conftest import PMCTL, PMD, ROOT, TESTSRV, free_port, log_lines, pid_alive, wait_until
+from conftest import get_pid as get
 
 QUICK = "min_uptime = 100ms\nkill_timeout = 2s\n"
 

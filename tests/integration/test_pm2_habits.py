@@ -6,7 +6,6 @@ PM2 means it for ecosystem apps, and as systemd does for pmd's own.
 import json
 import socket
 import subprocess
-import sys
 import time
 
 from conftest import PMCTL, free_port, log_lines, wait_until

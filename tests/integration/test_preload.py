@@ -6,45 +6,11 @@ and the worker counts as online once it listens. Real servers: Node
 import array
 import http.client
 import os
-import re
-import shutil
 import socket
 import subprocess
 
-from conftest import ROOT, free_port, log_lines, pid_alive, wait_until
-from test_cluster import Hammer as ClusterHammer
-
-NODE_APP = """
-const http = require('http');
-http.createServer((req, res) => res.end(`${process.pid}\\n`))
-    .listen(Number(process.env.PORT));
-"""
-
-
-def get_pid(port, conn=None):
-    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request("GET", "/")
-    r = c.getresponse()
-    body = r.read().decode()
-    assert r.status == 200, body
-    if conn is None or r.getheader("Connection") == "close":
-        c.close()
-    return int(re.search(r"(\d+)\)?\s*$", body).group(1))
-
-
-def environ(pid):
-    with open(f"/proc/{pid}/environ", "rb") as f:
-        return dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
-
-
-def spread(pmd, port, name="web"):
-    """Every instance answers on the one port."""
-    want = {w["pid"] for w in pmd.workers(name)}
-    seen = set()
-    wait_until(lambda: seen.add(get_pid(port)) or seen == want, timeout=20,
-               what="every instance to answer")
-    return want
-
+from conftest import (NODE_APP, ROOT, Hammer, environ, free_port, get_pid, log_lines, pid_alive,
+                      spread, wait_until)
 
 def test_unchanged_node_listen_port_shares_the_port(pmd, tmp_path):
     port = free_port()
@@ -171,12 +137,6 @@ except OSError as e:
     print(e.errno)
 """], env=e, capture_output=True, text=True, timeout=30)
     assert r.stdout.strip() == "98"   # EADDRINUSE: not pmd's socket
-
-
-def Hammer(port):
-    """Keep-alive clients (test_cluster's), reading the pid at the end of
-    each answer; any failure at all counts."""
-    return ClusterHammer(port, get=get_pid)
 
 
 def test_node_cluster_conf_reloads_under_load_without_a_failure(pmd):

@@ -11,8 +11,8 @@ import socket
 import subprocess
 import sys
 
-from conftest import PMCTL, free_port, log_lines, npm_modules, wait_until
-from test_preload import NODE_APP, Hammer, environ, get_pid, spread
+from conftest import (NODE_APP, PMCTL, Hammer, environ, free_port, get_pid, log_lines,
+                      npm_modules, spread, wait_until)
 
 # A worker that reports how its binds went, in the order it made them.
 BINDS = """
