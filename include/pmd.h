@@ -398,7 +398,7 @@ void	 sm_succeed(struct sm *, const struct sm *, int);
 const char *sm_state_name(enum wstate);
 const char *sm_reason_name(enum wreason);
 
-/* proc.c: fork and exec one process, nothing more. */
+/* proc.c: spawning a process, and what /proc tells of one. */
 struct spawn {
 	char *const	*argv;
 	const struct rlimit *nofile;	/* for the worker; NULL: keep ours */
@@ -454,7 +454,6 @@ void	 track_del(pid_t, unsigned long long);
 /* logs.c: worker output from pipes to files, and the stderr tail. */
 struct logfile;
 struct logpipe;
-struct cJSON;
 
 #define LOG_OUT		0
 #define LOG_ERR		1
@@ -745,6 +744,7 @@ void	 watch_info(const struct watch *, struct watch_info *);
 
 /* rolling.c: rolling reload, one instance at a time. */
 int	 rolling_begin(struct app *, struct app_config *, int, char **);
+int	 rolling_begin_all(const struct target *, char **);
 void	 rolling_abort(struct app *);
 int	 rolling_idle(const struct app *);
 void	 rolling_settle(struct app *);
@@ -826,7 +826,6 @@ void	 client_follow(struct client *, const char *, int, int);
 void	 client_follow_events(struct client *, const char *);
 
 /* cmd.c: what commands share to read requests and build replies. */
-struct cJSON;
 struct cJSON *reply_ok(void);
 struct cJSON *reply_error(const char *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -843,7 +842,6 @@ struct cJSON *event_json(const struct event *);
 struct cJSON *cmd_apply_target(struct client *, struct cJSON *, enum wevent,
 	    int);
 struct cJSON *cmd_wait(struct client *, struct target *, int);
-int	 cmd_reload_begin(const struct target *, char **);
 int	 appcfg_set_keys(struct app_config *, struct cJSON *, const char *,
 	    char **);
 struct cJSON *appcfg_keys_json(const struct app_config *);

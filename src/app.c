@@ -27,11 +27,6 @@ app_find(const char *name)
 	return NULL;
 }
 
-
-
-
-
-
 /*
  * Create and start an app. Takes a reference to cfg, and base_env (NULL
  * for pmd's own environment); profile chooses env_PROFILE.* keys.
@@ -723,9 +718,6 @@ app_settled(const struct target *t, int down)
 	return 1;
 }
 
-
-
-
 /* The restart policy of w: its app's, but a reload's new worker is not
  * restarted (its exit fails the reload). */
 struct policy
@@ -744,8 +736,6 @@ app_policy(const struct worker *w)
 		p.autorestart = 0;
 	return p;
 }
-
-
 
 /*
  * Where instance's stream goes: LOG_DIR/NAME.out.log, or NAME-N.out.log

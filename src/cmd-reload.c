@@ -54,32 +54,6 @@ wait_reloaded(struct client *c, void *arg, cJSON **reply)
 	return 1;
 }
 
-/* Begin reloading every app of t; the first that cannot begin is *cause. */
-int
-cmd_reload_begin(const struct target *t, char **cause)
-{
-	struct app	*a;
-	char		*why;
-
-	*cause = NULL;
-	TAILQ_FOREACH(a, &apps, entry) {
-		if (targeted(t, a) && a->roll != NULL) {
-			*cause = xprintf("a reload of \"%s\" is already "
-			    "running; wait for it to end", a->name);
-			return -1;
-		}
-	}
-	TAILQ_FOREACH(a, &apps, entry) {
-		if (!targeted(t, a))
-			continue;
-		free(a->reload_error);
-		a->reload_error = NULL;
-		if (rolling_begin(a, NULL, -1, &why) == -1)
-			a->reload_error = why;
-	}
-	return 0;
-}
-
 static cJSON *
 cmd_reload_exec(struct client *c, cJSON *req)
 {
@@ -99,7 +73,7 @@ cmd_reload_exec(struct client *c, cJSON *req)
 		target_clear(&t);
 		return reply;
 	}
-	if (cmd_reload_begin(&t, &cause) == -1) {
+	if (rolling_begin_all(&t, &cause) == -1) {
 		target_clear(&t);
 		reply = reply_error(PMD_E_FAILED, "%s", cause);
 		free(cause);

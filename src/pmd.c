@@ -252,7 +252,7 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		char		*cause;
 
 		log_info("got SIGUSR2: reloading every app");
-		if (cmd_reload_begin(&all, &cause) == -1) {
+		if (rolling_begin_all(&all, &cause) == -1) {
 			log_warn("SIGUSR2: %s", cause);
 			free(cause);
 		}

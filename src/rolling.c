@@ -373,3 +373,33 @@ rolling_fresh(const struct app *a)
 {
 	return a->roll != NULL ? a->roll->fresh : NULL;
 }
+
+/*
+ * Begin reloading every app of t (pmctl reload, SIGUSR2), none if one of
+ * them is being reloaded: then *cause. An app that cannot begin keeps why
+ * in its reload_error.
+ */
+int
+rolling_begin_all(const struct target *t, char **cause)
+{
+	struct app	*a;
+	char		*why;
+
+	*cause = NULL;
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->want != APP_GONE && target_has(t, a) && a->roll != NULL) {
+			*cause = xprintf("a reload of \"%s\" is already "
+			    "running; wait for it to end", a->name);
+			return -1;
+		}
+	}
+	TAILQ_FOREACH(a, &apps, entry) {
+		if (a->want == APP_GONE || !target_has(t, a))
+			continue;
+		free(a->reload_error);
+		a->reload_error = NULL;
+		if (rolling_begin(a, NULL, -1, &why) == -1)
+			a->reload_error = why;
+	}
+	return 0;
+}
