@@ -830,6 +830,8 @@ struct cJSON *reply_ok(void);
 struct cJSON *reply_error(const char *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 cmd_get_target(struct cJSON *, struct target *, struct cJSON **);
+struct cmd_entry;
+struct cJSON *cmd_args_check(const struct cmd_entry *, struct cJSON *);
 struct cJSON *cmd_reply_list(struct client *);
 struct cJSON *cmd_worker_numbers(struct cJSON *, const char *);
 struct cJSON *cmd_update_env(struct client *, const struct target *,

@@ -311,108 +311,6 @@ client_refuse(struct client *c, cJSON *reply)
 	client_send(c, reply);
 }
 
-/*
- * Whether v is a whole number within arg's bounds: the range is checked
- * before the cast, which is undefined for a double out of long's range.
- */
-static int
-whole_within(const struct cmd_arg *arg, const cJSON *v)
-{
-	return cJSON_IsNumber(v) && v->valuedouble >= arg->min &&
-	    v->valuedouble <= arg->max &&
-	    v->valuedouble == (double)(long)v->valuedouble;
-}
-
-/* Whether v is of the type (and within the bounds) arg asks for. */
-static int
-arg_fits(const struct cmd_arg *arg, cJSON *v)
-{
-	cJSON	*x;
-
-	switch (arg->type) {
-	case ARG_STRING:
-		return cJSON_IsString(v);
-	case ARG_BOOL:
-		return cJSON_IsBool(v);
-	case ARG_INT:
-		return whole_within(arg, v);
-	case ARG_INT_OR_STRING:
-		return cJSON_IsString(v) || whole_within(arg, v);
-	case ARG_STRINGS:
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < arg->min)
-			return 0;
-		cJSON_ArrayForEach(x, v) {
-			if (!cJSON_IsString(x))
-				return 0;
-		}
-		return 1;
-	case ARG_STRING_MAP:
-		if (!cJSON_IsObject(v))
-			return 0;
-		cJSON_ArrayForEach(x, v) {
-			if (!cJSON_IsString(x))
-				return 0;
-		}
-		return 1;
-	case ARG_OBJECTS:
-		if (!cJSON_IsArray(v))
-			return 0;
-		cJSON_ArrayForEach(x, v) {
-			if (!cJSON_IsObject(x))
-				return 0;
-		}
-		return 1;
-	}
-	return 0;
-}
-
-static const char *
-arg_expected(const struct cmd_arg *arg, char *buf, size_t size)
-{
-	switch (arg->type) {
-	case ARG_STRING:
-		return "a string";
-	case ARG_BOOL:
-		return "true or false";
-	case ARG_INT:
-		snprintf(buf, size, "a whole number from %.0f to %.0f",
-		    arg->min, arg->max);
-		return buf;
-	case ARG_INT_OR_STRING:
-		snprintf(buf, size, "a whole number from %.0f to %.0f, or a "
-		    "string", arg->min, arg->max);
-		return buf;
-	case ARG_STRINGS:
-		return arg->min > 0 ? "a non-empty array of strings" :
-		    "an array of strings";
-	case ARG_STRING_MAP:
-		return "an object whose values are strings";
-	case ARG_OBJECTS:
-		return "an array of objects";
-	}
-	return "?";
-}
-
-/* Every field ce names is absent or of its type; else the error reply. */
-static cJSON *
-args_check(const struct cmd_entry *ce, cJSON *req)
-{
-	const struct cmd_arg	*arg;
-	cJSON			*v;
-	char			 buf[96];
-
-	for (arg = ce->args; arg != NULL && arg->field != NULL; arg++) {
-		v = cJSON_GetObjectItemCaseSensitive(req, arg->field);
-		if (v == NULL && !arg->required)
-			continue;
-		if (v == NULL || !arg_fits(arg, v))
-			return reply_error(PMD_E_ARGS, "field \"%s\": %s%s",
-			    arg->field, v == NULL ? "missing: expected " :
-			    "expected ", arg_expected(arg, buf, sizeof buf));
-	}
-	return NULL;
-}
-
 /* Run one request line. Returns -1 if c was freed. */
 static int
 client_request(struct client *c, const char *line, size_t len)
@@ -460,7 +358,7 @@ client_request(struct client *c, const char *line, size_t len)
 		    c->follow == FOLLOW_LOGS ? "logs" : "events");
 	else if (daemon_stopping && !(ce->flags & CMD_WHILE_STOPPING))
 		reply = reply_error(PMD_E_SHUTDOWN, "pmd is shutting down");
-	else if ((reply = args_check(ce, req)) == NULL &&
+	else if ((reply = cmd_args_check(ce, req)) == NULL &&
 	    (reply = ce->exec(c, req)) == NULL) {
 		/* Deferred: run nothing more until it is answered. */
 		cJSON_Delete(req);
