@@ -114,6 +114,7 @@ check:
 	    $(MAKE) fuzz-replay; \
 	    else echo "fuzz: no $(FUZZ_CC): the corpora are not replayed"; fi
 	mandoc -Tlint -Wwarning man/*.[0-9]
+	@scripts/layers.sh
 	PMD_BIN_DIR=$(CURDIR)/build/san $(PYTHON) -m pytest -q tests/integration
 
 # libFuzzer harnesses (clang): the config loader, the control path and the

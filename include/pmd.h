@@ -768,8 +768,19 @@ void	 reconfig_free(void);
 /* dump.c: save and resurrect the set of apps. */
 struct client;
 extern char *dump_path;
-struct cJSON *dump_save_begin(struct client *);
-int	 dump_resurrect(char ***, struct cJSON **, char **);
+unsigned dump_save_begin(char **);
+int	 dump_save_done(unsigned, size_t *, char **);
+struct resurrect_result {
+	char		 *warning;	/* the dump was bad: the .bak served */
+	char		**resurrected;	/* the apps started */
+	struct {
+		char	 *name;
+		char	 *reason;
+	}		 *skipped;	/* the entries that were not */
+	size_t		  nskipped;
+};
+int	 dump_resurrect(char ***, struct resurrect_result *, char **);
+void	 resurrect_result_free(struct resurrect_result *);
 
 /* pmd.c: daemon-wide state. */
 extern struct config *config;

@@ -11,14 +11,30 @@
 static cJSON *
 cmd_resurrect_exec(struct client *c, cJSON *req)
 {
-	cJSON	*reply;
-	char	*cause;
+	struct resurrect_result	 res;
+	cJSON			*reply, *skipped, *item;
+	char			*cause;
+	size_t			 i;
 
 	(void)c; (void)req;
-	if (dump_resurrect(NULL, &reply, &cause) == -1) {
+	if (dump_resurrect(NULL, &res, &cause) == -1) {
 		reply = reply_error(PMD_E_FAILED, "%s", cause);
 		free(cause);
+		return reply;
 	}
+	reply = reply_ok();
+	if (res.warning != NULL)
+		cJSON_AddStringToObject(reply, "warning", res.warning);
+	cJSON_AddItemToObject(reply, "resurrected",
+	    json_strings(res.resurrected));
+	skipped = cJSON_AddArrayToObject(reply, "skipped");
+	for (i = 0; i < res.nskipped; i++) {
+		item = cJSON_CreateObject();
+		cJSON_AddStringToObject(item, "name", res.skipped[i].name);
+		cJSON_AddStringToObject(item, "reason", res.skipped[i].reason);
+		cJSON_AddItemToArray(skipped, item);
+	}
+	resurrect_result_free(&res);
 	return reply;
 }
 #endif /* !PMCTL */

@@ -1,4 +1,7 @@
 /* save: write the running set of apps to the dump file (dump.c). */
+#include <stdint.h>
+#include <stdlib.h>
+
 #include <cjson/cJSON.h>
 
 #include "pmd.h"
@@ -6,11 +9,42 @@
 #include "pmctl.h"
 
 #ifndef PMCTL
+static int
+wait_saved(struct client *c, void *arg, cJSON **reply)
+{
+	size_t	 napps;
+	char	*error;
+
+	(void)c;
+	if (!dump_save_done((unsigned)(uintptr_t)arg, &napps, &error))
+		return 0;
+	if (error != NULL) {
+		*reply = reply_error(PMD_E_FAILED, "%s", error);
+		free(error);
+		return 1;
+	}
+	*reply = reply_ok();
+	cJSON_AddStringToObject(*reply, "file", dump_path);
+	cJSON_AddNumberToObject(*reply, "apps", (double)napps);
+	return 1;
+}
+
 static cJSON *
 cmd_save_exec(struct client *c, cJSON *req)
 {
+	cJSON		*reply;
+	char		*cause;
+	unsigned	 gen;
+
 	(void)req;
-	return dump_save_begin(c);
+	if ((gen = dump_save_begin(&cause)) == 0) {
+		reply = reply_error(PMD_E_FAILED, "%s", cause);
+		free(cause);
+		return reply;
+	}
+	/* The dump is written by a child; the answer comes when it exits. */
+	client_wait(c, wait_saved, (void *)(uintptr_t)gen, NULL);
+	return NULL;
 }
 #endif /* !PMCTL */
 

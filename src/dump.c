@@ -22,7 +22,6 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,7 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "pmd.h"
-#include "pmd-protocol.h"
+#include "pmd-protocol.h"	/* PMD_VERSION */
 
 #define DUMP_VERSION	1
 
@@ -198,34 +197,34 @@ save_child_cb(struct child *c)
 	daemon_dirty();
 }
 
-static int
-wait_saved(struct client *c, void *arg, cJSON **reply)
+/*
+ * Whether the save of generation gen has ended: 0 not yet; 1, with the
+ * number of apps written in *napps, or *error (to free) if it failed.
+ */
+int
+dump_save_done(unsigned gen, size_t *napps, char **error)
 {
 	struct save	*s;
 
-	(void)c;
 	LIST_FOREACH(s, &saves, entry) {
-		if (s->gen == (unsigned)(uintptr_t)arg)
+		if (s->gen == gen)
 			break;
 	}
 	if (s == NULL || !s->done)
 		return 0;
-	if (s->error != NULL)
-		*reply = reply_error(PMD_E_FAILED, "%s", s->error);
-	else {
-		*reply = reply_ok();
-		cJSON_AddStringToObject(*reply, "file", dump_path);
-		cJSON_AddNumberToObject(*reply, "apps", (double)s->napps);
-	}
+	*napps = s->napps;
+	*error = s->error;
 	LIST_REMOVE(s, entry);
-	free(s->error);
 	free(s);
 	return 1;
 }
 
-/* save: the dump is written by a child; the answer comes when it exits. */
-cJSON *
-dump_save_begin(struct client *c)
+/*
+ * save: the dump is written by a child; dump_save_done() tells when it has
+ * exited. The save's generation, or 0 with *cause.
+ */
+unsigned
+dump_save_begin(char **cause)
 {
 	struct app_config	*cfg;
 	struct app		*a;
@@ -253,11 +252,10 @@ dump_save_begin(struct client *c)
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
-		cJSON *r = reply_error(PMD_E_FAILED, "save: %s",
-		    strerror(errno));
+		*cause = xprintf("save: %s", strerror(errno));
 		free(text);
 		free(s);
-		return r;
+		return 0;
 	}
 	if (pid == 0) {
 		close(p[0]);
@@ -266,20 +264,20 @@ dump_save_begin(struct client *c)
 	free(text);
 	close(p[1]);
 	if (child_watch(&s->child, pid, -1, save_child_cb) == -1) {
-		cJSON *r = reply_error(PMD_E_FAILED, "save: pidfd_open: %s",
-		    strerror(errno));
+		*cause = xprintf("save: pidfd_open: %s", strerror(errno));
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 			;
 		close(p[0]);
 		free(s);
-		return r;
+		return 0;
 	}
 	s->errfd = p[0];
 	s->gen = ++save_gen;
+	if (s->gen == 0)
+		s->gen = ++save_gen;
 	LIST_INSERT_HEAD(&saves, s, entry);
-	client_wait(c, wait_saved, (void *)(uintptr_t)s->gen, NULL);
-	return NULL;
+	return s->gen;
 }
 
 #define DUMP_MAX	(64 * 1024 * 1024)	/* bytes: far above any real dump */
@@ -519,13 +517,16 @@ restore(cJSON *e, int i, char **why)
  * *result, if wanted, tells what was done.
  */
 int
-dump_resurrect(char ***deleted, cJSON **result, char **cause)
+dump_resurrect(char ***deleted, struct resurrect_result *res, char **cause)
 {
-	cJSON	*root, *e, *done, *skipped, *item, *known;
+	cJSON	*root, *e, *known;
 	char	*bak = xprintf("%s.bak", dump_path), *why, *first = NULL;
 	char	*label;
 	int	 i = 0;
+	size_t	 ndone = 0;
 
+	if (res != NULL)
+		memset(res, 0, sizeof *res);
 	if ((root = dump_read(dump_path, &first)) == NULL) {
 		if (access(dump_path, F_OK) == -1 && errno == ENOENT &&
 		    access(bak, F_OK) == -1) {
@@ -552,18 +553,16 @@ dump_resurrect(char ***deleted, cJSON **result, char **cause)
 		    first, bak);
 	}
 	free(bak);
-	if (result != NULL) {
-		*result = reply_ok();
-		if (first != NULL)
-			cJSON_AddStringToObject(*result, "warning", first);
-	}
-	free(first);
-	done = cJSON_CreateArray();
-	skipped = cJSON_CreateArray();
+	if (res != NULL)
+		res->warning = first;
+	else
+		free(first);
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "apps")) {
 		if (restore(e, i, &why) == 0) {
-			cJSON_AddItemToArray(done,
-			    cJSON_CreateString(json_string(e, "name")));
+			if (res != NULL)
+				strv_add(&res->resurrected,
+				    json_string(e, "name"));
+			ndone++;
 			i++;
 			continue;
 		}
@@ -572,17 +571,19 @@ dump_resurrect(char ***deleted, cJSON **result, char **cause)
 		    app_name_valid(json_string(e, "name")) ?
 		    xstrdup(json_string(e, "name")) : xprintf("apps[%d]", i);
 		log_warn("resurrect: %s: %s: %s", dump_path, label, why);
-		item = cJSON_CreateObject();
-		cJSON_AddStringToObject(item, "name", label);
-		cJSON_AddStringToObject(item, "reason", why);
-		cJSON_AddItemToArray(skipped, item);
-		free(label);
-		free(why);
+		if (res != NULL) {
+			res->skipped = xrealloc(res->skipped,
+			    (res->nskipped + 1) * sizeof *res->skipped);
+			res->skipped[res->nskipped].name = label;
+			res->skipped[res->nskipped++].reason = why;
+		} else {
+			free(label);
+			free(why);
+		}
 		i++;
 	}
-	log_info("resurrect: %d app%s started from %s",
-	    cJSON_GetArraySize(done), cJSON_GetArraySize(done) == 1 ? "" :
-	    "s", dump_path);
+	log_info("resurrect: %zu app%s started from %s", ndone,
+	    ndone == 1 ? "" : "s", dump_path);
 	known = cJSON_GetObjectItemCaseSensitive(root, "known");
 	if (deleted != NULL && cJSON_IsArray(known)) {
 		cJSON_ArrayForEach(e, known) {
@@ -590,13 +591,21 @@ dump_resurrect(char ***deleted, cJSON **result, char **cause)
 				strv_add(deleted, e->valuestring);
 		}
 	}
-	if (result != NULL) {
-		cJSON_AddItemToObject(*result, "resurrected", done);
-		cJSON_AddItemToObject(*result, "skipped", skipped);
-	} else {
-		cJSON_Delete(done);
-		cJSON_Delete(skipped);
-	}
 	cJSON_Delete(root);
 	return 0;
+}
+
+void
+resurrect_result_free(struct resurrect_result *res)
+{
+	size_t	i;
+
+	free(res->warning);
+	argv_free(res->resurrected);
+	for (i = 0; i < res->nskipped; i++) {
+		free(res->skipped[i].name);
+		free(res->skipped[i].reason);
+	}
+	free(res->skipped);
+	memset(res, 0, sizeof *res);
 }

@@ -14,15 +14,16 @@ int	LLVMFuzzerTestOneInput(const unsigned char *, size_t);
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 {
-	cJSON	*result = NULL;
-	char	*path, *cause;
+	struct resurrect_result	 result;
+	char			*path, *cause;
 
 	fuzz_init();
 	path = fuzz_file("dump.json", data, len);
 	free(path);
 	if (dump_resurrect(NULL, &result, &cause) == -1)
 		free(cause);
-	cJSON_Delete(result);
+	else
+		resurrect_result_free(&result);
 	fuzz_settle();
 	fuzz_reset();
 	return 0;
