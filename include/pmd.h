@@ -83,6 +83,10 @@ unsigned instances_resolve(int, long);
 int	 parse_exit_codes(const char *, uint8_t [32], char **);
 int	 split_command(const char *, char ***, char **);
 void	 argv_free(char **);
+struct sockaddr_storage;
+int	 url_sockaddr(const char *, struct sockaddr_storage *, socklen_t *,
+	    char **);
+int	 url_check(const char *, char **);
 size_t	 argv_count(char *const *);
 int	 strv_has(char *const *, const char *);
 void	 strv_add(char ***, const char *);
@@ -302,7 +306,6 @@ struct sockaddr;
 int	 sock_listen(const struct sockaddr *, socklen_t, mode_t, int, char **);
 int	 sock_listen_opt(const struct sockaddr *, socklen_t, mode_t, int, int,
 	    char **);
-int	 listen_check(const char *, char **);
 #define REUSEPORT_JOIN	1	/* sock_listen_opt: join a balanced group */
 #define REUSEPORT_FIRST	2	/* begin one: the address must be free */
 int	 listen_open(const struct app_config *, char *const *, int **,
@@ -571,6 +574,12 @@ struct worker {
 #define STOP_MESSAGE	2	/* "shutdown" sent: the signal next */
 #define STOP_SIGNAL	3	/* kill_signal sent: SIGKILL next */
 #define STOP_YOUNG	0.5	/* seconds a stop waits for a fresh worker */
+
+/* notify.c: a worker's sd_notify socket and watchdog. */
+void	 notify_init(struct worker *);
+char	*notify_open(struct worker *, char **);
+void	 notify_close(struct worker *);
+void	 notify_watchdog(struct worker *);
 
 extern unsigned worker_last_id;
 struct worker *worker_new(struct app *, unsigned, unsigned);

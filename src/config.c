@@ -362,7 +362,7 @@ daemon_key(struct parse *p, const char *key, const char *value)
 		return;
 	}
 	if (strcmp(key, "metrics") == 0) {
-		if (listen_check(value, &cause) == -1) {
+		if (url_check(value, &cause) == -1) {
 			perror_at(p, p->line, "%s: %s", key, cause);
 			free(cause);
 			return;

@@ -174,7 +174,7 @@ share_serve(int s, struct worker *w, const char *url, pid_t pid)
 
 	if (!app_shares_binds(a))
 		return;		/* closed: its own bind, as without pmd */
-	if (listen_check(url, &cause) == -1) {
+	if (url_check(url, &cause) == -1) {
 		log_warn("%s:%u: pid %ld asked for %s", a->name, w->instance,
 		    (long)pid, cause);
 		free(cause);

@@ -65,7 +65,7 @@ set_listen(char ***field, const char *v, char **cause)
 
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
-		if (listen_check(tok, cause) == -1) {
+		if (url_check(tok, cause) == -1) {
 			free(copy);
 			argv_free(urls);
 			return -1;

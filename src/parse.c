@@ -4,7 +4,12 @@
  * shell-like splitting of a command line (quotes and escapes, no shell).
  * Every parser returns 0, or -1 with a sentence for the user in *cause.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+
+#include <netdb.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -593,4 +598,93 @@ format_size(uint64_t b)
 	if (u < 0)
 		return xprintf("%llu", (unsigned long long)b);
 	return xprintf("%llu%c", (unsigned long long)b, units[u]);
+}
+
+/*
+ * Where url (tcp://HOST:PORT, tcp://[IPV6]:PORT or unix:/PATH, numbers
+ * only: resolving a name could block) points: a socket address, or why it
+ * is not one.
+ */
+int
+url_sockaddr(const char *url, struct sockaddr_storage *ss, socklen_t *len,
+    char **cause)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)ss;
+	struct addrinfo		 hints, *res;
+	const char		*hp, *colon, *port;
+	char			*host;
+	int			 e;
+
+	memset(ss, 0, sizeof *ss);
+	if (strncmp(url, "unix:", 5) == 0) {
+		if (url[5] != '/') {
+			*cause = xprintf("\"%s\": the path after unix: must be "
+			    "absolute", url);
+			return -1;
+		}
+		if (strlen(url + 5) >= sizeof sun->sun_path) {
+			*cause = xprintf("\"%s\": path longer than %zu bytes",
+			    url, sizeof sun->sun_path - 1);
+			return -1;
+		}
+		sun->sun_family = AF_UNIX;
+		strcpy(sun->sun_path, url + 5);
+		*len = sizeof *sun;
+		return 0;
+	}
+	if (strncmp(url, "tcp://", 6) != 0) {
+		*cause = xprintf("\"%s\": expected tcp://HOST:PORT, "
+		    "tcp://[IPV6]:PORT or unix:/PATH", url);
+		return -1;
+	}
+	hp = url + 6;
+	if (*hp == '[') {
+		colon = strchr(hp, ']');
+		if (colon == NULL || colon[1] != ':')
+			goto bad;
+		host = xstrndup(hp + 1, colon - hp - 1);
+		port = colon + 2;
+	} else {
+		colon = strrchr(hp, ':');
+		if (colon == NULL)
+			goto bad;
+		host = xstrndup(hp, colon - hp);
+		port = colon + 1;
+	}
+	if (*port == '\0' || strspn(port, "0123456789") != strlen(port) ||
+	    strlen(port) > 5 || atoi(port) > 65535) {
+		free(host);
+		goto bad;
+	}
+	/* Numbers only: resolving a name could block the event loop. */
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	e = getaddrinfo(*host != '\0' ? host : NULL, port, &hints, &res);
+	free(host);
+	if (e != 0) {
+		*cause = xprintf("\"%s\": the host must be an IPv4 or IPv6 "
+		    "address (%s)", url, gai_strerror(e));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+
+bad:
+	*cause = xprintf("\"%s\": expected tcp://HOST:PORT with a port from 0 "
+	    "to 65535", url);
+	return -1;
+}
+
+/* Check an address's syntax (listen, metrics), for the config parser. */
+int
+url_check(const char *url, char **cause)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+
+	return url_sockaddr(url, &ss, &len, cause);
 }
