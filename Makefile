@@ -99,7 +99,9 @@ run:
 	@echo "pmd: in another terminal: export PMD_HOME=$(CURDIR)/.run; ./pmctl list"
 	PMD_HOME=$(CURDIR)/.run ./pmd -c conf/example.conf
 
-# make check builds on every CPU: each target is one compiler run.
+# make check builds on every CPU (each target is one compiler run), and
+# runs the integration tests as many at a time (pytest-xdist): each has
+# its own PMD_HOME, and most of their time is waiting for processes.
 JOBS	 ?= $(shell nproc 2>/dev/null || echo 2)
 
 check:
@@ -115,7 +117,7 @@ check:
 	    else echo "fuzz: no $(FUZZ_CC): the corpora are not replayed"; fi
 	mandoc -Tlint -Wwarning man/*.[0-9]
 	@scripts/layers.sh
-	PMD_BIN_DIR=$(CURDIR)/build/san $(PYTHON) -m pytest -q tests/integration
+	PMD_BIN_DIR=$(CURDIR)/build/san $(PYTHON) -m pytest -q -n $(JOBS) tests/integration
 
 # libFuzzer harnesses (clang): the config loader, the control path and the
 # dump loader, linked with the daemon's own modules. make fuzz runs each for
