@@ -377,6 +377,9 @@ struct policy {
 	uint64_t	 restart_delay;
 	uint64_t	 exp_backoff;
 	const uint8_t	*stop_exit_codes;
+	int		 timeout_online; /* E_TIMER while starting: online, not
+					   a failed start (no bind through pmd
+					   by min_uptime; not_ready = online) */
 };
 
 struct sm {

@@ -732,6 +732,8 @@ app_policy(const struct worker *w)
 	p.restart_delay = a->cfg->restart_delay;
 	p.exp_backoff = a->cfg->exp_backoff;
 	p.stop_exit_codes = a->cfg->stop_exit_codes;
+	p.timeout_online = w->await_listen || (a->cfg->wait_ready &&
+	    a->cfg->not_ready == NOT_READY_ONLINE);
 	if (w->trial != NULL)
 		p.autorestart = 0;
 	return p;

@@ -188,14 +188,17 @@ act_no_spawn(struct sm *sm, const struct policy *p, int status, uint64_t up)
 }
 
 /*
- * listen_timeout passed without READY=1: a failed start. Stop it as a
+ * The start's timer ran out. Where the policy says so (a worker that did
+ * not bind through pmd within min_uptime, PM2's wait_ready), online.
+ * Otherwise listen_timeout passed without READY=1: a failed start. Stop it as a
  * stop would (kill_signal, then SIGKILL at the next expiry); its exit then
  * counts as unstable, whatever its uptime (act_failed).
  */
 static int
 act_not_ready(struct sm *sm, const struct policy *p, int status, uint64_t up)
 {
-	(void)p; (void)status; (void)up;
+	if (p->timeout_online)
+		return act_ready(sm, p, status, up);
 	sm->state = W_FAILING;
 	return A_KILL;
 }

@@ -90,27 +90,6 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct worker	*w = container_of(t, struct worker, timer_w);
 
 	(void)loop; (void)revents;
-	/* No bind through pmd-preload.so, but up for min_uptime: online. */
-	if (w->await_listen && w->sm.state == W_STARTING) {
-		w->await_listen = 0;
-		w->proven = 1;
-		worker_step(w, E_READY, 0, 0);
-		return;
-	}
-	/* not_ready = online: PM2's wait_ready, online at listen_timeout. */
-	if (w->sm.state == W_STARTING && w->app->cfg->wait_ready &&
-	    w->app->cfg->not_ready == NOT_READY_ONLINE) {
-		log_warn("%s:%u: pid %ld sent no ready within listen_timeout "
-		    "(%llums): online anyway (wait_ready with not_ready = "
-		    "online, as PM2 does)", w->app->name, w->instance,
-		    (long)w->pid,
-		    (unsigned long long)w->app->cfg->listen_timeout);
-		event_emit(w->app, w, "not_ready", NULL, "no ready within "
-		    "listen_timeout (%llums): online anyway (not_ready = "
-		    "online)", (unsigned long long)w->app->cfg->listen_timeout);
-		worker_step(w, E_READY, 0, 0);
-		return;
-	}
 	/* A stop in steps: past the grace or the message, the signal. */
 	if ((w->sm.state == W_STOPPING || w->sm.state == W_FAILING) &&
 	    (w->stop_phase == STOP_GRACE || w->stop_phase == STOP_MESSAGE)) {
@@ -384,6 +363,30 @@ failed:
 	child_unmade(&w->child, 127 << 8, child_cb);
 }
 
+/*
+ * The table put a starting worker online when its timer ran out (policy
+ * timeout_online): say why.
+ */
+static void
+timed_online(struct worker *w)
+{
+	const struct app_config	*cfg = w->app->cfg;
+
+	if (w->await_listen) {
+		/* No bind through pmd-preload.so, but up for min_uptime. */
+		w->await_listen = 0;
+		w->proven = 1;
+		return;
+	}
+	log_warn("%s:%u: pid %ld sent no ready within listen_timeout (%llums): "
+	    "online anyway (wait_ready with not_ready = online, as PM2 does)",
+	    w->app->name, w->instance, (long)w->pid,
+	    (unsigned long long)cfg->listen_timeout);
+	event_emit(w->app, w, "not_ready", NULL, "no ready within "
+	    "listen_timeout (%llums): online anyway (not_ready = online)",
+	    (unsigned long long)cfg->listen_timeout);
+}
+
 static void
 worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 {
@@ -393,6 +396,8 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 	unsigned	restarts = w->sm.restarts;
 
 	actions = sm_step(&w->sm, ev, &p, status, uptime);
+	if (ev == E_TIMER && before == W_STARTING && w->sm.state == W_ONLINE)
+		timed_online(w);
 	/* A spawn needs the app's sockets: bound again if they were closed. */
 	if ((actions & A_SPAWN) && app_listen_slot(w->app, w->instance) == -1)
 		actions = sm_step(&w->sm, E_NOSOCKET, &p, 0, 0);

@@ -103,7 +103,7 @@ def test_a_stop_that_races_a_restart_lets_the_new_worker_clean_up(pmd, tmp_path)
     # Loading takes a while (as require() of a framework does) before the
     # handler is there; each process leaves its own mark.
     (tmp_path / "app.js").write_text(
-        "const t = Date.now(); while (Date.now() - t < 250) {}\n" +
+        "const t = Date.now(); while (Date.now() - t < 100) {}\n" +
         CLEANUP.replace("process.env.MARK", "process.env.MARK + process.pid"))
     pmd.start()
     pmd.ok("start", "app.js", cwd=tmp_path, env={"MARK": str(tmp_path / "mark.")})

@@ -29,6 +29,7 @@ setup(void **state)
 	p.restart_delay = 0;
 	p.exp_backoff = 0;
 	p.stop_exit_codes = codes;
+	p.timeout_online = 0;
 	return 0;
 }
 
@@ -67,6 +68,23 @@ test_not_ready_in_time_is_a_failed_start(void **state)
 	/* Ready in time this once. */
 	assert_int_equal(sm_step(&sm, E_READY, &p, 0, 0), A_CANCEL);
 	assert_int_equal(sm.state, W_ONLINE);
+}
+
+static void
+test_a_timeout_that_means_online(void **state)
+{
+	struct sm	sm = { 0 };
+
+	(void)state;
+	/* No bind through pmd by min_uptime, or PM2's wait_ready: online. */
+	p.timeout_online = 1;
+	sm_step(&sm, E_START, &p, 0, 0);
+	assert_int_equal(sm_step(&sm, E_TIMER, &p, 0, 0), A_CANCEL);
+	assert_int_equal(sm.state, W_ONLINE);
+	/* Its exit later is an ordinary one. */
+	assert_int_equal(sm_step(&sm, E_EXIT, &p, EXITED(1), 60000), A_SPAWN);
+	assert_int_equal(sm.unstable, 0);
+	p.timeout_online = 0;
 }
 
 static void
@@ -420,6 +438,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_crash_restarts_at_once, setup),
+		cmocka_unit_test_setup(test_a_timeout_that_means_online, setup),
 		cmocka_unit_test_setup(test_not_ready_in_time_is_a_failed_start,
 		    setup),
 		cmocka_unit_test_setup(test_unstable_starts_end_errored, setup),
