@@ -173,7 +173,7 @@ struct app_config {
 	int			 listen_nodelay; /* TCP_NODELAY on them */
 	int			 listen_preload; /* pmd-preload.so in workers */
 	int			 listen_share;	/* no listen: share what they bind */
-	int			 listen_balance; /* LISTEN_SHARED, _BALANCED */
+	int			 listen_balance; /* LISTEN_SHARED, _BALANCED... */
 	int			 ipc;		/* the message channel */
 	uint64_t		 watchdog;	/* ms; 0: none */
 	char			*hooks[HOOK_COUNT]; /* commands, or NULL */
@@ -197,13 +197,15 @@ TAILQ_HEAD(app_config_list, app_config);
 
 #define LOG_DATE_DEFAULT	"%Y-%m-%dT%H:%M:%S.%L%z"
 
-/* reload_order: which worker of an instance a reload runs first. */
+/* listen_balance: how connections reach the instances. */
 #define LISTEN_SHARED		0	/* one socket, every instance accepts */
 #define LISTEN_BALANCED		1	/* one SO_REUSEPORT socket per instance */
 #define LISTEN_AUTO		2	/* balanced for tcp:// only, else shared */
 #define LISTEN_STICKY		3	/* balanced, by a hash of the client */
+/* not_ready: what a start's listen_timeout means with wait_ready. */
 #define NOT_READY_FAIL		0	/* no READY=1 in time: failed */
 #define NOT_READY_ONLINE	1	/* online anyway (PM2's wait_ready) */
+/* reload_order: which worker of an instance a reload runs first. */
 #define RELOAD_AUTO		0	/* start-first with listen, else stop-first */
 #define RELOAD_START_FIRST	1
 #define RELOAD_STOP_FIRST	2
@@ -423,6 +425,18 @@ struct spawn {
 
 #define PID_SLOT_SIZE	24
 
+pid_t	 proc_spawn(const struct spawn *, int *, char **, char **);
+void	 proc_kill_strays(void);
+
+struct pstat {
+	pid_t			 ppid;
+	pid_t			 pgrp;
+	unsigned long long	 ticks;		/* CPU, user + system */
+	unsigned long long	 start;		/* ticks after boot */
+	uint64_t		 rss;		/* bytes */
+};
+int	 proc_stat(pid_t, struct pstat *);
+
 /* child.c: the exits of pmd's children, each through its pidfd. */
 struct child {
 	LIST_ENTRY(child)	 entry;
@@ -438,18 +452,6 @@ int	 child_pidfds(void);
 int	 child_watch(struct child *, pid_t, int, void (*)(struct child *));
 void	 child_unmade(struct child *, int, void (*)(struct child *));
 void	 child_unwatch(struct child *);
-
-pid_t	 proc_spawn(const struct spawn *, int *, char **, char **);
-void	 proc_kill_strays(void);
-
-struct pstat {
-	pid_t			 ppid;
-	pid_t			 pgrp;
-	unsigned long long	 ticks;		/* CPU, user + system */
-	unsigned long long	 start;		/* ticks after boot */
-	uint64_t		 rss;		/* bytes */
-};
-int	 proc_stat(pid_t, struct pstat *);
 
 /* track.c: the workers' process groups, on disk for the next pmd. */
 int	 track_open(const char *, char **);
