@@ -48,11 +48,35 @@ all: pmd pmctl pmd-preload.so pmd-drain.js
 deps:
 	@scripts/deps.sh test
 
-pmd: $(DAEMON) $(HEADERS)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDFLAGS) $(LDLIBS)
+# One object per source file, with its header dependencies (-MMD -MP):
+# a change to one .c rebuilds that object and relinks. Four sets: the
+# daemon's and the client's (-DPMCTL: the cmd-*.c files differ), each
+# plain and sanitized.
+OBJ	 = build/obj
+DEPFLAGS = -MMD -MP
+objs	 = $(patsubst src/%.c,$(1)/%.o,$(2))
 
-pmctl: $(CLIENT) $(HEADERS)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DPMCTL -o $@ $(CLIENT) $(LDFLAGS) $(CLIENT_LIBS)
+$(OBJ)/pmd/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(DEPFLAGS) -c -o $@ $<
+$(OBJ)/pmctl/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -DPMCTL $(DEPFLAGS) -c -o $@ $<
+$(OBJ)/san-pmd/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) $(DEPFLAGS) -c -o $@ $<
+$(OBJ)/san-pmctl/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -DPMCTL $(DEPFLAGS) \
+	    -c -o $@ $<
+
+-include $(wildcard $(OBJ)/*/*.d)
+
+pmd: $(call objs,$(OBJ)/pmd,$(DAEMON))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+pmctl: $(call objs,$(OBJ)/pmctl,$(CLIENT))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CLIENT_LIBS)
 
 # Loaded into workers (LD_PRELOAD): never sanitized, since the programs it
 # goes into are not; pmd looks for it beside its own executable first.
@@ -67,15 +91,13 @@ pmd-drain.js build/san/pmd-drain.js: src/pmd-drain.js
 	cp src/pmd-drain.js $@
 
 # The sanitized builds that make check runs.
-build/san/pmd: $(DAEMON) $(HEADERS)
+build/san/pmd: $(call objs,$(OBJ)/san-pmd,$(DAEMON))
 	@mkdir -p build/san
-	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -o $@ $(DAEMON) \
-	    $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-build/san/pmctl: $(CLIENT) $(HEADERS)
+build/san/pmctl: $(call objs,$(OBJ)/san-pmctl,$(CLIENT))
 	@mkdir -p build/san
-	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -DPMCTL -o $@ $(CLIENT) \
-	    $(LDFLAGS) $(CLIENT_LIBS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(CLIENT_LIBS)
 
 # Each unit test links its module alone (plus the helpers every module uses).
 UNIT_SRC_parse	   = src/parse.c src/util.c
@@ -86,10 +108,13 @@ UNIT_SRC_keys	   = src/keys.c src/keytab.c src/ini.c src/config.c src/cron.c src
 		     src/util.c
 UNIT_SRC_supervise = src/supervise.c
 
-build/san/test-%: tests/unit/test-%.c $(HEADERS) src/*.c
+.SECONDEXPANSION:
+build/san/test-%: tests/unit/test-%.c $(HEADERS) \
+    $$(call objs,$(OBJ)/san-pmd,$$(UNIT_SRC_$$*))
 	@mkdir -p build/san
 	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -o $@ $< \
-	    $(UNIT_SRC_$*) $(LDFLAGS) $(LDLIBS) -lcmocka
+	    $(call objs,$(OBJ)/san-pmd,$(UNIT_SRC_$*)) $(LDFLAGS) $(LDLIBS) \
+	    -lcmocka
 
 run:
 	@scripts/deps.sh build
