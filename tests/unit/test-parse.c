@@ -1,5 +1,9 @@
 /* Values of keys and arguments (parse.c): units, names, command splitting. */
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <setjmp.h>
 #include <signal.h>
@@ -305,6 +309,51 @@ test_ignored(void **state)
 	assert_false(path_ignored(NULL, "anything"));
 }
 
+/* Addresses: numbers only, each family, and what is wrong named. */
+static void
+test_urls(void **state)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	socklen_t		 len;
+	char			*cause = NULL, buf[64];
+	static const char	*bad[][2] = {
+		{ "tcp://localhost:80", "the host must be an IPv4 or IPv6 "
+		    "address" },
+		{ "tcp://1.2.3.4:65536", "with a port from 0 to 65535" },
+		{ "tcp://1.2.3.4", "with a port from 0 to 65535" },
+		{ "tcp://[::1]80", "with a port from 0 to 65535" },
+		{ "unix:relative.sock", "the path after unix: must be "
+		    "absolute" },
+		{ "http://1.2.3.4:80", "expected tcp://HOST:PORT" },
+	};
+	size_t			 i;
+
+	(void)state;
+	assert_int_equal(url_sockaddr("tcp://127.0.0.1:8080", &ss, &len,
+	    &cause), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(ntohs(sin->sin_port), 8080);
+	assert_string_equal(inet_ntop(AF_INET, &sin->sin_addr, buf,
+	    sizeof buf), "127.0.0.1");
+	assert_int_equal(url_sockaddr("tcp://[::]:3000", &ss, &len, &cause), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 3000);
+	assert_int_equal(url_sockaddr("unix:/run/app.sock", &ss, &len,
+	    &cause), 0);
+	assert_int_equal(ss.ss_family, AF_UNIX);
+	assert_string_equal(sun->sun_path, "/run/app.sock");
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cause = NULL;
+		assert_int_equal(url_check(bad[i][0], &cause), -1);
+		assert_non_null(strstr(cause, bad[i][1]));
+		assert_non_null(strstr(cause, bad[i][0]));
+		free(cause);
+	}
+}
+
 int
 main(void)
 {
@@ -321,6 +370,7 @@ main(void)
 		cmocka_unit_test(test_status_string),
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_ignored),
+		cmocka_unit_test(test_urls),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
