@@ -503,6 +503,24 @@ void	 tail_append(struct tail **, const char *, size_t);
 /* worker.c: one instance slot of an app and the process it runs. */
 struct app;
 
+/*
+ * The message channel of a worker's current process: ipc.c's, which alone
+ * reads and writes it; others read the counters.
+ */
+struct ipc {
+	ev_io		 r;
+	ev_io		 w;
+	char		*in;		/* a line being read */
+	size_t		 inlen;
+	int		 skip;		/* the rest of a too long line */
+	char		*out;		/* queued for the worker */
+	size_t		 outcap;
+	size_t		 outlen;
+	size_t		 outoff;
+	unsigned long	 bad;		/* lines dropped: not JSON, too long */
+	unsigned long	 dropped_out;	/* messages it could not take */
+};
+
 struct worker {
 	struct app	*app;
 	unsigned	 instance;
@@ -544,18 +562,7 @@ struct worker {
 	int		 proven;
 	int		 stop_phase;	/* STOP_*: how far a stop has gone */
 
-	/* The message channel (ipc.c) of the current process. */
-	ev_io		 ipc_r;
-	ev_io		 ipc_w;
-	char		*ipc_in;	/* a line being read */
-	size_t		 ipc_inlen;
-	int		 ipc_skip;	/* the rest of a too long line */
-	char		*ipc_out;	/* queued for the worker */
-	size_t		 ipc_outcap;
-	size_t		 ipc_outlen;
-	size_t		 ipc_outoff;
-	unsigned long	 ipc_bad;	/* lines dropped: not JSON, too long */
-	unsigned long	 ipc_dropped_out; /* messages it could not take */
+	struct ipc	 ipc;		/* its channel: ipc.c's alone */
 	struct metric {
 		char	*name;
 		double	 value;

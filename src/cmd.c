@@ -147,11 +147,11 @@ cmd_worker_json(struct worker *w, int detail)
 		return o;
 	if (w->exit_reason != NULL)
 		cJSON_AddStringToObject(o, "last_exit_reason", w->exit_reason);
-	if (w->ipc_bad > 0)
-		cJSON_AddNumberToObject(o, "messages_dropped_bad", w->ipc_bad);
-	if (w->ipc_dropped_out > 0)
+	if (w->ipc.bad > 0)
+		cJSON_AddNumberToObject(o, "messages_dropped_bad", w->ipc.bad);
+	if (w->ipc.dropped_out > 0)
 		cJSON_AddNumberToObject(o, "messages_dropped_unsent",
-		    w->ipc_dropped_out);
+		    w->ipc.dropped_out);
 	cJSON_AddNumberToObject(o, "unstable_restarts", w->sm.unstable);
 	if (w->sm.reason != R_NONE)
 		cJSON_AddStringToObject(o, "reason",

@@ -43,8 +43,8 @@ static void	ipc_read_cb(struct ev_loop *, ev_io *, int);
 void
 ipc_init(struct worker *w)
 {
-	ev_io_init(&w->ipc_r, ipc_read_cb, -1, EV_READ);
-	ev_io_init(&w->ipc_w, ipc_write_cb, -1, EV_WRITE);
+	ev_io_init(&w->ipc.r, ipc_read_cb, -1, EV_READ);
+	ev_io_init(&w->ipc.w, ipc_write_cb, -1, EV_WRITE);
 }
 
 /* A channel for the process about to start: the worker's end, or -1. */
@@ -61,9 +61,9 @@ ipc_open(struct worker *w)
 	}
 	sv[0] = fd_high(sv[0]);
 	fd_nonblock(sv[0]);
-	ev_io_set(&w->ipc_r, sv[0], EV_READ);
-	ev_io_set(&w->ipc_w, sv[0], EV_WRITE);
-	ev_io_start(pmd_loop, &w->ipc_r);
+	ev_io_set(&w->ipc.r, sv[0], EV_READ);
+	ev_io_set(&w->ipc.w, sv[0], EV_WRITE);
+	ev_io_start(pmd_loop, &w->ipc.r);
 	return sv[1];
 }
 
@@ -78,34 +78,34 @@ ipc_held_bytes(void)
 static void
 in_drop(struct worker *w)
 {
-	ipc_held -= w->ipc_inlen;
-	free(w->ipc_in);
-	w->ipc_in = NULL;
-	w->ipc_inlen = 0;
+	ipc_held -= w->ipc.inlen;
+	free(w->ipc.in);
+	w->ipc.in = NULL;
+	w->ipc.inlen = 0;
 }
 
 /* Forget what waits for the worker. */
 static void
 out_drop(struct worker *w)
 {
-	ipc_held -= w->ipc_outlen - w->ipc_outoff;
-	free(w->ipc_out);
-	w->ipc_out = NULL;
-	w->ipc_outcap = w->ipc_outlen = w->ipc_outoff = 0;
+	ipc_held -= w->ipc.outlen - w->ipc.outoff;
+	free(w->ipc.out);
+	w->ipc.out = NULL;
+	w->ipc.outcap = w->ipc.outlen = w->ipc.outoff = 0;
 }
 
 void
 ipc_close(struct worker *w)
 {
-	if (w->ipc_r.fd == -1)
+	if (w->ipc.r.fd == -1)
 		return;
-	ev_io_stop(pmd_loop, &w->ipc_r);
-	ev_io_stop(pmd_loop, &w->ipc_w);
-	close(w->ipc_r.fd);
-	ev_io_set(&w->ipc_r, -1, EV_READ);
-	ev_io_set(&w->ipc_w, -1, EV_WRITE);
+	ev_io_stop(pmd_loop, &w->ipc.r);
+	ev_io_stop(pmd_loop, &w->ipc.w);
+	close(w->ipc.r.fd);
+	ev_io_set(&w->ipc.r, -1, EV_READ);
+	ev_io_set(&w->ipc.w, -1, EV_WRITE);
 	in_drop(w);
-	w->ipc_skip = 0;
+	w->ipc.skip = 0;
 	out_drop(w);
 }
 
@@ -131,51 +131,51 @@ ipc_send(struct worker *w, const char *line)
 {
 	size_t	len = strlen(line);
 
-	if (w->ipc_r.fd == -1 || w->pid <= 0 ||
-	    w->ipc_outlen - w->ipc_outoff + len + 1 > IPC_OUT_MAX ||
+	if (w->ipc.r.fd == -1 || w->pid <= 0 ||
+	    w->ipc.outlen - w->ipc.outoff + len + 1 > IPC_OUT_MAX ||
 	    ipc_held + len + 1 > IPC_HELD_MAX) {
-		w->ipc_dropped_out++;
+		w->ipc.dropped_out++;
 		return -1;
 	}
-	if (w->ipc_outoff > 0) {
-		memmove(w->ipc_out, w->ipc_out + w->ipc_outoff,
-		    w->ipc_outlen - w->ipc_outoff);
-		w->ipc_outlen -= w->ipc_outoff;
-		w->ipc_outoff = 0;
+	if (w->ipc.outoff > 0) {
+		memmove(w->ipc.out, w->ipc.out + w->ipc.outoff,
+		    w->ipc.outlen - w->ipc.outoff);
+		w->ipc.outlen -= w->ipc.outoff;
+		w->ipc.outoff = 0;
 	}
-	if (w->ipc_outlen + len + 1 > w->ipc_outcap) {
-		w->ipc_outcap = w->ipc_outcap * 2 > w->ipc_outlen + len + 1 ?
-		    w->ipc_outcap * 2 : w->ipc_outlen + len + 1;
-		w->ipc_out = xrealloc(w->ipc_out, w->ipc_outcap);
+	if (w->ipc.outlen + len + 1 > w->ipc.outcap) {
+		w->ipc.outcap = w->ipc.outcap * 2 > w->ipc.outlen + len + 1 ?
+		    w->ipc.outcap * 2 : w->ipc.outlen + len + 1;
+		w->ipc.out = xrealloc(w->ipc.out, w->ipc.outcap);
 	}
-	memcpy(w->ipc_out + w->ipc_outlen, line, len);
-	w->ipc_out[w->ipc_outlen + len] = '\n';
-	w->ipc_outlen += len + 1;
+	memcpy(w->ipc.out + w->ipc.outlen, line, len);
+	w->ipc.out[w->ipc.outlen + len] = '\n';
+	w->ipc.outlen += len + 1;
 	ipc_held += len + 1;
-	ev_io_start(pmd_loop, &w->ipc_w);
+	ev_io_start(pmd_loop, &w->ipc.w);
 	return 0;
 }
 
 static void
 ipc_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct worker	*w = container_of(io, struct worker, ipc_w);
+	struct worker	*w = container_of(io, struct worker, ipc.w);
 	ssize_t		 n;
 
 	(void)revents;
-	while (w->ipc_outoff < w->ipc_outlen) {
-		n = send(io->fd, w->ipc_out + w->ipc_outoff,
-		    w->ipc_outlen - w->ipc_outoff, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (w->ipc.outoff < w->ipc.outlen) {
+		n = send(io->fd, w->ipc.out + w->ipc.outoff,
+		    w->ipc.outlen - w->ipc.outoff, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n == -1) {
 			/* The worker closed its end: what waits is lost. */
-			w->ipc_dropped_out++;
+			w->ipc.dropped_out++;
 			break;
 		}
-		w->ipc_outoff += n;
+		w->ipc.outoff += n;
 		ipc_held -= n;
 	}
 	out_drop(w);
@@ -229,7 +229,7 @@ ipc_message(struct worker *w, char *line)
 	/* A NUL (\u0000) would cut every string it is in: not taken. */
 	if (strstr(line, "\\u0000") != NULL ||
 	    (m = cJSON_Parse(line)) == NULL) {
-		w->ipc_bad++;
+		w->ipc.bad++;
 		return;
 	}
 	cmd = cJSON_GetObjectItemCaseSensitive(m, "cmd");
@@ -249,7 +249,7 @@ ipc_message(struct worker *w, char *line)
 	    strcmp(type->valuestring, "metrics") == 0) {
 		if (set_metrics(w, cJSON_GetObjectItemCaseSensitive(m,
 		    "data")) == -1) {
-			w->ipc_bad++;
+			w->ipc.bad++;
 			cJSON_Delete(m);
 			return;
 		}
@@ -263,7 +263,7 @@ ipc_message(struct worker *w, char *line)
 static void
 ipc_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct worker	*w = container_of(io, struct worker, ipc_r);
+	struct worker	*w = container_of(io, struct worker, ipc.r);
 	char		 buf[16384], *nl, *p, *line;
 	ssize_t		 n;
 	size_t		 len;
@@ -285,40 +285,40 @@ ipc_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		for (p = buf; p < buf + n; p = nl + 1) {
 			nl = memchr(p, '\n', buf + n - p);
 			len = (nl != NULL ? nl : buf + n) - p;
-			if (w->ipc_skip) {
+			if (w->ipc.skip) {
 				/* The rest of a line that was too long. */
 				if (nl == NULL)
 					break;
-				w->ipc_skip = 0;
+				w->ipc.skip = 0;
 				continue;
 			}
-			if (w->ipc_inlen + len > IPC_LINE_MAX || (nl == NULL &&
+			if (w->ipc.inlen + len > IPC_LINE_MAX || (nl == NULL &&
 			    ipc_held + len > IPC_HELD_MAX)) {
-				w->ipc_bad++;
+				w->ipc.bad++;
 				in_drop(w);
-				w->ipc_skip = nl == NULL;
+				w->ipc.skip = nl == NULL;
 				if (nl == NULL)
 					break;
 				continue;
 			}
-			if (nl != NULL && w->ipc_inlen == 0) {
+			if (nl != NULL && w->ipc.inlen == 0) {
 				/* Whole in this read: no copy. */
 				*nl = '\0';
 				line = p;
 			} else {
-				w->ipc_in = xrealloc(w->ipc_in, w->ipc_inlen +
+				w->ipc.in = xrealloc(w->ipc.in, w->ipc.inlen +
 				    len + 1);
-				memcpy(w->ipc_in + w->ipc_inlen, p, len);
-				w->ipc_inlen += len;
+				memcpy(w->ipc.in + w->ipc.inlen, p, len);
+				w->ipc.inlen += len;
 				ipc_held += len;
 				if (nl == NULL)
 					break;	/* the rest comes later */
-				w->ipc_in[w->ipc_inlen] = '\0';
-				line = w->ipc_in;
+				w->ipc.in[w->ipc.inlen] = '\0';
+				line = w->ipc.in;
 			}
 			if (line[0] != '\0')
 				ipc_message(w, line);
-			if (w->ipc_r.fd == -1)
+			if (w->ipc.r.fd == -1)
 				return;
 			in_drop(w);
 		}

@@ -245,7 +245,7 @@ static void
 put_dropped(struct text *t, const struct app *a, struct worker *w)
 {
 	const char	*reasons[] = { "bad", "unsent" };
-	unsigned long	 n[] = { w->ipc_bad, w->ipc_dropped_out };
+	unsigned long	 n[] = { w->ipc.bad, w->ipc.dropped_out };
 	size_t		 k;
 
 	for (k = 0; k < nitems(reasons); k++) {

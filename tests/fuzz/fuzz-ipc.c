@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 		if (n > 0)
 			off += n;
 		fuzz_loop(2);
-		if (n <= 0 && a->workers[0]->ipc_r.fd == -1)
+		if (n <= 0 && a->workers[0]->ipc.r.fd == -1)
 			break;
 	}
 	close(peer);
