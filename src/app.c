@@ -124,20 +124,12 @@ app_urls(const struct app *a)
  * connections nobody takes.
  */
 static int
-balanced_urls(const struct app *a, char *const *urls)
+app_balanced(const struct app *a)
 {
 	if (a->cfg->listen == NULL && a->cfg->listen_balance == LISTEN_AUTO)
 		return 0;
-	return listen_balanced_urls(a->cfg, urls);
+	return listen_balanced_urls(a->cfg, app_urls(a));
 }
-
-static int
-app_balanced(const struct app *a)
-{
-	return balanced_urls(a, app_urls(a));
-}
-
-static void close_slots(struct app *, unsigned);
 
 /*
  * listen_balance = sticky: (re)attach the filter that hashes clients over
@@ -308,7 +300,6 @@ open_more(struct app *a, const char *url, int **fds, size_t n, int first,
 int
 app_learn(struct app *a, const char *url, unsigned instance, char **cause)
 {
-	char	**more = NULL;
 	size_t	  i, n = argv_count(a->learned);
 	unsigned  k, j;
 	int	  e, first = 1, extended = 0;
@@ -316,15 +307,6 @@ app_learn(struct app *a, const char *url, unsigned instance, char **cause)
 	for (i = 0; i < n && strcmp(a->learned[i], url) != 0; i++)
 		;
 	if (i == n) {
-		strv_add(&more, url);
-		if (n > 0 && balanced_urls(a, more) != app_balanced(a)) {
-			argv_free(more);
-			*cause = xprintf("%s: a unix socket and tcp:// "
-			    "addresses cannot be shared alike", url);
-			errno = EADDRINUSE;
-			return -1;
-		}
-		argv_free(more);
 		if (budget_admit(app_learned_fds(a, 1), 0, "listen_share",
 		    a->cfg, a->nworkers, cause) == -1) {
 			errno = EMFILE;

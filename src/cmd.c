@@ -90,15 +90,16 @@ cmd_get_target(cJSON *req, struct target *t, cJSON **reply)
 	return 0;
 }
 
-static void
-add_tail(cJSON *o, const struct tail *t)
+/* The lines of a stderr tail, oldest first (NULL if none). */
+static char **
+tail_lines(const struct tail *t)
 {
-	cJSON		*lines = cJSON_AddArrayToObject(o, "stderr_tail");
 	const char	*p, *end, *nl;
-	char		*line;
+	char		**lines = NULL;
+	size_t		  n = 0;
 
 	if (t == NULL)
-		return;
+		return NULL;
 	p = t->buf;
 	end = t->buf + t->len;
 	/* The first line may be cut by the ring: skip it unless it is all. */
@@ -106,11 +107,21 @@ add_tail(cJSON *o, const struct tail *t)
 		p = nl + 1;
 	while (p < end) {
 		nl = memchr(p, '\n', end - p);
-		line = xstrndup(p, (nl ? nl : end) - p);
-		cJSON_AddItemToArray(lines, cJSON_CreateString(line));
-		free(line);
+		lines = xrealloc(lines, (n + 2) * sizeof *lines);
+		lines[n++] = xstrndup(p, (nl ? nl : end) - p);
+		lines[n] = NULL;
 		p = nl ? nl + 1 : end;
 	}
+	return lines;
+}
+
+static void
+add_tail(cJSON *o, const struct tail *t)
+{
+	char	**lines = tail_lines(t);
+
+	cJSON_AddItemToObject(o, "stderr_tail", json_strings(lines));
+	argv_free(lines);
 }
 
 /* A row of `list`, or with detail everything `show` tells of a worker. */
@@ -388,40 +399,28 @@ proven(const struct worker *w)
 }
 
 /*
- * The lines of w's stderr tail (the last max, each cut at 160 bytes), for
- * a message; "" when it is empty.
+ * The last max lines of w's stderr tail that have text, each cut at 160
+ * bytes, indented, for a message; "" when there are none.
  */
 static char *
 tail_text(const struct worker *w, unsigned max)
 {
-	const struct tail	*t = w->tail;
-	const char		*p, *end, *nl, *start[8];
-	struct text		 out = { NULL, 0, 0 };
-	unsigned		 n = 0, i;
+	char		**lines = tail_lines(w->tail);
+	struct text	  out = { NULL, 0, 0 };
+	size_t		  n = argv_count(lines), i, k, first = n;
 
-	if (t == NULL || t->len == 0)
-		return xstrdup("");
-	if (max > 8)
-		max = 8;
-	p = t->buf;
-	end = t->buf + t->len;
-	while (end > p && end[-1] == '\n')
-		end--;
-	/* The starts of the last max lines with text, from the end back. */
-	for (nl = end; n < max && nl > p;) {
-		while (nl > p && nl[-1] != '\n')
-			nl--;
-		if (*nl != '\n' && nl != end)
-			start[n++] = nl;
-		if (nl > p)
-			nl--;
+	/* From the end back, until max lines with text are in. */
+	for (i = n, k = 0; i > 0 && k < max; i--) {
+		if (lines[i - 1][0] != '\0') {
+			first = i - 1;
+			k++;
+		}
 	}
-	for (i = n; i-- > 0;) {
-		nl = memchr(start[i], '\n', end - start[i]);
-		text_put(&out, "\n  %.*s", (int)((nl ? nl : end) -
-		    start[i] > 160 ? 160 : (nl ? nl : end) - start[i]),
-		    start[i]);
+	for (i = first; i < n; i++) {
+		if (lines[i][0] != '\0')
+			text_put(&out, "\n  %.160s", lines[i]);
 	}
+	argv_free(lines);
 	return out.s != NULL ? out.s : xstrdup("");
 }
 
@@ -448,7 +447,7 @@ start_failure(const struct target *t, double since)
 	struct app	*a;
 	struct worker	*w;
 	unsigned	 i;
-	char		*how, *tail, *s, *within, *next;
+	char		*how, *tail, *s, *within, *head;
 	const char	*hint;
 
 	TAILQ_FOREACH(a, &apps, entry) {
@@ -464,44 +463,45 @@ start_failure(const struct target *t, double since)
 				continue;
 			how = w->have_status ? status_string(w->last_status) :
 			    xstrdup("did not start");
+			if (w->exec_error != NULL) {	/* why, from the child */
+				s = xprintf("%s: %s", how, w->exec_error);
+				free(how);
+				how = s;
+			}
 			tail = tail_text(w, 8);
+			within = w->exit_reason != NULL ?
+			    xprintf(" (%s)", w->exit_reason) :
+			    xprintf(", within min_uptime (%llums)",
+			    (unsigned long long)a->cfg->min_uptime);
 			hint = strstr(tail, "EADDRINUSE") != NULL ||
 			    strstr(tail, "ddress already in use") != NULL ?
 			    "\nThe address is taken: if the app's instances "
 			    "each bind it, give the app listen = tcp://HOST:PORT "
 			    "(or keep listen_share on) so that they share it" :
 			    "";
+			/* What happened, then what it said. */
 			if (w->sm.state == W_ERRORED)
-				s = xprintf("%s:%u errored: %s; it %s%s%s%s%s%s; "
-				    "its stderr %s%s%s", a->name, i,
-				    sm_reason_name(w->sm.reason), how,
-				    w->exit_reason ? " (" : "", w->exit_reason ?
-				    w->exit_reason : "", w->exit_reason ? ")" :
-				    "", w->exec_error ? ": " : "",
-				    w->exec_error ? w->exec_error : "", *tail ?
-				    "ends:" : "was empty", tail, hint);
-			else {
-				within = w->exit_reason != NULL ?
-				    xprintf(" (%s)", w->exit_reason) :
-				    xprintf(", within min_uptime (%llums)",
-				    (unsigned long long)a->cfg->min_uptime);
-				next = w->sm.state == W_STOPPED ?
-				    xprintf("was not restarted (%s)",
-				    w->sm.reason == R_NO_RESTART ?
-				    "autorestart = false" :
-				    sm_reason_name(w->sm.reason)) :
-				    xprintf("is being restarted (unstable "
-				    "start %u of max_restarts %u)",
-				    w->sm.unstable, a->cfg->max_restarts);
-				s = xprintf("%s:%u %s after %llums%s%s%s, and "
-				    "%s; its stderr %s%s%s", a->name, i, how,
+				head = xprintf("%s:%u errored: %s; it %s%s",
+				    a->name, i, sm_reason_name(w->sm.reason),
+				    how, w->exit_reason != NULL ? within : "");
+			else if (w->sm.state == W_STOPPED)
+				head = xprintf("%s:%u %s after %llums%s, and was "
+				    "not restarted (%s)", a->name, i, how,
 				    (unsigned long long)w->crash_uptime,
-				    within, w->exec_error ? ": " : "",
-				    w->exec_error ? w->exec_error : "", next,
-				    *tail ? "ends:" : "was empty", tail, hint);
-				free(next);
-				free(within);
-			}
+				    within, w->sm.reason == R_NO_RESTART ?
+				    "autorestart = false" :
+				    sm_reason_name(w->sm.reason));
+			else
+				head = xprintf("%s:%u %s after %llums%s, and is "
+				    "being restarted (unstable start %u of "
+				    "max_restarts %u)", a->name, i, how,
+				    (unsigned long long)w->crash_uptime,
+				    within, w->sm.unstable,
+				    a->cfg->max_restarts);
+			s = xprintf("%s; its stderr %s%s%s", head,
+			    *tail ? "ends:" : "was empty", tail, hint);
+			free(head);
+			free(within);
 			free(how);
 			free(tail);
 			return s;

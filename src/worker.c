@@ -208,8 +208,9 @@ stop_next(struct worker *w)
 		arm(w, (uint64_t)(young * 1000) + 1);
 		return;
 	}
+	/* (No channel: the signal at once, and no message counted lost.) */
 	if (w->stop_phase < STOP_MESSAGE && cfg->shutdown_with_message &&
-	    ipc_send(w, "\"shutdown\"") == 0) {
+	    w->ipc.r.fd != -1 && ipc_send(w, "\"shutdown\"") == 0) {
 		w->stop_phase = STOP_MESSAGE;
 		arm(w, cfg->kill_timeout);
 		return;

@@ -90,7 +90,9 @@ def test_readme_command_lines(pmd, tmp_path):
                .replace("41873", str(hello[0] if hello else 0)).replace("8000", port)
                .replace("$(pidof pmd)", str(pmd.proc.pid)).replace("9615", metrics))
         if "--follow" in cmd:
-            p = subprocess.Popen(["sh", "-c", run], env=env, stdout=subprocess.PIPE, text=True)
+            # exec: the signal below ends pmctl itself, not only its shell.
+            p = subprocess.Popen(["sh", "-c", "exec " + run], env=env, stdout=subprocess.PIPE,
+                                 text=True)
             try:
                 assert p.stdout.readline()
             finally:
