@@ -38,7 +38,7 @@ DAEMON	 = src/pmd.c src/app.c src/worker.c src/notify.c src/supervise.c src/proc
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)
-CLIENT	 = src/pmctl.c src/monit.c src/ecosystem.c $(CMDS) $(COMMON)
+CLIENT	 = src/pmctl.c src/pmctl-monit.c src/pmctl-eco.c src/pmctl-import.c src/pmctl-pm2.c src/pmctl-view.c $(CMDS) $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse ini config keys supervise cron
 
@@ -81,14 +81,14 @@ pmctl: $(call objs,$(OBJ)/pmctl,$(CLIENT))
 # Loaded into workers (LD_PRELOAD): never sanitized, since the programs it
 # goes into are not; pmd looks for it beside its own executable first.
 PRELOAD_FLAGS = -shared -fPIC -fvisibility=hidden
-pmd-preload.so build/san/pmd-preload.so: src/preload.c
+pmd-preload.so build/san/pmd-preload.so: src/preload/preload.c
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PRELOAD_FLAGS) -o $@ src/preload.c \
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PRELOAD_FLAGS) -o $@ src/preload/preload.c \
 	    $(LDFLAGS) -ldl
 
-pmd-drain.js build/san/pmd-drain.js: src/pmd-drain.js
+pmd-drain.js build/san/pmd-drain.js: src/preload/pmd-drain.js
 	@mkdir -p $(@D)
-	cp src/pmd-drain.js $@
+	cp src/preload/pmd-drain.js $@
 
 # The sanitized builds that make check runs.
 build/san/pmd: $(call objs,$(OBJ)/san-pmd,$(DAEMON))
@@ -161,7 +161,7 @@ build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DAEMON) $(HEADERS) tests/fuzz/fuzz
 
 # pmctl's import, linked with the client's modules; pmctl's errors exit,
 # which the harness turns into the end of one input.
-FUZZ_CLIENT = src/ecosystem.c $(COMMON)
+FUZZ_CLIENT = src/pmctl-eco.c src/pmctl-import.c $(COMMON)
 build/fuzz/fuzz-import: tests/fuzz/fuzz-import.c $(FUZZ_CLIENT) $(HEADERS)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -DPMCTL -o $@ $< $(FUZZ_CLIENT) \

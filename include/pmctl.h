@@ -1,4 +1,4 @@
-/* What pmctl.c shares with the client's other modules (monit.c). */
+/* What pmctl.c shares with the client's other modules (pmctl-*.c). */
 #ifndef PMCTL_H
 #define PMCTL_H
 
@@ -25,6 +25,8 @@ void	 pmctl_print_list(cJSON *);
 void	 pmctl_sort_rows(cJSON *);
 void	 pmctl_print_numbers(cJSON *, const char *);
 void	 pmctl_add_environ(cJSON *);
+const char *pmctl_pm2_name(const char *, int *);
+const char *pmctl_pm2_advice(const char *);
 struct cmd_entry;
 void	 pmctl_build_target_env(const struct cmd_entry *, cJSON *, int,
 	    char **);
@@ -38,7 +40,7 @@ double	 num(cJSON *, const char *);
 const char *str(cJSON *, const char *);
 void	 pmctl_deadline(double);
 
-/* ecosystem.c: PM2's ecosystem files. */
+/* pmctl-eco.c, pmctl-import.c: PM2's ecosystem files. */
 #define PM2_KILL_SIGNAL		"SIGINT"	/* how PM2 stops an app */
 #define PM2_KILL_TIMEOUT	"1600ms"
 #define PM2_LISTEN_TIMEOUT	"3s"		/* its wait for ready */
@@ -49,7 +51,7 @@ cJSON	*eco_load(const char *, const char *);
 void	 eco_print(FILE *, const char *, const cJSON *);
 char	*eco_ini_check(const char *, const cJSON *);
 
-/* monit.c */
+/* pmctl-monit.c */
 int	 monit_main(int, FILE *, int, char **);
 
 #endif

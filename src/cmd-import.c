@@ -1,6 +1,7 @@
 /*
  * import FILE [--env PROFILE]: a PM2 ecosystem file's apps as pmd INI on
- * stdout (ecosystem.c), with what has no pmd equivalent named on stderr.
+ * stdout (pmctl-eco.c, pmctl-import.c), with what has no pmd equivalent
+ * named on stderr.
  * pmctl's own: no daemon takes part.
  */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* monit [--interval DURATION]: pmctl's live view (monit.c); pmd has no part. */
+/* monit [--interval DURATION]: pmctl's live view (pmctl-monit.c); pmd has no part. */
 #include <cjson/cJSON.h>
 
 #include "pmd.h"

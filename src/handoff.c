@@ -1,7 +1,7 @@
 /*
- * The daemon's side of pmd-preload.so (src/preload.c): a worker of an app
- * with listen that binds the app's address itself connects to the handoff
- * socket, an abstract unix socket named in PMD_LISTEN_SOCKET. pmd places
+ * The daemon's side of pmd-preload.so (src/preload/preload.c): a worker
+ * of an app with listen that binds the app's address itself connects to
+ * the handoff socket, an abstract unix socket named in PMD_LISTEN_SOCKET. pmd places
  * the peer (SO_PEERCRED) in a worker's process group or session, sends
  * that app's listening sockets with SCM_RIGHTS, closes the connection and
  * counts the worker as online: it is about to accept. Nothing is read

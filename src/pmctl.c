@@ -287,97 +287,6 @@ set_timeout(const char *s)
 	timeout_opt = ms / 1000.0;
 }
 
-/* What to do with pmd for a command of PM2's it does not have. */
-static const char *
-pm2_advice(const char *name)
-{
-	static const struct {
-		const char	*pm2;
-		const char	*advice;
-	} advice[] = {
-		{ "trigger", "pmctl send NAME JSON writes to a worker's message "
-		    "channel (process.on('message'))" },
-		{ "sendDataToProcessId", "pmctl send ID JSON" },
-		{ "install", "log rotation is built in (log_max_size, log_retain "
-		    "in pmd.conf(5)); modules do not apply" },
-		{ "deploy", "see conf/deploy (Ansible, Dockerfile, Kubernetes) in "
-		    "pmd's sources" },
-		{ "update", "restart pmd to run a new binary: pmctl save; "
-		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
-		{ "link", "pmd has no hosted monitoring; [daemon] metrics = "
-		    "tcp://HOST:PORT serves /metrics for Prometheus" },
-		{ "plus", "pmd has no hosted monitoring; [daemon] metrics = "
-		    "tcp://HOST:PORT serves /metrics for Prometheus" },
-		{ "unstartup", "systemctl disable pmd" },
-		{ "ecosystem", "write an INI file (pmd.conf(5)), or pmctl import "
-		    "an existing ecosystem file" },
-		{ "init", "write an INI file (pmd.conf(5)), or pmctl import "
-		    "an existing ecosystem file" },
-		{ "create", "write an INI file (pmd.conf(5)), or pmctl import "
-		    "an existing ecosystem file" },
-		{ "cleardump", "remove the dump file (pmctl show names it; "
-		    "PMD_HOME/dump.json), or pmctl save with no app running" },
-		{ "unlink", "pmd has no hosted monitoring" },
-		{ "login", "pmd has no hosted monitoring or account" },
-		{ "logout", "pmd has no hosted monitoring or account" },
-		{ "open", "pmd has no hosted dashboard; pmctl monit" },
-		{ "dashboard", "pmctl monit in a terminal; /metrics for "
-		    "Prometheus ([daemon] metrics)" },
-		{ "dash", "pmctl monit in a terminal; /metrics for "
-		    "Prometheus ([daemon] metrics)" },
-		{ "imonit", "pmctl monit" },
-		{ "sysmonit", "pmctl monit shows each worker; the system's "
-		    "own tools (top, free) show the machine" },
-		{ "slist", "pmctl list" },
-		{ "monitor", "every app is monitored: pmctl list, pmctl monit" },
-		{ "unmonitor", "every app is monitored: pmctl list, pmctl monit" },
-		{ "inspect", "start the app with node_args = --inspect "
-		    "(pmctl start app.js --node_args --inspect, or NODE_OPTIONS)" },
-		{ "profile:cpu", "start the app with --cpu-prof in NODE_OPTIONS" },
-		{ "profile:mem", "start the app with --heap-prof in NODE_OPTIONS" },
-		{ "attach", "pmctl logs NAME --follow shows its output; pmctl "
-		    "send NAME JSON writes to it" },
-		{ "updatePM2", "restart pmd to run a new binary: pmctl save; "
-		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
-		{ "deepUpdate", "restart pmd to run a new binary: pmctl save; "
-		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
-		{ "uninstall", "pmd has no modules" },
-		{ "publish", "pmd has no modules" },
-		{ "set", "pmd has no module settings: keys go in pmd.conf(5)" },
-		{ "multiset", "pmd has no module settings: keys go in "
-		    "pmd.conf(5)" },
-		{ "get", "pmd has no module settings: pmctl show NAME lists an "
-		    "app's keys" },
-		{ "unset", "pmd has no module settings: keys go in pmd.conf(5)" },
-		{ "conf", "pmd has no module settings: keys go in pmd.conf(5)" },
-		{ "config", "pmd has no module settings: keys go in "
-		    "pmd.conf(5)" },
-		{ "report", "pmctl ping, pmctl --json list and pmd's log (its "
-		    "stderr, journalctl -u pmd) tell what a report would" },
-		{ "logrotate", "log rotation is built in (log_max_size, "
-		    "log_retain in pmd.conf(5))" },
-		{ "pull", "pmd deploys nothing itself: git pull, then pmctl "
-		    "reload NAME" },
-		{ "forward", "pmd deploys nothing itself: check out the "
-		    "revision, then pmctl reload NAME" },
-		{ "backward", "pmd deploys nothing itself: check out the "
-		    "revision, then pmctl reload NAME" },
-		{ "serve", "pmctl start --name static -- python3 -m http.server "
-		    "PORT (or any static file server)" },
-		{ "expose", "pmctl start --name static -- python3 -m http.server "
-		    "PORT (or any static file server)" },
-		{ "autoinstall", "pmd has no modules" },
-		{ "examples", "the EXAMPLES of pmctl(1), and the README" },
-	};
-	size_t	i;
-
-	for (i = 0; i < nitems(advice); i++) {
-		if (strcmp(advice[i].pm2, name) == 0)
-			return advice[i].advice;
-	}
-	return NULL;
-}
-
 /* Into env: pmctl's environment, as PM2 gives a command. */
 void
 pmctl_add_environ(cJSON *env)
@@ -502,122 +411,6 @@ exchange(int fd, FILE *in, cJSON *req)
 	return reply;
 }
 
-const char *
-paint(const char *status)
-{
-	if (!color)
-		return "";
-	if (strcmp(status, "online") == 0)
-		return "\033[32m";
-	if (strcmp(status, "errored") == 0)
-		return "\033[31m";
-	if (strcmp(status, "stopped") == 0)
-		return "\033[90m";
-	return "\033[33m";
-}
-
-void
-fmt_duration(char *buf, size_t size, double ms)
-{
-	double	s = ms / 1000;
-
-	if (ms <= 0)
-		snprintf(buf, size, "-");
-	else if (s < 60)
-		snprintf(buf, size, "%.0fs", s);
-	else if (s < 3600)
-		snprintf(buf, size, "%.0fm", s / 60);
-	else if (s < 86400)
-		snprintf(buf, size, "%.1fh", s / 3600);
-	else
-		snprintf(buf, size, "%.1fd", s / 86400);
-}
-
-void
-fmt_bytes(char *buf, size_t size, double b)
-{
-	if (b <= 0)
-		snprintf(buf, size, "-");
-	else if (b < 1024 * 1024)
-		snprintf(buf, size, "%.0fK", b / 1024);
-	else if (b < 1024.0 * 1024 * 1024)
-		snprintf(buf, size, "%.1fM", b / 1024 / 1024);
-	else
-		snprintf(buf, size, "%.2fG", b / 1024 / 1024 / 1024);
-}
-
-double
-num(cJSON *o, const char *key)
-{
-	cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-const char *
-str(cJSON *o, const char *key)
-{
-	const char	*s = json_string(o, key);
-
-	return s ? s : "";
-}
-
-/*
- * One worker's line of the list, its status between on and off (colour),
- * the name column namew wide.
- */
-void
-pmctl_list_row(char *buf, size_t size, cJSON *r, int namew, const char *on,
-    const char *off)
-{
-	char	up[16], mem[16], pid[16];
-
-	fmt_duration(up, sizeof up, num(r, "uptime_ms"));
-	fmt_bytes(mem, sizeof mem, num(r, "memory"));
-	if (num(r, "pid") > 0)
-		snprintf(pid, sizeof pid, "%.0f", num(r, "pid"));
-	else
-		snprintf(pid, sizeof pid, "-");
-	snprintf(buf, size, "%-*s  %4.0f  %4.0f  %8s  %s%-9s%s  %8.0f  %6s  "
-	    "%5.1f%%  %7s", namew, str(r, "name"), num(r, "id"),
-	    num(r, "instance"), pid, on, str(r, "status"), off,
-	    num(r, "restarts"), up, num(r, "cpu"), mem);
-}
-
-/* The width of the name column, and the header line above the rows. */
-int
-pmctl_list_header(char *buf, size_t size, cJSON *rows)
-{
-	cJSON	*r;
-	int	 w = 4;
-
-	cJSON_ArrayForEach(r, rows) {
-		if ((int)strlen(str(r, "name")) > w)
-			w = (int)strlen(str(r, "name"));
-	}
-	snprintf(buf, size, "%-*s  %4s  %4s  %8s  %-9s  %8s  %6s  %6s  %7s", w,
-	    "NAME", "ID", "INST", "PID", "STATUS", "RESTARTS", "UPTIME", "CPU",
-	    "MEM");
-	return w;
-}
-
-void
-pmctl_print_list(cJSON *rows)
-{
-	cJSON	*r;
-	char	 line[512];
-	int	 w = pmctl_list_header(line, sizeof line, rows);
-
-	printf("%s\n", line);
-	cJSON_ArrayForEach(r, rows) {
-		pmctl_list_row(line, sizeof line, r, w, paint(str(r, "status")),
-		    color ? "\033[0m" : "");
-		printf("%s\n", line);
-	}
-	if (cJSON_GetArraySize(rows) == 0)
-		printf("(no apps)\n");
-}
-
 /*
  * The request of ce from its arguments: its own builder's, or each
  * argument in turn as the next of its fields (a number for a number).
@@ -728,49 +521,49 @@ print_reply(const struct cmd_entry *ce, cJSON *req, cJSON *reply, FILE *in)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* pmctl's own options, before the command; the command's index. */
+static int
+global_options(int argc, char **argv, const char **opt_socket)
 {
-	const struct cmd_entry	*cmd, *const *ce;
-	const char		*opt_socket = NULL, *name, *nc, *term;
-	char			*path;
-	cJSON			*req, *reply;
-	FILE			*in;
-	size_t			 i, j;
-	int			 pretty = 0;
-	int			 fd, rc, autostart;
+	int	i;
 
-	for (i = 1; i < (size_t)argc && argv[i][0] == '-'; i++) {
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-s") == 0 ||
 		    strcmp(argv[i], "--socket") == 0) {
-			if (++i == (size_t)argc)
+			if (++i == argc)
 				pmctl_usage_error("%s needs a socket path",
 				    argv[i - 1]);
-			opt_socket = argv[i];
+			*opt_socket = argv[i];
 		} else if (strcmp(argv[i], "--json") == 0)
 			pmctl_json = 1;
 		else if (strcmp(argv[i], "--timeout") == 0) {
-			if (++i == (size_t)argc)
+			if (++i == argc)
 				pmctl_usage_error("--timeout needs a duration");
 			set_timeout(argv[i]);
 		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
-			return 0;
+			exit(0);
 		} else if (strcmp(argv[i], "-V") == 0 ||
 		    strcmp(argv[i], "--version") == 0) {
 			printf("pmctl %s\n", PMD_VERSION);
-			return 0;
+			exit(0);
 		} else
 			pmctl_usage_error("unknown option %s", argv[i]);
 	}
-	if (i == (size_t)argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	name = argv[i++];
-	/* --json and --timeout may stand anywhere before a command's "--". */
-	for (j = i; j < (size_t)argc && strcmp(argv[j], "--") != 0; j++) {
+	return i;
+}
+
+/*
+ * --json and --timeout may stand anywhere before a command's "--": taken
+ * out of the command's arguments (from i on); the new argc.
+ */
+static int
+late_options(int argc, char **argv, int i)
+{
+	int	j;
+
+	for (j = i; j < argc && strcmp(argv[j], "--") != 0; j++) {
 		if (strcmp(argv[j], "--json") == 0) {
 			pmctl_json = 1;
 			memmove(&argv[j], &argv[j + 1], (argc - j) *
@@ -778,7 +571,7 @@ main(int argc, char **argv)
 			argc--;
 			j--;
 		} else if (strcmp(argv[j], "--timeout") == 0) {
-			if (j + 1 == (size_t)argc)
+			if (j + 1 == argc)
 				pmctl_usage_error("--timeout needs a duration");
 			set_timeout(argv[j + 1]);
 			memmove(&argv[j], &argv[j + 2], (argc - j - 1) *
@@ -787,81 +580,86 @@ main(int argc, char **argv)
 			j--;
 		}
 	}
-	/* PM2's deploy words: start, or restart or reload what runs. */
-	if (strcmp(name, "startOrRestart") == 0) {
-		pmctl_start_running = "restart";
-		name = "start";
-	} else if (strcmp(name, "startOrReload") == 0 ||
-	    strcmp(name, "startOrGracefulReload") == 0) {
-		pmctl_start_running = "reload";
-		name = "start";
-	}
-	/* PM2's names for list as JSON. */
-	if (strcmp(name, "jlist") == 0 || strcmp(name, "prettylist") == 0) {
-		pretty = name[0] == 'p';
-		pmctl_json = 1;
-		name = "list";
-	}
-	if (strcmp(name, "help") == 0) {
-		usage(stdout);
+	return argc;
+}
+
+/* For the shell completion: every name and alias, or the keys. */
+static int
+list_commands(int argc, char **argv)
+{
+	const struct cmd_entry *const	*ce;
+	size_t				 j;
+
+	if (argc > 0 && strcmp(argv[0], "keys") == 0) {
+		for (j = 0; j < napp_keys; j++)
+			printf("--%s\n", app_keys[j].name);
 		return 0;
 	}
-	if (strcmp(name, "commands") == 0) {
-		/* For the shell completion: every name and alias, or keys. */
-		if (i < (size_t)argc && strcmp(argv[i], "keys") == 0) {
-			for (j = 0; j < napp_keys; j++)
-				printf("--%s\n", app_keys[j].name);
-			return 0;
-		}
-		for (ce = cmd_table; *ce != NULL; ce++)
-			printf("%s%s%s\n", (*ce)->name, (*ce)->alias ? " " : "",
-			    (*ce)->alias ? (*ce)->alias : "");
-		printf("jlist prettylist commands help startOrRestart "
-		    "startOrReload startOrGracefulReload\n");
-		return 0;
-	}
-	if ((cmd = cmd_find(name, 1)) == NULL && (nc = pm2_advice(name)) != NULL)
-		pmctl_usage_error("%s is PM2's; with pmd: %s", name, nc);
-	if (cmd == NULL) {
-		const char *names[64], *close;
-		size_t n = 0;
-		for (ce = cmd_table; *ce != NULL && n < nitems(names); ce++)
-			names[n++] = (*ce)->name;
-		close = suggest(name, names, n);
-		if (close != NULL)
-			pmctl_usage_error("unknown command \"%s\" (did you mean "
-			    "\"%s\"?)", name, close);
-		pmctl_usage_error("unknown command \"%s\"", name);
-	}
-	nc = getenv("NO_COLOR");
-	term = getenv("TERM");
-	color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0') &&
-	    term != NULL && *term != '\0' && strcmp(term, "dumb") != 0 &&
-	    !pmctl_json;
-	if ((cmd->flags & CMD_CLIENT) && pmctl_json)
-		pmctl_usage_error("%s is a view for a person; --json list is for "
-		    "programs", cmd->name);
-	if (cmd->flags & CMD_LOCAL)
-		return cmd->run(-1, NULL, argc - (int)i, argv + i);
-	if (cmd->flags & CMD_CLIENT) {
-		pmctl_deadline(ANSWER_SECONDS);
-		if ((fd = connect_daemon(opt_socket, 1, &path)) == -1)
-			fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
-		if ((in = fdopen(fd, "r")) == NULL)
-			fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
-		socket_path = path;
-		pmctl_deadline(0);
-		return cmd->run(fd, in, argc - (int)i, argv + i);
-	}
-	req = build_request(cmd, argc - (int)i, argv + i);
+	for (ce = cmd_table; *ce != NULL; ce++)
+		printf("%s%s%s\n", (*ce)->name, (*ce)->alias ? " " : "",
+		    (*ce)->alias ? (*ce)->alias : "");
+	printf("jlist prettylist commands help startOrRestart startOrReload "
+	    "startOrGracefulReload\n");
+	return 0;
+}
+
+/* The command of this name, or exit with PM2's advice or a guess. */
+static const struct cmd_entry *
+find_command(const char *name)
+{
+	const struct cmd_entry	*cmd, *const *ce;
+	const char		*names[64], *close;
+	size_t			 n = 0;
+
+	if ((cmd = cmd_find(name, 1)) != NULL)
+		return cmd;
+	if ((close = pmctl_pm2_advice(name)) != NULL)
+		pmctl_usage_error("%s is PM2's; with pmd: %s", name, close);
+	for (ce = cmd_table; *ce != NULL && n < nitems(names); ce++)
+		names[n++] = (*ce)->name;
+	if ((close = suggest(name, names, n)) != NULL)
+		pmctl_usage_error("unknown command \"%s\" (did you mean \"%s\"?)",
+		    name, close);
+	pmctl_usage_error("unknown command \"%s\"", name);
+}
+
+/* A command that talks to pmd itself (monit, logs of a kind...). */
+static int
+run_client(const struct cmd_entry *cmd, const char *opt_socket, int argc,
+    char **argv)
+{
+	FILE	*in;
+	char	*path;
+	int	 fd;
+
+	pmctl_deadline(ANSWER_SECONDS);
+	if ((fd = connect_daemon(opt_socket, 1, &path)) == -1)
+		fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
+	if ((in = fdopen(fd, "r")) == NULL)
+		fatalx(EXIT_UNREACH, "fdopen: %s", strerror(errno));
+	socket_path = path;
+	pmctl_deadline(0);
+	return cmd->run(fd, in, argc, argv);
+}
+
+/* One request, its reply printed; the exit status. */
+static int
+run_request(const struct cmd_entry *cmd, const char *opt_socket, int argc,
+    char **argv, int pretty)
+{
+	cJSON	*req, *reply, *ping;
+	FILE	*in;
+	char	*path, *s;
+	int	 fd, rc;
+
+	req = build_request(cmd, argc, argv);
 	/* A follower's lines go out one by one, even into a pipe. */
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "follow")))
 		setvbuf(stdout, NULL, _IOLBF, 0);
-
-	autostart = !(cmd->flags & CMD_NO_AUTOSTART);
 	/* A connect blocks while pmd's backlog is full: bounded too. */
 	pmctl_deadline(ANSWER_SECONDS);
-	if ((fd = connect_daemon(opt_socket, autostart, &path)) == -1) {
+	if ((fd = connect_daemon(opt_socket, !(cmd->flags & CMD_NO_AUTOSTART),
+	    &path)) == -1) {
 		if (cmd == &cmd_version_entry)
 			printf("pmctl %s\npmd not running\n", PMD_VERSION);
 		fatalx(EXIT_UNREACH, "no pmd answers on %s", path);
@@ -874,7 +672,7 @@ main(int argc, char **argv)
 		 * pmd answers in order: a ping first tells a daemon that
 		 * answers nothing from one that works on a long command.
 		 */
-		cJSON *ping = cJSON_CreateObject();
+		ping = cJSON_CreateObject();
 		cJSON_AddNumberToObject(ping, "v", PMD_PROTOCOL_VERSION);
 		cJSON_AddStringToObject(ping, "cmd", "ping");
 		cJSON_Delete(exchange(fd, in, ping));
@@ -884,7 +682,7 @@ main(int argc, char **argv)
 	reply = exchange(fd, in, req);
 	if (pretty && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply,
 	    "ok"))) {
-		char *s = cJSON_Print(cJSON_GetObjectItemCaseSensitive(reply,
+		s = cJSON_Print(cJSON_GetObjectItemCaseSensitive(reply,
 		    "workers"));
 		puts(s);
 		free(s);
@@ -896,4 +694,39 @@ main(int argc, char **argv)
 	cJSON_Delete(reply);
 	free(path);
 	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd_entry	*cmd;
+	const char		*opt_socket = NULL, *name, *nc, *term;
+	int			 i, pretty = 0;
+
+	if ((i = global_options(argc, argv, &opt_socket)) == argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	name = pmctl_pm2_name(argv[i++], &pretty);
+	argc = late_options(argc, argv, i);
+	if (strcmp(name, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(name, "commands") == 0)
+		return list_commands(argc - i, argv + i);
+	cmd = find_command(name);
+	nc = getenv("NO_COLOR");
+	term = getenv("TERM");
+	color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0') &&
+	    term != NULL && *term != '\0' && strcmp(term, "dumb") != 0 &&
+	    !pmctl_json;
+	if ((cmd->flags & CMD_CLIENT) && pmctl_json)
+		pmctl_usage_error("%s is a view for a person; --json list is for "
+		    "programs", cmd->name);
+	if (cmd->flags & CMD_LOCAL)
+		return cmd->run(-1, NULL, argc - i, argv + i);
+	if (cmd->flags & CMD_CLIENT)
+		return run_client(cmd, opt_socket, argc - i, argv + i);
+	return run_request(cmd, opt_socket, argc - i, argv + i, pretty);
 }
