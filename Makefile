@@ -29,7 +29,7 @@ SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 PYTHON	 = /usr/bin/python3
 
 COMMON	 = src/util.c src/parse.c src/keytab.c
-DAEMON	 = src/pmd.c src/app.c src/worker.c src/notify.c src/supervise.c src/proc.c \
+DAEMON	 = src/pmd.c src/daemon.c src/app.c src/worker.c src/notify.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
 	   src/rolling.c src/track.c src/reconfig.c src/dump.c src/cron.c \
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
@@ -152,7 +152,7 @@ FUZZ_SECONDS ?= 120
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	   -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZERS	 = config request dump ipc import
-FUZZ_DAEMON = $(filter-out src/pmd.c src/proc.c,$(DAEMON)) tests/fuzz/fuzz-daemon.c
+FUZZ_DAEMON = $(filter-out src/pmd.c src/daemon.c src/proc.c,$(DAEMON)) tests/fuzz/fuzz-daemon.c
 
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DAEMON) $(HEADERS) tests/fuzz/fuzz.h
 	@mkdir -p build/fuzz

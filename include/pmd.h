@@ -803,7 +803,7 @@ struct resurrect_result {
 int	 dump_resurrect(char ***, struct resurrect_result *, char **);
 void	 resurrect_result_free(struct resurrect_result *);
 
-/* pmd.c: daemon-wide state. */
+/* daemon.c: daemon-wide state, its start, loop and shutdown. */
 extern struct config *config;
 extern char *daemon_socket;
 int	 daemon_read_config(struct config **, char **);
@@ -816,6 +816,9 @@ void	 daemon_dirty(void);
 void	 daemon_shutdown(void);
 long	 daemon_ncpu(void);
 extern struct rlimit worker_nofile;
+void	 daemon_config_file(const char *, int);
+void	 daemon_start(const char *, gid_t, int);
+int	 daemon_run(void);
 
 /* budget.c: what workers cost in fds, and what pmd keeps for itself. */
 struct budget {

@@ -1,32 +1,26 @@
 /*
- * pmd, the daemon: finds its files (system or user mode), loads the config
- * (exit 78 if it is bad), takes the one-daemon lock, binds the control
- * socket, starts the configured apps and runs the event loop until SIGTERM,
- * SIGINT or `pmctl kill`, when it stops every worker and exits 0.
+ * pmd's main: finds its files (system or user mode), loads the config
+ * (exit 78 if it is bad, or just checks it with -t), takes the one-daemon
+ * lock, ends what a killed pmd left running, detaches with -d, and hands
+ * over to daemon.c, which runs the loop until SIGTERM, SIGINT or `pmctl
+ * kill` and stops every worker.
  */
 #include <sys/file.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "pmd.h"
-
-#define NOFILE_ROOT	262144	/* fds pmd takes as root, if it may */
 #include "pmd-protocol.h"
 
 #define SYSTEM_CONFIG	"/etc/pmd/pmd.conf"
@@ -34,22 +28,22 @@
 #define SYSTEM_LOGS	"/var/log/pmd"
 #define SYSTEM_DUMP	"/var/lib/pmd/dump.json"
 
-struct config	*config;
-int		 daemon_stopping;
-int		 daemon_container;
-char		*daemon_socket;	/* the control socket's path */
-struct rlimit	 worker_nofile;
+/* What the command line asks for. */
+struct options {
+	const char	*file;		/* -c */
+	int		 detach;	/* -d */
+	int		 sysmode;	/* --system */
+	int		 resurrect;	/* -r */
+	int		 test;		/* -t */
+};
 
-static ev_idle	 settle_w;
-static ev_signal sig_w[6];
-static long	 ncpu;
-static char	*main_file;	/* what reload-config reads again */
-static int	 main_optional;	/* ~/.pmd/pmd.conf: may not exist */
-static int	 booting = 1;	/* READY=1 not yet sent */
-static double	 stop_asked;	/* mono_now() of the first SIGTERM/SIGINT */
-static int	 exit_code;	/* 1 once exit_when_failed ended it */
-
-#define STOP_AGAIN	1.0	/* seconds: a repeat sooner is the same ask */
+/* Where pmd keeps its files. */
+struct paths {
+	char		*home;		/* PMD_HOME (user mode), or NULL */
+	char		*socket;
+	const char	*config;	/* the main config file, or NULL */
+	int		 optional;	/* it may not exist yet */
+};
 
 static void __attribute__((noreturn))
 usage(int code)
@@ -69,206 +63,6 @@ usage(int code)
 	    "stderr\n"
 	    "  -V, --version      print the version\n");
 	exit(code);
-}
-
-long
-daemon_ncpu(void)
-{
-	return ncpu;
-}
-
-/* Something changed: settle apps and waiting clients once this turn ends. */
-void
-daemon_dirty(void)
-{
-	ev_idle_start(pmd_loop, &settle_w);
-}
-
-/*
- * Whether path is one of pmd's own files or below one of its directories:
- * the logs (rotated ones too), the config files, the dump and its
- * generations, the control socket and the workers' record beside it.
- * A change there is never an app's (watch).
- */
-int
-daemon_owns(const char *path)
-{
-	if (logs_own(path))
-		return 1;
-	/* A config file's changes are for reload-config to apply. */
-	if (config != NULL && (strv_has(config->files, path) ||
-	    strv_has(config->extra, path)))
-		return 1;
-	if (dump_path != NULL &&
-	    strncmp(path, dump_path, strlen(dump_path)) == 0)
-		return 1;
-	return daemon_socket != NULL &&
-	    strncmp(path, daemon_socket, strlen(daemon_socket)) == 0;
-}
-
-/* The config files as they are now: the main one and its includes. */
-int
-daemon_read_config(struct config **cfgp, char **cause)
-{
-	if (main_file == NULL || (main_optional && access(main_file, F_OK) ==
-	    -1 && errno == ENOENT)) {
-		*cfgp = config_empty();
-		return 0;
-	}
-	return config_load(main_file, OWNER_NONE, cfgp, cause);
-}
-
-/*
- * Tell systemd (Type=notify) how we are: READY=1, RELOADING=1, STOPPING=1.
- * A datagram that cannot go at once is dropped; the loop never waits.
- */
-void
-daemon_notify(const char *state)
-{
-	static int		 fd = -2;
-	static struct sockaddr_un sun;
-	static socklen_t	 len;
-	const char		*path;
-	char			*msg;
-
-	if (fd == -2) {
-		fd = -1;
-		path = getenv("NOTIFY_SOCKET");
-		if (path == NULL || (*path != '/' && *path != '@') ||
-		    strlen(path) >= sizeof sun.sun_path)
-			return;
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, path, strlen(path));
-		if (*path == '@')
-			sun.sun_path[0] = '\0';
-		len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
-		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
-	}
-	if (fd == -1)
-		return;
-	if (strcmp(state, "RELOADING=1") == 0) {
-		/* What systemd 253's Type=notify-reload asks for; harmless before. */
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		msg = xprintf("%s\nMONOTONIC_USEC=%llu", state,
-		    (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-	} else
-		msg = xstrdup(state);
-	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun,
-	    len) == -1)
-		log_warn("NOTIFY_SOCKET: %s", strerror(errno));
-	free(msg);
-}
-
-static void
-settle_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	struct target	all = { .instance = -1 };
-
-	(void)revents;
-	ev_idle_stop(loop, w);
-	app_settle_all();
-	reconfig_check();
-	control_check_waiters();
-	/* Started: every app's first workers are up, or have failed. */
-	if (booting && !daemon_stopping && app_settled(&all, 0)) {
-		booting = 0;
-		daemon_notify("READY=1");
-	}
-	/* As pm2-runtime does: an orchestrator restarts what gave up. */
-	if ((config->exit_when_failed_set ? config->exit_when_failed :
-	    daemon_container) && !daemon_stopping && app_all_failed()) {
-		log_warn("every app has given up (errored): exiting 1, as "
-		    "exit_when_failed asks");
-		exit_code = 1;
-		daemon_shutdown();
-	}
-	if (daemon_stopping && app_all_stopped()) {
-		control_kill_replies();
-		ev_break(loop, EVBREAK_ALL);
-	}
-}
-
-void
-daemon_shutdown(void)
-{
-	struct app	*a;
-	unsigned	 i;
-
-	if (daemon_stopping) {
-		/* Asked twice: do not wait out the kill timeouts. */
-		log_info("stopping now: SIGKILL to every worker");
-		TAILQ_FOREACH(a, &apps, entry) {
-			for (i = 0; i < a->nworkers; i++)
-				worker_signal(a->workers[i], SIGKILL);
-			rolling_signal(a, SIGKILL);
-		}
-		return;
-	}
-	daemon_stopping = 1;
-	daemon_notify("STOPPING=1");
-	log_info("stopping all workers");
-	TAILQ_FOREACH(a, &apps, entry) {
-		rolling_abort(a);
-		app_apply(a, E_STOP, -1);
-	}
-	daemon_dirty();
-}
-
-static void
-signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	(void)loop; (void)revents;
-	if (daemon_stopping && (w->signum == SIGHUP || w->signum == SIGUSR2)) {
-		log_info("got %s: ignored, pmd is stopping",
-		    signal_name(w->signum));
-		return;
-	}
-	switch (w->signum) {
-	case SIGTERM:
-	case SIGINT:
-		/*
-		 * timeout(1) and many init systems signal pmd and then its
-		 * process group at once: a second signal escalates only when
-		 * it comes a second or more after the first.
-		 */
-		if (daemon_stopping && mono_now() - stop_asked < STOP_AGAIN) {
-			log_info("got %s again at once: still stopping "
-			    "gracefully", signal_name(w->signum));
-			break;
-		}
-		log_info("got %s", signal_name(w->signum));
-		if (!daemon_stopping)
-			stop_asked = mono_now();
-		daemon_shutdown();
-		break;
-	case SIGUSR1:
-		logs_reopen_all();
-		break;
-	case SIGUSR2: {
-		/* = pmctl reload all; the outcome goes to our log. */
-		struct target	 all = { .instance = -1 };
-		char		*cause;
-
-		log_info("got SIGUSR2: reloading every app");
-		if (rolling_begin_all(&all, &cause) == -1) {
-			log_warn("SIGUSR2: %s", cause);
-			free(cause);
-		}
-		break;
-	}
-	case SIGHUP: {
-		char	*cause;
-
-		log_info("got SIGHUP: reading the config files again");
-		if (reconfig_begin(&cause) == 0) {
-			log_warn("SIGHUP: %s; nothing changed", cause);
-			free(cause);
-		}
-		break;
-	}
-	}
 }
 
 static char *
@@ -349,8 +143,8 @@ notify_ready_fd(void)
 	unsetenv("PMD_READY_FD");
 }
 
-int
-main(int argc, char **argv)
+static void
+parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -364,40 +158,27 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const int signals[] = {
-		SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2,
-	};
-	struct app_config	*cfg;
-	struct group		*gr;
-	char			*file = NULL, *home = NULL, *socket_path, *cause;
-	char			**deleted = NULL, *def = NULL;
-	gid_t			 gid = (gid_t)-1;
-	int			 ch, detach = 0, sysmode = 0, lockfd;
-	int			 resurrect = 0, test = 0;
-	size_t			 i;
+	int	ch;
 
-	/* pmd itself, run by pmd between it and a hook (hooks.c). */
-	if (argc > 2 && strcmp(argv[1], HOOK_RUNNER) == 0)
-		return hook_runner(argv + 2);
 	while ((ch = getopt_long(argc, argv, "c:dfhrtV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			file = optarg;
+			o->file = optarg;
 			break;
 		case 'd':
-			detach = 1;
+			o->detach = 1;
 			break;
 		case 'f':
-			detach = 0;
+			o->detach = 0;
 			break;
 		case 'r':
-			resurrect = 1;
+			o->resurrect = 1;
 			break;
 		case 't':
-			test = 1;
+			o->test = 1;
 			break;
 		case 'S':
-			sysmode = 1;
+			o->sysmode = 1;
 			break;
 		case 'C':
 			daemon_container = 1;
@@ -405,7 +186,7 @@ main(int argc, char **argv)
 		case 'V':
 			printf("pmd %s (protocol %d)\n", PMD_VERSION,
 			    PMD_PROTOCOL_VERSION);
-			return 0;
+			exit(0);
 		case 'h':
 			usage(0);
 		default:
@@ -414,168 +195,124 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(2);
-	/* cJSON allocates as pmd does: no NULL from an out-of-memory print. */
-	{
-		cJSON_Hooks hooks = { xmalloc, free };
-		cJSON_InitHooks(&hooks);
-	}
-	if (file != NULL && strcmp(file, SYSTEM_CONFIG) == 0)
-		sysmode = 1;
-	if (sysmode && file == NULL)
-		file = SYSTEM_CONFIG;
-	if (!sysmode) {
-		home = user_home();
-		if (!test && mkdir_p(home, 0700, &cause) == -1)
-			fatalx(1, "%s", cause);
-		if (file == NULL) {
-			def = xprintf("%s/pmd.conf", home);
-			if (access(def, F_OK) == 0)
-				file = def;
-			else {
-				free(def);
-				def = NULL;
-			}
-		}
-	}
+	if (o->file != NULL && strcmp(o->file, SYSTEM_CONFIG) == 0)
+		o->sysmode = 1;
+	if (o->sysmode && o->file == NULL)
+		o->file = SYSTEM_CONFIG;
+}
 
-	if (file == NULL && home != NULL) {
-		/* Optional: reload-config reads it once it exists. */
-		main_file = xprintf("%s/pmd.conf", home);
-		main_optional = 1;
-	} else if (file != NULL)
-		main_file = xstrdup(file);
+/*
+ * The main config file: -c, the system one, or in user mode
+ * PMD_HOME/pmd.conf, optional (reload-config reads it once it exists).
+ */
+static void
+find_config(const struct options *o, struct paths *p)
+{
+	char	*cause;
+
+	p->config = o->file;
+	if (o->sysmode)
+		return;
+	p->home = user_home();
+	if (!o->test && mkdir_p(p->home, 0700, &cause) == -1)
+		fatalx(1, "%s", cause);
+	if (p->config == NULL) {
+		p->config = xprintf("%s/pmd.conf", p->home);
+		p->optional = access(p->config, F_OK) == -1;
+	}
+}
+
+/* -t: as nginx -t, sshd -t: the config checked, nothing started. */
+static int
+test_config(const struct options *o, struct paths *p)
+{
+	struct app_config	*cfg;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(cfg, &config->apps, entry)
+		n++;
+	printf("pmd: %s: the configuration is valid (%zu app%s)\n",
+	    p->config != NULL ? p->config : "(no file)", n,
+	    n == 1 ? "" : "s");
+	config_free(config);
+	daemon_config_file(NULL, 0);
+	if (p->config != o->file)
+		free((char *)p->config);
+	free(p->home);
+	return 0;
+}
+
+/* The log directory, the socket and the dump: the config's, or defaults. */
+static void
+find_files(const struct options *o, struct paths *p)
+{
+	char	*dir, *cause;
+
+	log_dir = config->log_dir ? xstrdup(config->log_dir) :
+	    o->sysmode ? xstrdup(SYSTEM_LOGS) : xprintf("%s/logs", p->home);
+	p->socket = config->socket ? xstrdup(config->socket) :
+	    o->sysmode ? xstrdup(SYSTEM_SOCKET) : xprintf("%s/pmd.sock",
+	    p->home);
+	dump_path = config->dump_file ? xstrdup(config->dump_file) :
+	    o->sysmode ? xstrdup(SYSTEM_DUMP) : xprintf("%s/dump.json",
+	    p->home);
+	if (mkdir_p(log_dir, 0750, &cause) == -1)
+		fatalx(1, "log_dir: %s", cause);
+	dir = path_dirname(p->socket);
+	if (mkdir_p(dir, o->sysmode ? 0755 : 0700, &cause) == -1)
+		fatalx(1, "socket: %s", cause);
+	free(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options	 o = { 0 };
+	struct paths	 p = { 0 };
+	struct group	*gr;
+	gid_t		 gid = (gid_t)-1;
+	char		*cause, *dir;
+	int		 lockfd, rc;
+
+	/* pmd itself, run by pmd between it and a hook (hooks.c). */
+	if (argc > 2 && strcmp(argv[1], HOOK_RUNNER) == 0)
+		return hook_runner(argv + 2);
+	parse_options(argc, argv, &o);
+	/* cJSON allocates as pmd does: no NULL from an out-of-memory print. */
+	cJSON_InitHooks(&(cJSON_Hooks){ xmalloc, free });
+	find_config(&o, &p);
+	daemon_config_file(p.config, p.optional);
 	if (daemon_read_config(&config, &cause) == -1)
 		fatalx(PMD_EX_CONFIG, "%s", cause);
-	if (test) {
-		/* -t: as nginx -t, sshd -t: checked, nothing started. */
-		i = 0;
-		TAILQ_FOREACH(cfg, &config->apps, entry)
-			i++;
-		printf("pmd: %s: the configuration is valid (%zu app%s)\n",
-		    main_file != NULL ? main_file : "(no file)", i,
-		    i == 1 ? "" : "s");
-		config_free(config);
-		free(def);
-		free(home);
-		free(main_file);
-		return 0;
-	}
+	if (o.test)
+		return test_config(&o, &p);
+	if (p.config != o.file)
+		free((char *)p.config);
 	daemon_container |= config->container;
 	if (daemon_container && config->container_json)
 		daemon_container = 2;
-
-	log_dir = config->log_dir ? xstrdup(config->log_dir) :
-	    sysmode ? xstrdup(SYSTEM_LOGS) : xprintf("%s/logs", home);
-	socket_path = config->socket ? xstrdup(config->socket) :
-	    sysmode ? xstrdup(SYSTEM_SOCKET) : xprintf("%s/pmd.sock", home);
-	dump_path = config->dump_file ? xstrdup(config->dump_file) :
-	    sysmode ? xstrdup(SYSTEM_DUMP) : xprintf("%s/dump.json", home);
-	if (mkdir_p(log_dir, 0750, &cause) == -1)
-		fatalx(1, "log_dir: %s", cause);
-	{
-		char *dir = path_dirname(socket_path);
-		if (mkdir_p(dir, sysmode ? 0755 : 0700, &cause) == -1)
-			fatalx(1, "socket: %s", cause);
-		free(dir);
-	}
-	if (sysmode && (gr = getgrnam("pmd")) != NULL)
+	find_files(&o, &p);
+	if (o.sysmode && (gr = getgrnam("pmd")) != NULL)
 		gid = gr->gr_gid;
-
-	daemon_socket = socket_path;
-	lockfd = take_lock(socket_path);
-	{
-		/* End what a pmd killed before us left running. */
-		char *dir = xprintf("%s.workers", socket_path);
-		if (track_open(dir, &cause) == -1)
-			fatalx(1, "%s", cause);
-		track_sweep();
+	lockfd = take_lock(p.socket);
+	/* End what a pmd killed before us left running. */
+	dir = xprintf("%s.workers", p.socket);
+	if (track_open(dir, &cause) == -1)
+		fatalx(1, "%s", cause);
+	track_sweep();
+	free(dir);
+	if (o.detach) {
+		dir = xprintf("%s/pmd.log", log_dir);
+		daemonize(dir);
 		free(dir);
-	}
-	if (detach) {
-		char *logfile = xprintf("%s/pmd.log", log_dir);
-		daemonize(logfile);
-		free(logfile);
 	}
 	/* Our pid, for the message a second pmd prints. */
 	if (ftruncate(lockfd, 0) == 0)
 		dprintf(lockfd, "%ld\n", (long)getpid());
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);	/* a file too big fails with EFBIG */
-	if ((pmd_loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV)) == NULL)
-		fatalx(1, "cannot initialise the event loop");
-	if (child_init(&cause) == -1)
-		fatalx(1, "%s", cause);
-	if (control_listen(socket_path, gid, &cause) == -1)
-		fatalx(1, "control socket: %s", cause);
-	if (metrics_listen(config->metrics, &cause) == -1)
-		fatalx(1, "%s", cause);
-	/* Orphans of our workers come back to us, and child.c reaps them. */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	/*
-	 * Four fds per worker (two pipes, the message channel and the
-	 * pidfd): a
-	 * thousand workers need more than the usual soft limit of 1024. Take
-	 * the hard limit for pmd, or as root up to NOFILE_ROOT as systemd
-	 * gives its services, and give workers the limit pmd was started
-	 * with.
-	 */
-	if (getrlimit(RLIMIT_NOFILE, &worker_nofile) == 0) {
-		struct rlimit raised = { NOFILE_ROOT, NOFILE_ROOT };
-		if (worker_nofile.rlim_max >= NOFILE_ROOT ||
-		    setrlimit(RLIMIT_NOFILE, &raised) == -1) {
-			raised.rlim_cur = raised.rlim_max =
-			    worker_nofile.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &raised);
-		}
-	}
-	fd_high_init();
-	budget_init();
-	control_apply_config(config);
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (ncpu < 1)
-		ncpu = 1;
-
-	ev_idle_init(&settle_w, settle_cb);
-	for (i = 0; i < nitems(signals); i++) {
-		ev_signal_init(&sig_w[i], signal_cb, signals[i]);
-		ev_signal_start(pmd_loop, &sig_w[i]);
-	}
-	log_info("pmd %s started: config %s, socket %s, logs %s", PMD_VERSION,
-	    config->file ? config->file : "(none)", socket_path, log_dir);
-	if (resurrect && dump_resurrect(&deleted, NULL, &cause) == -1) {
-		log_warn("%s; starting without it", cause);
-		free(cause);
-	}
-	/* The configured apps the dump did not bring back (nor delete). */
-	TAILQ_FOREACH(cfg, &config->apps, entry) {
-		if (app_find(cfg->name) == NULL && !strv_has(deleted, cfg->name))
-			app_create_fitting(cfg, "start");
-	}
-	argv_free(deleted);
+	daemon_start(p.socket, gid, o.resurrect);
 	notify_ready_fd();
-	daemon_dirty();
-
-	ev_run(pmd_loop, 0);
-
-	control_close();
-	metrics_close();
-	proc_kill_strays();
-	while (!TAILQ_EMPTY(&apps)) {
-		TAILQ_FIRST(&apps)->want = APP_GONE;
-		app_settle_all();
-	}
-	logs_close_all();
-	hooks_free();
-	events_free();
-	reconfig_free();
-	config_free(config);
-	free(main_file);
-	free(dump_path);
-	free(log_dir);
-	daemon_socket = NULL;
-	free(socket_path);
-	free(home);
-	log_info("stopped");
-	ev_loop_destroy(pmd_loop);
-	return exit_code;
+	rc = daemon_run();
+	free(p.socket);
+	free(p.home);
+	return rc;
 }

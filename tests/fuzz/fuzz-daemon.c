@@ -1,5 +1,5 @@
 /*
- * The daemon-wide state of pmd.c for the harnesses, and a proc_spawn that
+ * The daemon-wide state of daemon.c for the harnesses, and a proc_spawn that
  * makes no process: every other module is pmd's own, linked as it ships.
  */
 #include <errno.h>
