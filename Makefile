@@ -29,7 +29,7 @@ SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 PYTHON	 = /usr/bin/python3
 
 COMMON	 = src/util.c src/parse.c src/keytab.c
-DAEMON	 = src/pmd.c src/daemon.c src/app.c src/worker.c src/notify.c src/supervise.c src/proc.c \
+DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/cmd.c src/config.c src/listen.c \
 	   src/rolling.c src/track.c src/reconfig.c src/dump.c src/cron.c \
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
@@ -101,10 +101,10 @@ build/san/pmctl: $(call objs,$(OBJ)/san-pmctl,$(CLIENT))
 
 # Each unit test links its module alone (plus the helpers every module uses).
 UNIT_SRC_parse	   = src/parse.c src/util.c
-UNIT_SRC_config	   = src/config.c src/ini.c src/keys.c src/keytab.c src/cron.c src/parse.c src/util.c
+UNIT_SRC_config	   = src/config.c src/appcfg.c src/ini.c src/keys.c src/keytab.c src/cron.c src/parse.c src/util.c
 UNIT_SRC_cron	   = src/cron.c src/util.c
 UNIT_SRC_ini	   = src/ini.c src/util.c
-UNIT_SRC_keys	   = src/keys.c src/keytab.c src/ini.c src/config.c src/cron.c src/parse.c \
+UNIT_SRC_keys	   = src/keys.c src/keytab.c src/ini.c src/config.c src/appcfg.c src/cron.c src/parse.c \
 		     src/util.c
 UNIT_SRC_supervise = src/supervise.c
 

@@ -8,9 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,122 +39,47 @@ struct parse {
 
 #define CONFIG_MAX	(4 * 1024 * 1024)	/* bytes in one config file */
 
-static const char *const daemon_keys[] = {
-	"include", "log_dir", "socket", "dump_file", "max_clients",
-	"client_idle_timeout", "exit_when_failed", "container",
-	"container_format", "hook_exited", "hook_restarted", "hook_errored",
-	"hook_online", "hook_reload_failed", "hook_watchdog", "hook_timeout",
-	"metrics",
+/*
+ * [daemon] keys, as rows as the app keys are (keytab.c): each sets its
+ * field of struct config from the value, or says what is wrong with it.
+ */
+struct daemon_key;
+typedef int daemon_key_fn(struct parse *, const struct daemon_key *,
+    const char *, char **);
+
+static daemon_key_fn dk_include, dk_path, dk_socket, dk_uint, dk_bool;
+static daemon_key_fn dk_format, dk_url, dk_duration, dk_hook;
+
+static const struct daemon_key {
+	const char	*name;
+	daemon_key_fn	*set;
+	size_t		 off;		/* the field in struct config */
+	int		 arg;		/* a hook's event; 1: more than 0 */
+} daemon_keys[] = {
+	{ "include", dk_include, 0, 0 },
+	{ "log_dir", dk_path, offsetof(struct config, log_dir), 0 },
+	{ "socket", dk_socket, offsetof(struct config, socket), 0 },
+	{ "dump_file", dk_path, offsetof(struct config, dump_file), 0 },
+	{ "max_clients", dk_uint, offsetof(struct config, max_clients), 0 },
+	{ "client_idle_timeout", dk_duration,
+	    offsetof(struct config, client_idle_ms), 0 },
+	{ "exit_when_failed", dk_bool,
+	    offsetof(struct config, exit_when_failed), 0 },
+	{ "container", dk_bool, offsetof(struct config, container), 0 },
+	{ "container_format", dk_format,
+	    offsetof(struct config, container_json), 0 },
+	{ "hook_exited", dk_hook, 0, HOOK_EXITED },
+	{ "hook_restarted", dk_hook, 0, HOOK_RESTARTED },
+	{ "hook_errored", dk_hook, 0, HOOK_ERRORED },
+	{ "hook_online", dk_hook, 0, HOOK_ONLINE },
+	{ "hook_reload_failed", dk_hook, 0, HOOK_RELOAD_FAILED },
+	{ "hook_watchdog", dk_hook, 0, HOOK_WATCHDOG },
+	{ "hook_timeout", dk_duration, offsetof(struct config, hook_timeout_ms),
+	    1 },
+	{ "metrics", dk_url, offsetof(struct config, metrics), 0 },
 };
 
-struct app_config *
-appcfg_new(const char *name)
-{
-	struct app_config	*a = xcalloc(1, sizeof *a);
-
-	a->refs = 1;
-	a->name = xstrdup(name);
-	a->uid = (uid_t)-1;
-	a->gid = (gid_t)-1;
-	a->watch = -1;
-	a->owner = OWNER_NONE;
-	keys_default(a);
-	return a;
-}
-
-/*
- * The config of an app started as a command (pmctl start -- CMD): takes
- * argv; command is argv joined, for show.
- */
-struct app_config *
-appcfg_adhoc(const char *name, char **argv, const char *cwd, int instances)
-{
-	struct app_config	*a = appcfg_new(name);
-	size_t			 i;
-	char			*s;
-
-	a->argv = argv;
-	a->instances = instances;
-	a->cwd = xstrdup(cwd);
-	a->command = xstrdup(argv[0]);
-	for (i = 1; argv[i] != NULL; i++) {
-		s = xprintf("%s %s", a->command, argv[i]);
-		free(a->command);
-		a->command = s;
-	}
-	return a;
-}
-
-void
-appcfg_ref(struct app_config *a)
-{
-	a->refs++;
-}
-
-void
-appcfg_unref(struct app_config *a)
-{
-	size_t	i;
-
-	if (a == NULL || --a->refs > 0)
-		return;
-	for (i = 0; i < a->nenv; i++) {
-		free(a->env[i].profile);
-		free(a->env[i].key);
-		free(a->env[i].value);
-	}
-	free(a->env);
-	free(a->name);
-	free(a->file);
-	keys_free(a);
-	free(a);
-}
-
-struct config *
-config_empty(void)
-{
-	struct config	*cfg = xcalloc(1, sizeof *cfg);
-
-	TAILQ_INIT(&cfg->apps);
-	return cfg;
-}
-
-void
-config_free(struct config *cfg)
-{
-	struct app_config	*a;
-	int			 i;
-
-	if (cfg == NULL)
-		return;
-	while ((a = TAILQ_FIRST(&cfg->apps)) != NULL) {
-		TAILQ_REMOVE(&cfg->apps, a, entry);
-		appcfg_unref(a);
-	}
-	free(cfg->file);
-	free(cfg->log_dir);
-	free(cfg->socket);
-	free(cfg->dump_file);
-	free(cfg->metrics);
-	for (i = 0; i < HOOK_COUNT; i++)
-		free(cfg->hooks[i]);
-	argv_free(cfg->files);
-	argv_free(cfg->extra);
-	free(cfg->extra_owner);
-	free(cfg);
-}
-
-struct app_config *
-config_find(struct config *cfg, const char *name)
-{
-	struct app_config	*a;
-
-	TAILQ_FOREACH(a, &cfg->apps, entry) {
-		if (strcmp(a->name, name) == 0)
-			return a;
-	}
-	return NULL;
-}
+#define DKEY_FIELD(p, k, type)	((type *)((char *)(p)->cfg + (k)->off))
 
 static void
 perror_at(struct parse *p, int line, const char *fmt, ...)
@@ -293,134 +216,167 @@ unknown_key(struct parse *p, const char *key, const char *const *keys,
 		perror_at(p, p->line, "%s: unknown key in %s", key, where);
 }
 
-static void
-daemon_key(struct parse *p, const char *key, const char *value)
+/* include = FILE: read once this file is done, relative to its folder. */
+static int
+dk_include(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
 {
-	char		**slot = NULL, *cause = NULL;
+	size_t	n = argv_count(p->includes);
+
+	(void)k;
+	(void)cause;
+	p->includes = xrealloc(p->includes, (n + 2) * sizeof *p->includes);
+	p->includes[n] = path_join(p->dir, value);
+	p->includes[n + 1] = NULL;
+	p->include_lines = xrealloc(p->include_lines, (n + 1) *
+	    sizeof *p->include_lines);
+	p->include_lines[n] = p->line;
+	return 0;
+}
+
+/* A path, relative to the file's folder. */
+static int
+dk_path(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
+{
+	char		**slot = DKEY_FIELD(p, k, char *);
 	struct stat	  st;
 
-	if (strcmp(key, "include") == 0) {
-		size_t n = argv_count(p->includes);
-
-		p->includes = xrealloc(p->includes, (n + 2) *
-		    sizeof *p->includes);
-		p->includes[n] = path_join(p->dir, value);
-		p->includes[n + 1] = NULL;
-		p->include_lines = xrealloc(p->include_lines, (n + 1) *
-		    sizeof *p->include_lines);
-		p->include_lines[n] = p->line;
-		return;
-	}
-	if (strncmp(key, "hook_", 5) == 0) {
-		const struct app_key *k = key_find(key);
-		char **argv;
-		int h;
-		for (h = 0; k != NULL && h < HOOK_COUNT; h++) {
-			if (k->off == offsetof(struct app_config, hooks[h]))
-				break;
-		}
-		if (k != NULL && h < HOOK_COUNT) {
-			if (split_command(value, &argv, &cause) == -1) {
-				perror_at(p, p->line, "%s: %s", key, cause);
-				free(cause);
-				return;
-			}
-			argv_free(argv);
-			free(p->cfg->hooks[h]);
-			p->cfg->hooks[h] = xstrdup(value);
-			return;
-		}
-	}
-	if (strcmp(key, "max_clients") == 0) {
-		unsigned long n;
-		if (parse_uint(value, 100000, &n, &cause) == -1 || n == 0) {
-			perror_at(p, p->line, "%s: %s", key, cause ? cause :
-			    "expected at least 1");
-			free(cause);
-			return;
-		}
-		p->cfg->max_clients = (unsigned)n;
-		return;
-	}
-	if (strcmp(key, "container_format") == 0) {
-		if (strcmp(value, "text") == 0 || strcmp(value, "json") == 0)
-			p->cfg->container_json = value[0] == 'j';
-		else
-			perror_at(p, p->line, "%s: expected text or json, got "
-			    "\"%s\"", key, value);
-		return;
-	}
-	if (strcmp(key, "exit_when_failed") == 0 ||
-	    strcmp(key, "container") == 0) {
-		int *flag = key[0] == 'e' ? &p->cfg->exit_when_failed :
-		    &p->cfg->container;
-		if (parse_bool(value, flag, &cause) == -1) {
-			perror_at(p, p->line, "%s: %s", key, cause);
-			free(cause);
-		}
-		p->cfg->exit_when_failed_set |= key[0] == 'e';
-		return;
-	}
-	if (strcmp(key, "metrics") == 0) {
-		if (url_check(value, &cause) == -1) {
-			perror_at(p, p->line, "%s: %s", key, cause);
-			free(cause);
-			return;
-		}
-		free(p->cfg->metrics);
-		p->cfg->metrics = xstrdup(value);
-		return;
-	}
-	if (strcmp(key, "hook_timeout") == 0) {
-		if (parse_duration(value, &p->cfg->hook_timeout_ms,
-		    &cause) == -1 || p->cfg->hook_timeout_ms == 0) {
-			perror_at(p, p->line, "%s: %s", key, cause ? cause :
-			    "expected more than 0");
-			free(cause);
-		}
-		return;
-	}
-	if (strcmp(key, "client_idle_timeout") == 0) {
-		if (parse_duration(value, &p->cfg->client_idle_ms,
-		    &cause) == -1) {
-			perror_at(p, p->line, "%s: %s", key, cause);
-			free(cause);
-			return;
-		}
-		p->cfg->client_idle_set = 1;
-		return;
-	}
-	if (strcmp(key, "log_dir") == 0)
-		slot = &p->cfg->log_dir;
-	else if (strcmp(key, "socket") == 0)
-		slot = &p->cfg->socket;
-	else if (strcmp(key, "dump_file") == 0)
-		slot = &p->cfg->dump_file;
-	else {
-		unknown_key(p, key, daemon_keys, nitems(daemon_keys),
-		    "[daemon]");
-		return;
-	}
 	if (*value == '\0') {
-		perror_at(p, p->line, "%s: expected a path", key);
-		return;
-	}
-	/* The control socket is a unix socket: a path, or unix:PATH. */
-	if (slot == &p->cfg->socket && strncmp(value, "unix:", 5) == 0)
-		value += 5;
-	if (slot == &p->cfg->socket && (*value == '\0' ||
-	    strstr(value, "://") != NULL)) {
-		perror_at(p, p->line, "socket: expected a path or unix:PATH "
-		    "(the control socket is a unix socket), got \"%s\"",
-		    value);
-		return;
+		*cause = xstrdup("expected a path");
+		return -1;
 	}
 	free(*slot);
 	*slot = path_join(p->dir, value);
 	if (slot == &p->cfg->log_dir && stat(*slot, &st) == 0 &&
-	    !S_ISDIR(st.st_mode))
-		perror_at(p, p->line, "log_dir: %s exists and is not a "
-		    "directory", *slot);
+	    !S_ISDIR(st.st_mode)) {
+		*cause = xprintf("%s exists and is not a directory", *slot);
+		return -1;
+	}
+	return 0;
+}
+
+/* The control socket is a unix socket: a path, or unix:PATH. */
+static int
+dk_socket(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
+{
+	const char	*path = value;
+
+	if (strncmp(path, "unix:", 5) == 0)
+		path += 5;
+	if (*value != '\0' && (*path == '\0' || strstr(path, "://") != NULL)) {
+		*cause = xprintf("expected a path or unix:PATH (the control "
+		    "socket is a unix socket), got \"%s\"", value);
+		return -1;
+	}
+	return dk_path(p, k, path, cause);
+}
+
+static int
+dk_uint(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
+{
+	unsigned long	n;
+
+	if (parse_uint(value, 100000, &n, cause) == -1)
+		return -1;
+	if (n == 0) {
+		*cause = xstrdup("expected at least 1");
+		return -1;
+	}
+	*DKEY_FIELD(p, k, unsigned) = (unsigned)n;
+	return 0;
+}
+
+static int
+dk_bool(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
+{
+	if (parse_bool(value, DKEY_FIELD(p, k, int), cause) == -1)
+		return -1;
+	if (DKEY_FIELD(p, k, int) == &p->cfg->exit_when_failed)
+		p->cfg->exit_when_failed_set = 1;
+	return 0;
+}
+
+/* container_format = text | json. */
+static int
+dk_format(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
+{
+	if (strcmp(value, "text") != 0 && strcmp(value, "json") != 0) {
+		*cause = xprintf("expected text or json, got \"%s\"", value);
+		return -1;
+	}
+	*DKEY_FIELD(p, k, int) = value[0] == 'j';
+	return 0;
+}
+
+static int
+dk_url(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
+{
+	char	**slot = DKEY_FIELD(p, k, char *);
+
+	if (url_check(value, cause) == -1)
+		return -1;
+	free(*slot);
+	*slot = xstrdup(value);
+	return 0;
+}
+
+/* A duration; arg 1: more than 0. client_idle_timeout is set even if 0. */
+static int
+dk_duration(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
+{
+	uint64_t	*ms = DKEY_FIELD(p, k, uint64_t);
+
+	if (parse_duration(value, ms, cause) == -1)
+		return -1;
+	if (k->arg && *ms == 0) {
+		*cause = xstrdup("expected more than 0");
+		return -1;
+	}
+	if (ms == &p->cfg->client_idle_ms)
+		p->cfg->client_idle_set = 1;
+	return 0;
+}
+
+/* hook_EVENT = COMMAND, for every app: split as the command key is. */
+static int
+dk_hook(struct parse *p, const struct daemon_key *k, const char *value,
+    char **cause)
+{
+	char	**argv;
+
+	if (split_command(value, &argv, cause) == -1)
+		return -1;
+	argv_free(argv);
+	free(p->cfg->hooks[k->arg]);
+	p->cfg->hooks[k->arg] = xstrdup(value);
+	return 0;
+}
+
+static void
+daemon_key(struct parse *p, const char *key, const char *value)
+{
+	const char	*names[nitems(daemon_keys)];
+	char		*cause = NULL;
+	size_t		 i;
+
+	for (i = 0; i < nitems(daemon_keys); i++) {
+		names[i] = daemon_keys[i].name;
+		if (strcmp(key, daemon_keys[i].name) != 0)
+			continue;
+		if (daemon_keys[i].set(p, &daemon_keys[i], value, &cause) == -1) {
+			perror_at(p, p->line, "%s: %s", key, cause);
+			free(cause);
+		}
+		return;
+	}
+	unknown_key(p, key, names, nitems(names), "[daemon]");
 }
 
 static void
@@ -687,157 +643,4 @@ config_load(const char *file, uid_t owner, struct config **cfgp,
 	}
 	*cfgp = cfg;
 	return 0;
-}
-
-static int
-in_groups(const struct passwd *pw, gid_t gid)
-{
-	gid_t	groups[256];
-	int	n = nitems(groups), i;
-
-	if (gid == pw->pw_gid)
-		return 1;
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (groups[i] == gid)
-			return 1;
-	}
-	return 0;
-}
-
-/* Where a's errors point: "FILE:LINE: " or "". */
-static char *
-appcfg_where(const struct app_config *a)
-{
-	return a->file != NULL ? xprintf("%s:%d: [app:%s]: ", a->file,
-	    a->line, a->name) : xstrdup("");
-}
-
-/*
- * Make a run as owner, or say why it cannot: a peer with less privilege
- * than pmd gets none of pmd's through it. It may not run an app as
- * someone else, choose the files pmd writes logs to, or have pmd bind a
- * unix socket path or a privileged port.
- */
-int
-appcfg_confine(struct app_config *a, uid_t owner, char **cause)
-{
-	struct passwd	*pw;
-	const char	*port;
-	char		*where, *why = NULL;
-	size_t		 i;
-
-	if (owner == OWNER_NONE)
-		return 0;
-	if ((pw = getpwuid(owner)) == NULL) {
-		*cause = xprintf("uid %ld has no entry in the user database; "
-		    "pmd runs what it starts as that user", (long)owner);
-		return -1;
-	}
-	if (a->user != NULL && a->uid != owner)
-		why = xprintf("user: uid %ld may start apps only as itself "
-		    "(%s)", (long)owner, pw->pw_name);
-	else if (a->group != NULL && !in_groups(pw, a->gid))
-		why = xprintf("group: %s is not a group of %s", a->group,
-		    pw->pw_name);
-	else if (a->out_file != NULL || a->err_file != NULL)
-		why = xprintf("%s: only root chooses the log files of a root "
-		    "pmd; apps of %s log to its log_dir", a->out_file ?
-		    "out_file" : "err_file", pw->pw_name);
-	for (i = 0; why == NULL && a->listen != NULL && a->listen[i]; i++) {
-		port = strrchr(a->listen[i], ':');
-		if (strncmp(a->listen[i], "unix:", 5) == 0)
-			why = xprintf("listen: %s: only root may have a root "
-			    "pmd bind a unix socket path", a->listen[i]);
-		else if (port != NULL && atoi(port + 1) < 1024)
-			why = xprintf("listen: %s: only root may bind a port "
-			    "below 1024", a->listen[i]);
-	}
-	if (why != NULL) {
-		where = appcfg_where(a);
-		*cause = xprintf("%s%s", where, why);
-		free(where);
-		free(why);
-		return -1;
-	}
-	free(a->user);
-	a->user = xstrdup(pw->pw_name);
-	a->uid = owner;
-	if (a->group == NULL)
-		a->gid = pw->pw_gid;
-	a->owner = owner;
-	return 0;
-}
-
-static int
-env_has(const struct app_config *a, const struct envvar *e)
-{
-	size_t	i;
-
-	for (i = 0; i < a->nenv; i++) {
-		if (strcmp(a->env[i].key, e->key) == 0 &&
-		    strcmp(a->env[i].value, e->value) == 0 &&
-		    ((a->env[i].profile == NULL && e->profile == NULL) ||
-		    (a->env[i].profile != NULL && e->profile != NULL &&
-		    strcmp(a->env[i].profile, e->profile) == 0)))
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Whether a and b run the same way: every key (but instances, which only
- * scales) and the environment hold the same values, however written.
- */
-int
-appcfg_same(const struct app_config *a, const struct app_config *b)
-{
-	size_t	i;
-
-	if (!keys_equal(a, b, "instances") || a->nenv != b->nenv)
-		return 0;
-	for (i = 0; i < a->nenv; i++) {
-		if (!env_has(b, &a->env[i]))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Add a (taken off its own list) to cfg's apps. An app of that name there
- * is replaced in its place, unless keep: then a is dropped and the one
- * there returned.
- */
-struct app_config *
-config_merge(struct config *cfg, struct app_config *a, int keep)
-{
-	struct app_config	*known = config_find(cfg, a->name);
-
-	if (known == NULL) {
-		TAILQ_INSERT_TAIL(&cfg->apps, a, entry);
-		return a;
-	}
-	if (keep) {
-		appcfg_unref(a);
-		return known;
-	}
-	TAILQ_INSERT_BEFORE(known, a, entry);
-	TAILQ_REMOVE(&cfg->apps, known, entry);
-	appcfg_unref(known);
-	return a;
-}
-
-/* Remember file, added by pmctl start FILE (of owner), for reload-config. */
-void
-config_add_extra(struct config *cfg, const char *file, uid_t owner)
-{
-	size_t	n = argv_count(cfg->extra);
-
-	if (strv_has(cfg->extra, file))
-		return;
-	strv_add(&cfg->extra, file);
-	cfg->extra_owner = xrealloc(cfg->extra_owner, (n + 1) *
-	    sizeof *cfg->extra_owner);
-	cfg->extra_owner[n] = owner;
 }
