@@ -15,12 +15,139 @@
 #include "pmd.h"
 
 #define FIELD(a, k, type) ((type *)((char *)(a) + (k)->off))
+#define CFIELD(a, k, type) ((type const *)((const char *)(a) + (k)->off))
+
+/*
+ * Set k of a from the text v (relative paths from dir). Returns -1 with
+ * *cause, which does not name the key: the caller adds where it is.
+ */
+typedef int key_set_fn(const struct app_key *, struct app_config *,
+    const char *, const char *, char **);
+/* k's value in a, as it would be written in a file; NULL if not set. */
+typedef char *key_text_fn(const struct app_key *, const struct app_config *);
+/* What k holds in a, freed. */
+typedef void key_free_fn(const struct app_key *, struct app_config *);
 
 static int
-set_user(struct app_config *a, const char *v, char **cause)
+set_command(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	char	**argv;
+
+	(void)k;
+	(void)dir;
+	if (split_command(v, &argv, cause) == -1)
+		return -1;
+	argv_free(a->argv);
+	free(a->command);
+	a->argv = argv;
+	a->command = xstrdup(v);
+	return 0;
+}
+
+/* A command kept as text (a hook), split once to check it. */
+static int
+set_hook(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	char	**argv;
+
+	(void)dir;
+	if (split_command(v, &argv, cause) == -1)
+		return -1;
+	argv_free(argv);
+	free(*FIELD(a, k, char *));
+	*FIELD(a, k, char *) = xstrdup(v);
+	return 0;
+}
+
+static int
+set_path(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	if (*v == '\0') {
+		*cause = xstrdup(k->what);
+		return -1;
+	}
+	free(*FIELD(a, k, char *));
+	*FIELD(a, k, char *) = path_join(dir, v);
+	return 0;
+}
+
+static int
+set_instances(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	(void)dir;
+	return parse_instances(v, FIELD(a, k, int), cause);
+}
+
+static int
+set_bool(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	(void)dir;
+	return parse_bool(v, FIELD(a, k, int), cause);
+}
+
+/* A duration or a size, at least k->min unless 0 may turn it off. */
+static int
+set_amount(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	uint64_t	n;
+
+	(void)dir;
+	if ((k->type == K_DURATION ? parse_duration(v, &n, cause) :
+	    parse_size(v, &n, cause)) == -1)
+		return -1;
+	if (n < k->min && (n != 0 || k->what == NULL)) {
+		*cause = k->what != NULL ? xprintf("expected %s, got \"%s\"",
+		    k->what, v) : xprintf("expected at least %.0fms, got \"%s\"",
+		    k->min, v);
+		return -1;
+	}
+	*FIELD(a, k, uint64_t) = n;
+	return 0;
+}
+
+static int
+set_uint(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	unsigned long	u;
+
+	(void)dir;
+	if (parse_uint(v, (unsigned long)k->max, &u, cause) == -1)
+		return -1;
+	*FIELD(a, k, unsigned) = (unsigned)u;
+	return 0;
+}
+
+static int
+set_signal(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	(void)dir;
+	return parse_signal(v, FIELD(a, k, int), cause);
+}
+
+static int
+set_exit_codes(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	(void)dir;
+	return parse_exit_codes(v, FIELD(a, k, uint8_t), cause);
+}
+
+static int
+set_user(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
 {
 	struct passwd	*pw;
 
+	(void)k;
+	(void)dir;
 	if (geteuid() != 0) {
 		*cause = xstrdup("only allowed when pmd runs as root");
 		return -1;
@@ -38,10 +165,13 @@ set_user(struct app_config *a, const char *v, char **cause)
 }
 
 static int
-set_group(struct app_config *a, const char *v, char **cause)
+set_group(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
 {
 	struct group	*gr;
 
+	(void)k;
+	(void)dir;
 	if (geteuid() != 0) {
 		*cause = xstrdup("only allowed when pmd runs as root");
 		return -1;
@@ -56,13 +186,34 @@ set_group(struct app_config *a, const char *v, char **cause)
 	return 0;
 }
 
+/* A strftime(3) format, or none: no timestamps. */
+static int
+set_date_format(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	(void)dir;
+	free(*FIELD(a, k, char *));
+	*FIELD(a, k, char *) = NULL;
+	if (strcmp(v, "none") == 0)
+		return 0;
+	if (*v == '\0' || strlen(v) > 64) {
+		*cause = xstrdup("expected a strftime(3) format of up to 64 "
+		    "characters (%L for milliseconds), or none");
+		return -1;
+	}
+	*FIELD(a, k, char *) = xstrdup(v);
+	return 0;
+}
+
 /* listen: URLs split at commas and blanks, each checked. */
 static int
-set_listen(char ***field, const char *v, char **cause)
+set_listen(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
 {
 	char		**urls = NULL, *copy = xstrdup(v), *tok, *save;
 	size_t		 n = 0;
 
+	(void)dir;
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
 		if (url_check(tok, cause) == -1) {
@@ -79,31 +230,79 @@ set_listen(char ***field, const char *v, char **cause)
 		*cause = xstrdup("expected one or more URLs, comma-separated");
 		return -1;
 	}
-	argv_free(*field);
-	*field = urls;
+	argv_free(*FIELD(a, k, char **));
+	*FIELD(a, k, char **) = urls;
+	return 0;
+}
+
+static int
+set_list(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	char	**list;
+
+	(void)dir;
+	if (parse_list(v, &list, cause) == -1)
+		return -1;
+	argv_free(*FIELD(a, k, char **));
+	*FIELD(a, k, char **) = list;
+	return 0;
+}
+
+static int
+set_mode(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	unsigned long	 u;
+	char		*end;
+
+	(void)dir;
+	errno = 0;
+	u = strtoul(v, &end, 8);
+	if (*v == '\0' || *end != '\0' || errno != 0 || u > 0777) {
+		*cause = xprintf("expected an octal mode such as 0660, got "
+		    "\"%s\"", v);
+		return -1;
+	}
+	*FIELD(a, k, mode_t) = (mode_t)u;
+	return 0;
+}
+
+/* cron_restart: parsed into a->cron, the text kept in the field. */
+static int
+set_cron(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	(void)dir;
+	if (cron_parse(v, &a->cron, cause) == -1)
+		return -1;
+	free(*FIELD(a, k, char *));
+	*FIELD(a, k, char *) = xstrdup(v);
 	return 0;
 }
 
 /* The index of v among the blank-separated words of k->what. */
 static int
-set_choice(const struct app_key *k, int *field, const char *v, char **cause)
+set_choice(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
 {
 	const char	*w = k->what;
 	size_t		 len = strlen(v);
 	int		 i;
-	char		*list, *p;
+	char		*list, *p, *q;
 
+	(void)dir;
 	for (i = 0; *w != '\0'; i++, w += strcspn(w, " "), w += strspn(w, " ")) {
 		if (len > 0 && strncmp(w, v, len) == 0 &&
 		    (w[len] == ' ' || w[len] == '\0')) {
-			*field = i;
+			*FIELD(a, k, int) = i;
 			return 0;
 		}
 	}
 	list = xstrdup(k->what);
 	if ((p = strrchr(list, ' ')) != NULL) {
 		*p = '\0';
-		for (char *q = list; *q != '\0'; q++)
+		for (q = list; *q != '\0'; q++)
 			if (*q == ' ')
 				*q = ',';
 		*cause = xprintf("expected %s or %s, got \"%s\"", list, p + 1,
@@ -114,132 +313,190 @@ set_choice(const struct app_key *k, int *field, const char *v, char **cause)
 	return -1;
 }
 
-/*
- * Set k of a from the text v (relative paths from dir). Returns -1 with
- * *cause, which does not name the key: the caller adds where it is.
- */
+/* A name: an app's (K_NAME) or an environment variable's (K_ENVNAME). */
+static int
+set_name(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	(void)dir;
+	if (k->type == K_NAME && !app_name_valid(v)) {
+		*cause = xprintf("expected 1 to 64 of A-Z a-z 0-9 . _ - (not all "
+		    "digits, not \"all\"), got \"%s\"", v);
+		return -1;
+	}
+	if (k->type == K_ENVNAME && !env_name_valid(v)) {
+		*cause = xprintf("expected an environment variable's name (A-Z "
+		    "a-z 0-9 _, not first a digit), got \"%s\"", v);
+		return -1;
+	}
+	free(*FIELD(a, k, char *));
+	*FIELD(a, k, char *) = xstrdup(v);
+	return 0;
+}
+
+static char *
+text_str(const struct app_key *k, const struct app_config *a)
+{
+	char *const	*s = CFIELD(a, k, char *);
+
+	return *s != NULL ? xstrdup(*s) : NULL;
+}
+
+static char *
+text_date_format(const struct app_key *k, const struct app_config *a)
+{
+	char *const	*s = CFIELD(a, k, char *);
+
+	return xstrdup(*s != NULL ? *s : "none");
+}
+
+static char *
+text_instances(const struct app_key *k, const struct app_config *a)
+{
+	int	n = *CFIELD(a, k, int);
+
+	return n == 0 ? xstrdup("max") : xprintf("%d", n);
+}
+
+static char *
+text_bool(const struct app_key *k, const struct app_config *a)
+{
+	int	b = *CFIELD(a, k, int);
+
+	/* A tribool not set (-1) has no text. */
+	if (b < 0)
+		return NULL;
+	return xstrdup(b ? "true" : "false");
+}
+
+static char *
+text_duration(const struct app_key *k, const struct app_config *a)
+{
+	return format_duration(*CFIELD(a, k, uint64_t));
+}
+
+static char *
+text_size(const struct app_key *k, const struct app_config *a)
+{
+	return format_size(*CFIELD(a, k, uint64_t));
+}
+
+static char *
+text_uint(const struct app_key *k, const struct app_config *a)
+{
+	return xprintf("%u", *CFIELD(a, k, unsigned));
+}
+
+static char *
+text_signal(const struct app_key *k, const struct app_config *a)
+{
+	return xstrdup(signal_name(*CFIELD(a, k, int)));
+}
+
+static char *
+text_exit_codes(const struct app_key *k, const struct app_config *a)
+{
+	const uint8_t	*bits = CFIELD(a, k, uint8_t);
+	char		*s = NULL, *t;
+	int		 code;
+
+	for (code = 0; code < 256; code++) {
+		if (!((bits[code / 8] >> (code % 8)) & 1))
+			continue;
+		t = xprintf("%s%s%d", s ? s : "", s ? ", " : "", code);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static char *
+text_mode(const struct app_key *k, const struct app_config *a)
+{
+	return xprintf("%04o", (unsigned)*CFIELD(a, k, mode_t));
+}
+
+static char *
+text_list(const struct app_key *k, const struct app_config *a)
+{
+	char *const	*list = *CFIELD(a, k, char **);
+	char		*s = NULL, *t;
+
+	for (; list != NULL && *list != NULL; list++) {
+		t = xprintf("%s%s%s", s ? s : "", s ? ", " : "", *list);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
+static char *
+text_choice(const struct app_key *k, const struct app_config *a)
+{
+	char	*s = xstrdup(k->what), *t;
+	int	 i;
+
+	for (t = s, i = *CFIELD(a, k, int); i > 0 && *t != '\0'; i--)
+		t += strcspn(t, " ") + 1;
+	t[strcspn(t, " ")] = '\0';
+	t = xstrdup(t);
+	free(s);
+	return t;
+}
+
+static void
+free_str(const struct app_key *k, struct app_config *a)
+{
+	free(*FIELD(a, k, char *));
+}
+
+static void
+free_list(const struct app_key *k, struct app_config *a)
+{
+	argv_free(*FIELD(a, k, char **));
+}
+
+static void
+free_command(const struct app_key *k, struct app_config *a)
+{
+	argv_free(a->argv);
+	free_str(k, a);
+}
+
+/* What each type of key does, as nginx's ngx_conf_set_* are. */
+static const struct key_ops {
+	key_set_fn	*set;
+	key_text_fn	*text;
+	key_free_fn	*free;		/* NULL: nothing allocated */
+} key_ops[] = {
+	[K_COMMAND] =	  { set_command, text_str, free_command },
+	[K_PATH] =	  { set_path, text_str, free_str },
+	[K_INSTANCES] =	  { set_instances, text_instances, NULL },
+	[K_BOOL] =	  { set_bool, text_bool, NULL },
+	[K_TRIBOOL] =	  { set_bool, text_bool, NULL },
+	[K_DURATION] =	  { set_amount, text_duration, NULL },
+	[K_SIZE] =	  { set_amount, text_size, NULL },
+	[K_UINT] =	  { set_uint, text_uint, NULL },
+	[K_SIGNAL] =	  { set_signal, text_signal, NULL },
+	[K_EXIT_CODES] =  { set_exit_codes, text_exit_codes, NULL },
+	[K_USER] =	  { set_user, text_str, free_str },
+	[K_GROUP] =	  { set_group, text_str, free_str },
+	[K_DATE_FORMAT] = { set_date_format, text_date_format, free_str },
+	[K_LISTEN] =	  { set_listen, text_list, free_list },
+	[K_MODE] =	  { set_mode, text_mode, NULL },
+	[K_CRON] =	  { set_cron, text_str, free_str },
+	[K_LIST] =	  { set_list, text_list, free_list },
+	[K_CHOICE] =	  { set_choice, text_choice, NULL },
+	[K_HOOK] =	  { set_hook, text_str, free_str },
+	[K_NAME] =	  { set_name, text_str, free_str },
+	[K_ENVNAME] =	  { set_name, text_str, free_str },
+};
+
 int
 key_set(const struct app_key *k, struct app_config *a, const char *v,
     const char *dir, char **cause)
 {
-	uint64_t	 n;
-	unsigned long	 u;
-	char		**list, *end;
-
-	switch (k->type) {
-	case K_COMMAND:
-		if (split_command(v, &list, cause) == -1)
-			return -1;
-		argv_free(a->argv);
-		free(a->command);
-		a->argv = list;
-		a->command = xstrdup(v);
-		return 0;
-	case K_HOOK:
-		if (split_command(v, &list, cause) == -1)
-			return -1;
-		argv_free(list);
-		free(*FIELD(a, k, char *));
-		*FIELD(a, k, char *) = xstrdup(v);
-		return 0;
-	case K_PATH:
-		if (*v == '\0') {
-			*cause = xstrdup(k->what);
-			return -1;
-		}
-		free(*FIELD(a, k, char *));
-		*FIELD(a, k, char *) = path_join(dir, v);
-		return 0;
-	case K_INSTANCES:
-		return parse_instances(v, FIELD(a, k, int), cause);
-	case K_BOOL:
-	case K_TRIBOOL:
-		return parse_bool(v, FIELD(a, k, int), cause);
-	case K_DURATION:
-	case K_SIZE:
-		if ((k->type == K_DURATION ? parse_duration(v, &n, cause) :
-		    parse_size(v, &n, cause)) == -1)
-			return -1;
-		if (n < k->min && (n != 0 || k->what == NULL)) {
-			*cause = k->what != NULL ? xprintf("expected %s, got "
-			    "\"%s\"", k->what, v) : xprintf("expected at least "
-			    "%.0fms, got \"%s\"", k->min, v);
-			return -1;
-		}
-		*FIELD(a, k, uint64_t) = n;
-		return 0;
-	case K_UINT:
-		if (parse_uint(v, (unsigned long)k->max, &u, cause) == -1)
-			return -1;
-		*FIELD(a, k, unsigned) = (unsigned)u;
-		return 0;
-	case K_SIGNAL:
-		return parse_signal(v, FIELD(a, k, int), cause);
-	case K_EXIT_CODES:
-		return parse_exit_codes(v, FIELD(a, k, uint8_t), cause);
-	case K_USER:
-		return set_user(a, v, cause);
-	case K_GROUP:
-		return set_group(a, v, cause);
-	case K_DATE_FORMAT:
-		free(a->log_date_format);
-		a->log_date_format = NULL;
-		if (strcmp(v, "none") == 0)
-			return 0;
-		if (*v == '\0' || strlen(v) > 64) {
-			*cause = xstrdup("expected a strftime(3) format of up "
-			    "to 64 characters (%L for milliseconds), or none");
-			return -1;
-		}
-		a->log_date_format = xstrdup(v);
-		return 0;
-	case K_LISTEN:
-		return set_listen(FIELD(a, k, char **), v, cause);
-	case K_NAME:
-		if (!app_name_valid(v)) {
-			*cause = xprintf("expected 1 to 64 of A-Z a-z 0-9 . _ - "
-			    "(not all digits, not \"all\"), got \"%s\"", v);
-			return -1;
-		}
-		free(*FIELD(a, k, char *));
-		*FIELD(a, k, char *) = xstrdup(v);
-		return 0;
-	case K_ENVNAME:
-		if (!env_name_valid(v)) {
-			*cause = xprintf("expected an environment variable's "
-			    "name (A-Z a-z 0-9 _, not first a digit), got "
-			    "\"%s\"", v);
-			return -1;
-		}
-		free(*FIELD(a, k, char *));
-		*FIELD(a, k, char *) = xstrdup(v);
-		return 0;
-	case K_MODE:
-		errno = 0;
-		u = strtoul(v, &end, 8);
-		if (*v == '\0' || *end != '\0' || errno != 0 || u > 0777) {
-			*cause = xprintf("expected an octal mode such as 0660, "
-			    "got \"%s\"", v);
-			return -1;
-		}
-		a->listen_mode = (mode_t)u;
-		return 0;
-	case K_CRON:
-		if (cron_parse(v, &a->cron, cause) == -1)
-			return -1;
-		free(a->cron_text);
-		a->cron_text = xstrdup(v);
-		return 0;
-	case K_LIST:
-		if (parse_list(v, &list, cause) == -1)
-			return -1;
-		argv_free(*FIELD(a, k, char **));
-		*FIELD(a, k, char **) = list;
-		return 0;
-	case K_CHOICE:
-		return set_choice(k, FIELD(a, k, int), v, cause);
-	}
-	return 0;
+	return key_ops[k->type].set(k, a, v, dir, cause);
 }
 
 /* Every key's default, as if written in the file. */
@@ -263,108 +520,15 @@ keys_free(struct app_config *a)
 	size_t	i;
 
 	for (i = 0; i < napp_keys; i++) {
-		switch (app_keys[i].type) {
-		case K_COMMAND:
-			argv_free(a->argv);
-			/* FALLTHROUGH */
-		case K_PATH:
-		case K_USER:
-		case K_GROUP:
-		case K_DATE_FORMAT:
-		case K_CRON:
-		case K_HOOK:
-		case K_NAME:
-		case K_ENVNAME:
-			free(*FIELD(a, &app_keys[i], char *));
-			break;
-		case K_LISTEN:
-		case K_LIST:
-			argv_free(*FIELD(a, &app_keys[i], char **));
-			break;
-		default:
-			break;
-		}
+		if (key_ops[app_keys[i].type].free != NULL)
+			key_ops[app_keys[i].type].free(&app_keys[i], a);
 	}
 }
 
-static char *
-join(char *const *list)
-{
-	char	*s = NULL, *t;
-
-	for (; list != NULL && *list != NULL; list++) {
-		t = xprintf("%s%s%s", s ? s : "", s ? ", " : "", *list);
-		free(s);
-		s = t;
-	}
-	return s;
-}
-
-/* k's value in a, as it would be written in a file; NULL if not set. */
 char *
 key_text(const struct app_key *k, const struct app_config *a)
 {
-	const void	*f = (const char *)a + k->off;
-	const uint8_t	*bits;
-	char		*s = NULL, *t;
-	int		 code;
-
-	switch (k->type) {
-	case K_COMMAND:
-	case K_PATH:
-	case K_USER:
-	case K_GROUP:
-	case K_CRON:
-	case K_HOOK:
-	case K_NAME:
-	case K_ENVNAME:
-		return *(char *const *)f ? xstrdup(*(char *const *)f) : NULL;
-	case K_DATE_FORMAT:
-		return xstrdup(a->log_date_format ? a->log_date_format : "none");
-	case K_INSTANCES:
-		if (a->instances == 0)
-			return xstrdup("max");
-		return xprintf("%d", a->instances);
-	case K_BOOL:
-		return xstrdup(*(const int *)f ? "true" : "false");
-	case K_TRIBOOL:
-		if (*(const int *)f < 0)
-			return NULL;
-		return xstrdup(*(const int *)f ? "true" : "false");
-	case K_DURATION:
-		return format_duration(*(const uint64_t *)f);
-	case K_SIZE:
-		return format_size(*(const uint64_t *)f);
-	case K_UINT:
-		return xprintf("%u", *(const unsigned *)f);
-	case K_SIGNAL:
-		return xstrdup(signal_name(*(const int *)f));
-	case K_EXIT_CODES:
-		bits = f;
-		for (code = 0; code < 256; code++) {
-			if (!((bits[code / 8] >> (code % 8)) & 1))
-				continue;
-			t = xprintf("%s%s%d", s ? s : "", s ? ", " : "", code);
-			free(s);
-			s = t;
-		}
-		return s;
-	case K_MODE:
-		return xprintf("%04o", (unsigned)a->listen_mode);
-	case K_LISTEN:
-	case K_LIST:
-		return join(*(char **const *)f);
-	case K_CHOICE:
-		s = xstrdup(k->what);
-		for (t = s, code = *(const int *)f; code > 0 && *t != '\0';
-		    code--)
-			t += strcspn(t, " ") + 1;
-		t[strcspn(t, " ")] = '\0';
-		t = xstrdup(t);
-		free(s);
-		return t;
-	}
-	return NULL;
+	return key_ops[k->type].text(k, a);
 }
 
 /* Whether a and b hold the same value of every key but except. */
