@@ -38,7 +38,7 @@ DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)
-CLIENT	 = src/pmctl.c src/pmctl-monit.c src/pmctl-eco.c src/pmctl-import.c src/pmctl-pm2.c src/pmctl-view.c $(CMDS) $(COMMON)
+CLIENT	 = src/pmctl.c src/pmctl-monit.c src/pmctl-eco.c src/pmctl-import.c src/pmctl-pm2.c src/pmctl-view.c src/pmctl-start.c $(CMDS) $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse ini config keys supervise cron
 

@@ -28,6 +28,7 @@ void	 pmctl_add_environ(cJSON *);
 const char *pmctl_pm2_name(const char *, int *);
 const char *pmctl_pm2_advice(const char *);
 struct cmd_entry;
+void	 pmctl_build_start(const struct cmd_entry *, cJSON *, int, char **);
 void	 pmctl_build_target_env(const struct cmd_entry *, cJSON *, int,
 	    char **);
 int	 pmctl_list_header(char *, size_t, cJSON *);
