@@ -668,7 +668,7 @@ struct app {
 	struct worker		**workers;
 	unsigned		 nworkers;
 	char			**learned;	/* listen_share: what workers bound */
-	int			*listen_fds;	/* bound from app_urls() (shared) */
+	int			*listen_fds;	/* bound from listen_urls() (shared) */
 	size_t			 nlisten;	/* > 0: bound (shared or slots) */
 	int			**slot_fds;	/* balanced: each instance's */
 	unsigned char		*slot_out;	/* SLOT_IN, _OUT, _KEPT */
@@ -705,13 +705,6 @@ struct app *app_create(struct app_config *, char **, int, const char *);
 struct app *app_restore(struct app_config *, char **, int, const char *,
 	    unsigned, const char *, const unsigned *);
 void	 app_apply(struct app *, enum wevent, int);
-int	 app_listen(struct app *);
-int	 app_listen_slot(struct app *, unsigned);
-const int *app_sockets(const struct app *, unsigned);
-char *const *app_urls(const struct app *);
-int	 app_shares_binds(const struct app *);
-int	 app_learn(struct app *, const char *, unsigned, char **);
-unsigned app_learned_fds(const struct app *, size_t);
 void	 app_create_fitting(struct app_config *, const char *);
 void	 app_scale(struct app *, unsigned);
 void	 app_delete(struct app *);
@@ -719,7 +712,6 @@ void	 app_settle_all(void);
 int	 app_all_stopped(void);
 int	 app_all_failed(void);
 int	 app_settled(const struct target *, int);
-struct policy app_policy(const struct worker *);
 /* A walk over every app's workers, a batch at a time (app_walk). */
 struct rows_at {
 	uint64_t	 serial;	/* the app it is in (app->serial) */
@@ -729,8 +721,17 @@ struct rows_at {
 int	 app_walk(struct rows_at *, unsigned, void (*)(struct worker *, void *),
 	    void *);
 
-
-char	*app_log_path(const struct app *, unsigned, int);
+/* listen.c, second half: an app's sockets, shared or one set an instance. */
+int	 listen_app(struct app *);
+int	 listen_slot(struct app *, unsigned);
+const int *listen_sockets(const struct app *, unsigned);
+char *const *listen_urls(const struct app *);
+int	 listen_shares_binds(const struct app *);
+int	 listen_learn(struct app *, const char *, unsigned, char **);
+unsigned listen_learned_fds(const struct app *, size_t);
+void	 listen_close_slots(struct app *, unsigned);
+void	 listen_app_close(struct app *);
+void	 listen_settle(struct app *);
 
 /* target.c: what a command acts on. */
 int	 target_parse(const char *, struct target *, char **);

@@ -126,7 +126,7 @@ budget_get(struct budget *b)
 	b->used = b->workers = 0;
 	TAILQ_FOREACH(a, &apps, entry) {
 		b->used += budget_app_fds(a->cfg, a->nworkers) +
-		    app_learned_fds(a, argv_count(a->learned));
+		    listen_learned_fds(a, argv_count(a->learned));
 		b->workers += a->nworkers;
 		if (a->roll != NULL)	/* the new worker beside the old */
 			b->used += budget_worker_fds(a->cfg, NULL, 0);

@@ -224,20 +224,13 @@ print_stop(cJSON *conf)
 	printf("then SIGKILL after %s (%s)\n", tmo, whose);
 }
 
+/* One instances line: the count running, and the config's if other. */
 static void
-print_show(cJSON *reply, cJSON *req, FILE *in)
+print_instances(cJSON *app)
 {
-	cJSON	*app = cJSON_GetObjectItemCaseSensitive(reply, "app");
-	cJSON		*w, *env, *line, *tail, *v, *m;
 	const char	*conf;
-	char		 up[16], mem[16];
+	char		 up[16];
 
-	(void)req; (void)in;
-	printf("%-29s %s\n", "app", str(app, "name"));
-	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
-	    str(app, "status"), color ? "\033[0m" : "");
-	printf("%-29s %s\n", "source", str(app, "source"));
-	/* One instances line: the count running, and the config's if other. */
 	snprintf(up, sizeof up, "%.0f", num(app, "instances"));
 	conf = json_string(cJSON_GetObjectItemCaseSensitive(app, "config"),
 	    "instances");
@@ -248,6 +241,36 @@ print_show(cJSON *reply, cJSON *req, FILE *in)
 	else if (conf != NULL && strcmp(conf, up) != 0)
 		printf(" (the config says %s)", conf);
 	printf("\n");
+}
+
+static void
+print_log_files(cJSON *app)
+{
+	cJSON	*line;
+
+	cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(app,
+	    "log_files")) {
+		printf("%-29s %s", "log file", str(line, "file"));
+		if (num(line, "dropped_lines") > 0)
+			printf(" (%.0f lines dropped%s%s)",
+			    num(line, "dropped_lines"),
+			    json_string(line, "error") ? ": " : "",
+			    json_string(line, "error") ? str(line, "error") : "");
+		printf("\n");
+	}
+}
+
+/* The app's own lines: status, source, every key, sockets, logs, env. */
+static void
+print_app(cJSON *app)
+{
+	cJSON	*v;
+
+	printf("%-29s %s\n", "app", str(app, "name"));
+	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
+	    str(app, "status"), color ? "\033[0m" : "");
+	printf("%-29s %s\n", "source", str(app, "source"));
+	print_instances(app);
 	if (json_string(app, "env_profile") != NULL)
 		printf("%-29s %s\n", "env_profile", str(app, "env_profile"));
 	/* Every key, as pmd.conf(5) writes it; "-" where it is not set. */
@@ -268,71 +291,83 @@ print_show(cJSON *reply, cJSON *req, FILE *in)
 		printf("%-29s %s\n", "last reload error",
 		    str(app, "last_reload_error"));
 	print_watch(cJSON_GetObjectItemCaseSensitive(app, "watch"));
-	cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(app,
-	    "log_files")) {
-		printf("%-29s %s", "log file", str(line, "file"));
-		if (num(line, "dropped_lines") > 0)
-			printf(" (%.0f lines dropped%s%s)",
-			    num(line, "dropped_lines"),
-			    json_string(line, "error") ? ": " : "",
-			    json_string(line, "error") ? str(line, "error") : "");
-		printf("\n");
+	print_log_files(app);
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(app, "env"))
+		printf("%-29s %s=%s\n", "env", v->string,
+		    cJSON_IsString(v) ? v->valuestring : "");
+}
+
+/* A worker's lines that are there only when they say something. */
+static void
+print_worker_notes(cJSON *w)
+{
+	cJSON	*m, *v, *line, *tail;
+	int	 n, k = 0;
+
+	if (json_string(w, "reason"))
+		printf("  reason: %s\n", str(w, "reason"));
+	if (json_string(w, "last_exit") && json_string(w, "last_exit_reason"))
+		printf("  last exit: %s (%s)\n", str(w, "last_exit"),
+		    str(w, "last_exit_reason"));
+	else if (json_string(w, "last_exit"))
+		printf("  last exit: %s\n", str(w, "last_exit"));
+	if ((m = cJSON_GetObjectItemCaseSensitive(w, "metrics")) != NULL) {
+		printf("  metrics:");
+		cJSON_ArrayForEach(v, m)
+			printf(" %s=%g", v->string, v->valuedouble);
+		putchar('\n');
 	}
-	env = cJSON_GetObjectItemCaseSensitive(app, "env");
-	cJSON_ArrayForEach(line, env)
-		printf("%-29s %s=%s\n", "env", line->string,
-		    cJSON_IsString(line) ? line->valuestring : "");
-	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(app,
-	    "workers")) {
-		fmt_duration(up, sizeof up, num(w, "uptime_ms"));
-		fmt_bytes(mem, sizeof mem, num(w, "memory"));
-		printf("\ninstance %.0f: %s%s%s", num(w, "instance"),
-		    paint(str(w, "status")), str(w, "status"),
-		    color ? "\033[0m" : "");
-		if (num(w, "pid") > 0)
-			printf(", pid %.0f, up %s, cpu %.1f%%, mem %s",
-			    num(w, "pid"), up, num(w, "cpu"), mem);
-		printf("\n  restarts %.0f (unstable in a row: %.0f), worker "
-		    "id %.0f\n", num(w, "restarts"),
-		    num(w, "unstable_restarts"), num(w, "worker_id"));
-		if (json_string(w, "reason"))
-			printf("  reason: %s\n", str(w, "reason"));
-		if (json_string(w, "last_exit") &&
-		    json_string(w, "last_exit_reason"))
-			printf("  last exit: %s (%s)\n", str(w, "last_exit"),
-			    str(w, "last_exit_reason"));
-		else if (json_string(w, "last_exit"))
-			printf("  last exit: %s\n", str(w, "last_exit"));
-		if ((m = cJSON_GetObjectItemCaseSensitive(w, "metrics")) != NULL) {
-			printf("  metrics:");
-			cJSON_ArrayForEach(v, m)
-				printf(" %s=%g", v->string, v->valuedouble);
-			putchar('\n');
-		}
-		if (num(w, "messages_dropped_bad") > 0 ||
-		    num(w, "messages_dropped_unsent") > 0)
-			printf("  messages dropped: %.0f not JSON or too long, "
-			    "%.0f not taken\n", num(w, "messages_dropped_bad"),
-			    num(w, "messages_dropped_unsent"));
-		if (json_string(w, "exec_error"))
-			printf("  start failed: %s\n", str(w, "exec_error"));
-		if (json_string(w, "status_text"))
-			printf("  status: %s\n", str(w, "status_text"));
-		if (json_string(w, "waiting_for"))
-			printf("  waiting for: %s\n", str(w, "waiting_for"));
-		if (cJSON_GetObjectItemCaseSensitive(w, "restart_in_ms"))
-			printf("  restarting in %.0f ms\n",
-			    num(w, "restart_in_ms"));
-		tail = cJSON_GetObjectItemCaseSensitive(w, "stderr_tail");
-		if (cJSON_GetArraySize(tail) > 0) {
-			int n = cJSON_GetArraySize(tail), k = 0;
-			printf("  last lines of stderr:\n");
-			cJSON_ArrayForEach(line, tail) {
-				if (k++ >= n - 10)
-					printf("    | %s\n", line->valuestring);
-			}
+	if (num(w, "messages_dropped_bad") > 0 ||
+	    num(w, "messages_dropped_unsent") > 0)
+		printf("  messages dropped: %.0f not JSON or too long, %.0f not "
+		    "taken\n", num(w, "messages_dropped_bad"),
+		    num(w, "messages_dropped_unsent"));
+	if (json_string(w, "exec_error"))
+		printf("  start failed: %s\n", str(w, "exec_error"));
+	if (json_string(w, "status_text"))
+		printf("  status: %s\n", str(w, "status_text"));
+	if (json_string(w, "waiting_for"))
+		printf("  waiting for: %s\n", str(w, "waiting_for"));
+	if (cJSON_GetObjectItemCaseSensitive(w, "restart_in_ms"))
+		printf("  restarting in %.0f ms\n", num(w, "restart_in_ms"));
+	tail = cJSON_GetObjectItemCaseSensitive(w, "stderr_tail");
+	if ((n = cJSON_GetArraySize(tail)) > 0) {
+		printf("  last lines of stderr:\n");
+		cJSON_ArrayForEach(line, tail) {
+			if (k++ >= n - 10)
+				printf("    | %s\n", line->valuestring);
 		}
 	}
+}
+
+static void
+print_worker(cJSON *w)
+{
+	char	up[16], mem[16];
+
+	fmt_duration(up, sizeof up, num(w, "uptime_ms"));
+	fmt_bytes(mem, sizeof mem, num(w, "memory"));
+	printf("\ninstance %.0f: %s%s%s", num(w, "instance"),
+	    paint(str(w, "status")), str(w, "status"), color ? "\033[0m" : "");
+	if (num(w, "pid") > 0)
+		printf(", pid %.0f, up %s, cpu %.1f%%, mem %s", num(w, "pid"), up,
+		    num(w, "cpu"), mem);
+	printf("\n  restarts %.0f (unstable in a row: %.0f), worker id %.0f\n",
+	    num(w, "restarts"), num(w, "unstable_restarts"),
+	    num(w, "worker_id"));
+	print_worker_notes(w);
+}
+
+static void
+print_show(cJSON *reply, cJSON *req, FILE *in)
+{
+	cJSON	*app = cJSON_GetObjectItemCaseSensitive(reply, "app"), *w;
+
+	(void)req;
+	(void)in;
+	print_app(app);
+	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(app, "workers"))
+		print_worker(w);
 }
 #endif /* PMCTL */
 

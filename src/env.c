@@ -58,7 +58,7 @@ env_preload(const struct app *a, struct worker *w, char ***envp, size_t *n)
 		return;
 	env_set(envp, n, "PMD_LISTEN", listen);
 	env_set(envp, n, "PMD_LISTEN_SOCKET", sock);
-	if (app_shares_binds(a))
+	if (listen_shares_binds(a))
 		env_set(envp, n, "PMD_LISTEN_SHARE", "1");
 	free(listen);
 	for (i = 0; i < *n; i++) {

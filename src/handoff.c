@@ -23,7 +23,7 @@
  * name "pmd-bind/PID/N URL"), which pmd reads with getpeername(): the
  * request is there when the connection is, so nothing is read and
  * nothing waits here either. pmd binds the address for the app (as the
- * worker's user: app_learn), or finds the socket it holds, and answers
+ * worker's user: listen_learn), or finds the socket it holds, and answers
  * "pmd N I" with the app's N sockets, the one asked for at index I; or
  * "err ERRNO" when the bind fails, which the worker's bind() returns.
  */
@@ -72,7 +72,7 @@ handoff_worker(pid_t pid)
 	if (pgid == -1 && sid == -1)
 		return NULL;
 	TAILQ_FOREACH(a, &apps, entry) {
-		if (a->nlisten == 0 && !app_shares_binds(a))
+		if (a->nlisten == 0 && !listen_shares_binds(a))
 			continue;
 		for (i = 0; i <= a->nworkers; i++) {
 			w = i < a->nworkers ? a->workers[i] : rolling_fresh(a);
@@ -117,7 +117,7 @@ handoff_send(int s, struct worker *w, int index)
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-	memcpy(CMSG_DATA(cm), app_sockets(a, w->instance), n * sizeof(int));
+	memcpy(CMSG_DATA(cm), listen_sockets(a, w->instance), n * sizeof(int));
 	if (sendmsg(s, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
 		log_warn("%s:%u: cannot hand the listening sockets over: %s",
 		    a->name, w->instance, strerror(errno));
@@ -130,7 +130,7 @@ uid_runs_listen_app(uid_t uid)
 	struct app	*a;
 
 	TAILQ_FOREACH(a, &apps, entry) {
-		if ((a->nlisten > 0 || app_shares_binds(a)) &&
+		if ((a->nlisten > 0 || listen_shares_binds(a)) &&
 		    (a->cfg->user != NULL ? a->cfg->uid : geteuid()) == uid)
 			return 1;
 	}
@@ -172,7 +172,7 @@ share_serve(int s, struct worker *w, const char *url, pid_t pid)
 	char		*cause = NULL, line[32];
 	int		 i;
 
-	if (!app_shares_binds(a))
+	if (!listen_shares_binds(a))
 		return;		/* closed: its own bind, as without pmd */
 	if (url_check(url, &cause) == -1) {
 		log_warn("%s:%u: pid %ld asked for %s", a->name, w->instance,
@@ -180,7 +180,7 @@ share_serve(int s, struct worker *w, const char *url, pid_t pid)
 		free(cause);
 		return;
 	}
-	if ((i = app_learn(a, url, w->instance, &cause)) == -1) {
+	if ((i = listen_learn(a, url, w->instance, &cause)) == -1) {
 		snprintf(line, sizeof line, "err %d\n", errno ? errno :
 		    EADDRINUSE);
 		log_warn("%s:%u: pid %ld binds %s: %s", a->name, w->instance,
@@ -389,11 +389,11 @@ int
 handoff_vars(const struct app *a, unsigned instance, const char **lib,
     char **listen, const char **sock, const char **js)
 {
-	const int	*fds = app_sockets(a, instance);
+	const int	*fds = listen_sockets(a, instance);
 	char	*e, *t;
 	size_t	 i;
 
-	if ((a->nlisten == 0 && !app_shares_binds(a)) ||
+	if ((a->nlisten == 0 && !listen_shares_binds(a)) ||
 	    !a->cfg->listen_preload)
 		return -1;
 	if ((*lib = handoff_library()) == NULL ||

@@ -184,38 +184,35 @@ env_add(char ***envp, size_t *n, const char *key, const char *value)
 	env_put(envp, n, xprintf("%s=%s", key, value));
 }
 
-static void
-hook_run(const char *key, const char *text, const struct app *a,
-    const struct worker *w, const struct event *e)
+/* Too many hooks run already: skipped, said at most every SKIP_WARN. */
+static int
+hook_too_many(const char *key, const struct app *a)
 {
-	const struct app_config	*cfg = a != NULL ? a->cfg : NULL;
-	struct hook_run		*h;
-	struct spawn		 sp;
-	char			**argv, **envp = NULL, *cause, *exec_error = NULL;
-	char			 buf[32];
-	size_t			 n = 0, i;
-	int			 p[2], pidfd = -1;
-	pid_t			 pid;
+	static double	warned = -SKIP_WARN;
 
-	if (nruns >= HOOKS_MAX) {
-		static double	warned = -SKIP_WARN;
+	if (nruns < HOOKS_MAX)
+		return 0;
+	hooks_skipped++;
+	if (mono_now() - warned >= SKIP_WARN) {
+		log_warn("%s of %s: skipped: %d hooks run already (%lu skipped "
+		    "so far; said at most every %.0fs)", key, a != NULL ?
+		    a->name : "pmd", HOOKS_MAX, hooks_skipped, SKIP_WARN);
+		warned = mono_now();
+	}
+	return 1;
+}
 
-		hooks_skipped++;
-		if (mono_now() - warned >= SKIP_WARN) {
-			log_warn("%s of %s: skipped: %d hooks run already (%lu "
-			    "skipped so far; said at most every %.0fs)", key,
-			    a != NULL ? a->name : "pmd", HOOKS_MAX, hooks_skipped,
-			    SKIP_WARN);
-			warned = mono_now();
-		}
-		return;
-	}
-	if (split_command(text, &argv, &cause) == -1) {
-		log_warn("%s: %s", key, cause);
-		free(cause);
-		return;
-	}
-	argv = runner_argv(argv);
+/*
+ * A hook's environment: pmd's own (less what is pmd's, for its workers),
+ * and the event: PMD_EVENT, PMD_REASON, PMD_APP, and for a worker its
+ * instance, pid and how it exited.
+ */
+static char **
+hook_env(const struct app *a, const struct worker *w, const struct event *e)
+{
+	char	**envp = NULL, buf[32];
+	size_t	  n = 0, i;
+
 	for (i = 0; environ[i] != NULL; i++) {
 		if (strncmp(environ[i], "PMD_", 4) != 0 &&
 		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 &&
@@ -226,36 +223,91 @@ hook_run(const char *key, const char *text, const struct app *a,
 	env_add(&envp, &n, "PMD_REASON", e->text);
 	if (a != NULL)
 		env_add(&envp, &n, "PMD_APP", a->name);
-	if (w != NULL) {
-		snprintf(buf, sizeof buf, "%u", w->instance);
-		env_add(&envp, &n, "PMD_INSTANCE", buf);
-		snprintf(buf, sizeof buf, "%ld", e->pid);
-		env_add(&envp, &n, "PMD_PID", buf);
-		if (w->have_status && WIFEXITED(w->last_status)) {
-			snprintf(buf, sizeof buf, "%d",
-			    WEXITSTATUS(w->last_status));
-			env_add(&envp, &n, "PMD_EXIT_CODE", buf);
-		} else if (w->have_status && WIFSIGNALED(w->last_status))
-			env_add(&envp, &n, "PMD_EXIT_SIGNAL",
-			    signal_name(WTERMSIG(w->last_status)));
+	if (w == NULL)
+		return envp;
+	snprintf(buf, sizeof buf, "%u", w->instance);
+	env_add(&envp, &n, "PMD_INSTANCE", buf);
+	snprintf(buf, sizeof buf, "%ld", e->pid);
+	env_add(&envp, &n, "PMD_PID", buf);
+	if (w->have_status && WIFEXITED(w->last_status)) {
+		snprintf(buf, sizeof buf, "%d", WEXITSTATUS(w->last_status));
+		env_add(&envp, &n, "PMD_EXIT_CODE", buf);
+	} else if (w->have_status && WIFSIGNALED(w->last_status))
+		env_add(&envp, &n, "PMD_EXIT_SIGNAL",
+		    signal_name(WTERMSIG(w->last_status)));
+	return envp;
+}
+
+/* A hook runs as the app's user, in its cwd; its output into out. */
+static void
+hook_spawn_fill(struct spawn *sp, const struct app_config *cfg, char **argv,
+    char **envp, int out)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->argv = argv;
+	sp->envp = envp;
+	sp->cwd = cfg != NULL ? cfg->cwd : "/";
+	sp->set_ids = cfg != NULL && (cfg->user != NULL || cfg->group != NULL) &&
+	    geteuid() == 0;
+	sp->uid = cfg != NULL && cfg->user != NULL ? cfg->uid : geteuid();
+	sp->gid = cfg != NULL && cfg->gid != (gid_t)-1 ? cfg->gid : getegid();
+	sp->user = cfg != NULL && cfg->user != NULL ? cfg->user : "root";
+	sp->out_fd = out;
+	sp->err_fd = out;
+}
+
+/* The hook runs (pid, pidfd; its output on fd out): watched and timed. */
+static void
+hook_began(const char *key, const struct app *a, const struct worker *w,
+    pid_t pid, int pidfd, int out, char *exec_error)
+{
+	struct hook_run	*h = xcalloc(1, sizeof *h);
+
+	if (w != NULL)
+		h->what = xprintf("%s of %s:%u", key, a->name, w->instance);
+	else
+		h->what = xprintf("%s of %s", key, a != NULL ? a->name : "pmd");
+	h->pid = pid;
+	if (exec_error != NULL) {
+		log_warn("%s: cannot run: %s", h->what, exec_error);
+		free(exec_error);
 	}
+	fd_nonblock(out);
+	ev_io_init(&h->out_w, hook_out_cb, out, EV_READ);
+	ev_io_start(pmd_loop, &h->out_w);
+	child_watch(&h->child, pid, pidfd, hook_child_cb);	/* cannot fail */
+	ev_timer_init(&h->timer_w, hook_timer_cb, (config != NULL &&
+	    config->hook_timeout_ms > 0 ? config->hook_timeout_ms :
+	    HOOK_TIMEOUT) / 1000.0, 0);
+	ev_timer_start(pmd_loop, &h->timer_w);
+	LIST_INSERT_HEAD(&runs, h, entry);
+	nruns++;
+}
+
+static void
+hook_run(const char *key, const char *text, const struct app *a,
+    const struct worker *w, const struct event *e)
+{
+	struct spawn	 sp;
+	char		**argv, **envp, *cause, *exec_error = NULL;
+	int		  p[2], pidfd = -1;
+	pid_t		  pid;
+
+	if (hook_too_many(key, a))
+		return;
+	if (split_command(text, &argv, &cause) == -1) {
+		log_warn("%s: %s", key, cause);
+		free(cause);
+		return;
+	}
+	argv = runner_argv(argv);
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		log_warn("%s: pipe: %s", key, strerror(errno));
 		argv_free(argv);
-		argv_free(envp);
 		return;
 	}
-	memset(&sp, 0, sizeof sp);
-	sp.argv = argv;
-	sp.envp = envp;
-	sp.cwd = cfg != NULL ? cfg->cwd : "/";
-	sp.set_ids = cfg != NULL && (cfg->user != NULL || cfg->group != NULL) &&
-	    geteuid() == 0;
-	sp.uid = cfg != NULL && cfg->user != NULL ? cfg->uid : geteuid();
-	sp.gid = cfg != NULL && cfg->gid != (gid_t)-1 ? cfg->gid : getegid();
-	sp.user = cfg != NULL && cfg->user != NULL ? cfg->user : "root";
-	sp.out_fd = p[1];
-	sp.err_fd = p[1];
+	envp = hook_env(a, w, e);
+	hook_spawn_fill(&sp, a != NULL ? a->cfg : NULL, argv, envp, p[1]);
 	pid = proc_spawn(&sp, &pidfd, &exec_error, &cause);
 	close(p[1]);
 	argv_free(argv);
@@ -266,26 +318,7 @@ hook_run(const char *key, const char *text, const struct app *a,
 		close(p[0]);
 		return;
 	}
-	h = xcalloc(1, sizeof *h);
-	if (w != NULL)
-		h->what = xprintf("%s of %s:%u", key, a->name, w->instance);
-	else
-		h->what = xprintf("%s of %s", key, a != NULL ? a->name : "pmd");
-	h->pid = pid;
-	if (exec_error != NULL) {
-		log_warn("%s: cannot run: %s", h->what, exec_error);
-		free(exec_error);
-	}
-	fd_nonblock(p[0]);
-	ev_io_init(&h->out_w, hook_out_cb, p[0], EV_READ);
-	ev_io_start(pmd_loop, &h->out_w);
-	child_watch(&h->child, pid, pidfd, hook_child_cb);	/* cannot fail */
-	ev_timer_init(&h->timer_w, hook_timer_cb, (config != NULL &&
-	    config->hook_timeout_ms > 0 ? config->hook_timeout_ms :
-	    HOOK_TIMEOUT) / 1000.0, 0);
-	ev_timer_start(pmd_loop, &h->timer_w);
-	LIST_INSERT_HEAD(&runs, h, entry);
-	nruns++;
+	hook_began(key, a, w, pid, pidfd, p[0], exec_error);
 }
 
 /*

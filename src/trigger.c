@@ -86,12 +86,12 @@ memory_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		    w->sm.state != W_ONLINE ||
 		    proc_stat(w->pid, &ps) == -1 || ps.rss <= a->cfg->max_memory)
 			continue;
-		if (app_urls(a) != NULL && a->roll != NULL)
+		if (listen_urls(a) != NULL && a->roll != NULL)
 			return;		/* one at a time; the next check */
 		log_warn("%s:%u: pid %ld uses %.1fM, over max_memory_restart "
 		    "(%.1fM): replacing it", a->name, i, (long)w->pid,
 		    ps.rss / 1048576.0, a->cfg->max_memory / 1048576.0);
-		if (app_urls(a) == NULL) {
+		if (listen_urls(a) == NULL) {
 			worker_event(w, E_RESTART);
 			continue;
 		}

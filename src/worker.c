@@ -128,6 +128,61 @@ worker_ready(struct worker *w)
 }
 
 /*
+ * The restart policy of w: its app's, but a reload's new worker is not
+ * restarted (its exit fails the reload).
+ */
+static struct policy
+worker_policy(const struct worker *w)
+{
+	const struct app	*a = w->app;
+	struct policy		 p;
+
+	p.autorestart = a->cfg->autorestart;
+	p.min_uptime = a->cfg->min_uptime;
+	p.max_restarts = a->cfg->max_restarts;
+	p.restart_delay = a->cfg->restart_delay;
+	p.exp_backoff = a->cfg->exp_backoff;
+	p.stop_exit_codes = a->cfg->stop_exit_codes;
+	p.timeout_online = w->await_listen || (a->cfg->wait_ready &&
+	    a->cfg->not_ready == NOT_READY_ONLINE);
+	if (w->trial != NULL)
+		p.autorestart = 0;
+	return p;
+}
+
+/*
+ * Where instance's stream goes: LOG_DIR/NAME.out.log, or NAME-N.out.log
+ * with merge_logs off; out_file and err_file replace the default, with -N
+ * before their extension when each instance has its own.
+ */
+static char *
+log_path(const struct app *a, unsigned instance, int stream)
+{
+	const char	*file = stream == LOG_ERR ? a->cfg->err_file :
+			    a->cfg->out_file;
+	const char	*what = stream == LOG_ERR ? "err" : "out";
+	const char	*dot, *slash;
+
+	/* Container mode: pmd's stdout or stderr, a prefix per worker. */
+	if (daemon_container)
+		return xprintf("%s:%s:%u", stream == LOG_ERR ? "stderr" :
+		    "stdout", a->name, instance);
+	if (file == NULL) {
+		if (a->cfg->merge_logs)
+			return xprintf("%s/%s.%s.log", log_dir, a->name, what);
+		return xprintf("%s/%s-%u.%s.log", log_dir, a->name, instance,
+		    what);
+	}
+	if (a->cfg->merge_logs || strcmp(file, "/dev/null") == 0)
+		return xstrdup(file);
+	dot = strrchr(file, '.');
+	slash = strrchr(file, '/');
+	if (dot == NULL || (slash != NULL && dot < slash))
+		return xprintf("%s-%u", file, instance);
+	return xprintf("%.*s-%u%s", (int)(dot - file), file, instance, dot);
+}
+
+/*
  * A slot for instance of app, with the id pm_id (a reload's new worker
  * takes its slot's; a resurrect gives the saved one), or a new id if 0.
  */
@@ -144,7 +199,7 @@ worker_new(struct app *app, unsigned instance, unsigned pm_id)
 	if (w->pm_id > pm_last_id)
 		pm_last_id = w->pm_id;
 	for (s = LOG_OUT; s <= LOG_ERR; s++) {
-		path = app_log_path(app, instance, s);
+		path = log_path(app, instance, s);
 		*(s == LOG_OUT ? &w->outf : &w->errf) = logfile_open(path,
 		    app->name, app->cfg->merge_logs ? -1 : (int)instance, s,
 		    app->cfg);
@@ -235,18 +290,11 @@ dev_null(void)
 	return fd;
 }
 
+/* A new run of w: what the last one left is cleared. */
 static void
-worker_spawn(struct worker *w)
+worker_fresh(struct worker *w)
 {
-	struct app		*a = w->app;
-	struct app_config	*cfg = a->cfg;
-	struct spawn		 sp;
-	char			**envp, *cause, *notify = NULL;
-	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int			*fds = NULL, ipc = -1, pidfd = -1;
-	pid_t			 pid = -1;
-	int			 e = 0;
-	size_t			 i;
+	size_t	i;
 
 	w->id = ++worker_last_id;
 	free(w->exec_error);
@@ -260,6 +308,118 @@ worker_spawn(struct worker *w)
 	for (i = 0; i < w->nmetrics; i++)
 		free(w->metrics[i].name);
 	w->nmetrics = 0;
+}
+
+/*
+ * What proc_spawn needs for w: its command, environment, ids, cwd, the
+ * app's sockets and the message channel (ipc, or -1) as fds 3.., and
+ * where its output goes. The caller frees *envp and *fdsp.
+ */
+static void
+spawn_fill(struct worker *w, struct spawn *sp, const char *notify, int ipc,
+    int out, int err, char ***envp, int **fdsp)
+{
+	struct app		*a = w->app;
+	struct app_config	*cfg = a->cfg;
+	int			*fds;
+
+	memset(sp, 0, sizeof *sp);
+	/* The message channel goes after the sockets: fd 3 + nlisten. */
+	sp->envp = *envp = env_worker(a, w, notify, ipc != -1 ?
+	    3 + (int)a->nlisten : -1, sp->pid_slot);
+	fds = *fdsp = xcalloc(a->nlisten + 1, sizeof *fds);
+	if (a->nlisten > 0)
+		memcpy(fds, listen_sockets(a, w->instance),
+		    a->nlisten * sizeof *fds);
+	sp->nlisten = a->nlisten;
+	if (ipc != -1)
+		fds[sp->nlisten++] = ipc;
+	sp->listen_fds = fds;
+	sp->argv = cfg->argv;
+	sp->nofile = &worker_nofile;
+	sp->cwd = cfg->cwd;
+	sp->set_ids = (cfg->user != NULL || cfg->group != NULL) &&
+	    geteuid() == 0;
+	sp->uid = cfg->user != NULL ? cfg->uid : geteuid();
+	sp->gid = cfg->gid != (gid_t)-1 ? cfg->gid : getegid();
+	sp->user = cfg->user != NULL ? cfg->user : "root";
+	sp->out_fd = out != -1 ? out : dev_null();
+	sp->err_fd = err != -1 ? err : dev_null();
+}
+
+/* w's process runs (pid, pidfd): watched, its output read, and timed. */
+static void
+spawn_began(struct worker *w, pid_t pid, int pidfd, int out, int err)
+{
+	struct app_config	*cfg = w->app->cfg;
+
+	w->pid = pid;
+	w->tracked = track_add(pid);
+	child_watch(&w->child, pid, pidfd, child_cb);	/* cannot fail */
+	if (out != -1)
+		logpipe_new(fd_high(out), w->outf, w->instance, NULL, &w->out);
+	if (err != -1)
+		logpipe_new(fd_high(err), w->errf, w->instance, &w->tail,
+		    &w->err);
+	if (w->exec_error != NULL) {
+		/* Its exit, coming next, carries this into the restart policy. */
+		log_warn("%s:%u: cannot start: %s", w->app->name, w->instance,
+		    w->exec_error);
+		return;
+	}
+	log_info("%s:%u: started pid %ld (worker %u)", w->app->name,
+	    w->instance, (long)pid, w->id);
+	event_emit(w->app, w, "started", NULL, "worker %u", w->id);
+	notify_watchdog(w);
+	/* The program runs: proc_spawn returns after its exec. */
+	if (cfg->wait_ready)
+		arm(w, cfg->listen_timeout);
+	else if (w->await_listen && cfg->min_uptime > 0)
+		arm(w, cfg->min_uptime);
+	else {
+		w->await_listen = 0;
+		worker_step(w, E_READY, 0, 0);
+	}
+}
+
+/*
+ * w could not start (errno e, cause): reported as an exit from the next
+ * loop iteration, as a real child would, so the restart policy applies
+ * and nothing recurses here; for want of resources, as E_NOSPAWN.
+ */
+static void
+spawn_failed(struct worker *w, int e, char *cause)
+{
+	notify_close(w);
+	ipc_close(w);
+	log_warn("%s:%u: cannot start: %s", w->app->name, w->instance, cause);
+	w->exec_error = cause;
+	w->no_spawn = e == EMFILE || e == ENFILE || e == EAGAIN ||
+	    e == ENOMEM || e == ENOBUFS;
+	w->pid = 0;
+	child_unmade(&w->child, 127 << 8, child_cb);
+}
+
+static void
+close_pipe(int p[2])
+{
+	if (p[0] != -1) {
+		close(p[0]);
+		close(p[1]);
+	}
+}
+
+static void
+worker_spawn(struct worker *w)
+{
+	struct app_config	*cfg = w->app->cfg;
+	struct spawn		 sp;
+	char			*cause, *notify = NULL, **envp;
+	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int			 ipc = -1, pidfd = -1, e, *fds;
+	pid_t			 pid;
+
+	worker_fresh(w);
 	/* A stream for /dev/null goes there: no pipe, no fd of ours. */
 	if ((!logfile_discards(w->outf) && pipe2(out, O_CLOEXEC) == -1) ||
 	    (!logfile_discards(w->errf) && pipe2(err, O_CLOEXEC) == -1)) {
@@ -272,32 +432,10 @@ worker_spawn(struct worker *w)
 		e = errno;
 		goto failed;
 	}
-	/* The message channel goes after the sockets: fd 3 + nlisten. */
 	if (cfg->ipc)
 		ipc = ipc_open(w);
-	memset(&sp, 0, sizeof sp);
-	envp = env_worker(a, w, notify, ipc != -1 ? 3 + (int)a->nlisten : -1,
-	    sp.pid_slot);
+	spawn_fill(w, &sp, notify, ipc, out[1], err[1], &envp, &fds);
 	free(notify);
-	fds = xcalloc(a->nlisten + 1, sizeof *fds);
-	if (a->nlisten > 0)
-		memcpy(fds, app_sockets(a, w->instance),
-		    a->nlisten * sizeof *fds);
-	sp.nlisten = a->nlisten;
-	if (ipc != -1)
-		fds[sp.nlisten++] = ipc;
-	sp.listen_fds = fds;
-	sp.argv = cfg->argv;
-	sp.nofile = &worker_nofile;
-	sp.envp = envp;
-	sp.cwd = cfg->cwd;
-	sp.set_ids = (cfg->user != NULL || cfg->group != NULL) &&
-	    geteuid() == 0;
-	sp.uid = cfg->user != NULL ? cfg->uid : geteuid();
-	sp.gid = cfg->gid != (gid_t)-1 ? cfg->gid : getegid();
-	sp.user = cfg->user != NULL ? cfg->user : "root";
-	sp.out_fd = out[1] != -1 ? out[1] : dev_null();
-	sp.err_fd = err[1] != -1 ? err[1] : dev_null();
 	pid = proc_spawn(&sp, &pidfd, &w->exec_error, &cause);
 	e = errno;
 	argv_free(envp);
@@ -310,58 +448,13 @@ worker_spawn(struct worker *w)
 		close(out[1]);
 	if (err[1] != -1)
 		close(err[1]);
-	w->pid = pid;
-	w->tracked = track_add(pid);
-	child_watch(&w->child, pid, pidfd, child_cb);	/* cannot fail */
-	if (out[0] != -1)
-		logpipe_new(fd_high(out[0]), w->outf, w->instance, NULL,
-		    &w->out);
-	if (err[0] != -1)
-		logpipe_new(fd_high(err[0]), w->errf, w->instance,
-		    &w->tail, &w->err);
-	if (w->exec_error != NULL) {
-		/* Its exit, coming next, carries this into the restart policy. */
-		log_warn("%s:%u: cannot start: %s", a->name, w->instance,
-		    w->exec_error);
-		return;
-	}
-	log_info("%s:%u: started pid %ld (worker %u)", a->name, w->instance,
-	    (long)pid, w->id);
-	event_emit(a, w, "started", NULL, "worker %u", w->id);
-	notify_watchdog(w);
-	/* The program runs: proc_spawn returns after its exec. */
-	if (cfg->wait_ready)
-		arm(w, cfg->listen_timeout);
-	else if (w->await_listen && cfg->min_uptime > 0)
-		arm(w, cfg->min_uptime);
-	else {
-		w->await_listen = 0;
-		worker_step(w, E_READY, 0, 0);
-	}
+	spawn_began(w, pid, pidfd, out[0], err[0]);
 	return;
 
 failed:
-	notify_close(w);
-	ipc_close(w);
-	log_warn("%s:%u: cannot start: %s", a->name, w->instance, cause);
-	w->exec_error = cause;
-	if (out[0] != -1) {
-		close(out[0]);
-		close(out[1]);
-	}
-	if (err[0] != -1) {
-		close(err[0]);
-		close(err[1]);
-	}
-	/*
-	 * Report it as an exit from the next loop iteration, as a real child
-	 * would, so the restart policy applies and nothing recurses here;
-	 * for want of resources, as E_NOSPAWN.
-	 */
-	w->no_spawn = e == EMFILE || e == ENFILE || e == EAGAIN ||
-	    e == ENOMEM || e == ENOBUFS;
-	w->pid = 0;
-	child_unmade(&w->child, 127 << 8, child_cb);
+	close_pipe(out);
+	close_pipe(err);
+	spawn_failed(w, e, cause);
 }
 
 /*
@@ -391,7 +484,7 @@ timed_online(struct worker *w)
 static void
 worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 {
-	struct policy	p = app_policy(w);
+	struct policy	p = worker_policy(w);
 	enum wstate	before = w->sm.state;
 	int		actions, not_ready = w->sm.state == W_FAILING;
 	unsigned	restarts = w->sm.restarts;
@@ -400,7 +493,7 @@ worker_step(struct worker *w, enum wevent ev, int status, uint64_t uptime)
 	if (ev == E_TIMER && before == W_STARTING && w->sm.state == W_ONLINE)
 		timed_online(w);
 	/* A spawn needs the app's sockets: bound again if they were closed. */
-	if ((actions & A_SPAWN) && app_listen_slot(w->app, w->instance) == -1)
+	if ((actions & A_SPAWN) && listen_slot(w->app, w->instance) == -1)
 		actions = sm_step(&w->sm, E_NOSOCKET, &p, 0, 0);
 	if (actions & A_CANCEL)
 		ev_timer_stop(pmd_loop, &w->timer_w);
