@@ -1,17 +1,8 @@
 /*
- * The control socket: accepts clients, checks them with SO_PEERCRED, reads
- * one JSON request per line, checks its fields against the command's entry,
- * runs it and queues the reply. Nothing here blocks, and no client can cost
+ * A control client, once control-admit.c has let it in: reads one JSON
+ * request per line, checks its fields against the command's entry, runs
+ * it and queues the reply. Nothing here blocks, and no client can cost
  * the others much:
- * - at most max_clients are served; a client past them makes room by
- *   closing the longest-idle connection of the uid that holds the most
- *   (its own uid's when that is the one), so one uid's connections never
- *   lock another's out; with nothing idle to close it is answered ETOOMANY;
- * - one fd is held spare: out of fds, pmd closes it to accept one
- *   connection, serves it if the peer is root or pmd's own uid (else
- *   answers it with an error) and takes the spare again once it can, so the
- *   owner gets through whatever took the fds; accepting pauses meanwhile
- *   instead of spinning;
  * - a client with nothing in flight is closed after client_idle_timeout;
  * - a request is run only once the replies before it have been sent, and
  *   at most REQ_BATCH of one client's requests run per loop iteration, so
@@ -23,7 +14,9 @@
  * the commands that answer with it) is made ROWS_BATCH rows per loop
  * iteration, each batch once the last is sent (client_rows): sampling
  * 10,000 workers in /proc takes about 100 ms, which would otherwise hold up
- * supervision. Replies are valid UTF-8 whatever bytes they echo.
+ * supervision. Replies are valid UTF-8 whatever bytes they echo. A
+ * follower (logs or events --follow) gets lines as they come, and is
+ * dropped when it falls FOLLOW_MAX bytes behind.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,70 +36,21 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "control.h"
 
-#define STALL_SECONDS	10.0
 #define OUT_MAX		(8 * 1024 * 1024)
 #define FOLLOW_MAX	(1024 * 1024)	/* a follower this far behind goes */
-#define FOLLOW_LOGS	1
-#define FOLLOW_EVENTS	2
 #define ROWS_ASKED	1		/* the next reply carries the table */
 #define ROWS_MAKING	2		/* its head is sent, rows follow */
 #define REQ_BATCH	4		/* requests of one client per wake-up */
 #define ROWS_BATCH	256		/* rows of the table per wake-up */
-#define MAX_CLIENTS	256		/* max_clients by default */
-#define IDLE_MS		60000		/* client_idle_timeout by default */
-#define ACCEPT_PAUSE	0.25		/* seconds without accept after EMFILE */
-#define WARN_EVERY	10.0		/* seconds between two fd warnings */
 
-struct client {
-	LIST_ENTRY(client)	 entry;
-	ev_io			 read_w;
-	ev_io			 write_w;
-	ev_timer		 stall_w;
-	ev_timer		 idle_w;	/* nothing in flight for long */
-	ev_timer		 more_w;	/* the next batch of requests */
-	struct ucred		 cred;		/* the peer, from SO_PEERCRED */
-	int			 counted;	/* served: counts to max_clients */
-	int			 spare;		/* on the spare fd's slot */
-
-	char			*in;
-	size_t			 inlen;
-	size_t			 incap;
-	char			*out;		/* replies from outoff to outlen */
-	size_t			 outlen;
-	size_t			 outoff;
-	size_t			 outcap;
-	int			 closing;	/* close once out is flushed */
-
-	client_wait_fn		 wait;
-	void			*wait_arg;	/* the command's, for wait */
-	void			(*wait_free)(void *);
-	double			 since;		/* mono_now() its request began */
-	int			 kill_reply;	/* answer when pmd exits */
-	int			 rows;		/* ROWS_ASKED, ROWS_MAKING */
-	struct rows_at		 rows_at;
-
-	int			 follow;	/* streams: FOLLOW_LOGS, _EVENTS */
-	char			*follow_app;	/* NULL: every app */
-	int			 follow_ns;	/* follow_app names a namespace */
-	int			 follow_mask;
-};
-
-static LIST_HEAD(, client) clients = LIST_HEAD_INITIALIZER(clients);
+struct client_list clients = LIST_HEAD_INITIALIZER(clients);
+unsigned	 nclients;
+struct control_limits control_limits = { MAX_CLIENTS, IDLE_MS };
 static unsigned	 nfollowers;
-static unsigned	 nclients;
-static ev_io	 listen_w;
-static ev_timer	 pause_w;	/* accept again after running out of fds */
-static int	 spare_fd = -1;	/* closed to accept when out of fds */
-static char	*listen_path;
-static gid_t	 listen_gid = (gid_t)-1;
-static struct {
-	unsigned	 max_clients;	/* served at once */
-	uint64_t	 idle_ms;	/* nothing in flight this long: closed */
-} limits = { MAX_CLIENTS, IDLE_MS };
 
 static void	client_process(struct client *);
-static void	spare_take(void);
 
 /* Whether a whole request line waits in c->in. */
 static int
@@ -114,7 +58,6 @@ has_line(const struct client *c)
 {
 	return c->inlen > 0 && memchr(c->in, '\n', c->inlen) != NULL;
 }
-static void	client_idle(struct client *);
 
 /* c waits no more: its wait's argument goes. */
 static void
@@ -127,7 +70,7 @@ wait_end(struct client *c)
 	c->wait_free = NULL;
 }
 
-static void
+void
 client_free(struct client *c)
 {
 	ev_io_stop(pmd_loop, &c->read_w);
@@ -303,7 +246,7 @@ client_rows_more(struct client *c)
 }
 
 /* An error for a request we cannot go on from: reply, then close. */
-static void
+void
 client_refuse(struct client *c, cJSON *reply)
 {
 	c->closing = 1;
@@ -424,11 +367,11 @@ client_process(struct client *c)
 }
 
 /* Nothing in flight: the idle timeout runs. */
-static void
+void
 client_idle(struct client *c)
 {
 	if (c->wait != NULL || c->kill_reply || c->follow || c->closing ||
-	    c->rows || c->outlen != c->outoff || limits.idle_ms == 0)
+	    c->rows || c->outlen != c->outoff || control_limits.idle_ms == 0)
 		return;
 	ev_timer_again(pmd_loop, &c->idle_w);
 }
@@ -502,157 +445,12 @@ idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	client_free(container_of(t, struct client, idle_w));
 }
 
-/* Hold the spare fd again, if it is not held and an fd is free. */
-static void
-spare_take(void)
+/* A client on fd (spare: on the spare fd's slot), not yet reading. */
+struct client *
+client_new(int fd, int spare)
 {
-	if (spare_fd == -1)
-		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-}
+	struct client	*c = xcalloc(1, sizeof *c);
 
-static void
-pause_cb(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	(void)t; (void)revents;
-	spare_take();
-	ev_io_start(loop, &listen_w);
-}
-
-/* Out of fds: stop accepting for a moment; say so now and then. */
-static void
-accept_pause(int e)
-{
-	static double	 warned = -WARN_EVERY;
-	static unsigned	 quiet;
-	double		 now = mono_now();
-
-	ev_io_stop(pmd_loop, &listen_w);
-	ev_timer_set(&pause_w, ACCEPT_PAUSE, 0);
-	ev_timer_start(pmd_loop, &pause_w);
-	if (now - warned < WARN_EVERY) {
-		quiet++;
-		return;
-	}
-	log_warn("control: accept: %s: only pmd's owner is served, one "
-	    "connection at a time (%u more times since the last warning); "
-	    "raise the fd limit or lower max_clients", strerror(e), quiet);
-	warned = now;
-	quiet = 0;
-}
-
-/* Root and pmd's own uid: the peers that pmd serves whatever happens. */
-static int
-peer_owner(const struct ucred *cred)
-{
-	return cred->uid == 0 || cred->uid == geteuid();
-}
-
-static int
-peer_allowed(const struct ucred *cred)
-{
-	struct passwd	*pw;
-	gid_t		 groups[256];
-	int		 n = nitems(groups), i;
-
-	if (peer_owner(cred))
-		return 1;
-	if (listen_gid == (gid_t)-1)
-		return 0;
-	if (cred->gid == listen_gid)
-		return 1;
-	if ((pw = getpwuid(cred->uid)) == NULL ||
-	    getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (groups[i] == listen_gid)
-			return 1;
-	}
-	return 0;
-}
-
-/* Nothing in flight on c: no request running, no reply or table unsent. */
-static int
-client_quiet(const struct client *c)
-{
-	return c->wait == NULL && !c->kill_reply && !c->rows &&
-	    !c->closing && c->outlen == c->outoff && !has_line(c);
-}
-
-static unsigned
-uid_clients(uid_t uid)
-{
-	struct client	*c;
-	unsigned	 n = 0;
-
-	LIST_FOREACH(c, &clients, entry) {
-		if (c->counted && c->cred.uid == uid)
-			n++;
-	}
-	return n;
-}
-
-/*
- * max_clients are served and a peer of uid wants in: the connection to
- * close for it, or NULL. It is one of the uid that holds the most (uid's
- * own if uid holds as many), with nothing in flight, idle ones before
- * followers, the oldest first; a uid is never cut below the newcomer's.
- */
-static struct client *
-client_victim(uid_t uid)
-{
-	struct client	*c, *victim = NULL;
-	unsigned	 mine = uid_clients(uid), top = 0, n;
-	uid_t		 hog = uid;
-
-	LIST_FOREACH(c, &clients, entry) {
-		if (c->counted && (n = uid_clients(c->cred.uid)) > top) {
-			top = n;
-			hog = c->cred.uid;
-		}
-	}
-	if (mine >= top)
-		hog = uid;
-	else if (top <= mine + 1)
-		return NULL;
-	/* The list is newest first: the last match is the oldest. */
-	LIST_FOREACH(c, &clients, entry) {
-		if (!c->counted || c->cred.uid != hog || !client_quiet(c))
-			continue;
-		if (victim == NULL || !c->follow || victim->follow)
-			victim = c;
-	}
-	return victim;
-}
-
-static void
-accept_cb(struct ev_loop *loop, ev_io *io, int revents)
-{
-	struct client	*c, *victim;
-	socklen_t	 len = sizeof c->cred;
-	int		 fd, spare = 0;
-
-	(void)revents;
-	fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd == -1 && (errno == EMFILE || errno == ENFILE) &&
-	    spare_fd != -1) {
-		/* The spare's slot, for this one connection. */
-		close(spare_fd);
-		spare_fd = -1;
-		fd = accept4(io->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		spare = fd != -1;
-		if (fd == -1)
-			spare_take();
-	}
-	if (fd == -1) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM)
-			accept_pause(errno);
-		else if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("control: accept: %s", strerror(errno));
-		return;
-	}
-	c = xcalloc(1, sizeof *c);
 	c->spare = spare;
 	ev_io_init(&c->read_w, read_cb, fd, EV_READ);
 	ev_io_init(&c->write_w, write_cb, fd, EV_WRITE);
@@ -660,131 +458,25 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	c->stall_w.repeat = STALL_SECONDS;
 	ev_init(&c->more_w, more_cb);
 	ev_init(&c->idle_w, idle_cb);
-	c->idle_w.repeat = limits.idle_ms / 1000.0;
+	c->idle_w.repeat = control_limits.idle_ms / 1000.0;
 	LIST_INSERT_HEAD(&clients, c, entry);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) == -1) {
-		client_refuse(c, reply_error(PMD_E_PROTO, "cannot identify "
-		    "peer: %s", strerror(errno)));
-		return;
-	}
-	if (!peer_allowed(&c->cred)) {
-		log_warn("control: refused uid %ld", (long)c->cred.uid);
-		client_refuse(c, reply_error(PMD_E_PERM, "uid %ld may not use "
-		    "this pmd", (long)c->cred.uid));
-		return;
-	}
-	if (spare && !peer_owner(&c->cred)) {
-		client_refuse(c, reply_error(PMD_E_TOOMANY, "pmd is out of file "
-		    "descriptors and serves only its owner now; try again "
-		    "later"));
-		return;
-	}
-	if (nclients >= limits.max_clients && !spare) {
-		if ((victim = client_victim(c->cred.uid)) == NULL) {
-			client_refuse(c, reply_error(PMD_E_TOOMANY, "pmd serves "
-			    "%u clients already (max_clients), none of them "
-			    "idle; try again later", limits.max_clients));
-			return;
-		}
-		log_warn("control: max_clients (%u) reached: closing an idle "
-		    "connection of uid %ld for uid %ld", limits.max_clients,
-		    (long)victim->cred.uid, (long)c->cred.uid);
-		client_refuse(victim, reply_error(PMD_E_TOOMANY, "closed to "
-		    "make room for another client (max_clients)"));
-	}
-	c->counted = 1;
-	nclients++;
-	ev_io_start(loop, &c->read_w);
+	return c;
+}
+
+/* c is let in: its requests are read. */
+void
+client_start(struct client *c)
+{
+	ev_io_start(pmd_loop, &c->read_w);
 	client_idle(c);
 }
 
-/* Bind path (0600, or 0660 with group gid). A stale socket is replaced. */
+/* Nothing in flight on c: no request running, no reply or table unsent. */
 int
-control_listen(const char *path, gid_t gid, char **cause)
+client_quiet(const struct client *c)
 {
-	struct sockaddr_un	 sun;
-	char			*why;
-	int			 fd;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sun.sun_path) {
-		*cause = xprintf("socket path longer than %zu bytes: %s",
-		    sizeof sun.sun_path - 1, path);
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	/* We hold the lock, so a socket file there is a dead daemon's. */
-	fd = sock_listen((struct sockaddr *)&sun, sizeof sun,
-	    gid != (gid_t)-1 ? 0660 : 0600, 128, &why);
-	if (fd == -1) {
-		*cause = xprintf("%s: %s", path, why);
-		free(why);
-		return -1;
-	}
-	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1) {
-		*cause = xprintf("%s: chown: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	fd_nonblock(fd);
-	listen_gid = gid;
-	listen_path = xstrdup(path);
-	ev_io_init(&listen_w, accept_cb, fd, EV_READ);
-	ev_io_start(pmd_loop, &listen_w);
-	ev_init(&pause_w, pause_cb);
-	spare_take();
-	return 0;
-}
-
-/*
- * max_clients and client_idle_timeout from [daemon], for clients to come.
- * The default cap is 256, or what the fd budget leaves room for; a cap set
- * above that is lowered to it, with a warning that names the limit.
- */
-void
-control_apply_config(const struct config *cfg)
-{
-	unsigned	fit = budget_max_clients();
-
-	limits.max_clients = cfg->max_clients;
-	if (limits.max_clients == 0)
-		limits.max_clients = MAX_CLIENTS < fit ? MAX_CLIENTS : fit;
-	else if (limits.max_clients > fit) {
-		log_warn("%s: max_clients = %u: pmd's fd limit leaves room for "
-		    "%u clients beside its workers; serving at most %u (raise "
-		    "the limit: LimitNOFILE= in pmd's unit, ulimit -n)",
-		    cfg->file != NULL ? cfg->file : "[daemon]",
-		    limits.max_clients, fit, fit);
-		limits.max_clients = fit;
-	}
-	limits.idle_ms = cfg->client_idle_set ? cfg->client_idle_ms :
-	    IDLE_MS;
-}
-
-unsigned
-control_max_clients(void)
-{
-	return limits.max_clients;
-}
-
-void
-control_close(void)
-{
-	while (!LIST_EMPTY(&clients))
-		client_free(LIST_FIRST(&clients));
-	if (listen_path != NULL) {
-		ev_io_stop(pmd_loop, &listen_w);
-		ev_timer_stop(pmd_loop, &pause_w);
-		close(listen_w.fd);
-		if (spare_fd != -1)
-			close(spare_fd);
-		spare_fd = -1;
-		unlink(listen_path);
-		free(listen_path);
-		listen_path = NULL;
-	}
+	return c->wait == NULL && !c->kill_reply && !c->rows &&
+	    !c->closing && c->outlen == c->outoff && !has_line(c);
 }
 
 /*
