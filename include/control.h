@@ -9,6 +9,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "pmd.h"
+
 #define MAX_CLIENTS	256		/* max_clients by default */
 #define IDLE_MS		60000		/* client_idle_timeout by default */
 #define STALL_SECONDS	10.0
