@@ -291,10 +291,15 @@ def test_reload_of_an_app_that_binds_its_own_port(pmd, tmp_path):
     such an app, says so in show and the log, and the old one serves on."""
     port = free_port()
     (tmp_path / "index.html").write_text("hello\n")
-    # The interpreter itself, not a wrapper that may take longer than
-    # min_uptime to start (a pyenv shim): the new worker must fail in it.
-    pmd.start(f"[app:web]\ncommand = {sys.executable} -m http.server {port} --bind 127.0.0.1\n"
-              f"cwd = {tmp_path}\nmin_uptime = 300ms\n")
+    # Through a wrapper that starts slowly, as a pyenv shim does. Such an
+    # app binds without pmd, so pmd cannot see the bind: a new worker is
+    # proven by staying up for min_uptime, which must outlast the start up
+    # to the bind for start-first to fail there (5 s: not a race).
+    shim = tmp_path / "slow-python"
+    shim.write_text(f"#!/bin/sh\nsleep 0.6\nexec {sys.executable} \"$@\"\n")
+    shim.chmod(0o755)
+    pmd.start(f"[app:web]\ncommand = {shim} -m http.server {port} --bind 127.0.0.1\n"
+              f"cwd = {tmp_path}\nmin_uptime = 5s\n")
     old = pmd.wait_status("web", "online")[0]["pid"]
     wait_until(lambda: http_ok(port), what="http.server to serve")
     pmd.ok("reload", "web")
