@@ -240,6 +240,11 @@ struct ipc {
 	size_t		 outoff;
 	unsigned long	 bad;		/* lines dropped: not JSON, too long */
 	unsigned long	 dropped_out;	/* messages it could not take */
+	struct metric {
+		char	*name;
+		double	 value;
+	}		*metrics;	/* its last {"type":"metrics"} */
+	size_t		 nmetrics;
 };
 
 struct worker {
@@ -284,11 +289,6 @@ struct worker {
 	int		 stop_phase;	/* STOP_*: how far a stop has gone */
 
 	struct ipc	 ipc;		/* its channel: ipc.c's alone */
-	struct metric {
-		char	*name;
-		double	 value;
-	}		*metrics;	/* its last {"type":"metrics"} */
-	size_t		 nmetrics;
 
 	ev_timer	 watchdog_w;	/* WATCHDOG=1 due, with watchdog */
 	int		 watchdog_fired; /* SIGABRT sent for a missed one */
@@ -331,6 +331,7 @@ void	 ipc_init(struct worker *);
 int	 ipc_open(struct worker *);
 void	 ipc_close(struct worker *);
 void	 ipc_free(struct worker *);
+void	 ipc_metrics_clear(struct worker *);
 size_t	 ipc_held_bytes(void);
 int	 ipc_send(struct worker *, const char *);
 

@@ -147,12 +147,12 @@ cmd_worker_json(struct worker *w, int detail)
 	    (double)(uint64_t)((now - w->started) * 1000) : 0);
 	cJSON_AddNumberToObject(o, "cpu", (double)(int)(w->cpu_pct * 10) / 10);
 	cJSON_AddNumberToObject(o, "memory", (double)w->rss);
-	if (w->nmetrics > 0) {
+	if (w->ipc.nmetrics > 0) {
 		cJSON	*m = cJSON_AddObjectToObject(o, "metrics");
 		size_t	 i;
-		for (i = 0; i < w->nmetrics; i++)
-			cJSON_AddNumberToObject(m, w->metrics[i].name,
-			    w->metrics[i].value);
+		for (i = 0; i < w->ipc.nmetrics; i++)
+			cJSON_AddNumberToObject(m, w->ipc.metrics[i].name,
+			    w->ipc.metrics[i].value);
 	}
 	if (!detail)
 		return o;

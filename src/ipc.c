@@ -109,17 +109,24 @@ ipc_close(struct worker *w)
 	out_drop(w);
 }
 
+/* The custom metrics of w's last process go (a new one starts). */
 void
-ipc_free(struct worker *w)
+ipc_metrics_clear(struct worker *w)
 {
 	size_t	i;
 
+	for (i = 0; i < w->ipc.nmetrics; i++)
+		free(w->ipc.metrics[i].name);
+	w->ipc.nmetrics = 0;
+}
+
+void
+ipc_free(struct worker *w)
+{
 	ipc_close(w);
-	for (i = 0; i < w->nmetrics; i++)
-		free(w->metrics[i].name);
-	free(w->metrics);
-	w->metrics = NULL;
-	w->nmetrics = 0;
+	ipc_metrics_clear(w);
+	free(w->ipc.metrics);
+	w->ipc.metrics = NULL;
 }
 
 /*
@@ -197,13 +204,13 @@ set_metrics(struct worker *w, cJSON *data)
 		    !text_printable(v->string, 64) || ++n > IPC_METRICS_MAX)
 			return -1;
 	}
-	for (i = 0; i < w->nmetrics; i++)
-		free(w->metrics[i].name);
-	w->metrics = xrealloc(w->metrics, (n + 1) * sizeof *w->metrics);
-	w->nmetrics = 0;
+	for (i = 0; i < w->ipc.nmetrics; i++)
+		free(w->ipc.metrics[i].name);
+	w->ipc.metrics = xrealloc(w->ipc.metrics, (n + 1) * sizeof *w->ipc.metrics);
+	w->ipc.nmetrics = 0;
 	cJSON_ArrayForEach(v, data) {
-		w->metrics[w->nmetrics].name = xstrdup(v->string);
-		w->metrics[w->nmetrics++].value = v->valuedouble;
+		w->ipc.metrics[w->ipc.nmetrics].name = xstrdup(v->string);
+		w->ipc.metrics[w->ipc.nmetrics++].value = v->valuedouble;
 	}
 	return 0;
 }

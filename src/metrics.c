@@ -232,12 +232,12 @@ put_custom(struct text *t, const struct app *a, struct worker *w)
 {
 	size_t	k;
 
-	for (k = 0; k < w->nmetrics; k++) {
+	for (k = 0; k < w->ipc.nmetrics; k++) {
 		text_put(t, "pmd_worker_custom{app=\"");
 		put_label(t, a->name);
 		text_put(t, "\",worker=\"%u\",metric=\"", w->instance);
-		put_label(t, w->metrics[k].name);
-		text_put(t, "\"} %.17g\n", w->metrics[k].value);
+		put_label(t, w->ipc.metrics[k].name);
+		text_put(t, "\"} %.17g\n", w->ipc.metrics[k].value);
 	}
 }
 

@@ -294,8 +294,6 @@ dev_null(void)
 static void
 worker_fresh(struct worker *w)
 {
-	size_t	i;
-
 	w->id = ++worker_last_id;
 	free(w->exec_error);
 	w->exec_error = NULL;
@@ -305,9 +303,7 @@ worker_fresh(struct worker *w)
 	w->cpu_at = 0;
 	w->await_listen = w->proven = 0;
 	w->stop_phase = STOP_NONE;
-	for (i = 0; i < w->nmetrics; i++)
-		free(w->metrics[i].name);
-	w->nmetrics = 0;
+	ipc_metrics_clear(w);
 }
 
 /*
