@@ -40,7 +40,7 @@ DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.
 CMDS	 = $(wildcard src/cmd-*.c)
 CLIENT	 = src/pmctl.c src/pmctl-monit.c src/pmctl-eco.c src/pmctl-import.c src/pmctl-pm2.c src/pmctl-view.c src/pmctl-start.c $(CMDS) $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
-UNIT	 = parse ini config keys supervise cron
+UNIT	 = parse ini config keys supervise cron ipc listen
 
 all: pmd pmctl pmd-preload.so pmd-drain.js
 
@@ -107,6 +107,8 @@ UNIT_SRC_ini	   = src/ini.c src/util.c
 UNIT_SRC_keys	   = src/keys.c src/keytab.c src/ini.c src/config.c src/appcfg.c src/cron.c src/parse.c \
 		     src/util.c
 UNIT_SRC_supervise = src/supervise.c
+UNIT_SRC_ipc	   = src/ipc.c src/util.c
+UNIT_SRC_listen	   = src/listen.c src/parse.c src/util.c
 
 .SECONDEXPANSION:
 build/san/test-%: tests/unit/test-%.c $(HEADERS) \

@@ -206,7 +206,8 @@ set_metrics(struct worker *w, cJSON *data)
 	}
 	for (i = 0; i < w->ipc.nmetrics; i++)
 		free(w->ipc.metrics[i].name);
-	w->ipc.metrics = xrealloc(w->ipc.metrics, (n + 1) * sizeof *w->ipc.metrics);
+	w->ipc.metrics = xrealloc(w->ipc.metrics, (n + 1) *
+	    sizeof *w->ipc.metrics);
 	w->ipc.nmetrics = 0;
 	cJSON_ArrayForEach(v, data) {
 		w->ipc.metrics[w->ipc.nmetrics].name = xstrdup(v->string);
