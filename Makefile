@@ -99,7 +99,8 @@ build/san/pmctl: $(call objs,$(OBJ)/san-pmctl,$(CLIENT))
 	@mkdir -p build/san
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDFLAGS) $(CLIENT_LIBS)
 
-# Each unit test links its module alone (plus the helpers every module uses).
+# Each unit test links its module, the platform (util, parse) and the pure
+# modules it calls; what is the daemon's the test file stubs.
 UNIT_SRC_parse	   = src/parse.c src/util.c
 UNIT_SRC_config	   = src/config.c src/appcfg.c src/ini.c src/keys.c src/keytab.c src/cron.c src/parse.c src/util.c
 UNIT_SRC_cron	   = src/cron.c src/util.c
