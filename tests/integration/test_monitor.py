@@ -53,12 +53,17 @@ env.TESTSRV_BALLAST_MB = 30
 max_memory_restart = 20M
 memory_check_interval = 200ms
 """)
-    old = {w["pid"] for w in pmd.wait_status("web", "online", count=2)}
-    # The new worker is online before the old one is stopped.
+    pmd.wait_status("web", "online", count=2)
+    # The new worker is online before the old one is stopped: the old one
+    # was started first (the first two may be replaced before a sample of
+    # the list could see them, so the log says which they were).
     wait_until(lambda: re.search(r"web:\d: pid \d+ replaces pid (\d+)", pmd.stderr()),
                what="a replacement")
-    replaced = int(re.search(r"web:\d: pid \d+ replaces pid (\d+)", pmd.stderr()).group(1))
-    assert replaced in old
+    m = re.search(r"web:\d: pid (\d+) replaces pid (\d+)", pmd.stderr())
+    new, replaced = int(m.group(1)), int(m.group(2))
+    started = [int(p) for p in re.findall(r"web:\d: started pid (\d+)", pmd.stderr())]
+    assert replaced in started and new in started
+    assert started.index(replaced) < started.index(new)
     assert get(port)
 
 
