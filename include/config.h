@@ -111,7 +111,6 @@ TAILQ_HEAD(app_config_list, app_config);
 #define RELOAD_START_FIRST	1
 #define RELOAD_STOP_FIRST	2
 
-
 struct config {
 	char			*file;
 	char			*log_dir;

@@ -442,7 +442,6 @@ cmd_start_exec(struct client *c, cJSON *req)
 }
 #endif /* !PMCTL */
 
-
 static const struct cmd_arg cmd_start_args[] = {
 	{ "target", ARG_STRING, 0, 0, 0 },
 	{ "file", ARG_STRING, 0, 0, 0 },

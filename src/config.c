@@ -18,7 +18,6 @@
 
 #include "pmd.h"
 
-
 struct parse {
 	struct config		*cfg;
 	const char		*file;

@@ -94,7 +94,6 @@ is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-
 /*
  * pmctl's environment into env, as PM2 gives it, less what filter_env
  * says: true, none of it; a name or names, none that begins with one.
