@@ -31,6 +31,31 @@ enum hook {
 };
 extern const char *const hook_events[HOOK_COUNT];
 
+/* limit_NAME keys: the workers' resource limits (setrlimit(2)). */
+enum {
+	LIMIT_NOFILE,
+	LIMIT_NPROC,
+	LIMIT_CORE,
+	LIMIT_MEMLOCK,
+	LIMIT_STACK,
+	LIMIT_AS,
+	LIMIT_COUNT
+};
+#define LIMIT_INFINITY	UINT64_MAX
+struct app_limit {
+	int		 set;
+	uint64_t	 soft;		/* LIMIT_INFINITY: none */
+	uint64_t	 hard;
+};
+extern const int app_limit_resource[LIMIT_COUNT];	/* RLIMIT_* */
+extern const char *const app_limit_key[LIMIT_COUNT];	/* its key */
+
+/* A number a key may leave unset: nice, oom_score_adj, umask. */
+struct app_int {
+	int		 set;
+	int		 value;
+};
+
 struct app_config {
 	TAILQ_ENTRY(app_config)	 entry;
 	int			 refs;
@@ -91,6 +116,13 @@ struct app_config {
 	char			**ignore_watch;	/* besides WATCH_IGNORED */
 	uint64_t		 watch_delay;	/* quiet time before a restart */
 	int			 reload_order;	/* RELOAD_AUTO, _START_FIRST, ... */
+
+	/* Set in the worker before exec. */
+	struct app_limit	 limits[LIMIT_COUNT]; /* limit_NAME */
+	struct app_int		 nice;
+	struct app_int		 oom_score_adj;
+	struct app_int		 umask;
+	char			*cpu_affinity;	/* a CPU list, NULL: pmd's */
 
 	uid_t			 owner;		/* confined to this uid, or -1 */
 };
@@ -180,6 +212,11 @@ enum key_type {
 	K_HOOK,		/* a command, split like command; the text kept */
 	K_NAME,		/* as an app's name: A-Z a-z 0-9 . _ - */
 	K_ENVNAME,	/* an environment variable's name */
+	K_LIMIT,	/* N, SOFT:HARD or infinity: a count */
+	K_LIMIT_SIZE,	/* the same in bytes (64M) */
+	K_INT,		/* min to max, or unset */
+	K_UMASK,	/* octal, or unset */
+	K_CPUS,		/* a CPU list: 0-3,6 */
 };
 
 struct app_key {

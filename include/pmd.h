@@ -142,7 +142,23 @@ struct spawn {
 	const int	*listen_fds;	/* become fds 3.. */
 	size_t		 nlisten;
 	char		*pid_slot[2];	/* the child writes its pid here */
+	/* The app's process settings, each set before exec. */
+	struct spawn_limit {
+		int		 resource;	/* RLIMIT_* */
+		struct rlimit	 lim;
+		const char	*key;		/* limit_NAME, for errors */
+	}		 limits[LIMIT_COUNT];
+	size_t		 nlimits;
+	int		 set;		/* SET_NICE, SET_OOM... */
+	int		 nice;
+	int		 oom_score_adj;
+	mode_t		 umask;
+	cpu_set_t	 cpus;
 };
+#define SET_NICE	0x1
+#define SET_OOM		0x2
+#define SET_UMASK	0x4
+#define SET_CPUS	0x8
 
 #define PID_SLOT_SIZE	24
 

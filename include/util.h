@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -57,12 +58,14 @@ const char *json_string(struct cJSON *, const char *);
 struct cJSON *json_strings(char *const *);
 char	*utf8_fix(char *);
 int	 text_printable(const char *, size_t);
+int	 cap_effective(int);
 char	*json_quote(const char *, size_t);
 int	 file_read(const char *, size_t, char **, size_t *, char **);
 
 /* parse.c: values of config keys and command-line arguments. */
 int	 parse_duration(const char *, uint64_t *, char **);
 int	 parse_size(const char *, uint64_t *, char **);
+int	 parse_cpus(const char *, cpu_set_t *, char **);
 int	 parse_bool(const char *, int *, char **);
 int	 parse_uint(const char *, unsigned long, unsigned long *, char **);
 int	 parse_signal(const char *, int *, char **);

@@ -4,8 +4,12 @@
  * defaults, freeing, each key's value as text for pmctl show and the
  * dump, and the comparison reload-config makes.
  */
+#include <sys/resource.h>
+#include <linux/capability.h>
+
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,6 +338,149 @@ set_name(const struct app_key *k, struct app_config *a, const char *v,
 	return 0;
 }
 
+/* One side of a limit: a count, a size (bytes), or infinity. */
+static int
+limit_value(const char *s, int bytes, uint64_t *v)
+{
+	unsigned long	 u;
+	char		*cause;
+
+	if (strcmp(s, "infinity") == 0 || strcmp(s, "unlimited") == 0) {
+		*v = LIMIT_INFINITY;
+		return 0;
+	}
+	if (bytes ? parse_size(s, v, &cause) : parse_uint(s, ULONG_MAX, &u,
+	    &cause)) {
+		free(cause);
+		return -1;
+	}
+	if (!bytes)
+		*v = u;
+	return 0;
+}
+
+static char *
+limit_text(uint64_t v, int bytes)
+{
+	if (v == LIMIT_INFINITY)
+		return xstrdup("infinity");
+	return bytes ? format_size(v) : xprintf("%llu", (unsigned long long)v);
+}
+
+/*
+ * limit_NAME = N | SOFT:HARD | infinity. pmd grants only what it may:
+ * without CAP_SYS_RESOURCE (any user but root, and root in many
+ * containers), a hard limit above its own is refused here, naming the
+ * limit it has, never clamped.
+ */
+static int
+set_limit(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	struct app_limit	 l = { 1, 0, 0 };
+	const char		*colon = strchr(v, ':');
+	char			*soft, *want, *have;
+	int			 bytes = k->type == K_LIMIT_SIZE, bad;
+	size_t			 i = (k->off - offsetof(struct app_config,
+				    limits)) / sizeof l;
+	struct rlimit		 rl;
+
+	(void)dir;
+	soft = colon != NULL ? xstrndup(v, colon - v) : xstrdup(v);
+	bad = limit_value(soft, bytes, &l.soft) == -1 ||
+	    limit_value(colon != NULL ? colon + 1 : v, bytes, &l.hard) == -1;
+	free(soft);
+	if (bad) {
+		*cause = xprintf("expected N, SOFT:HARD or infinity%s, got "
+		    "\"%s\"", bytes ? " (sizes such as 64M)" : "", v);
+		return -1;
+	}
+	if (l.soft > l.hard) {
+		*cause = xprintf("the soft limit is above the hard one in "
+		    "\"%s\"", v);
+		return -1;
+	}
+	if (!cap_effective(CAP_SYS_RESOURCE) &&
+	    getrlimit(app_limit_resource[i], &rl) == 0 &&
+	    rl.rlim_max != RLIM_INFINITY && l.hard > rl.rlim_max) {
+		want = limit_text(l.hard, bytes);
+		have = limit_text(rl.rlim_max, bytes);
+		*cause = xprintf("a hard limit of %s is above pmd's own (%s), "
+		    "which only root (CAP_SYS_RESOURCE) can raise", want, have);
+		free(want);
+		free(have);
+		return -1;
+	}
+	*FIELD(a, k, struct app_limit) = l;
+	return 0;
+}
+
+/* An integer from k->min to k->max. */
+static int
+set_int(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	char	*end;
+	long	 n;
+
+	(void)dir;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < k->min ||
+	    n > k->max) {
+		*cause = xprintf("expected a whole number from %.0f to %.0f, "
+		    "got \"%s\"", k->min, k->max, v);
+		return -1;
+	}
+	FIELD(a, k, struct app_int)->set = 1;
+	FIELD(a, k, struct app_int)->value = (int)n;
+	return 0;
+}
+
+static int
+set_umask(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	unsigned long	 u;
+	char		*end;
+
+	(void)dir;
+	errno = 0;
+	u = strtoul(v, &end, 8);
+	if (*v < '0' || *v > '7' || *end != '\0' || errno != 0 || u > 0777) {
+		*cause = xprintf("expected an octal umask such as 0027, got "
+		    "\"%s\"", v);
+		return -1;
+	}
+	FIELD(a, k, struct app_int)->set = 1;
+	FIELD(a, k, struct app_int)->value = (int)u;
+	return 0;
+}
+
+/* A CPU list, each CPU one this machine has. */
+static int
+set_cpus(const struct app_key *k, struct app_config *a, const char *v,
+    const char *dir, char **cause)
+{
+	cpu_set_t	set;
+	long		n = sysconf(_SC_NPROCESSORS_CONF);
+	int		cpu;
+
+	(void)dir;
+	if (parse_cpus(v, &set, cause) == -1)
+		return -1;
+	for (cpu = n > 0 ? (int)n : CPU_SETSIZE; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &set)) {
+			*cause = xprintf("CPU %d: this machine has CPUs 0 to "
+			    "%ld", cpu, n - 1);
+			return -1;
+		}
+	}
+	free(*FIELD(a, k, char *));
+	*FIELD(a, k, char *) = xstrdup(v);
+	return 0;
+}
+
 static char *
 text_str(const struct app_key *k, const struct app_config *a)
 {
@@ -444,6 +591,36 @@ text_choice(const struct app_key *k, const struct app_config *a)
 	return t;
 }
 
+static char *
+text_limit(const struct app_key *k, const struct app_config *a)
+{
+	const struct app_limit	*l = CFIELD(a, k, struct app_limit);
+	int			 bytes = k->type == K_LIMIT_SIZE;
+	char			*soft, *hard, *s;
+
+	if (!l->set)
+		return NULL;
+	soft = limit_text(l->soft, bytes);
+	if (l->soft == l->hard)
+		return soft;
+	hard = limit_text(l->hard, bytes);
+	s = xprintf("%s:%s", soft, hard);
+	free(soft);
+	free(hard);
+	return s;
+}
+
+static char *
+text_int(const struct app_key *k, const struct app_config *a)
+{
+	const struct app_int	*n = CFIELD(a, k, struct app_int);
+
+	if (!n->set)
+		return NULL;
+	return k->type == K_UMASK ? xprintf("%04o", (unsigned)n->value) :
+	    xprintf("%d", n->value);
+}
+
 static void
 free_str(const struct app_key *k, struct app_config *a)
 {
@@ -490,6 +667,11 @@ static const struct key_ops {
 	[K_HOOK] =	  { set_hook, text_str, free_str },
 	[K_NAME] =	  { set_name, text_str, free_str },
 	[K_ENVNAME] =	  { set_name, text_str, free_str },
+	[K_LIMIT] =	  { set_limit, text_limit, NULL },
+	[K_LIMIT_SIZE] =  { set_limit, text_limit, NULL },
+	[K_INT] =	  { set_int, text_int, NULL },
+	[K_UMASK] =	  { set_umask, text_int, NULL },
+	[K_CPUS] =	  { set_cpus, text_str, free_str },
 };
 
 int

@@ -5,6 +5,8 @@
  * sets and shows keys from it (keys.c), pmctl turns --KEY VALUE into them.
  * A new key is a field, a row, its man page and its test.
  */
+#include <sys/resource.h>
+
 #include <string.h>
 
 #include "pmd.h"
@@ -80,6 +82,30 @@ static const struct app_key keys[] = {
 	{ "watch_delay", K_DURATION, F(watch_delay), "1s", 0, 0, NULL },
 	{ "reload_order", K_CHOICE, F(reload_order), "auto", 0, 0,
 	  "auto start-first stop-first" },
+	{ "limit_nofile", K_LIMIT, F(limits[LIMIT_NOFILE]), NULL, 0, 0, NULL },
+	{ "limit_nproc", K_LIMIT, F(limits[LIMIT_NPROC]), NULL, 0, 0, NULL },
+	{ "limit_core", K_LIMIT_SIZE, F(limits[LIMIT_CORE]), NULL, 0, 0, NULL },
+	{ "limit_memlock", K_LIMIT_SIZE, F(limits[LIMIT_MEMLOCK]), NULL, 0, 0,
+	  NULL },
+	{ "limit_stack", K_LIMIT_SIZE, F(limits[LIMIT_STACK]), NULL, 0, 0,
+	  NULL },
+	{ "limit_as", K_LIMIT_SIZE, F(limits[LIMIT_AS]), NULL, 0, 0, NULL },
+	{ "nice", K_INT, F(nice), NULL, -20, 19, NULL },
+	{ "oom_score_adj", K_INT, F(oom_score_adj), NULL, -1000, 1000, NULL },
+	{ "umask", K_UMASK, F(umask), NULL, 0, 0, NULL },
+	{ "cpu_affinity", K_CPUS, F(cpu_affinity), NULL, 0, 0, NULL },
+};
+
+/* The resource each limit_NAME key sets, and the key. */
+const int app_limit_resource[LIMIT_COUNT] = {
+	[LIMIT_NOFILE] = RLIMIT_NOFILE, [LIMIT_NPROC] = RLIMIT_NPROC,
+	[LIMIT_CORE] = RLIMIT_CORE, [LIMIT_MEMLOCK] = RLIMIT_MEMLOCK,
+	[LIMIT_STACK] = RLIMIT_STACK, [LIMIT_AS] = RLIMIT_AS,
+};
+const char *const app_limit_key[LIMIT_COUNT] = {
+	[LIMIT_NOFILE] = "limit_nofile", [LIMIT_NPROC] = "limit_nproc",
+	[LIMIT_CORE] = "limit_core", [LIMIT_MEMLOCK] = "limit_memlock",
+	[LIMIT_STACK] = "limit_stack", [LIMIT_AS] = "limit_as",
 };
 
 const struct app_key *const app_keys = keys;

@@ -101,6 +101,46 @@ parse_size(const char *s, uint64_t *bytes, char **cause)
 	return -1;
 }
 
+/*
+ * A CPU list as taskset -c and systemd's CPUAffinity= write it: numbers
+ * and ranges, comma-separated ("0-3,6").
+ */
+int
+parse_cpus(const char *s, cpu_set_t *set, char **cause)
+{
+	const char	*p = s;
+	char		*end;
+	unsigned long	 a, b;
+
+	CPU_ZERO(set);
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			break;
+		errno = 0;
+		a = b = strtoul(p, &end, 10);
+		if (*end == '-') {
+			p = end + 1;
+			if (!isdigit((unsigned char)*p))
+				break;
+			b = strtoul(p, &end, 10);
+		}
+		if (errno != 0 || a > b || b >= CPU_SETSIZE)
+			break;
+		for (; a <= b; a++)
+			CPU_SET(a, set);
+		if (*end == '\0')
+			return 0;
+		if (*end != ',')
+			break;
+		p = end + 1;
+	}
+	*cause = xprintf("expected a list of CPUs such as 0-3,6, got \"%s\"",
+	    s);
+	return -1;
+}
+
 int
 parse_bool(const char *s, int *b, char **cause)
 {

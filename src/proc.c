@@ -21,6 +21,7 @@
  * clone is a plain vfork, with a copy of the table, closed the same way.
  */
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -44,10 +45,12 @@
 
 static const char *const stages[] = {
 	"open /dev/null", "dup2", "chdir", "setgroups", "setgid", "setuid",
-	"exec", "unshare fds",
+	"exec", "unshare fds", "setrlimit", "nice: setpriority",
+	"oom_score_adj: /proc/self/oom_score_adj",
+	"cpu_affinity: sched_setaffinity",
 };
 enum { ST_NULL, ST_DUP, ST_CHDIR, ST_GROUPS, ST_GID, ST_UID, ST_EXEC,
-    ST_UNSHARE };
+    ST_UNSHARE, ST_LIMIT, ST_NICE, ST_OOM, ST_CPUS };
 
 struct child_args {
 	const struct spawn	*sp;
@@ -58,6 +61,7 @@ struct child_args {
 	int			 low;		/* the child keeps fds below */
 	int			 stage;		/* written by the child on failure */
 	int			 error;
+	int			 limit;		/* ST_LIMIT: which of sp->limits */
 };
 
 static int __attribute__((noreturn))
@@ -148,6 +152,55 @@ child_listen_fds(struct child_args *ca)
 	return 0;
 }
 
+/* oom_score_adj as the kernel takes it: decimal text, without stdio. */
+static int
+child_oom(int v)
+{
+	char	buf[16], *p = buf + sizeof buf;
+	int	fd, n, neg = v < 0, ok;
+
+	n = neg ? -v : v;
+	do {
+		*--p = '0' + n % 10;
+		n /= 10;
+	} while (n > 0);
+	if (neg)
+		*--p = '-';
+	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	ok = write(fd, p, buf + sizeof buf - p) == buf + sizeof buf - p;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The app's process settings, while the child still has pmd's privilege:
+ * raising a hard limit, a lower nice or oom_score_adj need it.
+ */
+static void
+child_settings(struct child_args *ca)
+{
+	const struct spawn	*sp = ca->sp;
+	size_t			 i;
+
+	for (i = 0; i < sp->nlimits; i++) {
+		if (setrlimit(sp->limits[i].resource, &sp->limits[i].lim) == -1) {
+			ca->limit = (int)i;
+			child_fail(ca, ST_LIMIT);
+		}
+	}
+	if ((sp->set & SET_NICE) &&
+	    setpriority(PRIO_PROCESS, 0, sp->nice) == -1)
+		child_fail(ca, ST_NICE);
+	if ((sp->set & SET_OOM) && child_oom(sp->oom_score_adj) == -1)
+		child_fail(ca, ST_OOM);
+	if (sp->set & SET_UMASK)
+		umask(sp->umask);
+	if ((sp->set & SET_CPUS) &&
+	    sched_setaffinity(0, sizeof sp->cpus, &sp->cpus) == -1)
+		child_fail(ca, ST_CPUS);
+}
+
 static int
 child(void *arg)
 {
@@ -189,6 +242,7 @@ child(void *arg)
 	/* pmd raised its own fd limit; the worker gets the usual one. */
 	if (sp->nofile != NULL)
 		setrlimit(RLIMIT_NOFILE, sp->nofile);
+	child_settings(ca);
 	if (sp->set_ids) {
 		if (setgroups(ca->ngroups, ca->groups) == -1)
 			child_fail(ca, ST_GROUPS);
@@ -214,6 +268,31 @@ close_copies(const struct spawn *sp, const int *fds, size_t n)
 		if (fds[i] != sp->listen_fds[i])
 			close(fds[i]);
 	}
+}
+
+static const char *
+rlim_word(rlim_t v, char *buf, size_t size)
+{
+	if (v == RLIM_INFINITY)
+		return "infinity";
+	snprintf(buf, size, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+/* A limit the child could not set: the key, why, and what pmd has. */
+static char *
+limit_error(const struct spawn_limit *l, int e)
+{
+	struct rlimit	have;
+	char		b[4][24];
+
+	if (getrlimit(l->resource, &have) == -1)
+		return xprintf("%s: setrlimit: %s", l->key, strerror(e));
+	return xprintf("%s: cannot set %s:%s: %s (pmd has %s:%s)", l->key,
+	    rlim_word(l->lim.rlim_cur, b[0], sizeof b[0]),
+	    rlim_word(l->lim.rlim_max, b[1], sizeof b[1]), strerror(e),
+	    rlim_word(have.rlim_cur, b[2], sizeof b[2]),
+	    rlim_word(have.rlim_max, b[3], sizeof b[3]));
 }
 
 /*
@@ -308,7 +387,9 @@ proc_spawn(const struct spawn *sp, int *pidfd, char **exec_error,
 		errno = e;
 		return -1;
 	}
-	if (ca.stage >= 0)
+	if (ca.stage == ST_LIMIT)
+		*exec_error = limit_error(&sp->limits[ca.limit], ca.error);
+	else if (ca.stage >= 0)
 		*exec_error = xprintf("%s: %s", stages[ca.stage],
 		    strerror(ca.error));
 	return pid;

@@ -339,6 +339,29 @@ utf8_seq(const unsigned char *p, size_t n)
 }
 
 /*
+ * Whether pmd holds capability cap (CAP_SYS_RESOURCE...) in its effective
+ * set: root in a container may not.
+ */
+int
+cap_effective(int cap)
+{
+	char		 buf[4096], *p;
+	ssize_t		 n;
+	int		 fd;
+	unsigned long long mask;
+
+	if ((fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)) == -1)
+		return geteuid() == 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if ((p = strstr(buf, "\nCapEff:")) == NULL ||
+	    sscanf(p + 9, "%llx", &mask) != 1)
+		return geteuid() == 0;
+	return (mask >> cap) & 1;
+}
+
+/*
  * Whether s is a name fit to show anywhere: 1 to max bytes of valid UTF-8
  * with no control character (what a worker may name a metric).
  */

@@ -306,6 +306,46 @@ worker_fresh(struct worker *w)
 	ipc_metrics_clear(w);
 }
 
+/* The app's process settings (limits, nice, ...) for proc_spawn. */
+static void
+spawn_settings(struct worker *w, struct spawn *sp)
+{
+	const struct app_config	*cfg = w->app->cfg;
+	struct spawn_limit	*sl;
+	char			*cause;
+	size_t			 i;
+
+	for (i = 0; i < LIMIT_COUNT; i++) {
+		if (!cfg->limits[i].set)
+			continue;
+		sl = &sp->limits[sp->nlimits++];
+		sl->resource = app_limit_resource[i];
+		sl->key = app_limit_key[i];
+		sl->lim.rlim_cur = cfg->limits[i].soft == LIMIT_INFINITY ?
+		    RLIM_INFINITY : cfg->limits[i].soft;
+		sl->lim.rlim_max = cfg->limits[i].hard == LIMIT_INFINITY ?
+		    RLIM_INFINITY : cfg->limits[i].hard;
+	}
+	if (cfg->nice.set) {
+		sp->set |= SET_NICE;
+		sp->nice = cfg->nice.value;
+	}
+	if (cfg->oom_score_adj.set) {
+		sp->set |= SET_OOM;
+		sp->oom_score_adj = cfg->oom_score_adj.value;
+	}
+	if (cfg->umask.set) {
+		sp->set |= SET_UMASK;
+		sp->umask = (mode_t)cfg->umask.value;
+	}
+	if (cfg->cpu_affinity != NULL) {
+		if (parse_cpus(cfg->cpu_affinity, &sp->cpus, &cause) == 0)
+			sp->set |= SET_CPUS;
+		else
+			free(cause);	/* checked when it was set */
+	}
+}
+
 /*
  * What proc_spawn needs for w: its command, environment, ids, cwd, the
  * app's sockets and the message channel (ipc, or -1) as fds 3.., and
@@ -341,6 +381,7 @@ spawn_fill(struct worker *w, struct spawn *sp, const char *notify, int ipc,
 	sp->user = cfg->user != NULL ? cfg->user : "root";
 	sp->out_fd = out != -1 ? out : dev_null();
 	sp->err_fd = err != -1 ? err : dev_null();
+	spawn_settings(w, sp);
 }
 
 /* w's process runs (pid, pidfd): watched, its output read, and timed. */

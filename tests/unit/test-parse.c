@@ -354,6 +354,31 @@ test_urls(void **state)
 	}
 }
 
+static void
+test_cpus(void **state)
+{
+	static const char *const bad[] = {
+		"", "x", "1-", "-1", "3-1", "1,,2", "1;2", "4096", "0-99999",
+	};
+	cpu_set_t	set;
+	char		*cause;
+	size_t		i;
+
+	(void)state;
+	assert_int_equal(parse_cpus("0-2,5", &set, &cause), 0);
+	assert_int_equal(CPU_COUNT(&set), 4);
+	assert_true(CPU_ISSET(0, &set) && CPU_ISSET(2, &set) &&
+	    CPU_ISSET(5, &set) && !CPU_ISSET(3, &set));
+	assert_int_equal(parse_cpus("7", &set, &cause), 0);
+	assert_int_equal(CPU_COUNT(&set), 1);
+	assert_int_equal(parse_cpus("0, 1", &set, &cause), 0);
+	for (i = 0; i < nitems(bad); i++) {
+		assert_int_equal(parse_cpus(bad[i], &set, &cause), -1);
+		assert_non_null(strstr(cause, "expected a list of CPUs"));
+		free(cause);
+	}
+}
+
 int
 main(void)
 {
@@ -371,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_ignored),
 		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_cpus),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
