@@ -31,7 +31,7 @@ PYTHON	 = /usr/bin/python3
 COMMON	 = src/util.c src/parse.c src/keytab.c
 DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.c src/supervise.c src/proc.c \
 	   src/logs.c src/control.c src/control-admit.c src/cmd.c src/config.c src/listen.c \
-	   src/rolling.c src/track.c src/reconfig.c src/dump.c src/cron.c \
+	   src/rolling.c src/order.c src/track.c src/reconfig.c src/dump.c src/cron.c \
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
 	   src/env.c src/handoff.c src/ipc.c src/events.c src/hooks.c \
 	   src/metrics.c src/child.c src/budget.c \

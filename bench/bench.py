@@ -590,6 +590,25 @@ class Bench:
                  f"{took * 1000:.0f} ms", "<= 300 ms")
         self.ctl("delete", "burst")
 
+        # 200 apps from a file: each after the one before it (a chain of
+        # after), beside 200 independent apps; one pmctl start each.
+        for kind in ("independent", "in a chain of after"):
+            conf = os.path.join(self.tmp, f"apps-{kind[:5]}.conf")
+            with open(conf, "w") as f:
+                for i in range(200):
+                    f.write(f"[app:{kind[:5]}{i}]\ncommand = sleep 100000\n")
+                    if i > 0 and kind != "independent":
+                        f.write(f"after = {kind[:5]}{i - 1}\n")
+            t = time.perf_counter()
+            self.ctl("start", conf)
+            took = time.perf_counter() - t
+            online = sum(w["status"] == "online" for w in self.workers()
+                         if w["name"].startswith(kind[:5]))
+            self.row(f"200 apps {kind} online after pmctl start FILE ({online} online)",
+                     f"{took * 1000:.0f} ms", "-")
+            for i in range(200):
+                self.ctl("delete", f"{kind[:5]}{i}")
+
         # One worker: the start waits to see it does not crash at once
         # (0.5 s, or min_uptime if shorter), unless it proves itself.
         t = time.perf_counter()

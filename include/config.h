@@ -117,6 +117,9 @@ struct app_config {
 	uint64_t		 watch_delay;	/* quiet time before a restart */
 	int			 reload_order;	/* RELOAD_AUTO, _START_FIRST, ... */
 
+	char			**after;	/* apps that must be online first */
+	int			 after_line;	/* where after was set */
+
 	/* Set in the worker before exec. */
 	struct app_limit	 limits[LIMIT_COUNT]; /* limit_NAME */
 	struct app_int		 nice;

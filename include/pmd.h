@@ -423,6 +423,10 @@ struct app {
 	char			*reload_error;	/* how the last one ended */
 	unsigned long		 reloads;	/* ended, for /metrics */
 	unsigned long		 reloads_failed;
+	int			 held;		/* its start waits (after) */
+	int			 held_instance;	/* for which instance, or -1 */
+	char			*held_for;	/* the app it waits for */
+	int			 stop_pending;	/* stops once its followers have */
 };
 TAILQ_HEAD(app_list, app);
 #define SLOT_IN		0	/* in its SO_REUSEPORT groups */
@@ -458,6 +462,18 @@ struct rows_at {
 };
 int	 app_walk(struct rows_at *, unsigned, void (*)(struct worker *, void *),
 	    void *);
+
+/* order.c: start order across apps (after), and stops in reverse. */
+int	 order_hold(struct app *, int);
+void	 order_release(struct app *);
+const char *order_waiting_for(const struct app *);
+int	 order_blocked(const struct app *);
+void	 order_stop(const struct target *);
+void	 order_settle_stops(void);
+void	 order_settle(struct app *);
+int	 order_start_deps(struct app *, int, char **);
+char	*order_check(struct config *, struct config *);
+char	*order_check_adhoc(const struct app_config *);
 
 /* listen.c, second half: an app's sockets, shared or one set an instance. */
 int	 listen_app(struct app *);

@@ -121,6 +121,7 @@ app_free(struct app *a)
 	argv_free(a->learned);
 	free(a->listen_error);
 	free(a->reload_error);
+	free(a->held_for);
 	appcfg_unref(a->successor);
 	appcfg_unref(a->cfg);
 	argv_free(a->base_env);
@@ -135,6 +136,11 @@ app_apply(struct app *a, enum wevent ev, int instance)
 {
 	unsigned	i;
 
+	/* A start waits for the apps it follows (after). */
+	if (ev == E_START && order_hold(a, instance))
+		return;
+	if (ev == E_STOP || ev == E_REMOVE)
+		order_release(a);
 	/* Without its sockets no worker can start: errored, for that. */
 	if ((ev == E_START || ev == E_RESTART || ev == E_RESET) &&
 	    listen_app(a) == -1)
@@ -166,7 +172,8 @@ app_scale(struct app *a, unsigned n)
 	for (i = 0; i < a->nworkers; i++) {
 		if (i < n && a->workers[i]->sm.want == WANT_GONE)
 			worker_event(a->workers[i], E_START);	/* back */
-		else if (i < n && a->workers[i]->sm.want == WANT_NONE)
+		else if (i < n && a->workers[i]->sm.want == WANT_NONE &&
+		    !order_hold(a, -1))
 			worker_event(a->workers[i], listen_app(a) == -1 ?
 			    E_NOSOCKET : E_START);	/* a new slot */
 		else if (i >= n && a->workers[i]->sm.want != WANT_GONE)
@@ -267,12 +274,14 @@ app_settle_all(void)
 	for (a = TAILQ_FIRST(&apps); a != NULL; a = next) {
 		next = TAILQ_NEXT(a, entry);
 		rolling_settle(a);	/* a reload that ended takes its config */
+		order_settle(a);	/* what it follows is online: start */
 		settle_triggers(a);
 		settle_queued_roll(a);
 		settle_scaled_down(a);
 		listen_settle(a);
 		settle_deleted(a);	/* last: it may free a */
 	}
+	order_settle_stops();
 }
 
 /*
@@ -329,6 +338,11 @@ app_settled(const struct target *t, int down)
 	TAILQ_FOREACH(a, &apps, entry) {
 		if (!target_has(t, a))
 			continue;
+		/* Held by after: settled once it can only wait for a command. */
+		if (!down && a->held && !order_blocked(a))
+			return 0;
+		if (down && a->stop_pending)
+			return 0;
 		for (i = 0; i < a->nworkers; i++) {
 			w = a->workers[i];
 			if (t->instance >= 0 && (unsigned)t->instance != i)

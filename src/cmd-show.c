@@ -25,6 +25,8 @@ app_status(const struct app *a)
 		return "degraded";
 	if (online == a->nworkers)
 		return "online";
+	if (online == 0 && order_waiting_for(a) != NULL)
+		return "waiting";
 	return online > 0 ? "partial" : "stopped";
 }
 
@@ -125,6 +127,9 @@ cmd_show_exec(struct client *c, cJSON *req)
 	app = cJSON_AddObjectToObject(o, "app");
 	cJSON_AddStringToObject(app, "name", a->name);
 	cJSON_AddStringToObject(app, "status", app_status(a));
+	if (order_waiting_for(a) != NULL)
+		cJSON_AddStringToObject(app, "waiting_for",
+		    order_waiting_for(a));
 	if (cfg->file != NULL) {
 		path = xprintf("%s:%d", cfg->file, cfg->line);
 		cJSON_AddStringToObject(app, "source", path);
@@ -267,8 +272,11 @@ print_app(cJSON *app)
 	cJSON	*v;
 
 	printf("%-29s %s\n", "app", str(app, "name"));
-	printf("%-29s %s%s%s\n", "status", paint(str(app, "status")),
+	printf("%-29s %s%s%s", "status", paint(str(app, "status")),
 	    str(app, "status"), color ? "\033[0m" : "");
+	if (json_string(app, "waiting_for") != NULL)
+		printf(" (waiting for %s: after)", str(app, "waiting_for"));
+	printf("\n");
 	printf("%-29s %s\n", "source", str(app, "source"));
 	print_instances(app);
 	if (json_string(app, "env_profile") != NULL)

@@ -98,6 +98,7 @@ start_named(struct client *c, const char *name, const char *profile)
 	struct app		*a, *next;
 	const char		*close;
 	const char		**names;
+	char			*cause;
 	size_t			 n = 0;
 	cJSON			*reply;
 	unsigned		 pending = 0;
@@ -142,6 +143,13 @@ start_named(struct client *c, const char *name, const char *profile)
 	if ((reply = start_fits(cfg, &pending)) != NULL)
 		return reply;
 	start_app(cfg, profile);
+	/* What it follows and does not run starts first (after). */
+	if ((a = app_find(name)) != NULL &&
+	    order_start_deps(a, 0, &cause) == -1) {
+		reply = reply_error(PMD_E_FAILED, "%s", cause);
+		free(cause);
+		return reply;
+	}
 	t.name = xstrdup(name);
 	return cmd_wait(c, &t, 0);
 }
@@ -152,14 +160,17 @@ start_file(struct client *c, const char *file, const char *profile)
 	uid_t			 owner = client_unprivileged(c) ?
 				    client_peer(c)->uid : OWNER_NONE;
 	struct target		 t = { .instance = -1 };
-	struct config		*loaded;
+	struct config		*loaded = NULL;
 	struct app_config	*cfg, *known;
 	struct app		*a;
 	cJSON			*reply;
 	char			*cause;
 	unsigned		 pending = 0;
 
-	if (config_load(file, owner, &loaded, &cause) == -1) {
+	if (config_load(file, owner, &loaded, &cause) == -1 ||
+	    (cause = order_check(loaded, config)) != NULL) {
+		if (loaded != NULL && cause != NULL)
+			config_free(loaded);
 		reply = reply_error(PMD_E_CONFIG, "%s", cause);
 		free(cause);
 		return reply;
@@ -217,6 +228,32 @@ default_name(const char *argv0)
 	return name;
 }
 
+/* The command field as an argv, or NULL with *cause. */
+static char **
+command_argv(const cJSON *command, char **cause)
+{
+	const cJSON	*item;
+	char		**argv;
+	size_t		  n = 0;
+
+	if (!cJSON_IsArray(command) || cJSON_GetArraySize(command) == 0) {
+		*cause = xstrdup("field \"command\": expected a non-empty "
+		    "array of strings");
+		return NULL;
+	}
+	argv = xcalloc(cJSON_GetArraySize(command) + 1, sizeof *argv);
+	cJSON_ArrayForEach(item, command) {
+		if (!cJSON_IsString(item)) {
+			argv_free(argv);
+			*cause = xprintf("field \"command\": item %zu is not a "
+			    "string", n);
+			return NULL;
+		}
+		argv[n++] = xstrdup(item->valuestring);
+	}
+	return argv;
+}
+
 /*
  * The config and environment of an ad-hoc app from req's fields, or the
  * error reply.
@@ -235,17 +272,10 @@ adhoc_new(struct client *c, cJSON *req, struct app_config **cfgp,
 	size_t			 n = 0;
 	int			 spec = 1;
 
-	if (!cJSON_IsArray(command) || cJSON_GetArraySize(command) == 0)
-		return reply_error(PMD_E_ARGS, "field \"command\": expected a "
-		    "non-empty array of strings");
-	argv = xcalloc(cJSON_GetArraySize(command) + 1, sizeof *argv);
-	cJSON_ArrayForEach(item, command) {
-		if (!cJSON_IsString(item)) {
-			argv_free(argv);
-			return reply_error(PMD_E_ARGS, "field \"command\": "
-			    "item %zu is not a string", n);
-		}
-		argv[n++] = xstrdup(item->valuestring);
+	if ((argv = command_argv(command, &cause)) == NULL) {
+		cJSON *r = reply_error(PMD_E_ARGS, "%s", cause);
+		free(cause);
+		return r;
 	}
 	inst = cJSON_GetObjectItemCaseSensitive(req, "instances");
 	if (cJSON_IsString(inst)) {
@@ -294,6 +324,12 @@ adhoc_new(struct client *c, cJSON *req, struct app_config **cfgp,
 		cJSON *r = reply_error(PMD_E_ARGS, "invalid app name \"%s\": "
 		    "use 1 to 64 of A-Z a-z 0-9 . _ - (not \"all\", not all "
 		    "digits: those are worker ids)", cfg->name);
+		appcfg_unref(cfg);
+		return r;
+	}
+	if ((cause = order_check_adhoc(cfg)) != NULL) {
+		cJSON *r = reply_error(PMD_E_ARGS, "%s", cause);
+		free(cause);
 		appcfg_unref(cfg);
 		return r;
 	}

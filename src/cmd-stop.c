@@ -8,6 +8,17 @@
 static cJSON *
 cmd_stop_exec(struct client *c, cJSON *req)
 {
+	struct target	 t;
+	cJSON		*reply;
+
+	if (cmd_get_target(req, &t, &reply) == -1)
+		return reply;
+	/* stop all: followers first, a stack comes down in reverse (after). */
+	if (t.name == NULL && t.names == NULL && t.instance < 0) {
+		order_stop(&t);
+		return cmd_wait(c, &t, 1);
+	}
+	target_clear(&t);
 	return cmd_apply_target(c, req, E_STOP, 1);
 }
 #endif /* !PMCTL */

@@ -130,6 +130,7 @@ cmd_worker_json(struct worker *w, int detail)
 {
 	cJSON			*o = cJSON_CreateObject();
 	double			 now = mono_now();
+	const char		*held;
 	char			*s;
 
 	/* Sampling is its own step; the JSON only reads what it found. */
@@ -141,7 +142,10 @@ cmd_worker_json(struct worker *w, int detail)
 		cJSON_AddStringToObject(o, "namespace", w->app->cfg->namespace);
 	cJSON_AddNumberToObject(o, "worker_id", w->id);
 	cJSON_AddNumberToObject(o, "pid", w->pid);
-	cJSON_AddStringToObject(o, "status", sm_state_name(w->sm.state));
+	/* A slot held by after waits for the app it follows. */
+	held = w->sm.state == W_STOPPED ? order_waiting_for(w->app) : NULL;
+	cJSON_AddStringToObject(o, "status", held != NULL ? "waiting" :
+	    sm_state_name(w->sm.state));
 	cJSON_AddNumberToObject(o, "restarts", w->sm.restarts);
 	cJSON_AddNumberToObject(o, "uptime_ms", w->pid > 0 ?
 	    (double)(uint64_t)((now - w->started) * 1000) : 0);
@@ -184,6 +188,8 @@ cmd_worker_json(struct worker *w, int detail)
 		cJSON_AddStringToObject(o, "status_text", w->status_text);
 	if (w->sm.state == W_STARTING && w->app->cfg->wait_ready)
 		cJSON_AddStringToObject(o, "waiting_for", "READY=1");
+	else if (held != NULL)
+		cJSON_AddStringToObject(o, "waiting_for", held);
 	if (w->sm.state == W_WAITING)
 		cJSON_AddNumberToObject(o, "restart_in_ms",
 		    (double)(uint64_t)(ev_timer_remaining(pmd_loop,

@@ -396,7 +396,8 @@ app_key(struct parse *p, const char *key, const char *value)
 		if (key_set(k, a, value, p->dir, &cause) == -1) {
 			perror_at(p, p->line, "%s: %s", key, cause);
 			free(cause);
-		}
+		} else if (k->off == offsetof(struct app_config, after))
+			a->after_line = p->line;	/* for order_check */
 		return;
 	}
 	for (i = 0; i < napp_keys && n < nitems(names) - 2; i++)

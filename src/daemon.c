@@ -96,7 +96,13 @@ daemon_read_config(struct config **cfgp, char **cause)
 		*cfgp = config_empty();
 		return 0;
 	}
-	return config_load(main_file, OWNER_NONE, cfgp, cause);
+	if (config_load(main_file, OWNER_NONE, cfgp, cause) == -1)
+		return -1;
+	if ((*cause = order_check(*cfgp, NULL)) != NULL) {
+		config_free(*cfgp);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -181,6 +187,10 @@ daemon_shutdown(void)
 		/* Asked twice: do not wait out the kill timeouts. */
 		log_info("stopping now: SIGKILL to every worker");
 		TAILQ_FOREACH(a, &apps, entry) {
+			if (a->stop_pending) {
+				a->stop_pending = 0;
+				app_apply(a, E_STOP, -1);
+			}
 			for (i = 0; i < a->nworkers; i++)
 				worker_signal(a->workers[i], SIGKILL);
 			rolling_signal(a, SIGKILL);
@@ -190,10 +200,10 @@ daemon_shutdown(void)
 	daemon_stopping = 1;
 	daemon_notify("STOPPING=1");
 	log_info("stopping all workers");
-	TAILQ_FOREACH(a, &apps, entry) {
+	TAILQ_FOREACH(a, &apps, entry)
 		rolling_abort(a);
-		app_apply(a, E_STOP, -1);
-	}
+	/* Followers first: a stack comes down in reverse (after). */
+	order_stop(NULL);
 	daemon_dirty();
 }
 

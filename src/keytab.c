@@ -82,6 +82,7 @@ static const struct app_key keys[] = {
 	{ "watch_delay", K_DURATION, F(watch_delay), "1s", 0, 0, NULL },
 	{ "reload_order", K_CHOICE, F(reload_order), "auto", 0, 0,
 	  "auto start-first stop-first" },
+	{ "after", K_LIST, F(after), NULL, 0, 0, NULL },
 	{ "limit_nofile", K_LIMIT, F(limits[LIMIT_NOFILE]), NULL, 0, 0, NULL },
 	{ "limit_nproc", K_LIMIT, F(limits[LIMIT_NPROC]), NULL, 0, 0, NULL },
 	{ "limit_core", K_LIMIT_SIZE, F(limits[LIMIT_CORE]), NULL, 0, 0, NULL },
