@@ -592,22 +592,22 @@ class Bench:
 
         # 200 apps from a file: each after the one before it (a chain of
         # after), beside 200 independent apps; one pmctl start each.
-        for kind in ("independent", "in a chain of after"):
-            conf = os.path.join(self.tmp, f"apps-{kind[:5]}.conf")
+        for kind, prefix in (("independent", "indep"), ("in a chain of after", "chain")):
+            conf = os.path.join(self.tmp, f"apps-{prefix}.conf")
             with open(conf, "w") as f:
                 for i in range(200):
-                    f.write(f"[app:{kind[:5]}{i}]\ncommand = sleep 100000\n")
-                    if i > 0 and kind != "independent":
-                        f.write(f"after = {kind[:5]}{i - 1}\n")
+                    f.write(f"[app:{prefix}{i}]\ncommand = sleep 100000\n")
+                    if i > 0 and prefix == "chain":
+                        f.write(f"after = {prefix}{i - 1}\n")
             t = time.perf_counter()
             self.ctl("start", conf)
             took = time.perf_counter() - t
             online = sum(w["status"] == "online" for w in self.workers()
-                         if w["name"].startswith(kind[:5]))
-            self.row(f"200 apps {kind} online after pmctl start FILE ({online} online)",
+                         if w["name"].startswith(prefix))
+            self.row(f"200 apps {kind}, online after pmctl start FILE ({online})",
                      f"{took * 1000:.0f} ms", "-")
             for i in range(200):
-                self.ctl("delete", f"{kind[:5]}{i}")
+                self.ctl("delete", f"{prefix}{i}")
 
         # One worker: the start waits to see it does not crash at once
         # (0.5 s, or min_uptime if shorter), unless it proves itself.

@@ -473,7 +473,7 @@ void	 order_settle_stops(void);
 void	 order_settle(struct app *);
 int	 order_start_deps(struct app *, int, char **);
 char	*order_check(struct config *, struct config *);
-char	*order_check_adhoc(const struct app_config *);
+char	*order_check_adhoc(struct app_config **, size_t);
 
 /* listen.c, second half: an app's sockets, shared or one set an instance. */
 int	 listen_app(struct app *);

@@ -327,12 +327,6 @@ adhoc_new(struct client *c, cJSON *req, struct app_config **cfgp,
 		appcfg_unref(cfg);
 		return r;
 	}
-	if ((cause = order_check_adhoc(cfg)) != NULL) {
-		cJSON *r = reply_error(PMD_E_ARGS, "%s", cause);
-		free(cause);
-		appcfg_unref(cfg);
-		return r;
-	}
 	/* A peer with less privilege than pmd runs its command as itself. */
 	if (client_unprivileged(c) &&
 	    appcfg_confine(cfg, client_peer(c)->uid, &cause) == -1) {
@@ -362,7 +356,7 @@ start_adhoc(struct client *c, cJSON *req)
 	struct target		 t = { .instance = -1 };
 	struct app_config	*cfg;
 	struct app		*a;
-	char			**envp;
+	char			**envp, *cause;
 	cJSON			*r;
 	unsigned		 pending = 0;
 
@@ -371,7 +365,10 @@ start_adhoc(struct client *c, cJSON *req)
 	if (app_find(cfg->name) != NULL || config_find(config, cfg->name))
 		r = reply_error(PMD_E_EXIST, "an app named \"%s\" already "
 		    "exists; choose another with --name", cfg->name);
-	else
+	else if ((cause = order_check_adhoc(&cfg, 1)) != NULL) {
+		r = reply_error(PMD_E_ARGS, "%s", cause);
+		free(cause);
+	} else
 		r = start_fits(cfg, &pending);
 	if (r != NULL) {
 		appcfg_unref(cfg);
@@ -399,6 +396,7 @@ start_apps(struct client *c, cJSON *list, const char *running)
 	char			***envs = xcalloc(n + 1, sizeof *envs);
 	struct app		 *a;
 	cJSON			 *item, *r = NULL;
+	char			 *cause;
 	unsigned		  pending = 0;
 
 	if (n == 0)
@@ -424,6 +422,10 @@ start_apps(struct client *c, cJSON *list, const char *running)
 		if (r == NULL)
 			r = start_fits(cfgs[i], &pending);
 		i++;
+	}
+	if (r == NULL && (cause = order_check_adhoc(cfgs, i)) != NULL) {
+		r = reply_error(PMD_E_ARGS, "%s", cause);
+		free(cause);
 	}
 	for (j = 0; j < i; j++) {
 		if (r == NULL) {

@@ -245,52 +245,66 @@ reaches(struct config *cfg, struct config *other, const struct app_config *a,
 	return 0;
 }
 
-/*
- * The after keys of cfg's apps: none names its own app, each names an app
- * of cfg (or, with other, of other or one that runs: a file given to
- * pmctl start), and none comes back to itself. NULL, or the error naming
- * the file, line and key.
- */
-char *
-order_check(struct config *cfg, struct config *other)
-{
-	struct app_config	*a;
-	char *const		*n;
-
-	TAILQ_FOREACH(a, &cfg->apps, entry) {
-		for (n = a->after; n != NULL && *n != NULL; n++) {
-			if (strcmp(*n, a->name) == 0)
-				return xprintf("%s:%d: after: [app:%s] cannot "
-				    "run after itself", a->file, a->after_line,
-				    a->name);
-			if (find(cfg, other, *n) == NULL &&
-			    (other == NULL || app_find(*n) == NULL))
-				return xprintf("%s:%d: after: \"%s\" is no app",
-				    a->file, a->after_line, *n);
-		}
-		if (reaches(cfg, other, a, a->name, 0))
-			return xprintf("%s:%d: after: [app:%s] comes back to "
-			    "itself through the apps it follows (a cycle)",
-			    a->file, a->after_line, a->name);
-	}
-	return NULL;
-}
-
-/*
- * The after key of an app started as a command: it names another app
- * that is configured or runs. NULL, or the error naming the key.
- */
-char *
-order_check_adhoc(const struct app_config *a)
+/* Why an after key of a is wrong, or NULL. */
+static char *
+check_one(struct config *cfg, struct config *other, struct app_config *a)
 {
 	char *const	*n;
 
 	for (n = a->after; n != NULL && *n != NULL; n++) {
 		if (strcmp(*n, a->name) == 0)
-			return xprintf("after: %s cannot run after itself",
+			return xprintf("after: [app:%s] cannot run after itself",
 			    a->name);
-		if (config_find(config, *n) == NULL && app_find(*n) == NULL)
+		if (find(cfg, other, *n) == NULL &&
+		    (other == NULL || app_find(*n) == NULL))
 			return xprintf("after: \"%s\" is no app", *n);
 	}
+	if (reaches(cfg, other, a, a->name, 0))
+		return xprintf("after: [app:%s] comes back to itself through "
+		    "the apps it follows (a cycle)", a->name);
 	return NULL;
+}
+
+/*
+ * The after keys of cfg's apps: none names its own app, each names an app
+ * of cfg (or, with other, of other or one that runs: a file given to
+ * pmctl start, apps started as commands), and none comes back to itself.
+ * NULL, or the error, after the file and line where the app has one.
+ */
+char *
+order_check(struct config *cfg, struct config *other)
+{
+	struct app_config	*a;
+	char			*why, *msg;
+
+	TAILQ_FOREACH(a, &cfg->apps, entry) {
+		if ((why = check_one(cfg, other, a)) == NULL)
+			continue;
+		if (a->file == NULL)
+			return why;
+		msg = xprintf("%s:%d: %s", a->file, a->after_line, why);
+		free(why);
+		return msg;
+	}
+	return NULL;
+}
+
+/*
+ * The apps of one start of commands (an ecosystem file's, or one), which
+ * may follow each other, configured apps or running ones.
+ */
+char *
+order_check_adhoc(struct app_config **cfgs, size_t n)
+{
+	struct config	*batch = config_empty();
+	char		*why;
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		TAILQ_INSERT_TAIL(&batch->apps, cfgs[i], entry);
+	why = order_check(batch, config);
+	for (i = 0; i < n; i++)
+		TAILQ_REMOVE(&batch->apps, cfgs[i], entry);
+	config_free(batch);
+	return why;
 }

@@ -582,6 +582,10 @@ eco_keys_map(struct eco *e)
 		    cJSON_IsNumber(item) || cJSON_IsBool(item)))
 			/* A pmd key (shutdown_with_message, listen_balance...). */
 			set_key(e->keys, k, scalar(item));
+		else if (key_find(k) != NULL && key_find(k)->type == K_LIST &&
+		    cJSON_IsArray(item))
+			/* A list of pmd's as an array (after: ['db']). */
+			set_key(e->keys, k, joined(item, ", "));
 		else if ((why = moot_key(k)) != NULL)
 			warn_key(e, k, why);
 		else

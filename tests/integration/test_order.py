@@ -144,7 +144,26 @@ def test_an_ad_hoc_after_names_an_app(pmd):
     r = pmd.ctl("start", "--name", "w", "--after", "nope", "--", "sleep", "1000")
     assert r.returncode == 1 and 'after: "nope" is no app' in r.stderr, r.stderr
     r = pmd.ctl("start", "--name", "w", "--after", "w", "--", "sleep", "1000")
-    assert r.returncode == 1 and "after: w cannot run after itself" in r.stderr, r.stderr
+    assert r.returncode == 1 and "after: [app:w] cannot run after itself" in r.stderr, r.stderr
     pmd.ok("start", "--name", "db", "--", "sleep", "1000")
     pmd.ok("start", "--name", "w", "--after", "db", "--", "sleep", "1000")
     pmd.wait_status("w", "online")
+
+
+def test_an_ecosystem_file_takes_after_as_a_pmd_key(pmd, tmp_path):
+    """PM2 has no start order; pmd's after key in an app object works, as
+    a string or an array."""
+    (tmp_path / "ecosystem.config.js").write_text("""module.exports = { apps: [
+  { name: 'api', script: 'sleep', args: '1000', after: ['db'] },
+  { name: 'db', script: 'sleep', args: '1000', after: 'cache' },
+  { name: 'cache', script: 'sleep', args: '1000' },
+] };
+""")
+    pmd.start()
+    pmd.ok("start", "ecosystem.config.js", cwd=tmp_path)
+    for name in ("api", "db", "cache"):
+        pmd.wait_status(name, "online")
+    assert pmd.show("api")["config"]["after"] == "db"
+    assert pmd.show("db")["config"]["after"] == "cache"
+    log = pmd.stderr()
+    assert log.index("cache:0: started") < log.index("db:0: started") < log.index("api:0: started")
