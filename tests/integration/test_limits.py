@@ -2,6 +2,7 @@
 cpu_affinity, set in the worker before exec (read back from the worker's
 /proc), shown by show, and each bad value a clear error, from a file or
 from pmctl start alike."""
+import contextlib
 import os
 import re
 import resource
@@ -132,55 +133,58 @@ def test_a_limit_pmd_cannot_grant_fails_the_start_naming_it(pmd):
     pmd.ok("ping")
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root and setpriv to run pmd as another user")
-def test_an_unprivileged_pmd_refuses_a_hard_limit_above_its_own(tmp_path):
-    """pmd as nobody, with a hard limit of 4096 open files: 8192 asked is
-    an error naming the key and the limit pmd has, never a silent clamp."""
+AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+needs_nobody = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                                  reason="needs root and setpriv to run pmd as another user")
+
+
+@contextlib.contextmanager
+def nobody_config(text):
+    """A config file nobody may read, in a directory of its own; its path."""
     d = tempfile.mkdtemp(prefix="pmd-limits-")
     try:
         os.chmod(d, 0o755)
         conf = os.path.join(d, "pmd.conf")
         with open(conf, "w") as f:
-            f.write("[app:x]\ncommand = sleep 1000\nlimit_nofile = 8192\n")
+            f.write(text)
         os.chmod(conf, 0o644)
-        r = subprocess.run(
-            ["prlimit", "--nofile=1024:4096", "setpriv", "--reuid=nobody", "--regid=nogroup",
-             "--clear-groups", PMD, "-t", "-c", conf],
-            capture_output=True, text=True, env={"PMD_HOME": d, "PATH": os.environ["PATH"]})
+        yield conf
+    finally:
+        shutil.rmtree(d)
+
+
+@needs_nobody
+def test_an_unprivileged_pmd_refuses_a_hard_limit_above_its_own():
+    """pmd as nobody, with a hard limit of 4096 open files: 8192 asked is
+    an error naming the key and the limit pmd has, never a silent clamp."""
+    with nobody_config("[app:x]\ncommand = sleep 1000\nlimit_nofile = 8192\n") as conf:
+        r = subprocess.run(["prlimit", "--nofile=1024:4096", *AS_NOBODY, PMD, "-t", "-c", conf],
+                           capture_output=True, text=True,
+                           env={"PMD_HOME": os.path.dirname(conf), "PATH": os.environ["PATH"]})
         assert r.returncode == 78, r.stderr
         assert (f"{conf}:3: limit_nofile: a hard limit of 8192 is above pmd's own (4096), "
                 "which only root (CAP_SYS_RESOURCE) can raise") in r.stderr, r.stderr
-    finally:
-        shutil.rmtree(d)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root and setpriv to run pmd as another user")
-def test_a_setting_the_kernel_refuses_fails_the_worker_naming_the_key(tmp_path):
+@needs_nobody
+def test_a_setting_the_kernel_refuses_fails_the_worker_naming_the_key():
     """pmd as nobody: a lower oom_score_adj needs CAP_SYS_RESOURCE, so the
     worker's start fails in the child, before exec, and the log says which
     key and why; it is never run without the setting."""
-    d = tempfile.mkdtemp(prefix="pmd-limits-")
-    proc = None
-    try:
-        os.chmod(d, 0o755)
-        conf = os.path.join(d, "pmd.conf")
-        with open(conf, "w") as f:
-            f.write("[app:x]\ncommand = sleep 1000\noom_score_adj = -500\nautorestart = false\n")
-        os.chmod(conf, 0o644)
-        home = os.path.join(d, "home")
+    with nobody_config("[app:x]\ncommand = sleep 1000\noom_score_adj = -500\n"
+                       "autorestart = false\n") as conf:
+        home = os.path.join(os.path.dirname(conf), "home")
         os.mkdir(home)
         shutil.chown(home, "nobody", "nogroup")
-        log = open(os.path.join(d, "pmd.log"), "w+")
-        proc = subprocess.Popen(
-            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", PMD, "-c", conf],
-            stdout=log, stderr=log, env={"PMD_HOME": home, "PATH": os.environ["PATH"]})
-        wait_until(lambda: "x:0: pid" in open(log.name).read(), what="the worker's exit")
-        text = open(log.name).read()
-        assert "cannot start: oom_score_adj: /proc/self/oom_score_adj: Permission denied" in text, text
-    finally:
-        if proc is not None:
+        log = os.path.join(os.path.dirname(conf), "pmd.log")
+        with open(log, "w") as out:
+            proc = subprocess.Popen([*AS_NOBODY, PMD, "-c", conf], stdout=out, stderr=out,
+                                    env={"PMD_HOME": home, "PATH": os.environ["PATH"]})
+        try:
+            wait_until(lambda: "x:0: pid" in open(log).read(), what="the worker's exit")
+            text = open(log).read()
+            assert "cannot start: oom_score_adj: /proc/self/oom_score_adj: Permission denied" \
+                in text, text
+        finally:
             proc.terminate()
             proc.wait(timeout=30)
-        shutil.rmtree(d)

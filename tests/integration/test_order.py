@@ -86,11 +86,15 @@ def stops(log):
     return [m.group(1) for m in re.finditer(r"(\w+):\d: pid \d+ was killed by", log)]
 
 
-def test_stop_all_and_shutdown_come_down_in_reverse(pmd, tmp_path):
+def stack_online(pmd, tmp_path):
     gate = tmp_path / "db-ready"
     gate.write_text("")
     pmd.start(stack(tmp_path, gate))
     pmd.wait_status("api", "online", count=2)
+
+
+def test_stop_all_and_shutdown_come_down_in_reverse(pmd, tmp_path):
+    stack_online(pmd, tmp_path)
     pmd.ok("stop", "all")
     ends = stops(pmd.stderr())
     last_api = max(i for i, n in enumerate(ends) if n == "api")
@@ -109,10 +113,7 @@ def test_stop_all_and_shutdown_come_down_in_reverse(pmd, tmp_path):
 
 
 def test_starting_a_follower_starts_what_it_follows(pmd, tmp_path):
-    gate = tmp_path / "db-ready"
-    gate.write_text("")
-    pmd.start(stack(tmp_path, gate))
-    pmd.wait_status("api", "online", count=2)
+    stack_online(pmd, tmp_path)
     pmd.ok("stop", "all")
     pmd.ok("start", "api")
     pmd.wait_status("db", "online")
