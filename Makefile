@@ -34,7 +34,7 @@ DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.
 	   src/rolling.c src/order.c src/track.c src/reconfig.c src/dump.c src/cron.c \
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
 	   src/env.c src/handoff.c src/ipc.c src/events.c src/hooks.c \
-	   src/metrics.c src/child.c src/budget.c \
+	   src/metrics.c src/http-api.c src/child.c src/budget.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)

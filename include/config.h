@@ -163,7 +163,8 @@ struct config {
 	int			 container_json; /* ... as JSON lines */
 	char			*hooks[HOOK_COUNT]; /* for every app */
 	uint64_t		 hook_timeout_ms; /* 0: HOOK_TIMEOUT */
-	char			*metrics;	/* URL, or NULL: none */
+	char			*metrics;	/* http: URL, or NULL: none */
+	int			 http_plain_api; /* the API off loopback too */
 	struct app_config_list	 apps;
 };
 

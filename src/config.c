@@ -76,6 +76,9 @@ static const struct daemon_key {
 	{ "hook_timeout", dk_duration, offsetof(struct config, hook_timeout_ms),
 	    1 },
 	{ "metrics", dk_url, offsetof(struct config, metrics), 0 },
+	{ "http", dk_url, offsetof(struct config, metrics), 0 },
+	{ "http_plain_api", dk_bool, offsetof(struct config, http_plain_api),
+	    0 },
 };
 
 #define DKEY_FIELD(p, k, type)	((type *)((char *)(p)->cfg + (k)->off))

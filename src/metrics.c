@@ -31,20 +31,14 @@
 #include <microhttpd.h>
 
 #include "pmd.h"
+#include "http.h"
 
 /*
  * libmicrohttpd, and the TLS libraries it brings, are loaded only when
  * metrics is set: a pmd without it maps none of them (about 2 MiB).
  */
 #define MHD_LIBRARY	"libmicrohttpd.so.12"
-#define MHD_FUNCS(X)							\
-	X(add_connection) X(add_response_header)			\
-	X(create_response_from_buffer) X(create_response_from_callback)	\
-	X(destroy_response)						\
-	X(get_connection_info)						\
-	X(get_daemon_info) X(get_timeout) X(queue_response) X(run)	\
-	X(start_daemon) X(stop_daemon)
-#define MHD_POINTER(name) static __typeof__(&MHD_##name) p_##name;
+#define MHD_POINTER(name) __typeof__(&MHD_##name) p_##name;
 MHD_FUNCS(MHD_POINTER)
 static void	*mhd_lib;
 
@@ -83,6 +77,7 @@ struct mconn {
 	TAILQ_ENTRY(mconn)	 entry;
 	int			 fd;
 	double			 since;		/* mono_now() at its accept */
+	int			 stream;	/* an API stream: no deadline */
 };
 static TAILQ_HEAD(, mconn) mconns = TAILQ_HEAD_INITIALIZER(mconns);
 static ev_io		 mhd_io;
@@ -461,7 +456,10 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	enum MHD_Result		 ret;
 	int			 status = MHD_HTTP_OK;
 
-	(void)cls; (void)version; (void)upload_data; (void)con_cls;
+	(void)cls; (void)version;
+	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
+		return api_answer(conn, url, method, upload_data,
+		    upload_data_size, con_cls);
 	/* A body is not read: whatever came is thrown away. */
 	if (*upload_data_size != 0) {
 		*upload_data_size = 0;
@@ -482,7 +480,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		status = healthz_text(&t);
 		type = "application/json";
 	} else {
-		text_put(&t, "not found: try /metrics or /healthz\n");
+		text_put(&t, "not found: try /metrics, /healthz or "
+		    "/api/v1/\n");
 		status = MHD_HTTP_NOT_FOUND;
 	}
 	r = p_create_response_from_buffer(t.len, t.s, MHD_RESPMEM_MUST_FREE);
@@ -567,12 +566,41 @@ deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop; (void)t; (void)revents;
 	TAILQ_FOREACH(m, &mconns, entry) {
-		if (m->since + METRICS_IDLE <= now)
+		if (m->since + METRICS_IDLE <= now && !m->stream)
 			conn_end(m);
 	}
 	p_run(mhd);
 	mhd_arm();
 	deadline_arm();
+}
+
+/* MHD's work now (a connection resumed), and its timer again. */
+void
+http_run(void)
+{
+	p_run(mhd);
+	mhd_arm();
+}
+
+/* conn streams (logs --follow over the API): no deadline ends it. */
+void
+http_stream(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo	*info;
+	struct mconn			*m;
+
+	info = p_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (info != NULL && (m = info->socket_context) != NULL)
+		m->stream = 1;
+}
+
+/* A request is done with: the API's part of it goes. */
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode code)
+{
+	(void)cls; (void)conn; (void)code;
+	api_completed(con_cls);
 }
 
 static void
@@ -637,10 +665,13 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 	(void)cls;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* A client that went away from a stream is no news. */
+	if (strstr(msg, "is no longer available") != NULL)
+		return;
 	n = strlen(msg);
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	log_warn("metrics: %s", msg);
+	log_warn("http: %s", msg);
 }
 
 /*
@@ -674,13 +705,19 @@ metrics_listen(const char *url, char **cause)
 		return -1;
 	}
 	listen_cfg = cfg;
+	if (api_init(url, config->http_plain_api, cause) == -1) {
+		metrics_close();
+		return -1;
+	}
 	mhd = p_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-	    MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, answer, NULL,
+	    MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+	    answer, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, as MHD asks */
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNS + 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_IDLE,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 	    MHD_OPTION_END);
 	if (mhd == NULL ||
 	    (info = p_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
@@ -697,7 +734,7 @@ metrics_listen(const char *url, char **cause)
 	ev_init(&mhd_timer, mhd_timer_cb);
 	ev_init(&deadline_w, deadline_cb);
 	mhd_arm();
-	log_info("metrics: serving /metrics and /healthz on %s", url);
+	log_info("http: serving /metrics, /healthz and /api/v1/ on %s", url);
 	return 0;
 }
 
@@ -705,6 +742,7 @@ void
 metrics_close(void)
 {
 	if (mhd != NULL) {
+		api_close();
 		ev_io_stop(pmd_loop, &mhd_io);
 		ev_io_stop(pmd_loop, &accept_io);
 		ev_timer_stop(pmd_loop, &mhd_timer);
