@@ -42,7 +42,7 @@ CLIENT	 = src/pmctl.c src/pmctl-monit.c src/pmctl-eco.c src/pmctl-import.c src/p
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse ini config keys supervise cron ipc listen
 
-all: pmd pmctl pmd-preload.so pmd-drain.js
+all: pmd pmctl pmd-preload.so pmd-drain.js pmd-dashboard.html
 
 # Everything the tests need too (make check does this itself).
 deps:
@@ -90,6 +90,11 @@ pmd-drain.js build/san/pmd-drain.js: src/preload/pmd-drain.js
 	@mkdir -p $(@D)
 	cp src/preload/pmd-drain.js $@
 
+# The dashboard page, served at / by the HTTP listener.
+pmd-dashboard.html build/san/pmd-dashboard.html: src/dashboard/pmd-dashboard.html
+	@mkdir -p $(@D)
+	cp src/dashboard/pmd-dashboard.html $@
+
 # The sanitized builds that make check runs.
 build/san/pmd: $(call objs,$(OBJ)/san-pmd,$(DAEMON))
 	@mkdir -p build/san
@@ -134,7 +139,7 @@ JOBS	 ?= $(shell nproc 2>/dev/null || echo 2)
 
 check:
 	@scripts/deps.sh test
-	$(MAKE) -j$(JOBS) all build/san/pmd build/san/pmctl build/san/pmd-preload.so build/san/pmd-drain.js \
+	$(MAKE) -j$(JOBS) all build/san/pmd build/san/pmctl build/san/pmd-preload.so build/san/pmd-drain.js build/san/pmd-dashboard.html \
 	    build/testsrv \
 	    $(UNIT:%=build/san/test-%)
 	@for t in $(UNIT); do echo "== unit: $$t"; \
@@ -203,7 +208,8 @@ install: all
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPDIR) $(DESTDIR)$(LIBDIR)/pmd \
 	    $(DESTDIR)$(SYSCONFDIR)/pmd/apps.d $(DESTDIR)$(SYSCONFDIR)/pmd/examples
 	install -m 755 pmd pmctl $(DESTDIR)$(BINDIR)
-	install -m 644 pmd-preload.so pmd-drain.js $(DESTDIR)$(LIBDIR)/pmd
+	install -m 644 pmd-preload.so pmd-drain.js pmd-dashboard.html \
+	    $(DESTDIR)$(LIBDIR)/pmd
 	install -m 644 man/pmctl.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 man/pmd.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 man/pmd.8 $(DESTDIR)$(MANDIR)/man8
@@ -225,7 +231,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man1/pmctl.1 $(DESTDIR)$(MANDIR)/man5/pmd.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man8/pmd.8 $(DESTDIR)$(UNITDIR)/pmd.service \
 	    $(DESTDIR)$(COMPDIR)/pmctl $(DESTDIR)$(LIBDIR)/pmd/pmd-preload.so \
-	    $(DESTDIR)$(LIBDIR)/pmd/pmd-drain.js
+	    $(DESTDIR)$(LIBDIR)/pmd/pmd-drain.js \
+	    $(DESTDIR)$(LIBDIR)/pmd/pmd-dashboard.html
 	-rmdir $(DESTDIR)$(LIBDIR)/pmd 2>/dev/null
 	@for f in conf/pmd.conf $(EXAMPLES); do \
 	    case $$f in conf/pmd.conf) d=pmd.conf ;; \
@@ -238,6 +245,6 @@ uninstall:
 	    $(DESTDIR)$(SYSCONFDIR)/pmd 2>/dev/null
 
 clean:
-	rm -rf pmd pmctl pmd-preload.so pmd-drain.js build .run
+	rm -rf pmd pmctl pmd-preload.so pmd-drain.js pmd-dashboard.html build .run
 
 .PHONY: all deps run check bench clean install uninstall fuzz fuzz-replay

@@ -371,6 +371,8 @@ void	 events_each(const char *, size_t, void (*)(const struct event *,
 void	 events_free(void);
 
 /* metrics.c: /metrics and /healthz over HTTP. */
+const char *http_address(void);
+const char *http_token(void);
 int	 metrics_listen(const char *, char **);
 void	 metrics_close(void);
 

@@ -59,6 +59,7 @@ struct cJSON *json_strings(char *const *);
 char	*utf8_fix(char *);
 int	 text_printable(const char *, size_t);
 int	 cap_effective(int);
+char	*shipped_file(const char *);
 char	*json_quote(const char *, size_t);
 int	 file_read(const char *, size_t, char **, size_t *, char **);
 

@@ -309,34 +309,16 @@ handoff_open(void)
 	return NULL;
 }
 
-/*
- * A file pmd ships for its workers (pmd-preload.so, pmd-drain.js):
- * beside pmd's executable, else where make install put it; NULL if
- * neither has it.
- */
+/* A file pmd ships for its workers, or NULL with a warning. */
 static char *
 shipped(const char *name)
 {
-	char	exe[PATH_MAX], *slash, *path;
-	ssize_t	n;
+	char	*path = shipped_file(name);
 
-	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL) {
-			*slash = '\0';
-			path = xprintf("%s/%s", exe, name);
-			if (access(path, R_OK) == 0)
-				return path;
-			free(path);
-		}
-	}
-	path = xprintf("%s/%s", PMD_LIBDIR, name);
-	if (access(path, R_OK) == 0)
-		return path;
-	log_warn("no %s: workers that bind their app's listen address "
-	    "themselves will find it taken", path);
-	free(path);
-	return NULL;
+	if (path == NULL)
+		log_warn("no %s/%s: workers that bind their app's listen "
+		    "address themselves will find it taken", PMD_LIBDIR, name);
+	return path;
 }
 
 static const char *

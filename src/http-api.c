@@ -104,6 +104,13 @@ token_load(const char *path, char **cause)
 	return 0;
 }
 
+/* The API's token, once a listener runs; else NULL. */
+const char *
+http_token(void)
+{
+	return token[0] != '\0' ? token : NULL;
+}
+
 /* Whether url's host is loopback (or a unix socket): no one listens in. */
 static int
 url_local(const char *url)

@@ -83,6 +83,8 @@ static TAILQ_HEAD(, mconn) mconns = TAILQ_HEAD_INITIALIZER(mconns);
 static ev_io		 mhd_io;
 static ev_timer		 mhd_timer;
 static struct app_config *listen_cfg;	/* its listen: the one URL */
+static char		*page;		/* the dashboard, or NULL */
+static size_t		 page_len;
 static int		*listen_fds;
 static size_t		 nlisten_fds;
 static double		 started;
@@ -476,6 +478,20 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		type = "text/plain; version=0.0.4; charset=utf-8";
 		goto send;
+	} else if (strcmp(url, "/") == 0 && page != NULL) {
+		/* The dashboard: the API's client; the token is its own. */
+		r = p_create_response_from_buffer(page_len, page,
+		    MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return MHD_NO;
+		type = "text/html; charset=utf-8";
+		p_add_response_header(r, "Content-Security-Policy",
+		    "default-src 'none'; script-src 'unsafe-inline'; "
+		    "style-src 'unsafe-inline'; connect-src 'self'; "
+		    "img-src 'self'; frame-ancestors 'none'");
+		p_add_response_header(r, "X-Frame-Options", "DENY");
+		p_add_response_header(r, "Referrer-Policy", "no-referrer");
+		goto send;
 	} else if (strcmp(url, "/healthz") == 0) {
 		status = healthz_text(&t);
 		type = "application/json";
@@ -572,6 +588,13 @@ deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	p_run(mhd);
 	mhd_arm();
 	deadline_arm();
+}
+
+/* The address served, or NULL. */
+const char *
+http_address(void)
+{
+	return listen_cfg != NULL ? listen_cfg->listen[0] : NULL;
 }
 
 /* MHD's work now (a connection resumed), and its timer again. */
@@ -674,6 +697,27 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http: %s", msg);
 }
 
+/* The dashboard page, read once (it is small); none: / is 404. */
+static void
+page_load(void)
+{
+	char	*path, *cause;
+
+	if (page != NULL)
+		return;
+	if ((path = shipped_file("pmd-dashboard.html")) == NULL) {
+		log_warn("http: no pmd-dashboard.html beside pmd or in %s: no "
+		    "dashboard at /", PMD_LIBDIR);
+		return;
+	}
+	if (file_read(path, 1024 * 1024, &page, &page_len, &cause) == -1) {
+		log_warn("http: %s", cause);
+		free(cause);
+		page = NULL;
+	}
+	free(path);
+}
+
 /*
  * Serve url (tcp://HOST:PORT or unix:PATH); NULL stops serving. A url
  * that is already served is left as it is. -1 with *cause if it cannot be
@@ -705,6 +749,7 @@ metrics_listen(const char *url, char **cause)
 		return -1;
 	}
 	listen_cfg = cfg;
+	page_load();
 	if (api_init(url, config->http_plain_api, cause) == -1) {
 		metrics_close();
 		return -1;

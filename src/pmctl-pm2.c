@@ -70,11 +70,7 @@ pmctl_pm2_advice(const char *name)
 		{ "unlink", "pmd has no hosted monitoring" },
 		{ "login", "pmd has no hosted monitoring or account" },
 		{ "logout", "pmd has no hosted monitoring or account" },
-		{ "open", "pmd has no hosted dashboard; pmctl monit" },
-		{ "dashboard", "pmctl monit in a terminal; /metrics for "
-		    "Prometheus ([daemon] metrics)" },
-		{ "dash", "pmctl monit in a terminal; /metrics for "
-		    "Prometheus ([daemon] metrics)" },
+		{ "open", "pmctl dashboard prints (and on a desktop opens) the dashboard" },
 		{ "imonit", "pmctl monit" },
 		{ "sysmonit", "pmctl monit shows each worker; the system's "
 		    "own tools (top, free) show the machine" },

@@ -623,3 +623,31 @@ creds_leave(const struct creds *saved)
 	/* A change of ids made pmd undumpable: it is itself again. */
 	prctl(PR_SET_DUMPABLE, 1);
 }
+
+/*
+ * A file pmd ships (pmd-preload.so, pmd-drain.js, pmd-dashboard.html):
+ * beside pmd's executable, else where make install put it; NULL if
+ * neither has it.
+ */
+char *
+shipped_file(const char *name)
+{
+	char	exe[PATH_MAX], *slash, *path;
+	ssize_t	n;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			path = xprintf("%s/%s", exe, name);
+			if (access(path, R_OK) == 0)
+				return path;
+			free(path);
+		}
+	}
+	path = xprintf("%s/%s", PMD_LIBDIR, name);
+	if (access(path, R_OK) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
