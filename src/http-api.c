@@ -39,6 +39,7 @@
 #define TOKEN_BYTES	32
 
 static char	 token[TOKEN_BYTES * 2 + 1];
+static char	*token_path;
 static int	 api_on;		/* the address allows it */
 static char	*api_off_why;
 
@@ -59,6 +60,57 @@ struct api_req {
 };
 static LIST_HEAD(, api_req) reqs = LIST_HEAD_INITIALIZER(reqs);
 
+/*
+ * Whether the token file (open on fd) is not the owner's alone: a token
+ * others can read is no secret, so it is refused until it is made 0600.
+ */
+static int
+token_exposed(int fd, const char *path, char **cause)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) == -1 || st.st_uid != geteuid()) {
+		*cause = xprintf("%s: not pmd's own file: refused", path);
+		return 1;
+	}
+	if ((st.st_mode & 077) == 0)
+		return 0;
+	*cause = xprintf("%s: readable by others (mode %04o): the API refuses "
+	    "it until it is 0600 (chmod 600 %s)", path,
+	    (unsigned)(st.st_mode & 07777), path);
+	return 1;
+}
+
+/*
+ * Before each request: the token file still there and private? A deleted
+ * file is said once (the token read at start goes on); one made readable
+ * by others turns the API off until it is fixed.
+ */
+static int
+token_still_private(char **why)
+{
+	static int	 said_gone;
+	struct stat	 st;
+
+	if (token_path == NULL)
+		return 0;
+	if (stat(token_path, &st) == -1) {
+		if (!said_gone++)
+			log_warn("http: %s is gone: the API keeps the token it "
+			    "read at start until pmd restarts and makes a new "
+			    "one", token_path);
+		return 1;
+	}
+	said_gone = 0;
+	if ((st.st_mode & 077) != 0) {
+		*why = xprintf("%s is readable by others (mode %04o): the API "
+		    "refuses it until it is 0600", token_path,
+		    (unsigned)(st.st_mode & 07777));
+		return 0;
+	}
+	return 1;
+}
+
 /* The token: read from path, or made there (0600) if there is none. */
 static int
 token_load(const char *path, char **cause)
@@ -70,6 +122,10 @@ token_load(const char *path, char **cause)
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+		if (token_exposed(fd, path, cause)) {
+			close(fd);
+			return -1;
+		}
 		n = read(fd, buf, sizeof buf - 1);
 		close(fd);
 		buf[n > 0 ? n : 0] = '\0';
@@ -142,10 +198,14 @@ api_init(const char *url, int plain_ok, char **cause)
 		    "http_plain_api = true", url);
 	dir = path_dirname(dump_path);
 	path = xprintf("%s/http.token", dir);
-	rc = token_load(path, cause);
-	free(path);
 	free(dir);
-	return rc;
+	if ((rc = token_load(path, cause)) == -1) {
+		free(path);
+		return -1;
+	}
+	free(token_path);
+	token_path = path;
+	return 0;
 }
 
 /* Compare the request's bearer token with ours in constant time. */
@@ -474,12 +534,21 @@ api_answer(struct MHD_Connection *conn, const char *url, const char *method,
 {
 	struct api_req	*q = *con_cls;
 	const char	*cmd;
+	char		*why = NULL;
+	enum MHD_Result	 ret;
 
 	if (q == NULL) {
 		/* Its headers: refused now, before a body is read. */
 		if (!api_on)
 			return reply_err(conn, MHD_HTTP_FORBIDDEN, PMD_E_PERM,
 			    api_off_why);
+		if (!token_still_private(&why)) {
+			log_warn("http: %s", why);
+			ret = reply_err(conn, MHD_HTTP_UNAUTHORIZED, PMD_E_PERM,
+			    why);
+			free(why);
+			return ret;
+		}
 		if (!authorized(conn))
 			return reply_err(conn, MHD_HTTP_UNAUTHORIZED, PMD_E_PERM,
 			    "this needs Authorization: Bearer TOKEN, the token "

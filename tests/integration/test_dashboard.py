@@ -153,6 +153,11 @@ def test_the_dashboard_shows_and_drives_the_workers(pmd, browser):
     wait_until(lambda: "hello from" in (browser.js("document.getElementById('log').textContent")
                                         or ""), timeout=20, what="the app's log")
     assert browser.js("document.getElementById('actions').hidden") is False
+    # Its workers' charts, one for CPU and one for memory each.
+    assert browser.js("document.querySelectorAll('#charts canvas').length") == 4
+    # Nothing came from another host.
+    assert browser.js("performance.getEntriesByType('resource')"
+                      ".every(e => e.name.startsWith(location.origin))")
     # Restart, confirmed: new workers, and the event feed says so.
     old = {w["pid"] for w in pmd.workers("web")}
     browser.js("window.confirm = () => true; "

@@ -9,8 +9,9 @@ import os
 import re
 import socket
 import stat
+import subprocess
 
-from conftest import free_port, wait_until
+from conftest import PMD, free_port, wait_until
 
 APP = "[app:web]\ncommand = sleep 1000\ninstances = 2\n"
 
@@ -145,3 +146,25 @@ def test_a_public_address_keeps_the_api_off_unless_asked(pmd, tmp_path):
     pmd.stop()
     port, token = start(pmd, extra="http_plain_api = true\n", addr="0.0.0.0")
     assert call(port, "/api/v1/list", {}, token=token)[0] == 200
+
+
+def test_a_token_file_made_readable_or_deleted_is_said(pmd):
+    port, token = start(pmd)
+    path = pmd.home / "http.token"
+    os.chmod(path, 0o644)
+    status, _, body = call(port, "/api/v1/list", {}, token=token)
+    assert status == 401 and "readable by others (mode 0644)" in json.loads(body)["error"]["message"]
+    assert "http.token is readable by others" in pmd.stderr()
+    os.chmod(path, 0o600)
+    assert call(port, "/api/v1/list", {}, token=token)[0] == 200
+    os.unlink(path)
+    assert call(port, "/api/v1/list", {}, token=token)[0] == 200
+    assert "http.token is gone" in pmd.stderr()
+    # At the next start: a world-readable token is refused, naming it.
+    pmd.stop()
+    path.write_text(token + "\n")
+    os.chmod(path, 0o644)
+    conf = pmd.write_config(f"[daemon]\nhttp = tcp://127.0.0.1:{free_port()}\n")
+    r = subprocess.run([PMD, "-c", str(conf)], env=pmd.env, capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 1 and "readable by others (mode 0644)" in r.stderr, r.stderr
