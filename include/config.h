@@ -165,6 +165,8 @@ struct config {
 	uint64_t		 hook_timeout_ms; /* 0: HOOK_TIMEOUT */
 	char			*metrics;	/* http: URL, or NULL: none */
 	int			 http_plain_api; /* the API off loopback too */
+	char			*http_tls_cert;	/* HTTPS: PEM files, or NULL */
+	char			*http_tls_key;
 	struct app_config_list	 apps;
 };
 

@@ -372,6 +372,7 @@ void	 events_free(void);
 
 /* metrics.c: /metrics and /healthz over HTTP. */
 const char *http_address(void);
+int	 http_tls(void);
 const char *http_token(void);
 int	 metrics_listen(const char *, char **);
 void	 metrics_close(void);

@@ -101,6 +101,8 @@ config_free(struct config *cfg)
 	free(cfg->socket);
 	free(cfg->dump_file);
 	free(cfg->metrics);
+	free(cfg->http_tls_cert);
+	free(cfg->http_tls_key);
 	for (i = 0; i < HOOK_COUNT; i++)
 		free(cfg->hooks[i]);
 	argv_free(cfg->files);

@@ -35,7 +35,8 @@ cmd_dashboard_exec(struct client *c, cJSON *req)
 	o = reply_ok();
 	cJSON_AddStringToObject(o, "address", addr);
 	if (strncmp(addr, "tcp://", 6) == 0) {
-		url = xprintf("http://%s/#token=%s", addr + 6, tok);
+		url = xprintf("%s://%s/#token=%s", http_tls() ? "https" :
+		    "http", addr + 6, tok);
 		cJSON_AddStringToObject(o, "url", url);
 		free(url);
 	}

@@ -79,6 +79,8 @@ static const struct daemon_key {
 	{ "http", dk_url, offsetof(struct config, metrics), 0 },
 	{ "http_plain_api", dk_bool, offsetof(struct config, http_plain_api),
 	    0 },
+	{ "http_tls_cert", dk_path, offsetof(struct config, http_tls_cert), 0 },
+	{ "http_tls_key", dk_path, offsetof(struct config, http_tls_key), 0 },
 };
 
 #define DKEY_FIELD(p, k, type)	((type *)((char *)(p)->cfg + (k)->off))

@@ -85,6 +85,8 @@ static ev_timer		 mhd_timer;
 static struct app_config *listen_cfg;	/* its listen: the one URL */
 static char		*page;		/* the dashboard, or NULL */
 static size_t		 page_len;
+static char		*tls_cert;	/* PEM, while HTTPS is served */
+static char		*tls_key;
 static int		*listen_fds;
 static size_t		 nlisten_fds;
 static double		 started;
@@ -597,6 +599,13 @@ http_address(void)
 	return listen_cfg != NULL ? listen_cfg->listen[0] : NULL;
 }
 
+/* Whether it is served with HTTPS. */
+int
+http_tls(void)
+{
+	return tls_cert != NULL;
+}
+
 /* MHD's work now (a connection resumed), and its timer again. */
 void
 http_run(void)
@@ -718,6 +727,52 @@ page_load(void)
 	free(path);
 }
 
+/* MHD on pmd's loop, with HTTPS if tls; NULL if it would not start. */
+static struct MHD_Daemon *
+mhd_start(int tls)
+{
+	struct MHD_OptionItem	opts[] = {
+		/* The logger first, as MHD asks. */
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, METRICS_CONNS + 1, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, METRICS_MEMORY, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, METRICS_IDLE, NULL },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_notify, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL },
+		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, tls_key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	return p_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME |
+	    (tls ? MHD_USE_TLS : 0), 0, NULL, NULL, answer, NULL,
+	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+/*
+ * HTTPS: the certificate and key files of [daemon], read now (both or
+ * neither); 0 without them, -1 with *cause if one cannot be read.
+ */
+static int
+tls_load(char **cause)
+{
+	size_t	len;
+
+	if (config->http_tls_cert == NULL && config->http_tls_key == NULL)
+		return 0;
+	if (config->http_tls_cert == NULL || config->http_tls_key == NULL) {
+		*cause = xstrdup("http: http_tls_cert and http_tls_key go "
+		    "together");
+		return -1;
+	}
+	if (file_read(config->http_tls_cert, 1024 * 1024, &tls_cert, &len,
+	    cause) == -1 || file_read(config->http_tls_key, 1024 * 1024,
+	    &tls_key, &len, cause) == -1)
+		return -1;
+	return 1;
+}
+
 /*
  * Serve url (tcp://HOST:PORT or unix:PATH); NULL stops serving. A url
  * that is already served is left as it is. -1 with *cause if it cannot be
@@ -728,6 +783,7 @@ metrics_listen(const char *url, char **cause)
 {
 	const union MHD_DaemonInfo	*info;
 	struct app_config		*cfg;
+	int				 tls;
 
 	if (started == 0)
 		started = ev_time();
@@ -750,24 +806,16 @@ metrics_listen(const char *url, char **cause)
 	}
 	listen_cfg = cfg;
 	page_load();
-	if (api_init(url, config->http_plain_api, cause) == -1) {
+	if ((tls = tls_load(cause)) == -1 ||
+	    api_init(url, config->http_plain_api || tls, cause) == -1) {
 		metrics_close();
 		return -1;
 	}
-	mhd = p_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-	    MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-	    answer, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first, as MHD asks */
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONNS + 1,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_MEMORY,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_IDLE,
-	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_END);
+	mhd = mhd_start(tls);
 	if (mhd == NULL ||
 	    (info = p_get_daemon_info(mhd, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
-		*cause = xprintf("metrics %s: the HTTP server would not start",
-		    url);
+		*cause = xprintf("http %s: the HTTP server would not start%s",
+		    url, tls ? " (is the key the certificate's, both PEM?)" : "");
 		metrics_close();
 		return -1;
 	}
@@ -779,7 +827,8 @@ metrics_listen(const char *url, char **cause)
 	ev_init(&mhd_timer, mhd_timer_cb);
 	ev_init(&deadline_w, deadline_cb);
 	mhd_arm();
-	log_info("http: serving /metrics, /healthz and /api/v1/ on %s", url);
+	log_info("http: serving /metrics, /healthz, /api/v1/ and / on %s%s",
+	    url, tls ? " (HTTPS)" : "");
 	return 0;
 }
 
@@ -795,6 +844,9 @@ metrics_close(void)
 		p_stop_daemon(mhd);
 		mhd = NULL;
 	}
+	free(tls_cert);
+	free(tls_key);
+	tls_cert = tls_key = NULL;
 	if (listen_cfg != NULL) {
 		listen_close(listen_cfg->listen, listen_fds, nlisten_fds);
 		listen_fds = NULL;

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import stat
 import subprocess
 
@@ -168,3 +169,29 @@ def test_a_token_file_made_readable_or_deleted_is_said(pmd):
     r = subprocess.run([PMD, "-c", str(conf)], env=pmd.env, capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 1 and "readable by others (mode 0644)" in r.stderr, r.stderr
+
+
+def test_https_with_a_key_and_certificate_serves_the_api_anywhere(pmd, tmp_path):
+    """http_tls_cert and http_tls_key: HTTPS, so the API is on even on an
+    address that is not loopback; pmctl dashboard says https."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)
+    port = free_port()
+    pmd.start(f"[daemon]\nhttp = tcp://0.0.0.0:{port}\nhttp_tls_cert = cert.pem\n"
+              f"http_tls_key = key.pem\n{APP}")
+    token = (pmd.home / "http.token").read_text().strip()
+    ctx = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    ctx.check_hostname = False
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=ctx)
+    c.request("POST", "/api/v1/list", body="{}", headers={"Authorization": f"Bearer {token}"})
+    r = c.getresponse()
+    assert r.status == 200 and json.loads(r.read())["ok"]
+    c.close()
+    assert pmd.ok("dashboard").stdout.startswith(f"https://0.0.0.0:{port}/#token=")
+    # Half a pair is a clear error.
+    conf = pmd.write_config(f"[daemon]\nhttp = tcp://127.0.0.1:{free_port()}\n"
+                            "http_tls_cert = cert.pem\n", name="half.conf")
+    r = subprocess.run([PMD, "-c", str(conf)], env=dict(pmd.env, PMD_HOME=str(tmp_path / "h2")),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "http_tls_cert and http_tls_key go together" in r.stderr
