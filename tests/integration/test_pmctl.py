@@ -402,3 +402,31 @@ def test_logs_of_a_namespace(pmd):
     finally:
         follower.terminate()
         follower.wait(10)
+
+
+def test_dash_h_runs_the_command_on_another_host(pmd, tmp_path):
+    """pmctl -H [USER@]HOST CMD: the remote pmctl over ssh ($PMCTL_SSH),
+    each word intact through the remote shell, its output and exit status
+    as pmctl's. The ssh here runs the command on this host, as a real one
+    would run it on HOST."""
+    seen = tmp_path / "ssh-args"
+    ssh = tmp_path / "ssh"
+    ssh.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}\n'
+                   'while [ "$1" = -T ]; do shift; done\nshift; [ "$1" = -- ] && shift\n'
+                   'exec sh -c "$*"\n')
+    ssh.chmod(0o755)
+    env = {"PMCTL_SSH": str(ssh),
+           "PATH": os.path.dirname(PMCTL) + ":" + os.environ["PATH"]}
+    pmd.start()
+    r = pmd.ctl("-H", "ops@box", "start", "--name", "q", "--", "sh", "-c",
+                "echo \"it's $((1+1))\"; exec sleep 1000", env=env)
+    assert r.returncode == 0, r.stderr
+    assert seen.read_text().splitlines()[:3] == ["-T", "ops@box", "--"]
+    assert pmd.show("q")["config"]["command"] == "sh -c echo \"it's $((1+1))\"; exec sleep 1000"
+    wait_until(lambda: "it's 2" in pmd.ok("logs", "q").stdout, what="the remote start's output")
+    r = pmd.ctl("--json", "-H", "ops@box", "list", env=env)
+    assert r.returncode == 0 and [w["name"] for w in json.loads(r.stdout)] == ["q"]
+    r = pmd.ctl("-H", "ops@box", "stop", "nope", env=env)
+    assert r.returncode == 1 and 'no app named "nope"' in r.stderr
+    r = pmd.ctl("-H", env=env)
+    assert r.returncode == 2 and "-H needs [USER@]HOST" in r.stderr
