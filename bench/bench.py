@@ -523,7 +523,7 @@ class Bench:
             for s in socks:
                 s.close()
         self.ctl("delete", "flood-target")
-        self.row(f"ping on its own connection, median / p99 (300)",
+        self.row("ping on its own connection, median / p99 (300)",
                  f"{base_ping[0]:.2f} / {base_ping[1]:.2f} ms", "-")
         self.row(f"  the same with {nclients} clients pipelining list, never reading",
                  f"{ping[0]:.2f} / {ping[1]:.2f} ms", "within a few ms")
@@ -574,6 +574,65 @@ class Bench:
         self.row("  pmd fds before / after", f"{fds0} / {fds1}", "equal")
         self.row("  pmd RSS before / after", f"{rss0 / 1024:.2f} / {rss1 / 1024:.2f} MiB",
                  "flat")
+
+    def http_api(self, n=1000):
+        """The HTTP API: list of n workers beside pmctl --json list, pmd's
+        RSS with the listener and a dashboard's traffic, idle calls."""
+        import http.client
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        conf = os.path.join(self.env["PMD_HOME"], "pmd.conf")
+        with open(conf, "w") as f:
+            f.write(f"[daemon]\nhttp = tcp://127.0.0.1:{port}\n")
+        self.ctl("reload-config")
+        token = open(os.path.join(self.env["PMD_HOME"], "http.token")).read().strip()
+        auth = {"Authorization": f"Bearer {token}"}
+        self.ctl("start", "--name", "api", "-i", str(n), "--out-file", "/dev/null",
+                 "--no-ipc", "--", "sleep", "100000")
+
+        def api_list():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            c.request("POST", "/api/v1/list", body="{}", headers=auth)
+            body = c.getresponse().read()
+            c.close()
+            return body
+
+        def timed(fn, runs=10):
+            ts = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                fn()
+                ts.append((time.perf_counter() - t) * 1000)
+            return statistics.median(ts)
+        via_api = timed(api_list)
+        via_ctl = timed(lambda: self.ctl("--json", "list"))
+        self.row(f"API list, {n} workers (median of 10)", f"{via_api:.1f} ms",
+                 f"within 2x of pmctl --json list: {via_ctl:.1f} ms")
+        rss0 = rss_kib(self.pmd.pid)
+        # A dashboard: the event and log streams open, list every 2 s.
+        streams = []
+        for cmd, body in (("events", '{"follow":true}'),
+                          ("logs", '{"name":"api","lines":50,"follow":true}')):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            c.request("POST", f"/api/v1/{cmd}", body=body, headers=auth)
+            streams.append((c, c.getresponse()))
+        for _ in range(5):
+            api_list()
+            time.sleep(2)
+        rss1 = rss_kib(self.pmd.pid)
+        for c, _ in streams:
+            c.close()
+        self.row(f"pmd RSS, {n} workers: listener / one dashboard open (10 s)",
+                 f"{rss0 / 1024:.2f} / {rss1 / 1024:.2f} MiB", "small")
+        self.ctl("delete", "api")
+        if shutil.which("strace"):
+            calls = self.idle_calls()
+            self.row("pmd system calls while idle, listener and no client, 10 s",
+                     f"{calls} ({calls / 10:.1f}/s)", "0")
+        os.unlink(conf)
+        self.ctl("reload-config")
 
     def run(self):
         print(f"pmd bench on {os.cpu_count()} CPUs ({os.uname().release})")
@@ -657,6 +716,8 @@ class Bench:
         self.scale()
         self.flooding_clients()
         self.soak()
+
+        self.http_api()
 
         # Last, as it leaves pmd's I/O buffers resident.
         self.log_throughput()

@@ -528,13 +528,17 @@ mhd_arm(void)
 	}
 }
 
-/* Arm the deadline of the oldest connection, if any. */
+/* Arm the deadline of the oldest connection that has one, if any. */
 static void
 deadline_arm(void)
 {
-	struct mconn	*m = TAILQ_FIRST(&mconns);
+	struct mconn	*m;
 
 	ev_timer_stop(pmd_loop, &deadline_w);
+	TAILQ_FOREACH(m, &mconns, entry) {
+		if (!m->stream)
+			break;		/* an API stream has none */
+	}
 	if (m == NULL)
 		return;
 	ev_timer_set(&deadline_w, m->since + METRICS_IDLE - mono_now() + 0.01,
@@ -622,8 +626,10 @@ http_stream(struct MHD_Connection *conn)
 	struct mconn			*m;
 
 	info = p_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (info != NULL && (m = info->socket_context) != NULL)
+	if (info != NULL && (m = info->socket_context) != NULL) {
 		m->stream = 1;
+		deadline_arm();
+	}
 }
 
 /* A request is done with: the API's part of it goes. */

@@ -11,6 +11,7 @@ import socket
 import ssl
 import stat
 import subprocess
+import time
 
 from conftest import PMD, free_port, wait_until
 
@@ -195,3 +196,26 @@ def test_https_with_a_key_and_certificate_serves_the_api_anywhere(pmd, tmp_path)
     r = subprocess.run([PMD, "-c", str(conf)], env=dict(pmd.env, PMD_HOME=str(tmp_path / "h2")),
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "http_tls_cert and http_tls_key go together" in r.stderr
+
+
+def test_a_stream_outlives_the_plain_request_deadline_without_a_busy_loop(pmd):
+    """Plain requests end 10 s after their accept; a stream does not, and
+    pmd does not spin on the deadline it has passed (it once did)."""
+    port, token = start(pmd)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/api/v1/events", body='{"follow": true}',
+              headers={"Authorization": f"Bearer {token}"})
+    r = c.getresponse()
+    assert r.status == 200
+    time.sleep(11)      # past the listener's 10 s deadline: time itself is the subject
+
+    def ticks():
+        return sum(int(x) for x in open(f"/proc/{pmd.proc.pid}/stat").read()
+                   .rsplit(")", 1)[1].split()[11:13])
+    before = ticks()
+    pmd.ok("restart", "web:0")
+    line = r.fp.readline()          # a chunk's size: the stream is alive
+    assert line.strip() and int(line.strip(), 16) > 0
+    time.sleep(1)
+    assert ticks() - before < 8, "pmd spins"
+    c.close()
