@@ -19,7 +19,7 @@ CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium")
 
 APP = ("[app:web]\ncommand = sh -c 'echo hello from $PMD_INSTANCE; exec sleep 1000'\n"
-       "instances = 2\n")
+       "instances = 2\n[app:jobs]\ncommand = sleep 1000\n")
 
 
 def session_alive(sid):
@@ -127,6 +127,7 @@ def start(pmd):
     port = free_port()
     pmd.start(f"[daemon]\nhttp = tcp://127.0.0.1:{port}\n{APP}")
     pmd.wait_status("web", "online", count=2)
+    pmd.wait_status("jobs", "online")
     url = pmd.ok("dashboard").stdout.strip()
     assert url.startswith(f"http://127.0.0.1:{port}/#token=")
     return url
@@ -135,20 +136,20 @@ def start(pmd):
 def test_the_dashboard_shows_and_drives_the_workers(pmd, browser):
     url = start(pmd)
     browser.open(url)
-    wait_until(lambda: browser.js("document.querySelectorAll('#rows tr').length") == 2,
+    wait_until(lambda: browser.js("document.querySelectorAll('#rows tr').length") == 3,
                timeout=20, what="the workers in the table")
     assert browser.js("document.getElementById('conn').textContent") == "connected"
     states = browser.js("[...document.querySelectorAll('#rows .st')].map(e => e.textContent)")
-    assert states == ["online", "online"]
-    pids = browser.js("[...document.querySelectorAll('#rows tr')].map(r => "
-                      "Number(r.children[2].textContent))")
-    assert sorted(pids) == sorted(w["pid"] for w in pmd.workers("web"))
+    assert states == ["online"] * 3
+    shown = browser.js("[...document.querySelectorAll('#rows tr')].map(r => "
+                       "[r.children[0].textContent, Number(r.children[2].textContent)])")
+    assert sorted(map(tuple, shown)) == sorted((w["name"], w["pid"]) for w in pmd.workers())
     # The token is out of the address bar (and never was in a request URL).
     assert browser.js("location.hash") == ""
     # A phone's width: nothing wider than the screen but the table's own scroll.
     assert browser.js("document.documentElement.scrollWidth <= innerWidth")
     # The keyboard picks an app: Tab to a row, Enter; its log follows.
-    browser.js("document.querySelector('#rows tr').focus()")
+    browser.js("document.querySelector('#rows tr[data-app=web]').focus()")
     browser.key("Enter", "Enter")
     wait_until(lambda: "hello from" in (browser.js("document.getElementById('log').textContent")
                                         or ""), timeout=20, what="the app's log")

@@ -219,3 +219,23 @@ def test_a_stream_outlives_the_plain_request_deadline_without_a_busy_loop(pmd):
     time.sleep(1)
     assert ticks() - before < 8, "pmd spins"
     c.close()
+
+
+def test_a_followed_log_streams_each_line_as_it_is_printed(pmd):
+    port = free_port()
+    pmd.start(f"[daemon]\nhttp = tcp://127.0.0.1:{port}\n[app:talk]\n"
+              "command = sh -c 'echo up $PMD_WORKER_ID; exec sleep 1000'\n")
+    pmd.wait_status("talk", "online")
+    token = (pmd.home / "http.token").read_text().strip()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/api/v1/logs", body='{"name": "talk", "lines": 0, "follow": true}',
+              headers={"Authorization": f"Bearer {token}"})
+    r = c.getresponse()
+    assert r.status == 200 and r.getheader("Content-Type") == "application/x-ndjson"
+    first = json.loads(r.readline())
+    assert first["ok"]
+    pmd.ok("restart", "talk")
+    wid = pmd.workers("talk")[0]["worker_id"]
+    line = json.loads(r.readline())
+    assert line["app"] == "talk" and line["line"].endswith(f"up {wid}"), line
+    c.close()
