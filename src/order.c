@@ -83,6 +83,26 @@ order_waiting_for(const struct app *a)
 	return a->held ? a->held_for : NULL;
 }
 
+/* order_blocked, at most depth apps down the chain. */
+static int
+blocked(const struct app *a, int depth)
+{
+	const struct app	*d;
+	unsigned		 i;
+
+	if (!a->held || a->held_for == NULL || depth > 64)
+		return 0;
+	if ((d = app_find(a->held_for)) == NULL || d->want == APP_GONE)
+		return 1;
+	for (i = 0; i < d->nworkers; i++) {
+		if (worker_busy(d->workers[i]) ||
+		    d->workers[i]->sm.state == W_WAITING ||
+		    (d->held && !blocked(d, depth + 1)))
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * Whether a held a can only wait for a command: an app it follows is
  * gone, or has no worker that is starting or will restart.
@@ -90,20 +110,7 @@ order_waiting_for(const struct app *a)
 int
 order_blocked(const struct app *a)
 {
-	const struct app	*d;
-	unsigned		 i;
-
-	if (!a->held || a->held_for == NULL)
-		return 0;
-	if ((d = app_find(a->held_for)) == NULL || d->want == APP_GONE)
-		return 1;
-	for (i = 0; i < d->nworkers; i++) {
-		if (worker_busy(d->workers[i]) ||
-		    d->workers[i]->sm.state == W_WAITING ||
-		    (d->held && !order_blocked(d)))
-			return 0;
-	}
-	return 1;
+	return blocked(a, 0);
 }
 
 /* Whether any app that follows a still has a process or is to stop. */
@@ -218,13 +225,21 @@ order_start_deps(struct app *a, int depth, char **cause)
 	return 0;
 }
 
-/* The config of the app named name: in cfg, else in other, or NULL. */
+/*
+ * The config of the app named name: in cfg, else (with other) in other or
+ * the running app's, or NULL.
+ */
 static const struct app_config *
 find(struct config *cfg, struct config *other, const char *name)
 {
 	const struct app_config	*a = config_find(cfg, name);
+	const struct app	*r;
 
-	return a != NULL || other == NULL ? a : config_find(other, name);
+	if (a != NULL || other == NULL)
+		return a;
+	if ((a = config_find(other, name)) != NULL)
+		return a;
+	return (r = app_find(name)) != NULL ? r->cfg : NULL;
 }
 
 /* Whether name is reached from a along after (a cycle, with a's name). */
@@ -255,8 +270,7 @@ check_one(struct config *cfg, struct config *other, struct app_config *a)
 		if (strcmp(*n, a->name) == 0)
 			return xprintf("after: [app:%s] cannot run after itself",
 			    a->name);
-		if (find(cfg, other, *n) == NULL &&
-		    (other == NULL || app_find(*n) == NULL))
+		if (find(cfg, other, *n) == NULL)
 			return xprintf("after: \"%s\" is no app", *n);
 	}
 	if (reaches(cfg, other, a, a->name, 0))

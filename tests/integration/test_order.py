@@ -149,6 +149,10 @@ def test_an_ad_hoc_after_names_an_app(pmd):
     pmd.ok("start", "--name", "db", "--", "sleep", "1000")
     pmd.ok("start", "--name", "w", "--after", "db", "--", "sleep", "1000")
     pmd.wait_status("w", "online")
+    # Running apps count in a cycle too.
+    pmd.ok("delete", "db")
+    r = pmd.ctl("start", "--name", "db", "--after", "w", "--", "sleep", "1000")
+    assert r.returncode == 1 and "after: [app:db] comes back to itself" in r.stderr, r.stderr
 
 
 def test_an_ecosystem_file_takes_after_as_a_pmd_key(pmd, tmp_path):
