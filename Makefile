@@ -34,11 +34,11 @@ DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.
 	   src/rolling.c src/order.c src/track.c src/reconfig.c src/dump.c src/cron.c \
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
 	   src/env.c src/handoff.c src/ipc.c src/events.c src/hooks.c \
-	   src/metrics.c src/http-api.c src/child.c src/budget.c \
+	   src/metrics.c src/metrics-text.c src/http-api.c src/child.c src/budget.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)
-CLIENT	 = src/pmctl.c src/pmctl-monit.c src/pmctl-eco.c src/pmctl-import.c src/pmctl-pm2.c src/pmctl-view.c src/pmctl-start.c $(CMDS) $(COMMON)
+CLIENT	 = src/pmctl.c src/pmctl-monit.c src/pmctl-eco.c src/pmctl-import.c src/pmctl-pm2.c src/pmctl-view.c src/pmctl-start.c src/pmctl-remote.c $(CMDS) $(COMMON)
 HEADERS	 = $(wildcard include/*.h)
 UNIT	 = parse ini config keys supervise cron ipc listen
 

@@ -21,8 +21,14 @@
 MHD_FUNCS(MHD_EXTERN_POINTER)
 
 /* metrics.c */
+extern double metrics_started;
 void	 http_run(void);		/* MHD's work now, and its timer */
 void	 http_stream(struct MHD_Connection *);	/* no idle deadline */
+
+/* metrics-text.c */
+struct text;
+struct MHD_Response *metrics_response(void);
+int	 healthz_text(struct text *);
 
 /* http-api.c */
 int	 api_init(const char *, int, char **);

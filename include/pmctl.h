@@ -25,6 +25,7 @@ void	 pmctl_print_list(cJSON *);
 void	 pmctl_sort_rows(cJSON *);
 void	 pmctl_print_numbers(cJSON *, const char *);
 void	 pmctl_add_environ(cJSON *);
+void	 pmctl_remote(int, char **, int) __attribute__((noreturn));
 const char *pmctl_pm2_name(const char *, int *);
 const char *pmctl_pm2_advice(const char *);
 struct cmd_entry;
