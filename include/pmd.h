@@ -474,7 +474,7 @@ int	 order_blocked(const struct app *);
 void	 order_stop(const struct target *);
 void	 order_settle_stops(void);
 void	 order_settle(struct app *);
-int	 order_start_deps(struct app *, int, char **);
+int	 order_start_deps(struct app *, uid_t, int, char **);
 char	*order_check(struct config *, struct config *);
 char	*order_check_adhoc(struct app_config **, size_t);
 

@@ -144,8 +144,9 @@ start_named(struct client *c, const char *name, const char *profile)
 		return reply;
 	start_app(cfg, profile);
 	/* What it follows and does not run starts first (after). */
-	if ((a = app_find(name)) != NULL &&
-	    order_start_deps(a, 0, &cause) == -1) {
+	if ((a = app_find(name)) != NULL && order_start_deps(a,
+	    client_unprivileged(c) ? client_peer(c)->uid : OWNER_NONE, 0,
+	    &cause) == -1) {
 		reply = reply_error(PMD_E_FAILED, "%s", cause);
 		free(cause);
 		return reply;

@@ -187,11 +187,12 @@ order_settle(struct app *a)
 
 /*
  * pmctl start NAME of an app that follows others: those that do not run
- * start too, each after its own (started, never restarted). -1 with
- * *cause if one is no app.
+ * start too, each after its own (started, never restarted). A peer with
+ * less privilege (owner, else OWNER_NONE) starts only apps that run as
+ * itself. -1 with *cause if one is no app or not the peer's to start.
  */
 int
-order_start_deps(struct app *a, int depth, char **cause)
+order_start_deps(struct app *a, uid_t owner, int depth, char **cause)
 {
 	struct app_config	*cfg;
 	struct app		*d;
@@ -199,12 +200,27 @@ order_start_deps(struct app *a, int depth, char **cause)
 	unsigned		 i;
 
 	for (n = a->cfg->after; depth < 64 && n != NULL && *n != NULL; n++) {
-		if ((d = app_find(*n)) == NULL || d->want == APP_GONE) {
-			if ((cfg = config_find(config, *n)) == NULL) {
-				*cause = xprintf("%s runs after %s, which is no "
-				    "app", a->name, *n);
-				return -1;
-			}
+		d = app_find(*n);
+		if (d != NULL && d->want == APP_GONE)
+			d = NULL;
+		cfg = d != NULL ? d->cfg : config_find(config, *n);
+		if (cfg == NULL) {
+			*cause = xprintf("%s runs after %s, which is no app",
+			    a->name, *n);
+			return -1;
+		}
+		for (i = 0; d != NULL && i < d->nworkers; i++) {
+			if (d->workers[i]->sm.want != WANT_UP)
+				break;
+		}
+		if (d != NULL && i == d->nworkers)
+			continue;		/* it runs, or is coming */
+		if (owner != OWNER_NONE && cfg->owner != owner) {
+			*cause = xprintf("%s runs after %s, which does not run, "
+			    "and only its owner may start it", a->name, *n);
+			return -1;
+		}
+		if (d == NULL) {
 			app_create_fitting(cfg, "start");
 			if ((d = app_find(*n)) == NULL) {
 				*cause = xprintf("%s runs after %s, which does "
@@ -212,15 +228,10 @@ order_start_deps(struct app *a, int depth, char **cause)
 				    a->name, *n);
 				return -1;
 			}
-		}
-		if (order_start_deps(d, depth + 1, cause) == -1)
+		} else
+			app_apply(d, E_START, -1);
+		if (order_start_deps(d, owner, depth + 1, cause) == -1)
 			return -1;
-		for (i = 0; i < d->nworkers; i++) {
-			if (d->workers[i]->sm.want != WANT_UP) {
-				app_apply(d, E_START, -1);
-				break;
-			}
-		}
 	}
 	return 0;
 }

@@ -661,3 +661,25 @@ def test_a_member_may_do_what_pmd8_says_an_operator_does(system_pmd):
     r = as_member(d, "kill")
     assert r.returncode == 0, r.stderr
     assert d.proc.wait(timeout=30) == 0
+
+
+def test_a_member_cannot_start_roots_app_through_after(system_pmd):
+    """pmctl start of a member's app that runs after one of root's, which
+    is stopped: pmd does not start root's app for the member."""
+    d = system_pmd
+    d.ok("start", "--name", "rootdb", "--", "sleep", "1000")
+    d.ok("stop", "rootdb")
+    conf = os.path.join(d.top, "mine.conf")
+    with open(conf, "w") as f:
+        f.write("[app:mine]\ncommand = sleep 1000\nafter = rootdb\n")
+    os.chmod(conf, 0o644)
+    r = as_member(d, "start", conf)
+    assert r.returncode == 0, r.stderr
+    assert d.show("mine")["status"] == "waiting"
+    r = as_member(d, "start", "mine")
+    assert r.returncode == 1 and "rootdb, which does not run, and only its owner may start it" \
+        in r.stderr, r.stderr
+    assert all(w["pid"] == 0 for w in d.workers("rootdb"))
+    # Root starts it: the member's app follows on its own.
+    d.ok("start", "rootdb")
+    d.wait_status("mine", "online")
