@@ -605,7 +605,7 @@ typedef int (*client_wait_fn)(struct client *, void *, struct cJSON **);
 
 int	 control_listen(const char *, gid_t, char **);
 struct ucred;
-int	 control_adopt(int, const struct ucred *);
+void	 control_adopt(int, const struct ucred *);
 void	 control_apply_config(const struct config *);
 unsigned control_max_clients(void);
 const struct ucred *client_peer(struct client *);

@@ -230,12 +230,23 @@ whole_within(const struct cmd_arg *arg, const cJSON *v)
 	    v->valuedouble == (double)(long)v->valuedouble;
 }
 
+/* Whether every item of v passes is (cJSON_IsString, cJSON_IsObject). */
+static int
+all_items(const cJSON *v, cJSON_bool (*is)(const cJSON *))
+{
+	const cJSON	*x;
+
+	cJSON_ArrayForEach(x, v) {
+		if (!is(x))
+			return 0;
+	}
+	return 1;
+}
+
 /* Whether v is of the type (and within the bounds) arg asks for. */
 static int
 arg_fits(const struct cmd_arg *arg, cJSON *v)
 {
-	cJSON	*x;
-
 	switch (arg->type) {
 	case ARG_STRING:
 		return cJSON_IsString(v);
@@ -246,29 +257,12 @@ arg_fits(const struct cmd_arg *arg, cJSON *v)
 	case ARG_INT_OR_STRING:
 		return cJSON_IsString(v) || whole_within(arg, v);
 	case ARG_STRINGS:
-		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < arg->min)
-			return 0;
-		cJSON_ArrayForEach(x, v) {
-			if (!cJSON_IsString(x))
-				return 0;
-		}
-		return 1;
+		return cJSON_IsArray(v) && cJSON_GetArraySize(v) >= arg->min &&
+		    all_items(v, cJSON_IsString);
 	case ARG_STRING_MAP:
-		if (!cJSON_IsObject(v))
-			return 0;
-		cJSON_ArrayForEach(x, v) {
-			if (!cJSON_IsString(x))
-				return 0;
-		}
-		return 1;
+		return cJSON_IsObject(v) && all_items(v, cJSON_IsString);
 	case ARG_OBJECTS:
-		if (!cJSON_IsArray(v))
-			return 0;
-		cJSON_ArrayForEach(x, v) {
-			if (!cJSON_IsObject(x))
-				return 0;
-		}
-		return 1;
+		return cJSON_IsArray(v) && all_items(v, cJSON_IsObject);
 	}
 	return 0;
 }

@@ -219,16 +219,15 @@ accept_cb(struct ev_loop *loop, ev_io *io, int revents)
  * A client on fd, one end of a socket pair made by pmd itself (the HTTP
  * API, http-api.c) for a peer of cred: served as one that came to the
  * socket, but not counted in max_clients (the HTTP listener has its own
- * limit). -1 if pmd is out of room.
+ * limit).
  */
-int
+void
 control_adopt(int fd, const struct ucred *cred)
 {
 	struct client	*c = client_new(fd, 0);
 
 	c->cred = *cred;
 	client_start(c);
-	return 0;
 }
 
 /* Bind path (0600, or 0660 with group gid). A stale socket is replaced. */

@@ -478,11 +478,12 @@ run_request(struct api_req *q, const char *line)
 	    sv) == -1)
 		return -1;
 	if (send(sv[1], line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL) !=
-	    (ssize_t)strlen(line) || control_adopt(sv[0], &owner) == -1) {
+	    (ssize_t)strlen(line)) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
+	control_adopt(sv[0], &owner);
 	q->fd = sv[1];
 	ev_io_init(&q->io, io_cb, q->fd, EV_READ);
 	return 0;
