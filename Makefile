@@ -35,6 +35,7 @@ DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
 	   src/env.c src/handoff.c src/ipc.c src/events.c src/hooks.c \
 	   src/metrics.c src/metrics-text.c src/http-api.c src/child.c src/budget.c \
+	   src/update.c src/state-write.c src/state-read.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)
@@ -159,7 +160,7 @@ FUZZ_CC	 ?= clang
 FUZZ_SECONDS ?= 120
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	   -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZERS	 = config request dump ipc import
+FUZZERS	 = config request dump ipc import state
 FUZZ_DAEMON = $(filter-out src/pmd.c src/daemon.c src/proc.c,$(DAEMON)) tests/fuzz/fuzz-daemon.c
 
 build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(FUZZ_DAEMON) $(HEADERS) tests/fuzz/fuzz.h

@@ -100,7 +100,7 @@ struct cmd_entry {
 	X(list) X(show) X(logs) X(flush) X(save) X(resurrect)		\
 	X(reload_config) X(reopen_logs) X(signal) X(monit) X(ping)	\
 	X(version) X(kill) X(import) X(startup) X(send) X(events)	\
-	X(pid) X(id) X(env) X(dashboard)
+	X(pid) X(id) X(env) X(dashboard) X(update)
 
 extern const struct cmd_entry *const cmd_table[];
 const struct cmd_entry *cmd_find(const char *, int);

@@ -227,6 +227,10 @@ int	 logfile_discards(const struct logfile *);
 void	 logpipe_new(int, struct logfile *, int, struct tail **,
 	    struct logpipe **);
 void	 logpipe_release(struct logpipe **);
+void	 logpipe_adopt(int, struct logfile *, int, struct tail **,
+	    struct logpipe **, const char *, size_t);
+int	 logpipe_carry(const struct logpipe *, const char **, size_t *);
+void	 logs_drop_released(void);
 void	 logs_close_all(void);
 int	 logs_reopen_all(void);
 int	 logs_own(const char *);
@@ -329,6 +333,22 @@ void	 notify_init(struct worker *);
 char	*notify_open(struct worker *, char **);
 void	 notify_close(struct worker *);
 void	 notify_watchdog(struct worker *);
+void	 notify_adopt(struct worker *, int);
+
+/* What pmctl update hands worker_adopt of a process (-1: no fd). */
+struct worker_carry {
+	int		 pidfd;
+	int		 out_fd;
+	int		 err_fd;
+	char		*out_partial;	/* a line begun on each pipe */
+	size_t		 out_plen;
+	char		*err_partial;
+	size_t		 err_plen;
+	int		 ipc_fd;
+	int		 notify_fd;
+	double		 timer;		/* seconds left, or -1: not armed */
+	double		 watchdog;
+};
 
 extern unsigned worker_last_id;
 struct worker *worker_new(struct app *, unsigned, unsigned);
@@ -341,6 +361,7 @@ void	 worker_signal(struct worker *, int);
 void	 worker_sample(struct worker *);
 void	 worker_listening(struct worker *, pid_t);
 void	 worker_ready(struct worker *);
+void	 worker_adopt(struct worker *, const struct worker_carry *);
 
 /* ipc.c: a worker's message channel. */
 void	 ipc_init(struct worker *);
@@ -350,6 +371,7 @@ void	 ipc_free(struct worker *);
 void	 ipc_metrics_clear(struct worker *);
 size_t	 ipc_held_bytes(void);
 int	 ipc_send(struct worker *, const char *);
+void	 ipc_adopt(struct worker *, int, char *, size_t, int, char *, size_t);
 
 /* events.c: what happened, kept in a ring and sent to followers. */
 struct event {
@@ -369,12 +391,14 @@ void	 event_emit(const struct app *, const struct worker *, const char *,
 void	 events_each(const char *, size_t, void (*)(const struct event *,
 	    void *), void *);
 void	 events_free(void);
+void	 event_restore(const struct event *);
 
 /* metrics.c: /metrics and /healthz over HTTP. */
 const char *http_address(void);
 int	 http_tls(void);
 const char *http_token(void);
-int	 metrics_listen(const char *, char **);
+int	 metrics_listen(const char *, int, char **);
+int	 metrics_socket(const char **);
 void	 metrics_close(void);
 
 /* hooks.c: commands run on events. */
@@ -385,6 +409,8 @@ void	 hooks_free(void);
 int	 hook_runner(char **);
 
 /* handoff.c: the listening sockets for pmd-preload.so. */
+void	 handoff_adopt(int, const char *);
+int	 handoff_socket(const char **);
 int	 handoff_vars(const struct app *, unsigned, const char **, char **,
 	    const char **, const char **);
 
@@ -449,6 +475,8 @@ struct app *app_find(const char *);
 struct app *app_create(struct app_config *, char **, int, const char *);
 struct app *app_restore(struct app_config *, char **, int, const char *,
 	    unsigned, const char *, const unsigned *);
+struct app *app_adopt(struct app_config *, char **, int, const char *,
+	    unsigned, const unsigned *);
 void	 app_apply(struct app *, enum wevent, int);
 void	 app_create_fitting(struct app_config *, const char *);
 void	 app_scale(struct app *, unsigned);
@@ -489,6 +517,8 @@ unsigned listen_learned_fds(const struct app *, size_t);
 void	 listen_close_slots(struct app *, unsigned);
 void	 listen_app_close(struct app *);
 void	 listen_settle(struct app *);
+void	 listen_adopt(struct app *, int *, size_t, int **, unsigned char *,
+	    unsigned, char **);
 
 /* target.c: what a command acts on. */
 int	 target_parse(const char *, struct target *, char **);
@@ -534,6 +564,7 @@ struct worker *rolling_fresh(const struct app *);
 /* reconfig.c: reload-config, the difference of the config files applied. */
 unsigned reconfig_begin(char **);
 void	 reconfig_check(void);
+int	 reconfig_busy(void);
 enum change { C_SAME, C_ADD, C_REMOVE, C_CHANGE, C_LISTEN, C_SCALE,
 	RECONFIG_NCHANGES };
 struct reconfig_result {
@@ -548,6 +579,7 @@ void	 reconfig_free(void);
 struct client;
 extern char *dump_path;
 unsigned dump_save_begin(char **);
+int	 dump_saving(void);
 int	 dump_save_done(unsigned, size_t *, char **);
 struct resurrect_result {
 	char		 *warning;	/* the dump was bad: the .bak served */
@@ -560,6 +592,60 @@ struct resurrect_result {
 };
 int	 dump_resurrect(char ***, struct resurrect_result *, char **);
 void	 resurrect_result_free(struct resurrect_result *);
+
+/*
+ * state-write.c, state-read.c: what pmctl update carries to the next pmd.
+ * Read STATE_OLDEST to STATE_VERSION; ARCHITECTURE.md has the rule.
+ */
+#define STATE_VERSION	1
+#define STATE_OLDEST	1
+struct cJSON;
+struct follower;
+struct state_daemon {
+	int		 lock;		/* the one-daemon lock */
+	int		 control;	/* the control socket */
+	int		 http;		/* the HTTP listener, or -1 */
+	const char	*http_url;
+	int		 handoff;	/* pmd-preload.so's socket, or -1 */
+	const char	*handoff_name;
+	int		 client;	/* who asked for the update, or -1 */
+	uid_t		 client_uid;
+	gid_t		 client_gid;
+	pid_t		 client_pid;
+	unsigned	 fd_base;	/* budget_base() */
+	int		 booting;	/* READY=1 not yet sent */
+	struct rlimit	 nofile;	/* the workers' RLIMIT_NOFILE */
+	struct follower	*followers;	/* carried on */
+	size_t		 nfollowers;
+	double		 written;	/* mono_now() when it was written */
+	const char	*version;	/* PMD_VERSION of its writer */
+};
+char	*state_write(const struct state_daemon *, int **, size_t *);
+int	 state_check(const char *, size_t, struct cJSON **, char **);
+void	 state_daemon(const struct cJSON *, struct state_daemon *);
+int	 state_apply(const struct cJSON *, char **);
+size_t	 state_followers(const struct cJSON *, struct follower **);
+
+/* update.c: pmctl update, pmd executing a new binary in its process. */
+struct ucred;
+struct update_done {
+	const char	*from;		/* the version before */
+	const char	*error;		/* NULL: taken over; else why the new
+					   pmd could not, and this is the old
+					   one again */
+	double		 pause_ms;	/* from the state written to now */
+	unsigned	 apps;
+	unsigned	 workers;
+};
+void	 update_init(char **, int);
+void	 update_lock(int);
+int	 update_begin(const char *, int, const struct ucred *, char **);
+int	 update_outcome(char **);
+int	 update_running(void);
+void	 update_forget_client(void *);
+struct cJSON *update_resume(int, int);
+void	 update_back(int, const char *) __attribute__((noreturn));
+void	 update_resumed(int);
 
 /* daemon.c: daemon-wide state, its start, loop and shutdown. */
 extern struct config *config;
@@ -576,6 +662,9 @@ long	 daemon_ncpu(void);
 extern struct rlimit worker_nofile;
 void	 daemon_config_file(const char *, int);
 void	 daemon_start(const char *, gid_t, int);
+void	 daemon_resume(const char *, gid_t, int, struct cJSON *,
+	    const char *);
+int	 daemon_booting(void);
 int	 daemon_run(void);
 
 /* budget.c: what workers cost in fds, and what pmd keeps for itself. */
@@ -597,13 +686,16 @@ int	 budget_admit(unsigned, unsigned, const char *,
 int	 budget_admit_app(const struct app_config *, unsigned, const char *,
 	    unsigned *, char **);
 unsigned budget_max_clients(void);
+unsigned budget_base(void);
+void	 budget_set_base(unsigned);
 
 /* control.c: the control socket and its clients. */
 struct client;
 struct ucred;
 typedef int (*client_wait_fn)(struct client *, void *, struct cJSON **);
 
-int	 control_listen(const char *, gid_t, char **);
+int	 control_listen(const char *, gid_t, int, char **);
+int	 control_socket(void);
 struct ucred;
 void	 control_adopt(int, const struct ucred *);
 void	 control_apply_config(const struct config *);
@@ -613,10 +705,26 @@ int	 client_unprivileged(struct client *);
 void	 control_close(void);
 void	 control_check_waiters(void);
 void	 control_kill_replies(void);
+/* A follower (logs, events --follow) that pmctl update carries. */
+struct follower {
+	int		 fd;
+	int		 events;	/* events, not log lines */
+	const char	*app;		/* what it follows, NULL: all */
+	int		 ns;		/* app names a namespace */
+	int		 mask;		/* the log streams */
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+};
+size_t	 control_followers(struct follower **);
+void	 control_adopt_follower(const struct follower *);
+void	 control_update_done(int, const struct ucred *,
+	    const struct update_done *);
 void	 client_wait(struct client *, client_wait_fn, void *,
 	    void (*)(void *));
 void	 client_rows(struct client *);
 double	 client_since(struct client *);
+int	 client_fd(struct client *);
 void	 client_follow(struct client *, const char *, int, int);
 void	 client_follow_events(struct client *, const char *);
 
@@ -629,6 +737,7 @@ struct cmd_entry;
 struct cJSON *cmd_args_check(const struct cmd_entry *, struct cJSON *);
 struct cJSON *cmd_reply_list(struct client *);
 struct cJSON *cmd_worker_numbers(struct cJSON *, const char *);
+struct cJSON *cmd_update_reply(const struct update_done *);
 struct cJSON *cmd_update_env(struct client *, const struct target *,
 	    struct cJSON *);
 

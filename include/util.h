@@ -22,6 +22,7 @@ char	*xstrndup(const char *, size_t);
 char	*xprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+extern void (*fatal_hook)(const char *);
 void	 fatalx(int, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
 int	 fd_nonblock(int);
@@ -85,6 +86,7 @@ int	 url_check(const char *, char **);
 size_t	 argv_count(char *const *);
 int	 strv_has(char *const *, const char *);
 void	 strv_add(char ***, const char *);
+char	**file_last_lines(const char *, unsigned, size_t);
 int	 strv_del(char **, const char *);
 int	 parse_list(const char *, char ***, char **);
 int	 path_ignored(char *const *, const char *);

@@ -75,13 +75,12 @@ app_walk(struct rows_at *at, unsigned max, void (*fn)(struct worker *, void *),
  * The same with n instances, those i with held[i] set left stopped as
  * `pmctl stop` leaves them (resurrect brings back a saved set so).
  */
-struct app *
-app_restore(struct app_config *cfg, char **base_env, int adhoc,
-    const char *profile, unsigned n, const char *held, const unsigned *ids)
+static struct app *
+app_register(struct app_config *cfg, char **base_env, int adhoc,
+    const char *profile)
 {
 	static uint64_t	 serial;
 	struct app	*a = xcalloc(1, sizeof *a);
-	unsigned	 i;
 
 	appcfg_ref(cfg);
 	a->serial = ++serial;
@@ -91,6 +90,36 @@ app_restore(struct app_config *cfg, char **base_env, int adhoc,
 	a->adhoc = adhoc;
 	a->profile = profile != NULL ? xstrdup(profile) : NULL;
 	TAILQ_INSERT_TAIL(&apps, a, entry);
+	return a;
+}
+
+/*
+ * pmctl update: an app the pmd before this one ran, with n slots of the
+ * ids given, which the caller fills (worker_adopt) and whose sockets it
+ * hands over (listen_adopt): nothing is started or bound here.
+ */
+struct app *
+app_adopt(struct app_config *cfg, char **base_env, int adhoc,
+    const char *profile, unsigned n, const unsigned *ids)
+{
+	struct app	*a = app_register(cfg, base_env, adhoc, profile);
+	unsigned	 i;
+
+	a->workers = xcalloc(n, sizeof *a->workers);
+	for (i = 0; i < n; i++)
+		a->workers[i] = worker_new(a, i, ids[i]);
+	a->nworkers = n;
+	trigger_init(a);
+	return a;
+}
+
+struct app *
+app_restore(struct app_config *cfg, char **base_env, int adhoc,
+    const char *profile, unsigned n, const char *held, const unsigned *ids)
+{
+	struct app	*a = app_register(cfg, base_env, adhoc, profile);
+	unsigned	 i;
+
 	listen_app(a);
 	trigger_init(a);
 	a->workers = xcalloc(n, sizeof *a->workers);

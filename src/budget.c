@@ -55,6 +55,19 @@ budget_init(void)
 	base = fds_open();
 }
 
+/* What pmd held of its own at its start: carried across pmctl update. */
+unsigned
+budget_base(void)
+{
+	return base;
+}
+
+void
+budget_set_base(unsigned n)
+{
+	base = n;
+}
+
 static unsigned
 fd_limit(void)
 {

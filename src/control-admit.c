@@ -230,9 +230,13 @@ control_adopt(int fd, const struct ucred *cred)
 	client_start(c);
 }
 
-/* Bind path (0600, or 0660 with group gid). A stale socket is replaced. */
+/*
+ * Bind path (0600, or 0660 with group gid). A stale socket is replaced;
+ * carried (not -1) is the socket a pmd before this one bound there
+ * (pmctl update): clients waiting in its queue are served by this one.
+ */
 int
-control_listen(const char *path, gid_t gid, char **cause)
+control_listen(const char *path, gid_t gid, int carried, char **cause)
 {
 	struct sockaddr_un	 sun;
 	char			*why;
@@ -246,6 +250,9 @@ control_listen(const char *path, gid_t gid, char **cause)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
+	/* pmctl update: the socket of the pmd before, clients and all. */
+	if ((fd = carried) != -1)
+		goto bound;
 	/* We hold the lock, so a socket file there is a dead daemon's. */
 	fd = sock_listen((struct sockaddr *)&sun, sizeof sun,
 	    gid != (gid_t)-1 ? 0660 : 0600, 128, &why);
@@ -260,6 +267,7 @@ control_listen(const char *path, gid_t gid, char **cause)
 		unlink(path);
 		return -1;
 	}
+bound:
 	fd_nonblock(fd);
 	listen_gid = gid;
 	listen_path = xstrdup(path);
@@ -294,6 +302,13 @@ control_apply_config(const struct config *cfg)
 	}
 	control_limits.idle_ms = cfg->client_idle_set ? cfg->client_idle_ms :
 	    IDLE_MS;
+}
+
+/* The listening socket, for pmctl update to carry. */
+int
+control_socket(void)
+{
+	return listen_path != NULL ? listen_w.fd : -1;
 }
 
 unsigned

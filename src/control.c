@@ -661,3 +661,72 @@ client_follow_events(struct client *c, const char *app)
 	c->follow_app = app != NULL ? xstrdup(app) : NULL;
 	event_tap = control_event;
 }
+
+/*
+ * pmctl update is about to execute the new pmd: the followers (logs and
+ * events --follow) that have all they were owed written go on with it,
+ * in *list (their fds and what they follow). One still owed bytes its
+ * socket cannot take now is closed by the exec: pmctl says so.
+ */
+size_t
+control_followers(struct follower **list)
+{
+	struct client	*c;
+	size_t		 n = 0;
+
+	*list = NULL;
+	LIST_FOREACH(c, &clients, entry) {
+		if (!c->follow || (c->outoff < c->outlen && send(c->read_w.fd,
+		    c->out + c->outoff, c->outlen - c->outoff, MSG_DONTWAIT |
+		    MSG_NOSIGNAL) != (ssize_t)(c->outlen - c->outoff)))
+			continue;
+		*list = xrealloc(*list, (n + 1) * sizeof **list);
+		(*list)[n].fd = c->read_w.fd;
+		(*list)[n].events = c->follow == FOLLOW_EVENTS;
+		(*list)[n].app = c->follow_app;
+		(*list)[n].ns = c->follow_ns;
+		(*list)[n].mask = c->follow_mask;
+		(*list)[n].uid = c->cred.uid;
+		(*list)[n].gid = c->cred.gid;
+		(*list)[n++].pid = c->cred.pid;
+	}
+	return n;
+}
+
+/* The new pmd: a follower the old one had, following on. */
+void
+control_adopt_follower(const struct follower *f)
+{
+	struct client	*c = client_new(f->fd, 0);
+
+	c->cred.uid = f->uid;
+	c->cred.gid = f->gid;
+	c->cred.pid = f->pid;
+	client_start(c);
+	if (f->events)
+		client_follow_events(c, f->app);
+	else
+		client_follow(c, f->app, f->ns, f->mask);
+}
+
+/*
+ * The new pmd answers who asked for the update (fd, cred), on the
+ * connection the old one carried: one reply, then it closes.
+ */
+void
+control_update_done(int fd, const struct ucred *cred,
+    const struct update_done *done)
+{
+	struct client	*c = client_new(fd, 0);
+
+	c->cred = *cred;
+	client_start(c);
+	client_refuse(c, cmd_update_reply(done));
+}
+
+/* The connection's fd, for pmctl update to carry to the next pmd. */
+int
+client_fd(struct client *c)
+{
+	return c->read_w.fd;
+}

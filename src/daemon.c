@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "pmd.h"
 #include "pmd-protocol.h"
 
@@ -282,19 +284,25 @@ raise_nofile(void)
 	}
 }
 
+/* Whether READY=1 is still to be sent (pmctl update carries it). */
+int
+daemon_booting(void)
+{
+	return booting;
+}
+
 /*
- * Everything up to the loop: the control socket (group gid, or -1), the
- * HTTP listener, the fd budget, signals, and the first apps: the dump's
- * with resurrect, then the configured ones it did not bring back.
+ * What every start shares: the loop, the control socket (group gid, or
+ * -1; carried, the socket of the pmd before this one, or -1), the fd
+ * limits, the settle step and the signals.
  */
-void
-daemon_start(const char *socket_path, gid_t gid, int resurrect)
+static void
+daemon_setup(const char *socket_path, gid_t gid, int carried)
 {
 	static const int	 signals[] = {
 		SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2,
 	};
-	struct app_config	*cfg;
-	char			**deleted = NULL, *cause;
+	char			*cause;
 	size_t			 i;
 
 	daemon_socket = xstrdup(socket_path);
@@ -304,16 +312,10 @@ daemon_start(const char *socket_path, gid_t gid, int resurrect)
 		fatalx(1, "cannot initialise the event loop");
 	if (child_init(&cause) == -1)
 		fatalx(1, "%s", cause);
-	if (control_listen(socket_path, gid, &cause) == -1)
+	if (control_listen(socket_path, gid, carried, &cause) == -1)
 		fatalx(1, "control socket: %s", cause);
-	if (metrics_listen(config->metrics, &cause) == -1)
-		fatalx(1, "%s", cause);
 	/* Orphans of our workers come back to us, and child.c reaps them. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	raise_nofile();
-	fd_high_init();
-	budget_init();
-	control_apply_config(config);
 	if ((ncpu = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
 		ncpu = 1;
 	ev_idle_init(&settle_w, settle_cb);
@@ -321,6 +323,26 @@ daemon_start(const char *socket_path, gid_t gid, int resurrect)
 		ev_signal_init(&sig_w[i], signal_cb, signals[i]);
 		ev_signal_start(pmd_loop, &sig_w[i]);
 	}
+}
+
+/*
+ * Everything up to the loop: the control socket (group gid, or -1), the
+ * HTTP listener, the fd budget, signals, and the first apps: the dump's
+ * with resurrect, then the configured ones it did not bring back.
+ */
+void
+daemon_start(const char *socket_path, gid_t gid, int resurrect)
+{
+	struct app_config	*cfg;
+	char			**deleted = NULL, *cause;
+
+	daemon_setup(socket_path, gid, -1);
+	if (metrics_listen(config->metrics, -1, &cause) == -1)
+		fatalx(1, "%s", cause);
+	raise_nofile();
+	fd_high_init();
+	budget_init();
+	control_apply_config(config);
 	log_info("pmd %s started: config %s, socket %s, logs %s", PMD_VERSION,
 	    config->file ? config->file : "(none)", socket_path, log_dir);
 	if (resurrect && dump_resurrect(&deleted, NULL, &cause) == -1) {
@@ -332,6 +354,93 @@ daemon_start(const char *socket_path, gid_t gid, int resurrect)
 			app_create_fitting(cfg, "start");
 	}
 	argv_free(deleted);
+	daemon_dirty();
+}
+
+/* The HTTP listener after pmctl update: the one carried, or as set now. */
+static void
+resume_http(const struct state_daemon *d)
+{
+	int	 carried = -1;
+	char	*cause;
+
+	if (d->http != -1 && config->metrics != NULL && d->http_url != NULL &&
+	    strcmp(config->metrics, d->http_url) == 0)
+		carried = d->http;
+	else if (d->http != -1)
+		close(d->http);		/* its address changed in the config */
+	if (metrics_listen(config->metrics, carried, &cause) == -1) {
+		log_warn("%s; no HTTP until reload-config", cause);
+		free(cause);
+	}
+}
+
+/*
+ * A new pmd (pmctl update) takes over from the state on statefd, checked
+ * by update_resume() into root (freed here); failed is set when this is
+ * the old pmd taking back from a new one that could not. Nothing starts: the apps, workers and
+ * sockets are the old pmd's, and who asked gets the answer.
+ */
+void
+daemon_resume(const char *socket_path, gid_t gid, int statefd,
+    struct cJSON *root, const char *failed)
+{
+	struct state_daemon	 d;
+	struct update_done	 done;
+	struct ucred		 cred;
+	struct follower		*f;
+	struct app		*a;
+	char			*cause;
+	size_t			 i, nf;
+
+	state_daemon(root, &d);
+	update_lock(d.lock);
+	daemon_setup(socket_path, gid, d.control);
+	resume_http(&d);
+	if (d.handoff != -1)
+		handoff_adopt(d.handoff, d.handoff_name);
+	worker_nofile = d.nofile;
+	fd_high_init();
+	budget_set_base(d.fd_base);
+	control_apply_config(config);
+	booting = d.booting;
+	if (state_apply(root, &cause) == -1)
+		update_back(statefd, cause);
+	update_resumed(statefd);
+	nf = state_followers(root, &f);
+	for (i = 0; i < nf; i++)
+		control_adopt_follower(&f[i]);
+	free(f);
+	memset(&done, 0, sizeof done);
+	done.from = d.version;
+	done.error = failed;
+	done.pause_ms = (mono_now() - d.written) * 1000;
+	TAILQ_FOREACH(a, &apps, entry) {
+		done.apps++;
+		done.workers += a->nworkers;
+	}
+	if (failed != NULL) {
+		log_warn("update: the new pmd could not take over (%s); pmd "
+		    "%s runs on", failed, PMD_VERSION);
+		event_emit(NULL, NULL, "update_failed", NULL, "%s; pmd %s runs "
+		    "on", failed, PMD_VERSION);
+	} else {
+		log_info("pmd %s took over from pmd %s: %u apps, %u workers, "
+		    "supervision paused %.1f ms", PMD_VERSION, d.version,
+		    done.apps, done.workers, done.pause_ms);
+		event_emit(NULL, NULL, "updated", NULL, "pmd %s took over from "
+		    "pmd %s, supervision paused %.1f ms", PMD_VERSION,
+		    d.version, done.pause_ms);
+	}
+	if (!booting)
+		daemon_notify("READY=1");
+	if (d.client != -1) {
+		cred.uid = d.client_uid;
+		cred.gid = d.client_gid;
+		cred.pid = d.client_pid;
+		control_update_done(d.client, &cred, &done);
+	}
+	cJSON_Delete(root);
 	daemon_dirty();
 }
 

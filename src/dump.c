@@ -48,6 +48,19 @@ struct save {
 static LIST_HEAD(, save) saves = LIST_HEAD_INITIALIZER(saves);
 static unsigned		 save_gen;
 
+/* Whether a save is being written (pmctl update waits for its end). */
+int
+dump_saving(void)
+{
+	struct save	*s;
+
+	LIST_FOREACH(s, &saves, entry) {
+		if (!s->done)
+			return 1;
+	}
+	return 0;
+}
+
 static cJSON *
 app_dump(struct app *a)
 {

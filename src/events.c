@@ -75,6 +75,29 @@ event_emit(const struct app *a, const struct worker *w, const char *type,
 	hooks_event(a, w, e);
 }
 
+/*
+ * pmctl update: an event of the pmd before this one, back in the ring as
+ * it was (no follower or hook hears it again). The strings are copied.
+ */
+void
+event_restore(const struct event *old)
+{
+	struct event	*e = &ring[head];
+
+	event_clear(e);
+	e->time = old->time;
+	e->app = old->app != NULL ? xstrdup(old->app) : NULL;
+	e->instance = old->instance;
+	e->pid = old->pid;
+	e->type = xstrdup(old->type);
+	e->text = xstrndup(old->text, TEXT_MAX);
+	e->data = old->data != NULL && strlen(old->data) <= DATA_MAX ?
+	    xstrdup(old->data) : NULL;
+	head = (head + 1) % EVENTS_KEPT;
+	if (count < EVENTS_KEPT)
+		count++;
+}
+
 /* The last n events (of app, or all if NULL), oldest first, to fn. */
 void
 events_each(const char *app, size_t n, void (*fn)(const struct event *,

@@ -268,6 +268,27 @@ handoff_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
+/*
+ * pmctl update: the socket of the pmd before this one (fd, its name), so
+ * that workers started before keep reaching it. Before the loop runs.
+ */
+void
+handoff_adopt(int fd, const char *name)
+{
+	ev_io_init(&handoff_w, handoff_cb, fd, EV_READ);
+	ev_io_start(pmd_loop, &handoff_w);
+	ev_init(&pause_w, pause_cb);
+	handoff_sock = xstrdup(name);
+}
+
+/* The socket and its name, or -1 if none was opened (pmctl update). */
+int
+handoff_socket(const char **name)
+{
+	*name = handoff_sock;
+	return handoff_sock != NULL ? handoff_w.fd : -1;
+}
+
 /* The handoff socket's name for PMD_LISTEN_SOCKET, opened on first use. */
 static const char *
 handoff_open(void)

@@ -67,6 +67,31 @@ ipc_open(struct worker *w)
 	return sv[1];
 }
 
+/*
+ * pmctl update: w's channel as the pmd before this one left it: its end
+ * (fd), a line half read (in), what waited for the worker (out); both
+ * taken. Before the loop runs.
+ */
+void
+ipc_adopt(struct worker *w, int fd, char *in, size_t inlen, int skip,
+    char *out, size_t outlen)
+{
+	ev_io_set(&w->ipc.r, fd, EV_READ);
+	ev_io_set(&w->ipc.w, fd, EV_WRITE);
+	ev_io_start(pmd_loop, &w->ipc.r);
+	w->ipc.in = in;
+	w->ipc.inlen = in != NULL ? inlen : 0;
+	w->ipc.skip = skip;
+	ipc_held += w->ipc.inlen;
+	if (out != NULL && outlen > 0) {
+		w->ipc.out = out;
+		w->ipc.outcap = w->ipc.outlen = outlen;
+		ipc_held += outlen;
+		ev_io_start(pmd_loop, &w->ipc.w);
+	} else
+		free(out);
+}
+
 /* What every channel's buffers hold now, in bytes. */
 size_t
 ipc_held_bytes(void)

@@ -763,6 +763,23 @@ settle_slots(struct app *a)
 	}
 }
 
+/*
+ * pmctl update: a's sockets as the pmd before this one held them (taken):
+ * shared (fds, n), or each instance's (slots, out, nslots), of n
+ * addresses; learned, what its workers bound (listen_share).
+ */
+void
+listen_adopt(struct app *a, int *fds, size_t n, int **slots,
+    unsigned char *out, unsigned nslots, char **learned)
+{
+	a->listen_fds = fds;
+	a->nlisten = n;
+	a->slot_fds = slots;
+	a->slot_out = out;
+	a->nslot_fds = nslots;
+	a->learned = learned;
+}
+
 /* Close all of the app's sockets: its own and each instance's. */
 void
 listen_app_close(struct app *a)

@@ -635,6 +635,49 @@ logpipe_new(int fd, struct logfile *file, int instance, struct tail **tail,
 }
 
 /*
+ * pmctl update: a pipe the pmd before this one read, with the start of a
+ * line it had read (partial, plen; copied): the line goes on whole.
+ */
+void
+logpipe_adopt(int fd, struct logfile *file, int instance, struct tail **tail,
+    struct logpipe **self, const char *partial, size_t plen)
+{
+	logpipe_new(fd, file, instance, tail, self);
+	if (plen > 0 && plen <= LINE_MAX_BYTES) {
+		(*self)->partial = xmalloc(LINE_MAX_BYTES);
+		memcpy((*self)->partial, partial, plen);
+		(*self)->plen = plen;
+	}
+}
+
+/* What pmctl update carries of a pipe: its fd and the line begun. */
+int
+logpipe_carry(const struct logpipe *lp, const char **partial, size_t *plen)
+{
+	*partial = lp->partial;
+	*plen = lp->plen;
+	return lp->io_w.fd;
+}
+
+/*
+ * Before pmctl update: the pipes whose worker is gone (a child of it may
+ * still write) are read out and closed; the new pmd does not know them.
+ */
+void
+logs_drop_released(void)
+{
+	struct logpipe	*lp, *next;
+
+	for (lp = LIST_FIRST(&pipes); lp != NULL; lp = next) {
+		next = LIST_NEXT(lp, entry);
+		if (lp->self != NULL || !logpipe_read(lp))
+			continue;
+		logpipe_consume(lp, NULL, 0, 1);
+		logpipe_free(lp);
+	}
+}
+
+/*
  * Read everything its dead writer left in the pipe now, before the exit is
  * handled, so the stderr tail is complete; then let the pipe drain on its
  * own (a child of the worker may hold it) without the owner.
@@ -732,53 +775,6 @@ logs_flush(const char *app)
 	return done;
 }
 
-/* The last n lines of path: one bounded read from the end. */
-static char **
-file_tail(const char *path, unsigned n)
-{
-	char		**lines = xcalloc(1, sizeof *lines);
-	struct stat	 st;
-	char		*buf, *p, *end, *nl;
-	size_t		 want, got = 0;
-	ssize_t		 r;
-	unsigned	 count = 0;
-	int		 fd;
-
-	if (n == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return lines;
-	if (fstat(fd, &st) == -1 || st.st_size == 0) {
-		close(fd);
-		return lines;
-	}
-	want = st.st_size < TAIL_READ_MAX ? (size_t)st.st_size : TAIL_READ_MAX;
-	buf = xmalloc(want + 1);
-	while (got < want && (r = pread(fd, buf + got, want - got,
-	    st.st_size - want + got)) > 0)
-		got += r;
-	close(fd);
-	end = buf + got;
-	if (end > buf && end[-1] == '\n')
-		end--;
-	/* Walk back n newlines. */
-	for (p = end; p > buf && count < n; p--) {
-		if (p[-1] == '\n' && ++count == n)
-			break;
-	}
-	if (p == buf && got == want && want < (size_t)st.st_size && count < n)
-		p = memchr(buf, '\n', end - buf) ? memchr(buf, '\n', end - buf) +
-		    1 : end;	/* the first line was cut by the read */
-	while (p < end) {
-		nl = memchr(p, '\n', end - p);
-		if (nl == NULL)
-			nl = end;
-		*nl = '\0';
-		strv_add(&lines, p);
-		p = nl + 1;
-	}
-	free(buf);
-	return lines;
-}
-
 /*
  * Call fn with the last n lines of each log file of app (all apps if
  * NULL) whose stream is in mask, newest file first.
@@ -793,7 +789,7 @@ logs_tail(const char *app, int mask, unsigned n, log_tail_fn fn, void *arg)
 		if (f->discard || f->stdfd != 0 || !(mask & (1 << f->stream)) ||
 		    (app != NULL && strcmp(app, f->app) != 0))
 			continue;
-		lines = file_tail(f->path, n);
+		lines = file_last_lines(f->path, n, TAIL_READ_MAX);
 		fn(arg, f->app, f->instance, f->stream, f->path, lines);
 		argv_free(lines);
 	}

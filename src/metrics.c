@@ -420,11 +420,12 @@ tls_load(char **cause)
 
 /*
  * Serve url (tcp://HOST:PORT or unix:PATH); NULL stops serving. A url
- * that is already served is left as it is. -1 with *cause if it cannot be
+ * that is already served is left as it is; carried (not -1) is its socket,
+ * bound by the pmd before this one (pmctl update). -1 with *cause if it cannot be
  * bound or MHD will not start.
  */
 int
-metrics_listen(const char *url, char **cause)
+metrics_listen(const char *url, int carried, char **cause)
 {
 	const union MHD_DaemonInfo	*info;
 	struct app_config		*cfg;
@@ -445,7 +446,13 @@ metrics_listen(const char *url, char **cause)
 	cfg->listen_backlog = 64;
 	cfg->listen_balance = LISTEN_SHARED;	/* no SO_REUSEPORT: ours alone */
 	strv_add(&cfg->listen, url);
-	if (listen_open(cfg, cfg->listen, &listen_fds, &nlisten_fds, 0, cause) == -1) {
+	if (carried != -1) {
+		/* pmctl update: the socket the pmd before this one bound. */
+		listen_fds = xmalloc(sizeof *listen_fds);
+		listen_fds[0] = carried;
+		nlisten_fds = 1;
+	} else if (listen_open(cfg, cfg->listen, &listen_fds, &nlisten_fds, 0,
+	    cause) == -1) {
 		appcfg_unref(cfg);
 		return -1;
 	}
@@ -475,6 +482,14 @@ metrics_listen(const char *url, char **cause)
 	log_info("http: serving /metrics, /healthz, /api/v1/ and / on %s%s",
 	    url, tls ? " (HTTPS)" : "");
 	return 0;
+}
+
+/* The listening socket and its address, or -1 (pmctl update). */
+int
+metrics_socket(const char **url)
+{
+	*url = listen_cfg != NULL ? listen_cfg->listen[0] : NULL;
+	return listen_cfg != NULL ? listen_fds[0] : -1;
 }
 
 void

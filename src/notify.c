@@ -176,6 +176,14 @@ notify_close(struct worker *w)
 	ev_io_set(&w->notify_w, -1, EV_READ);
 }
 
+/* pmctl update: the socket the pmd before this one opened for w. */
+void
+notify_adopt(struct worker *w, int fd)
+{
+	ev_io_init(&w->notify_w, notify_cb, fd, EV_READ);
+	ev_io_start(pmd_loop, &w->notify_w);
+}
+
 /* A new slot's watchers: none running until its process has a socket. */
 void
 notify_init(struct worker *w)

@@ -52,8 +52,6 @@ pmctl_pm2_advice(const char *name)
 		    "in pmd.conf(5)); modules do not apply" },
 		{ "deploy", "see conf/deploy (Ansible, Dockerfile, Kubernetes) in "
 		    "pmd's sources" },
-		{ "update", "restart pmd to run a new binary: pmctl save; "
-		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
 		{ "link", "pmd has no hosted monitoring; [daemon] metrics = "
 		    "tcp://HOST:PORT serves /metrics for Prometheus" },
 		{ "plus", "pmd has no hosted monitoring; [daemon] metrics = "
@@ -83,10 +81,6 @@ pmctl_pm2_advice(const char *name)
 		{ "profile:mem", "start the app with --heap-prof in NODE_OPTIONS" },
 		{ "attach", "pmctl logs NAME --follow shows its output; pmctl "
 		    "send NAME JSON writes to it" },
-		{ "updatePM2", "restart pmd to run a new binary: pmctl save; "
-		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
-		{ "deepUpdate", "restart pmd to run a new binary: pmctl save; "
-		    "systemctl restart pmd (pmctl resurrect if not at boot)" },
 		{ "uninstall", "pmd has no modules" },
 		{ "publish", "pmd has no modules" },
 		{ "set", "pmd has no module settings: keys go in pmd.conf(5)" },

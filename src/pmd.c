@@ -35,6 +35,11 @@ struct options {
 	int		 sysmode;	/* --system */
 	int		 resurrect;	/* -r */
 	int		 test;		/* -t */
+	/* pmctl update (update.c): internal, between two pmds. */
+	int		 update_from;	/* the state's fd, or -1 */
+	int		 update_old;	/* the old binary's fd, or -1 */
+	const char	*update_failed;	/* the new one could not take over */
+	int		 update_check;	/* the probe: the state version asked */
 };
 
 /* Where pmd keeps its files. */
@@ -156,6 +161,10 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "container", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "update-from", required_argument, NULL, 'U' },
+		{ "update-old", required_argument, NULL, 'O' },
+		{ "update-failed", required_argument, NULL, 'F' },
+		{ "update-check", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int	ch;
@@ -189,6 +198,19 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(0);
 		case 'h':
 			usage(0);
+		case 'U':
+			o->update_from = atoi(optarg);
+			break;
+		case 'O':
+			o->update_old = atoi(optarg);
+			break;
+		case 'F':
+			o->update_failed = optarg;
+			break;
+		case 'K':
+			o->update_check = atoi(optarg);
+			o->test = 1;
+			break;
 		default:
 			usage(2);
 		}
@@ -231,6 +253,13 @@ test_config(const struct options *o, struct paths *p)
 
 	TAILQ_FOREACH(cfg, &config->apps, entry)
 		n++;
+	/* The probe of pmctl update: can this binary take over? */
+	if (o->update_check != 0 && (o->update_check < STATE_OLDEST ||
+	    o->update_check > STATE_VERSION)) {
+		printf("pmd %s reads state versions %d to %d, not %d\n",
+		    PMD_VERSION, STATE_OLDEST, STATE_VERSION, o->update_check);
+		return 1;
+	}
 	printf("pmd: %s: the configuration is valid (%zu app%s)\n",
 	    p->config != NULL ? p->config : "(no file)", n,
 	    n == 1 ? "" : "s");
@@ -264,15 +293,26 @@ find_files(const struct options *o, struct paths *p)
 	free(dir);
 }
 
+static int
+run(struct paths *p)
+{
+	int	rc = daemon_run();
+
+	free(p->socket);
+	free(p->home);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct options	 o = { 0 };
+	struct options	 o = { .update_from = -1, .update_old = -1 };
 	struct paths	 p = { 0 };
 	struct group	*gr;
+	struct cJSON	*state = NULL;
 	gid_t		 gid = (gid_t)-1;
 	char		*cause, *dir;
-	int		 lockfd, rc;
+	int		 lockfd;
 
 	/* pmd itself, run by pmd between it and a hook (hooks.c). */
 	if (argc > 2 && strcmp(argv[1], HOOK_RUNNER) == 0)
@@ -280,6 +320,9 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	/* cJSON allocates as pmd does: no NULL from an out-of-memory print. */
 	cJSON_InitHooks(&(cJSON_Hooks){ xmalloc, free });
+	/* pmctl update: the state checked before anything changes. */
+	if (o.update_from != -1)
+		state = update_resume(o.update_from, o.update_old);
 	find_config(&o, &p);
 	daemon_config_file(p.config, p.optional);
 	if (daemon_read_config(&config, &cause) == -1)
@@ -294,13 +337,20 @@ main(int argc, char **argv)
 	find_files(&o, &p);
 	if (o.sysmode && (gr = getgrnam("pmd")) != NULL)
 		gid = gr->gr_gid;
-	lockfd = take_lock(p.socket);
-	/* End what a pmd killed before us left running. */
+	/* pmctl update: the same process, the lock and workers carried. */
+	lockfd = o.update_from != -1 ? -1 : take_lock(p.socket);
 	dir = xprintf("%s.workers", p.socket);
 	if (track_open(dir, &cause) == -1)
 		fatalx(1, "%s", cause);
-	track_sweep();
 	free(dir);
+	if (o.update_from != -1) {
+		update_init(argv, -1);
+		daemon_resume(p.socket, gid, o.update_from, state,
+		    o.update_failed);
+		return run(&p);
+	}
+	/* End what a pmd killed before us left running. */
+	track_sweep();
 	if (o.detach) {
 		dir = xprintf("%s/pmd.log", log_dir);
 		daemonize(dir);
@@ -309,10 +359,8 @@ main(int argc, char **argv)
 	/* Our pid, for the message a second pmd prints. */
 	if (ftruncate(lockfd, 0) == 0)
 		dprintf(lockfd, "%ld\n", (long)getpid());
+	update_init(argv, lockfd);
 	daemon_start(p.socket, gid, o.resurrect);
 	notify_ready_fd();
-	rc = daemon_run();
-	free(p.socket);
-	free(p.home);
-	return rc;
+	return run(&p);
 }

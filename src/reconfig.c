@@ -31,6 +31,13 @@ static struct reconf		*running;
 static unsigned			 generation;
 static struct reconfig_result	*last_result;	/* of generation, once done */
 
+/* Whether a reload-config runs now (pmctl update waits for its end). */
+int
+reconfig_busy(void)
+{
+	return running != NULL;
+}
+
 static void
 result_free(struct reconfig_result *res)
 {
@@ -293,7 +300,7 @@ reconfig_begin(char **cause)
 	config_free(config);
 	config = fresh;
 	control_apply_config(config);
-	if (metrics_listen(config->metrics, &why) == -1) {
+	if (metrics_listen(config->metrics, -1, &why) == -1) {
 		log_warn("reload-config: %s; /metrics is not served", why);
 		strv_add(&r->result->errors, why);
 		free(why);

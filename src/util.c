@@ -151,18 +151,26 @@ log_warn(const char *fmt, ...)
 
 /*
  * Print "PROGRAM: message" and exit with code: for pmctl, and for pmd only
- * before its event loop runs.
+ * before its event loop runs (fatal_hook, if set, is called first).
  */
+void	(*fatal_hook)(const char *);
+
 void
 fatalx(int code, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list	 ap;
+	char	*msg;
 
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		msg = NULL;
 	va_end(ap);
+	/* A pmd taking over (pmctl update) hands back instead of exiting. */
+	if (fatal_hook != NULL && msg != NULL)
+		fatal_hook(msg);
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name,
+	    msg != NULL ? msg : fmt);
+	free(msg);
 	exit(code);
 }
 
@@ -650,4 +658,54 @@ shipped_file(const char *name)
 		return path;
 	free(path);
 	return NULL;
+}
+
+/* The last n lines of path: one read of at most max bytes from the end. */
+char **
+file_last_lines(const char *path, unsigned n, size_t max)
+{
+	char		**lines = xcalloc(1, sizeof *lines);
+	struct stat	 st;
+	char		*buf, *p, *end, *nl;
+	size_t		 want, got = 0;
+	ssize_t		 r;
+	unsigned	 count = 0;
+	int		 fd;
+
+	if (n == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return lines;
+	if (fstat(fd, &st) == -1 || st.st_size == 0) {
+		close(fd);
+		return lines;
+	}
+	want = (size_t)st.st_size < max ? (size_t)st.st_size : max;
+	buf = xmalloc(want + 1);
+	while (got < want && (r = pread(fd, buf + got, want - got,
+	    st.st_size - want + got)) > 0)
+		got += r;
+	close(fd);
+	end = buf + got;
+	if (end > buf && end[-1] == '\n')
+		end--;
+	/* Walk back n newlines. */
+	for (p = end; p > buf && count < n; p--) {
+		if (p[-1] == '\n' && ++count == n)
+			break;
+	}
+	if (p == buf && got == want && want < (size_t)st.st_size && count < n)
+		p = memchr(buf, '\n', end - buf) ? memchr(buf, '\n', end - buf) +
+		    1 : end;	/* the first line was cut by the read */
+	count = 0;
+	while (p < end) {
+		nl = memchr(p, '\n', end - p);
+		if (nl == NULL)
+			nl = end;
+		*nl = '\0';
+		lines = xrealloc(lines, (count + 2) * sizeof *lines);
+		lines[count++] = xstrdup(p);
+		lines[count] = NULL;
+		p = nl + 1;
+	}
+	free(buf);
+	return lines;
 }

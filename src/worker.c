@@ -212,6 +212,39 @@ worker_new(struct app *app, unsigned instance, unsigned pm_id)
 	return w;
 }
 
+/*
+ * pmctl update: w's process as the pmd before this one left it. The
+ * caller has set the slot's fields (ids, the table's state, counters,
+ * texts); here its watchers come back: the pidfd (or, for a spawn that
+ * failed and whose exit was not yet handled, that exit again), the log
+ * pipes with the lines they had begun, the notify socket, the timers.
+ */
+void
+worker_adopt(struct worker *w, const struct worker_carry *c)
+{
+	if (w->pid > 0)
+		child_watch(&w->child, w->pid, c->pidfd, child_cb);
+	else if (worker_busy(w))
+		child_unmade(&w->child, w->have_status ? w->last_status :
+		    127 << 8, child_cb);
+	if (c->out_fd != -1)
+		logpipe_adopt(c->out_fd, w->outf, w->instance, NULL, &w->out,
+		    c->out_partial, c->out_plen);
+	if (c->err_fd != -1)
+		logpipe_adopt(c->err_fd, w->errf, w->instance, &w->tail,
+		    &w->err, c->err_partial, c->err_plen);
+	if (c->notify_fd != -1)
+		notify_adopt(w, c->notify_fd);
+	if (c->timer >= 0) {
+		ev_timer_set(&w->timer_w, c->timer, 0);
+		ev_timer_start(pmd_loop, &w->timer_w);
+	}
+	if (c->watchdog >= 0) {
+		ev_timer_set(&w->watchdog_w, c->watchdog, 0);
+		ev_timer_start(pmd_loop, &w->watchdog_w);
+	}
+}
+
 /* Only for a slot with no process left. */
 void
 worker_free(struct worker *w)

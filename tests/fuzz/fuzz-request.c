@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 	fuzz_init();
 	if (sock_path == NULL)
 		sock_path = xprintf("%s/pmd.sock", fuzz_dir);
-	if (control_listen(sock_path, (gid_t)-1, &cause) == -1)
+	if (control_listen(sock_path, (gid_t)-1, -1, &cause) == -1)
 		abort();
 	argv = xcalloc(3, sizeof *argv);
 	argv[0] = xstrdup("sleep");

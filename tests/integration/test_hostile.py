@@ -683,3 +683,20 @@ def test_a_member_cannot_start_roots_app_through_after(system_pmd):
     # Root starts it: the member's app follows on its own.
     d.ok("start", "rootdb")
     d.wait_status("mine", "online")
+
+
+def test_only_the_owner_updates_pmd(system_pmd):
+    """A member may not run a binary with pmd's rights; root's update keeps
+    the group's socket, so the member goes on as before."""
+    d = system_pmd
+    r = as_member(d, "start", "--name", "mine", "--", "sleep", "1000")
+    assert r.returncode == 0, r.stderr
+    r = as_member(d, "update")
+    assert r.returncode == 1 and "only pmd's owner may update it" in r.stderr, r.stderr
+    pid = d.workers("mine")[0]["pid"]
+    assert d.ok("update").stdout.startswith("pmd updated in place")
+    r = as_member(d, "--json", "list")
+    assert r.returncode == 0, r.stderr
+    assert [w["pid"] for w in json.loads(r.stdout)] == [pid]
+    st = os.stat(d.socket)
+    assert st.st_gid == d.gid and st.st_mode & 0o777 == 0o660

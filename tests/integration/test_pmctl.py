@@ -278,7 +278,7 @@ def test_pid_id_env_and_pm2_words(pmd):
     assert (pmd.home / "dump.json").exists()
     pmd.ok("gracefulReload", "web")
     for word, advice in (("trigger", "pmctl send"), ("install", "log_max_size"),
-                         ("deploy", "conf/deploy"), ("update", "systemctl restart pmd")):
+                         ("deploy", "conf/deploy")):
         r = pmd.ctl(word, "x")
         assert r.returncode == 2 and f"{word} is PM2's; with pmd: " in r.stderr, r.stderr
         assert advice in r.stderr

@@ -1,0 +1,348 @@
+/*
+ * Writing the state (state-read.c reads it). What pmctl update carries from one pmd to the next in the same process
+ * (update.c runs the exec): every app with its config as it runs, every
+ * worker slot with its process, counters and timers, the event ring, the
+ * daemon's own sockets, and the fds all of these hold, named by number
+ * (the exec keeps them open). It is JSON with a version (STATE_VERSION;
+ * ARCHITECTURE.md gives the rule for changing it).
+ *
+ * Reading is two steps: state_check() parses and checks all of it (a
+ * truncated or garbage text, an fd that is not what it is said to be),
+ * changing nothing, so that a pmd that cannot take over can still hand
+ * back to the binary before it; state_apply() then builds the apps and
+ * workers, which start nothing and bind nothing.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pmd.h"
+#include "pmd-protocol.h"
+
+/* The fds a state names, while it is written or checked. */
+struct fdset {
+	int	*fds;
+	size_t	 n;
+};
+
+static void
+fds_add(struct fdset *s, int fd)
+{
+	s->fds = xrealloc(s->fds, (s->n + 1) * sizeof *s->fds);
+	s->fds[s->n++] = fd;
+}
+
+/* Bytes as hex: partial lines and queued messages may be anything. */
+static cJSON *
+hex_json(const char *p, size_t n)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	char			*s = xmalloc(2 * n + 1);
+	cJSON			*v;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		s[2 * i] = digits[(unsigned char)p[i] >> 4];
+		s[2 * i + 1] = digits[(unsigned char)p[i] & 15];
+	}
+	s[2 * n] = '\0';
+	v = cJSON_CreateString(s);
+	free(s);
+	return v;
+}
+
+static void
+add_str(cJSON *o, const char *k, const char *v)
+{
+	if (v != NULL)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+static cJSON *
+strv_json(char *const *v)
+{
+	cJSON	*a = cJSON_CreateArray();
+
+	for (; v != NULL && *v != NULL; v++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+	return a;
+}
+
+static cJSON *
+fd_json(struct fdset *s, int fd)
+{
+	if (fd >= 0)
+		fds_add(s, fd);
+	return cJSON_CreateNumber(fd);
+}
+
+/* An app's config whole: every key as text, read back with key_set. */
+static cJSON *
+cfg_json(const struct app_config *cfg)
+{
+	cJSON	*o = cJSON_CreateObject(), *keys, *env, *e;
+	char	*t;
+	size_t	 i;
+
+	add_str(o, "name", cfg->name);
+	add_str(o, "file", cfg->file);
+	cJSON_AddNumberToObject(o, "line", cfg->line);
+	add_str(o, "command", cfg->command);
+	cJSON_AddItemToObject(o, "argv", strv_json(cfg->argv));
+	add_str(o, "cwd", cfg->cwd);
+	cJSON_AddNumberToObject(o, "owner", cfg->owner == OWNER_NONE ? -1 :
+	    (double)cfg->owner);
+	cJSON_AddNumberToObject(o, "after_line", cfg->after_line);
+	env = cJSON_AddArrayToObject(o, "env");
+	for (i = 0; i < cfg->nenv; i++) {
+		e = cJSON_CreateObject();
+		add_str(e, "profile", cfg->env[i].profile);
+		add_str(e, "key", cfg->env[i].key);
+		add_str(e, "value", cfg->env[i].value);
+		cJSON_AddItemToArray(env, e);
+	}
+	keys = cJSON_AddObjectToObject(o, "keys");
+	for (i = 0; i < napp_keys; i++) {
+		if (app_keys[i].type == K_COMMAND ||
+		    strcmp(app_keys[i].name, "cwd") == 0)
+			continue;
+		if ((t = key_text(&app_keys[i], cfg)) != NULL)
+			cJSON_AddStringToObject(keys, app_keys[i].name, t);
+		free(t);
+	}
+	return o;
+}
+
+static cJSON *
+logpipe_json(struct fdset *s, const struct logpipe *lp)
+{
+	cJSON		*o;
+	const char	*partial;
+	size_t		 plen;
+
+	if (lp == NULL)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "fd", fd_json(s, logpipe_carry(lp, &partial,
+	    &plen)));
+	cJSON_AddItemToObject(o, "partial", hex_json(partial, plen));
+	return o;
+}
+
+static double
+remaining(ev_timer *t)
+{
+	return ev_is_active(t) ? ev_timer_remaining(pmd_loop, t) : -1;
+}
+
+static cJSON *
+ipc_json(struct fdset *s, const struct worker *w)
+{
+	cJSON	*o = cJSON_CreateObject(), *m;
+	size_t	 i;
+
+	cJSON_AddItemToObject(o, "fd", fd_json(s, w->ipc.r.fd));
+	cJSON_AddItemToObject(o, "in", hex_json(w->ipc.in, w->ipc.inlen));
+	cJSON_AddNumberToObject(o, "skip", w->ipc.skip);
+	cJSON_AddItemToObject(o, "out", hex_json(w->ipc.out + w->ipc.outoff,
+	    w->ipc.outlen - w->ipc.outoff));
+	cJSON_AddNumberToObject(o, "bad", w->ipc.bad);
+	cJSON_AddNumberToObject(o, "dropped_out", w->ipc.dropped_out);
+	m = cJSON_AddObjectToObject(o, "metrics");
+	for (i = 0; i < w->ipc.nmetrics; i++)
+		cJSON_AddNumberToObject(m, w->ipc.metrics[i].name,
+		    w->ipc.metrics[i].value);
+	return o;
+}
+
+static cJSON *
+worker_json(struct fdset *s, struct worker *w)
+{
+	cJSON	*o = cJSON_CreateObject(), *sm = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "instance", w->instance);
+	cJSON_AddNumberToObject(o, "id", w->id);
+	cJSON_AddNumberToObject(o, "pm_id", w->pm_id);
+	cJSON_AddNumberToObject(o, "pid", w->pid);
+	cJSON_AddNumberToObject(o, "last_pid", w->last_pid);
+	cJSON_AddItemToObject(o, "pidfd", fd_json(s, w->pid > 0 ?
+	    w->child.io_w.fd : -1));
+	cJSON_AddNumberToObject(sm, "state", w->sm.state);
+	cJSON_AddNumberToObject(sm, "want", w->sm.want);
+	cJSON_AddNumberToObject(sm, "reason", w->sm.reason);
+	cJSON_AddNumberToObject(sm, "unstable", w->sm.unstable);
+	cJSON_AddNumberToObject(sm, "restarts", w->sm.restarts);
+	cJSON_AddNumberToObject(sm, "backoff", (double)w->sm.backoff);
+	cJSON_AddNumberToObject(sm, "delay", (double)w->sm.delay);
+	cJSON_AddNumberToObject(sm, "spawn_backoff",
+	    (double)w->sm.spawn_backoff);
+	cJSON_AddItemToObject(o, "sm", sm);
+	cJSON_AddNumberToObject(o, "started", w->started);
+	cJSON_AddNumberToObject(o, "tracked", (double)w->tracked);
+	cJSON_AddNumberToObject(o, "last_status", w->last_status);
+	cJSON_AddBoolToObject(o, "have_status", w->have_status);
+	add_str(o, "exec_error", w->exec_error);
+	cJSON_AddNumberToObject(o, "crash_at", w->crash_at);
+	cJSON_AddNumberToObject(o, "crash_uptime", (double)w->crash_uptime);
+	add_str(o, "status_text", w->status_text);
+	cJSON_AddBoolToObject(o, "await_listen", w->await_listen);
+	cJSON_AddBoolToObject(o, "proven", w->proven);
+	cJSON_AddNumberToObject(o, "stop_phase", w->stop_phase);
+	cJSON_AddBoolToObject(o, "watchdog_fired", w->watchdog_fired);
+	add_str(o, "exit_reason", w->exit_reason);
+	cJSON_AddNumberToObject(o, "timer", remaining(&w->timer_w));
+	cJSON_AddNumberToObject(o, "watchdog", remaining(&w->watchdog_w));
+	cJSON_AddItemToObject(o, "out", logpipe_json(s, w->out));
+	cJSON_AddItemToObject(o, "err", logpipe_json(s, w->err));
+	if (w->tail != NULL)
+		cJSON_AddItemToObject(o, "tail", hex_json(w->tail->buf,
+		    w->tail->len));
+	cJSON_AddItemToObject(o, "ipc", ipc_json(s, w));
+	cJSON_AddItemToObject(o, "notify", fd_json(s, w->notify_w.fd));
+	return o;
+}
+
+static cJSON *
+fds_json(struct fdset *s, const int *fds, size_t n)
+{
+	cJSON	*a = cJSON_CreateArray();
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, fd_json(s, fds[i]));
+	return a;
+}
+
+static cJSON *
+app_json(struct fdset *s, struct app *a)
+{
+	cJSON		*o = cJSON_CreateObject(), *slots, *out, *ws;
+	unsigned	 i;
+
+	cJSON_AddItemToObject(o, "cfg", cfg_json(a->cfg));
+	add_str(o, "profile", a->profile);
+	if (a->base_env != NULL)
+		cJSON_AddItemToObject(o, "base_env", strv_json(a->base_env));
+	cJSON_AddBoolToObject(o, "adhoc", a->adhoc);
+	cJSON_AddItemToObject(o, "learned", strv_json(a->learned));
+	cJSON_AddNumberToObject(o, "nlisten", (double)a->nlisten);
+	cJSON_AddItemToObject(o, "listen_fds", fds_json(s, a->listen_fds,
+	    a->listen_fds != NULL ? a->nlisten : 0));
+	slots = cJSON_AddArrayToObject(o, "slots");
+	out = cJSON_AddArrayToObject(o, "slot_out");
+	for (i = 0; i < a->nslot_fds; i++) {
+		cJSON_AddItemToArray(slots, a->slot_fds[i] == NULL ?
+		    cJSON_CreateNull() : fds_json(s, a->slot_fds[i], a->nlisten));
+		cJSON_AddItemToArray(out, cJSON_CreateNumber(a->slot_out[i]));
+	}
+	add_str(o, "listen_error", a->listen_error);
+	add_str(o, "reload_error", a->reload_error);
+	cJSON_AddNumberToObject(o, "reloads", a->reloads);
+	cJSON_AddNumberToObject(o, "reloads_failed", a->reloads_failed);
+	cJSON_AddBoolToObject(o, "held", a->held);
+	cJSON_AddNumberToObject(o, "held_instance", a->held_instance);
+	add_str(o, "held_for", a->held_for);
+	cJSON_AddBoolToObject(o, "stop_pending", a->stop_pending);
+	ws = cJSON_AddArrayToObject(o, "workers");
+	for (i = 0; i < a->nworkers; i++)
+		cJSON_AddItemToArray(ws, worker_json(s, a->workers[i]));
+	return o;
+}
+
+static void
+event_one(const struct event *e, void *arg)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "time", e->time);
+	add_str(o, "app", e->app);
+	cJSON_AddNumberToObject(o, "instance", e->instance);
+	cJSON_AddNumberToObject(o, "pid", e->pid);
+	add_str(o, "type", e->type);
+	add_str(o, "text", e->text);
+	add_str(o, "data", e->data);
+	cJSON_AddItemToArray(arg, o);
+}
+
+/*
+ * The state of this pmd as JSON text, with the daemon's part (d) and the
+ * fds it names in *fds (*nfds of them), which must stay open for the next.
+ */
+char *
+state_write(const struct state_daemon *d, int **fds, size_t *nfds)
+{
+	struct fdset	 s = { NULL, 0 };
+	cJSON		*root = cJSON_CreateObject(), *o, *list;
+	struct app	*a;
+	char		*text, **f;
+	size_t		 i;
+
+	cJSON_AddNumberToObject(root, "version", STATE_VERSION);
+	cJSON_AddStringToObject(root, "pmd", PMD_VERSION);
+	cJSON_AddNumberToObject(root, "written", mono_now());
+	o = cJSON_AddObjectToObject(root, "daemon");
+	cJSON_AddItemToObject(o, "lock", fd_json(&s, d->lock));
+	cJSON_AddItemToObject(o, "control", fd_json(&s, d->control));
+	cJSON_AddItemToObject(o, "http", fd_json(&s, d->http));
+	add_str(o, "http_url", d->http_url);
+	cJSON_AddItemToObject(o, "handoff", fd_json(&s, d->handoff));
+	add_str(o, "handoff_name", d->handoff_name);
+	cJSON_AddItemToObject(o, "client", fd_json(&s, d->client));
+	cJSON_AddNumberToObject(o, "client_uid", d->client_uid);
+	cJSON_AddNumberToObject(o, "client_gid", d->client_gid);
+	cJSON_AddNumberToObject(o, "client_pid", d->client_pid);
+	cJSON_AddNumberToObject(o, "fd_base", d->fd_base);
+	cJSON_AddNumberToObject(o, "nofile", d->nofile.rlim_cur ==
+	    RLIM_INFINITY ? -1 : (double)d->nofile.rlim_cur);
+	cJSON_AddNumberToObject(o, "nofile_max", d->nofile.rlim_max ==
+	    RLIM_INFINITY ? -1 : (double)d->nofile.rlim_max);
+	cJSON_AddBoolToObject(o, "booting", d->booting);
+	cJSON_AddNumberToObject(o, "worker_last_id", worker_last_id);
+	list = cJSON_AddArrayToObject(o, "followers");
+	for (i = 0; i < d->nfollowers; i++) {
+		const struct follower *f = &d->followers[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddItemToObject(e, "fd", fd_json(&s, f->fd));
+		cJSON_AddBoolToObject(e, "events", f->events);
+		add_str(e, "app", f->app);
+		cJSON_AddBoolToObject(e, "ns", f->ns);
+		cJSON_AddNumberToObject(e, "mask", f->mask);
+		cJSON_AddNumberToObject(e, "uid", f->uid);
+		cJSON_AddNumberToObject(e, "gid", f->gid);
+		cJSON_AddNumberToObject(e, "pid", f->pid);
+		cJSON_AddItemToArray(list, e);
+	}
+	list = cJSON_AddArrayToObject(o, "extra");
+	for (f = config->extra; f != NULL && *f != NULL; f++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "file", *f);
+		cJSON_AddNumberToObject(e, "owner",
+		    config->extra_owner[f - config->extra]);
+		cJSON_AddItemToArray(list, e);
+	}
+	list = cJSON_AddArrayToObject(root, "events");
+	events_each(NULL, SIZE_MAX, event_one, list);
+	list = cJSON_AddArrayToObject(root, "apps");
+	TAILQ_FOREACH(a, &apps, entry)
+		cJSON_AddItemToArray(list, app_json(&s, a));
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	/* -1 (none) is not an fd. */
+	for (i = 0; i < s.n; )
+		if (s.fds[i] < 0)
+			s.fds[i] = s.fds[--s.n];
+		else
+			i++;
+	*fds = s.fds;
+	*nfds = s.n;
+	return text;
+}
+
