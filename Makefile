@@ -20,7 +20,7 @@ WARN	 = -std=gnu11 -Wall -Wextra -Wmissing-prototypes $(WERROR) \
 	   -Wno-missing-field-initializers
 # libmicrohttpd: its header only; pmd loads it when metrics is set.
 CPPFLAGS += $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -DPMD_LIBDIR='"$(LIBDIR)/pmd"' -DPMD_UNITDIR='"$(UNITDIR)"'  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CPPFLAGS += $(EXTRA_CPPFLAGS) -D_GNU_SOURCE -Iinclude -DPMD_LIBDIR='"$(LIBDIR)/pmd"' -DPMD_UNITDIR='"$(UNITDIR)"'  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libev ships no .pc file: plain -l. pmctl needs cJSON only.
 LDLIBS	 = -lev $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLIENT_LIBS = $(shell pkg-config --libs libcjson 2>/dev/null)
@@ -124,6 +124,10 @@ build/san/test-%: tests/unit/test-%.c $(HEADERS) \
 	$(CC) $(WARN) -O1 -g $(CFLAGS) $(SAN) $(CPPFLAGS) -o $@ $< \
 	    $(call objs,$(OBJ)/san-pmd,$(UNIT_SRC_$*)) $(LDFLAGS) $(LDLIBS) \
 	    -lcmocka
+
+# A Debian package of pmd (dpkg-deb, checked by lintian): scripts/deb.sh.
+deb:
+	@scripts/deb.sh
 
 run:
 	@scripts/deps.sh build
@@ -248,4 +252,4 @@ uninstall:
 clean:
 	rm -rf pmd pmctl pmd-preload.so pmd-drain.js pmd-dashboard.html build .run
 
-.PHONY: all deps run check bench clean install uninstall fuzz fuzz-replay
+.PHONY: all deps run check bench clean install uninstall fuzz fuzz-replay deb

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A cluster-mode worker for pmd in plain Python: serves HTTP on the socket
 pmd passes as fd 3, says READY=1 when it can take requests, and drains on
 SIGTERM (finishes what it has, then exits) so that a reload drops nothing.

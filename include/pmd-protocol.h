@@ -9,7 +9,9 @@
 #include <stdio.h>
 
 #define PMD_PROTOCOL_VERSION	1
+#ifndef PMD_VERSION	/* make deb VERSION=X.Y.Z builds another */
 #define PMD_VERSION		"0.1.0"
+#endif
 
 /* A request line longer than this is refused and the client dropped. */
 #define PMD_MAX_REQUEST		(1024 * 1024)

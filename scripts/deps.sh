@@ -7,7 +7,7 @@ pkgs="pkg-config libev-dev libcjson-dev libinih-dev libmicrohttpd-dev"
 command -v cc >/dev/null 2>&1 || pkgs="gcc $pkgs"
 case $purpose in
 build) ;;
-test) pkgs="$pkgs libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-yaml mandoc systemd python3-seccomp chromium tzdata clang libclang-rt-14-dev nodejs redis-server gunicorn uvicorn prometheus libfaketime valgrind" ;;
+test) pkgs="$pkgs lintian libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-yaml mandoc systemd python3-seccomp chromium tzdata clang libclang-rt-14-dev nodejs redis-server gunicorn uvicorn prometheus libfaketime valgrind" ;;
 bench) pkgs="$pkgs python3 strace wrk hyperfine supervisor nodejs" ;;
 *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

@@ -56,8 +56,8 @@ open_url(const char *url)
 	if ((d == NULL || *d == '\0') && (w == NULL || *w == '\0'))
 		return;
 	if ((pid = fork()) == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
+		(void)!freopen("/dev/null", "w", stdout);
+		(void)!freopen("/dev/null", "w", stderr);
 		execlp("xdg-open", "xdg-open", url, (char *)NULL);
 		_exit(127);
 	}
