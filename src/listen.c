@@ -763,11 +763,7 @@ settle_slots(struct app *a)
 	}
 }
 
-/*
- * pmctl update: a's sockets as the pmd before this one held them (taken):
- * shared (fds, n), or each instance's (slots, out, nslots), of n
- * addresses; learned, what its workers bound (listen_share).
- */
+/* pmctl update: a's sockets (taken) as the pmd before held them. */
 void
 listen_adopt(struct app *a, int *fds, size_t n, int **slots,
     unsigned char *out, unsigned nslots, char **learned)

@@ -583,6 +583,8 @@ update_resume(int statefd, int old)
 	free(text);
 	if (fault != NULL && strcmp(fault, "crash") == 0)
 		abort();	/* for the tests: a crash while taking over */
+	if (fault != NULL && strcmp(fault, "kill") == 0)
+		raise(SIGKILL);	/* for the tests: no way back from this one */
 	if (fault != NULL && strcmp(fault, "refuse") == 0)
 		update_back(statefd, "PMD_UPDATE_FAULT=refuse (a test)");
 	free(fault);

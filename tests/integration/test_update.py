@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 
-from conftest import NODE_APP, PMCTL, PMD, free_port, log_lines, wait_until
+from conftest import NODE_APP, PMCTL, PMD, free_port, log_lines, pid_alive, wait_until
 
 NUMBERED = """
 import sys, time
@@ -249,3 +249,29 @@ def test_followers_go_on_with_the_new_pmd(pmd, tmp_path):
     assert first == list(range(first[0], first[0] + len(first)))
     assert out_events.count(" updated: pmd ") == 2, out_events
     assert "stopped" in out_events, out_events
+
+
+def test_a_new_pmd_killed_while_taking_over_leaves_nothing_running(pmd, tmp_path):
+    """SIGKILL cannot be caught: the workers are then those of any killed
+    pmd, and the next pmd ends them before it starts."""
+    (tmp_path / "n.py").write_text(NUMBERED)
+    conf = "[app:numbers]\ncommand = python3 n.py\n[app:sleeper]\ncommand = sleep 1000\n"
+    pmd.start(conf)
+    pmd.wait_status("numbers", "online")
+    pmd.wait_status("sleeper", "online")
+    pids = [w["pid"] for w in pmd.workers()]
+    sleeper = pmd.workers("sleeper")[0]["pid"]
+    w = tmp_path / "killed"
+    w.write_text(FAULT.format(pmd=PMD, fault="kill"))
+    w.chmod(0o755)
+    r = pmd.ctl("update", "--binary", w)
+    assert r.returncode != 0
+    assert pmd.proc.wait(timeout=10) == -signal.SIGKILL
+    pmd.log.close()
+    pmd.proc = None
+    assert pid_alive(sleeper)                   # an orphan, for now
+    pmd.start(conf)                              # the next pmd ends them first
+    wait_until(lambda: not any(pid_alive(p) for p in pids), what="the orphans' end")
+    assert "left by a pmd that did not stop its workers" in pmd.stderr()
+    ws = pmd.wait_status("numbers", "online")
+    assert ws[0]["pid"] not in pids
