@@ -98,6 +98,21 @@ def ends_with(path, tail):
         return False
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def testsrv_app(name, port):
+    """Two instances of the test server on a listen address, online at READY=1."""
+    return (f"[app:{name}]\ncommand = {os.path.join(ROOT, 'build', 'testsrv')}\n"
+            f"instances = 2\nlisten = tcp://127.0.0.1:{port}\n"
+            f"wait_ready = true\nenv.TESTSRV_READY = 1\n")
+
+
 def memory(pid):
     return f"{rss_kib(pid) / 1024:.2f} MiB ({private_kib(pid) / 1024:.2f} own)"
 
@@ -238,9 +253,7 @@ class Bench:
         web` runs; also the median time of the action."""
         conf = os.path.join(self.tmp, "cluster.conf")
         with open(conf, "w") as f:
-            f.write(app or f"[app:web]\ncommand = {os.path.join(ROOT, 'build', 'testsrv')}\n"
-                    f"instances = 2\nlisten = tcp://127.0.0.1:{port}\n"
-                    f"wait_ready = true\nenv.TESTSRV_READY = 1\n")
+            f.write(app or testsrv_app("web", port))
         self.ctl("start", conf)
         took = []
         wrk = subprocess.Popen(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency",
@@ -271,10 +284,7 @@ class Bench:
         if not shutil.which("wrk"):
             self.row("wrk not installed", "-", "-")
             return
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         for action, target in (("reload", "0"), ("restart", "-")):
             reqs, errors, detail, maxlat, took = self.wrk_during(port, action)
             self.row(f"wrk 6 s, 32 conns, 2 instances, 3 x pmctl {action}",
@@ -429,10 +439,7 @@ class Bench:
                     f"({reqs[-1] / max(reqs[0], 1) * 100:.0f} %), "
                     f"{'/'.join(map(str, conns))} conns")
         for m, mode in enumerate(("shared", "balanced")):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            s.close()
+            port = free_port()
             conf = os.path.join(self.tmp, "balance.conf")
             with open(conf, "w") as f:
                 f.write(f"[app:bal]\ncommand = {os.path.join(ROOT, 'build', 'testsrv')}\n"
@@ -602,10 +609,7 @@ class Bench:
         """The HTTP API: list of n workers beside pmctl --json list, pmd's
         RSS with the listener and a dashboard's traffic, idle calls."""
         import http.client
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         conf = os.path.join(self.env["PMD_HOME"], "pmd.conf")
         with open(conf, "w") as f:
             f.write(f"[daemon]\nhttp = tcp://127.0.0.1:{port}\n")
@@ -693,31 +697,30 @@ class Bench:
             self.wait(lambda: self.workers("stamp")[0]["status"] == "online")
             w = self.workers("stamp")[0]
             time.sleep(max(0, 1.05 - w["uptime_ms"] / 1000))
-            seen = open(log).read().count("update: executing")
-            p = subprocess.Popen([PMCTL, "--json", "update"], env=self.env,
-                                 stdout=subprocess.PIPE, text=True)
-            self.wait(lambda: open(log).read().count("update: executing") > seen)
+            # The moment pmd logs the exec (a busy poll of the log's end).
+            with open(log, "rb") as f:
+                f.seek(0, 2)
+                p = subprocess.Popen([PMCTL, "--json", "update"], env=self.env,
+                                     stdout=subprocess.PIPE, text=True)
+                buf = b""
+                while b"update: executing" not in buf:
+                    buf = buf[-64:] + f.read()
             t = time.monotonic()
             os.kill(w["pid"], signal.SIGKILL)
             pauses.append(json.loads(p.communicate()[0])["pause_ms"])
             self.wait(lambda: open(out).read().count("\n") == i + 2)
             lat.append((float(open(out).read().split()[-1]) - t) * 1000)
-        self.row("worker SIGKILLed as the exec begins: back after (median of 5)",
+        self.row("worker SIGKILLed as pmd execs: back after (median of 5)",
                  f"{statistics.median(lat):.1f} ms",
                  f"restart time + pause ({statistics.median(pauses):.1f} ms)")
         self.ctl("delete", "stamp")
         os.unlink(out)
         # wrk across three updates of a listen app.
         if shutil.which("wrk"):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            s.close()
+            port = free_port()
             conf = os.path.join(self.tmp, "upd.conf")
             with open(conf, "w") as f:
-                f.write(f"[app:web]\ncommand = {os.path.join(ROOT, 'build', 'testsrv')}\n"
-                        f"instances = 2\nlisten = tcp://127.0.0.1:{port}\n"
-                        f"wait_ready = true\nenv.TESTSRV_READY = 1\n")
+                f.write(testsrv_app("web", port))
             self.ctl("start", conf)
             pids = [w["pid"] for w in self.workers("web")]
             wrk = subprocess.Popen(["wrk", "-t2", "-c32", "-d6s", f"http://127.0.0.1:{port}/"],

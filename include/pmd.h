@@ -597,8 +597,8 @@ void	 resurrect_result_free(struct resurrect_result *);
  * state-write.c, state-read.c: what pmctl update carries to the next pmd.
  * Read STATE_OLDEST to STATE_VERSION; ARCHITECTURE.md has the rule.
  */
-#define STATE_VERSION	1
-#define STATE_OLDEST	1
+#define STATE_VERSION	2
+#define STATE_OLDEST	2
 struct cJSON;
 struct follower;
 struct state_daemon {
@@ -646,6 +646,7 @@ void	 update_forget_client(void *);
 struct cJSON *update_resume(int, int);
 void	 update_back(int, const char *) __attribute__((noreturn));
 void	 update_resumed(int);
+double	 update_checked_ms(void);
 
 /* daemon.c: daemon-wide state, its start, loop and shutdown. */
 extern struct config *config;

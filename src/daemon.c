@@ -392,6 +392,7 @@ daemon_resume(const char *socket_path, gid_t gid, int statefd,
 	struct app		*a;
 	char			*cause;
 	size_t			 i, nf;
+	double			 t;
 
 	state_daemon(root, &d);
 	update_lock(d.lock);
@@ -404,8 +405,10 @@ daemon_resume(const char *socket_path, gid_t gid, int statefd,
 	budget_set_base(d.fd_base);
 	control_apply_config(config);
 	booting = d.booting;
+	t = mono_now();
 	if (state_apply(root, &cause) == -1)
 		update_back(statefd, cause);
+	t = mono_now() - t;
 	update_resumed(statefd);
 	nf = state_followers(root, &f);
 	for (i = 0; i < nf; i++)
@@ -426,8 +429,9 @@ daemon_resume(const char *socket_path, gid_t gid, int statefd,
 		    "on", failed, PMD_VERSION);
 	} else {
 		log_info("pmd %s took over from pmd %s: %u apps, %u workers, "
-		    "supervision paused %.1f ms", PMD_VERSION, d.version,
-		    done.apps, done.workers, done.pause_ms);
+		    "supervision paused %.1f ms (state checked in %.1f ms, "
+		    "applied in %.1f)", PMD_VERSION, d.version, done.apps,
+		    done.workers, done.pause_ms, update_checked_ms(), t * 1000);
 		event_emit(NULL, NULL, "updated", NULL, "pmd %s took over from "
 		    "pmd %s, supervision paused %.1f ms", PMD_VERSION,
 		    d.version, done.pause_ms);

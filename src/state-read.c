@@ -12,6 +12,7 @@
  * back to the binary before it; state_apply() then builds the apps and
  * workers, which start nothing and bind nothing.
  */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -27,6 +28,7 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "state.h"
 
 #define FD_ANY		0
 #define FD_SOCKET	1
@@ -35,8 +37,8 @@
 
 /* The fds a state names, while it is checked: none twice. */
 struct fdset {
-	int	*fds;
-	size_t	 n;
+	unsigned char	*map;		/* [fd]: named already */
+	size_t		 n;
 };
 
 static int
@@ -133,9 +135,39 @@ str_of(const cJSON *o, const char *k)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
-/* Whether a pidfd names pid: its fdinfo says so. */
+/*
+ * Linux 6.13's PIDFD_GET_INFO (not in Debian 12's headers): a pidfd's pid
+ * in one call, where fdinfo takes three.
+ */
+static int	pidfd_fdinfo(int, pid_t);
+
+struct pidfd_info_v0 {
+	uint64_t	 mask;
+	uint64_t	 cgroupid;
+	uint32_t	 pid;
+	uint32_t	 rest[11];
+};
+#define PIDFD_INFO_PID_	1
+#define PIDFD_GET_INFO_	_IOWR(0xFF, 11, struct pidfd_info_v0)
+
+/* Whether a pidfd names pid: the kernel, or its fdinfo, says so. */
 static int
 pidfd_of(int fd, pid_t pid)
+{
+	static int		 no_ioctl;
+	struct pidfd_info_v0	 info;
+
+	memset(&info, 0, sizeof info);
+	info.mask = PIDFD_INFO_PID_;
+	if (!no_ioctl && ioctl(fd, PIDFD_GET_INFO_, &info) == 0)
+		return (pid_t)info.pid == pid;
+	if (!no_ioctl && (errno == ENOTTY || errno == EINVAL))
+		no_ioctl = 1;
+	return pidfd_fdinfo(fd, pid);
+}
+
+static int
+pidfd_fdinfo(int fd, pid_t pid)
 {
 	char	 path[64], buf[512], *p;
 	int	 f;
@@ -152,30 +184,33 @@ pidfd_of(int fd, pid_t pid)
 	return (p = strstr(buf, "\nPid:")) != NULL && atol(p + 5) == pid;
 }
 
-/* o's field k is an fd of kind (or -1 where none may be): open, once. */
+/* v (named k) is an fd of kind (or -1 where none may be): open, once. */
 static int
-check_fd(struct rd *r, const cJSON *o, const char *k, int kind, pid_t pid,
+fd_ok(struct rd *r, const cJSON *v, const char *k, int kind, pid_t pid,
     int none_ok)
 {
 	struct stat	 st;
-	double		 v;
-	size_t		 i;
+	size_t		 n;
 	int		 fd;
 
-	if (!is_num(o, k, -1, INT_MAX))
-		return bad(r, "%s: not an fd", k);
-	v = num_of(o, k);
-	if ((fd = (int)v) != v)
+	if (!cJSON_IsNumber(v) || v->valuedouble < -1 ||
+	    v->valuedouble > INT_MAX || (fd = (int)v->valuedouble) !=
+	    v->valuedouble)
 		return bad(r, "%s: not an fd", k);
 	if (fd == -1)
 		return none_ok ? 0 : bad(r, "%s: missing", k);
-	if (fd <= 2 || fcntl(fd, F_GETFD) == -1 || fstat(fd, &st) == -1)
+	if (fd <= 2 || fstat(fd, &st) == -1)
 		return bad(r, "%s: fd %d is not open", k, fd);
-	for (i = 0; i < r->seen.n; i++)
-		if (r->seen.fds[i] == fd)
-			return bad(r, "%s: fd %d named twice", k, fd);
-	r->seen.fds = xrealloc(r->seen.fds, (r->seen.n + 1) * sizeof fd);
-	r->seen.fds[r->seen.n++] = fd;
+	/* One byte per fd number: none named twice, at any count. */
+	if ((size_t)fd >= r->seen.n) {
+		n = (size_t)fd * 2 + 64;
+		r->seen.map = xrealloc(r->seen.map, n);
+		memset(r->seen.map + r->seen.n, 0, n - r->seen.n);
+		r->seen.n = n;
+	}
+	if (r->seen.map[fd])
+		return bad(r, "%s: fd %d named twice", k, fd);
+	r->seen.map[fd] = 1;
 	if ((kind == FD_SOCKET && !S_ISSOCK(st.st_mode)) ||
 	    (kind == FD_PIPE && !S_ISFIFO(st.st_mode)) ||
 	    (kind == FD_PIDFD && !pidfd_of(fd, pid)))
@@ -186,92 +221,130 @@ check_fd(struct rd *r, const cJSON *o, const char *k, int kind, pid_t pid,
 }
 
 static int
+check_fd(struct rd *r, const cJSON *o, const char *k, int kind, pid_t pid,
+    int none_ok)
+{
+	return fd_ok(r, cJSON_GetObjectItemCaseSensitive(o, k), k, kind, pid,
+	    none_ok);
+}
+
+static int
 check_fds(struct rd *r, const cJSON *a, const char *what)
 {
 	const cJSON	*v;
-	cJSON		*o;
-	int		 rc = 0;
 
 	if (!cJSON_IsArray(a))
 		return bad(r, "%s: not a list", what);
 	cJSON_ArrayForEach(v, a) {
-		o = cJSON_CreateObject();
-		cJSON_AddItemToObject(o, what, cJSON_Duplicate(v, 0));
-		rc = check_fd(r, o, what, FD_SOCKET, 0, 0);
-		cJSON_Delete(o);
-		if (rc == -1)
+		if (fd_ok(r, v, what, FD_SOCKET, 0, 0) == -1)
 			return -1;
 	}
 	return 0;
 }
 
 static int
-check_hex(struct rd *r, const cJSON *o, const char *k, size_t max)
+check_hex(struct rd *r, const cJSON *v, const char *k, size_t max)
 {
 	char	*p;
 	size_t	 n;
 
-	if (hex_bytes(cJSON_GetObjectItemCaseSensitive(o, k), &p, &n) == -1)
+	if (!cJSON_IsString(v) || hex_bytes(v, &p, &n) == -1)
 		return bad(r, "%s: not hex", k);
 	free(p);
 	return n > max ? bad(r, "%s: longer than %zu bytes", k, max) : 0;
 }
 
-static int
-check_pipe(struct rd *r, const cJSON *o, const char *k)
-{
-	const cJSON	*p = cJSON_GetObjectItemCaseSensitive(o, k);
+/* The bounds of a worker's numbers (include/state.h). */
+static const struct {
+	const char	*name;
+	double		 min;
+	double		 max;
+} wf_num[WF_NUMBERS] = {
+	[WF_INSTANCE] = { "instance", 0, 65535 },
+	[WF_ID] = { "id", 0, UINT_MAX },
+	[WF_PM_ID] = { "pm_id", 1, UINT_MAX },
+	[WF_PID] = { "pid", 0, INT_MAX },
+	[WF_LAST_PID] = { "last_pid", 0, INT_MAX },
+	[WF_PIDFD] = { "pidfd", -1, INT_MAX },
+	[WF_STATE] = { "state", 0, W_NSTATES - 1 },
+	[WF_WANT] = { "want", WANT_NONE, WANT_GONE },
+	[WF_REASON] = { "reason", R_NONE, R_NO_SOCKET },
+	[WF_UNSTABLE] = { "unstable", 0, UINT_MAX },
+	[WF_RESTARTS] = { "restarts", 0, UINT_MAX },
+	[WF_BACKOFF] = { "backoff", 0, 1e12 },
+	[WF_DELAY] = { "delay", 0, 1e12 },
+	[WF_SPAWN_BACKOFF] = { "spawn_backoff", 0, 1e12 },
+	[WF_STARTED] = { "started", 0, 1e12 },
+	[WF_TRACKED] = { "tracked", 0, 1e18 },
+	[WF_LAST_STATUS] = { "last_status", INT_MIN, INT_MAX },
+	[WF_HAVE_STATUS] = { "have_status", 0, 1 },
+	[WF_CRASH_AT] = { "crash_at", 0, 1e12 },
+	[WF_CRASH_UPTIME] = { "crash_uptime", 0, 1e15 },
+	[WF_AWAIT_LISTEN] = { "await_listen", 0, 1 },
+	[WF_PROVEN] = { "proven", 0, 1 },
+	[WF_STOP_PHASE] = { "stop_phase", STOP_NONE, STOP_SIGNAL },
+	[WF_WATCHDOG_FIRED] = { "watchdog_fired", 0, 1 },
+	[WF_TIMER] = { "timer", -1, 1e9 },
+	[WF_WATCHDOG] = { "watchdog", -1, 1e9 },
+	[WF_NOTIFY] = { "notify", -1, INT_MAX },
+	[WF_OUT] = { "out", -1, INT_MAX },
+	[WF_ERR] = { "err", -1, INT_MAX },
+	[WF_IPC] = { "ipc", -1, INT_MAX },
+	[WF_IPC_SKIP] = { "ipc_skip", 0, 1 },
+	[WF_IPC_BAD] = { "ipc_bad", 0, 1e18 },
+	[WF_IPC_DROPPED] = { "ipc_dropped", 0, 1e18 },
+};
 
-	if (p == NULL || cJSON_IsNull(p))
-		return 0;
-	if (!cJSON_IsObject(p))
-		return bad(r, "%s: not an object", k);
-	if (check_fd(r, p, "fd", FD_PIPE, 0, 0) == -1 ||
-	    check_hex(r, p, "partial", 65536) == -1)
-		return bad(r, "%s", k);	/* "out: fd: ..." */
-	return 0;
+/* A worker's items, in order (*it), or -1 if there are too few. */
+static int
+worker_items(const cJSON *w, const cJSON **it)
+{
+	const cJSON	*v;
+	int		 n = 0;
+
+	if (!cJSON_IsArray(w))
+		return -1;
+	for (v = w->child; v != NULL && n < WF_COUNT; v = v->next)
+		it[n++] = v;
+	return n == WF_COUNT ? 0 : -1;
 }
 
 static int
 check_worker(struct rd *r, const cJSON *w)
 {
-	const cJSON	*sm = cJSON_GetObjectItemCaseSensitive(w, "sm");
-	const cJSON	*ipc = cJSON_GetObjectItemCaseSensitive(w, "ipc");
+	const cJSON	*it[WF_COUNT];
 	pid_t		 pid;
+	int		 i;
 
-	if (!cJSON_IsObject(w) || !cJSON_IsObject(sm) || !cJSON_IsObject(ipc))
-		return bad(r, "a worker is not an object with sm and ipc");
-	if (!is_num(w, "instance", 0, 65535) || !is_num(w, "id", 0, UINT_MAX) ||
-	    !is_num(w, "pm_id", 1, UINT_MAX) || !is_num(w, "pid", 0, INT_MAX) ||
-	    !is_num(w, "last_pid", 0, INT_MAX) ||
-	    !is_num(sm, "state", 0, W_NSTATES - 1) ||
-	    !is_num(sm, "want", WANT_NONE, WANT_GONE) ||
-	    !is_num(sm, "reason", R_NONE, R_NO_SOCKET) ||
-	    !is_num(sm, "unstable", 0, UINT_MAX) ||
-	    !is_num(sm, "restarts", 0, UINT_MAX) ||
-	    !is_num(sm, "backoff", 0, 1e12) || !is_num(sm, "delay", 0, 1e12) ||
-	    !is_num(sm, "spawn_backoff", 0, 1e12) ||
-	    !is_num(w, "started", 0, 1e12) || !is_num(w, "tracked", 0, 1e18) ||
-	    !is_num(w, "last_status", INT_MIN, INT_MAX) ||
-	    !is_num(w, "crash_at", 0, 1e12) ||
-	    !is_num(w, "crash_uptime", 0, 1e15) ||
-	    !is_num(w, "stop_phase", STOP_NONE, STOP_SIGNAL) ||
-	    !is_num(w, "timer", -1, 1e9) || !is_num(w, "watchdog", -1, 1e9) ||
-	    !is_num(ipc, "skip", 0, 1) || !is_num(ipc, "bad", 0, 1e18) ||
-	    !is_num(ipc, "dropped_out", 0, 1e18) ||
-	    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ipc, "metrics")))
-		return bad(r, "a worker's numbers are missing or out of range");
-	pid = (pid_t)num_of(w, "pid");
-	if (num_of(sm, "state") == W_STOPPED && pid > 0)
+	if (worker_items(w, it) == -1)
+		return bad(r, "a worker is not a list of %d items", WF_COUNT);
+	for (i = 0; i < WF_NUMBERS; i++) {
+		if (!cJSON_IsNumber(it[i]) || it[i]->valuedouble < wf_num[i].min ||
+		    it[i]->valuedouble > wf_num[i].max)
+			return bad(r, "a worker's %s is not a number from %.0f "
+			    "to %.0f", wf_num[i].name, wf_num[i].min,
+			    wf_num[i].max);
+	}
+	pid = (pid_t)it[WF_PID]->valuedouble;
+	if (it[WF_STATE]->valuedouble == W_STOPPED && pid > 0)
 		return bad(r, "a stopped worker has a process");
-	if (check_fd(r, w, "pidfd", FD_PIDFD, pid, pid == 0 ||
+	for (i = WF_EXEC_ERROR; i <= WF_EXIT_REASON; i++) {
+		if (!cJSON_IsString(it[i]) && !cJSON_IsNull(it[i]))
+			return bad(r, "worker pid %ld: a text is not one",
+			    (long)pid);
+	}
+	if (fd_ok(r, it[WF_PIDFD], "pidfd", FD_PIDFD, pid, pid == 0 ||
 	    !child_pidfds()) == -1 ||
-	    check_pipe(r, w, "out") == -1 || check_pipe(r, w, "err") == -1 ||
-	    check_fd(r, ipc, "fd", FD_SOCKET, 0, 1) == -1 ||
-	    check_hex(r, ipc, "in", 1 << 20) == -1 ||
-	    check_hex(r, ipc, "out", 32 << 20) == -1 ||
-	    check_hex(r, w, "tail", TAIL_SIZE) == -1 ||
-	    check_fd(r, w, "notify", FD_SOCKET, 0, 1) == -1)
+	    fd_ok(r, it[WF_OUT], "out", FD_PIPE, 0, 1) == -1 ||
+	    fd_ok(r, it[WF_ERR], "err", FD_PIPE, 0, 1) == -1 ||
+	    fd_ok(r, it[WF_IPC], "ipc", FD_SOCKET, 0, 1) == -1 ||
+	    fd_ok(r, it[WF_NOTIFY], "notify", FD_SOCKET, 0, 1) == -1 ||
+	    check_hex(r, it[WF_OUT_PARTIAL], "out partial", 65536) == -1 ||
+	    check_hex(r, it[WF_ERR_PARTIAL], "err partial", 65536) == -1 ||
+	    check_hex(r, it[WF_TAIL], "tail", TAIL_SIZE) == -1 ||
+	    check_hex(r, it[WF_IPC_IN], "ipc in", 1 << 20) == -1 ||
+	    check_hex(r, it[WF_IPC_OUT], "ipc out", 32 << 20) == -1 ||
+	    !cJSON_IsObject(it[WF_METRICS]))
 		return bad(r, "worker pid %ld", (long)pid);
 	return 0;
 }
@@ -396,7 +469,7 @@ state_check(const char *text, size_t len, cJSON **rootp, char **cause)
 				break;
 		}
 	}
-	free(r.seen.fds);
+	free(r.seen.map);
 	if (r.why != NULL) {
 		*cause = r.why;
 		cJSON_Delete(root);
@@ -496,19 +569,6 @@ fds_of(const cJSON *a, size_t *n)
 }
 
 static void
-pipe_read(const cJSON *p, int *fd, char **partial, size_t *plen)
-{
-	*fd = -1;
-	*partial = NULL;
-	*plen = 0;
-	if (!cJSON_IsObject(p))
-		return;
-	*fd = (int)num_of(p, "fd");
-	hex_bytes(cJSON_GetObjectItemCaseSensitive(p, "partial"), partial,
-	    plen);
-}
-
-static void
 metrics_read(struct worker *w, const cJSON *m)
 {
 	const cJSON	*v;
@@ -533,70 +593,73 @@ dup_of(const cJSON *o, const char *k)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
+static char *
+text_of(const cJSON *v)
+{
+	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
 /* The fields of a slot, then its process's fds and timers (worker.c). */
 static void
 worker_read(struct worker *w, const cJSON *o)
 {
-	const cJSON		*sm = cJSON_GetObjectItemCaseSensitive(o, "sm");
-	const cJSON		*ipc = cJSON_GetObjectItemCaseSensitive(o, "ipc");
+	const cJSON		*it[WF_COUNT];
+	double			 v[WF_NUMBERS];
 	struct worker_carry	 c;
 	char			*tail, *in, *out;
-	size_t			 n, inlen, outlen;
+	size_t			 n, inlen, outlen, i;
 
-	w->id = (unsigned)num_of(o, "id");
-	w->pid = (pid_t)num_of(o, "pid");
-	w->last_pid = (pid_t)num_of(o, "last_pid");
-	w->sm.state = (enum wstate)num_of(sm, "state");
-	w->sm.want = (enum want)num_of(sm, "want");
-	w->sm.reason = (enum wreason)num_of(sm, "reason");
-	w->sm.unstable = (unsigned)num_of(sm, "unstable");
-	w->sm.restarts = (unsigned)num_of(sm, "restarts");
-	w->sm.backoff = (uint64_t)num_of(sm, "backoff");
-	w->sm.delay = (uint64_t)num_of(sm, "delay");
-	w->sm.spawn_backoff = (uint64_t)num_of(sm, "spawn_backoff");
-	w->started = num_of(o, "started");
-	w->tracked = (unsigned long long)num_of(o, "tracked");
-	w->last_status = (int)num_of(o, "last_status");
-	w->have_status = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
-	    "have_status"));
-	w->exec_error = dup_of(o, "exec_error");
-	w->crash_at = num_of(o, "crash_at");
-	w->crash_uptime = (uint64_t)num_of(o, "crash_uptime");
-	w->status_text = dup_of(o, "status_text");
-	w->await_listen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
-	    "await_listen"));
-	w->proven = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "proven"));
-	w->stop_phase = (int)num_of(o, "stop_phase");
-	w->watchdog_fired = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
-	    "watchdog_fired"));
-	w->exit_reason = dup_of(o, "exit_reason");
-	if (hex_bytes(cJSON_GetObjectItemCaseSensitive(o, "tail"), &tail,
-	    &n) == 0 && n > 0) {
+	worker_items(o, it);	/* checked */
+	for (i = 0; i < WF_NUMBERS; i++)
+		v[i] = it[i]->valuedouble;
+	w->id = (unsigned)v[WF_ID];
+	w->pid = (pid_t)v[WF_PID];
+	w->last_pid = (pid_t)v[WF_LAST_PID];
+	w->sm.state = (enum wstate)v[WF_STATE];
+	w->sm.want = (enum want)v[WF_WANT];
+	w->sm.reason = (enum wreason)v[WF_REASON];
+	w->sm.unstable = (unsigned)v[WF_UNSTABLE];
+	w->sm.restarts = (unsigned)v[WF_RESTARTS];
+	w->sm.backoff = (uint64_t)v[WF_BACKOFF];
+	w->sm.delay = (uint64_t)v[WF_DELAY];
+	w->sm.spawn_backoff = (uint64_t)v[WF_SPAWN_BACKOFF];
+	w->started = v[WF_STARTED];
+	w->tracked = (unsigned long long)v[WF_TRACKED];
+	w->last_status = (int)v[WF_LAST_STATUS];
+	w->have_status = v[WF_HAVE_STATUS] != 0;
+	w->crash_at = v[WF_CRASH_AT];
+	w->crash_uptime = (uint64_t)v[WF_CRASH_UPTIME];
+	w->await_listen = v[WF_AWAIT_LISTEN] != 0;
+	w->proven = v[WF_PROVEN] != 0;
+	w->stop_phase = (int)v[WF_STOP_PHASE];
+	w->watchdog_fired = v[WF_WATCHDOG_FIRED] != 0;
+	w->exec_error = text_of(it[WF_EXEC_ERROR]);
+	w->status_text = text_of(it[WF_STATUS_TEXT]);
+	w->exit_reason = text_of(it[WF_EXIT_REASON]);
+	if (hex_bytes(it[WF_TAIL], &tail, &n) == 0 && n > 0) {
 		tail_append(&w->tail, tail, n);
 		free(tail);
 	}
-	w->ipc.bad = (unsigned long)num_of(ipc, "bad");
-	w->ipc.dropped_out = (unsigned long)num_of(ipc, "dropped_out");
-	metrics_read(w, cJSON_GetObjectItemCaseSensitive(ipc, "metrics"));
+	w->ipc.bad = (unsigned long)v[WF_IPC_BAD];
+	w->ipc.dropped_out = (unsigned long)v[WF_IPC_DROPPED];
+	metrics_read(w, it[WF_METRICS]);
 
 	memset(&c, 0, sizeof c);
-	c.pidfd = (int)num_of(o, "pidfd");
-	pipe_read(cJSON_GetObjectItemCaseSensitive(o, "out"), &c.out_fd,
-	    &c.out_partial, &c.out_plen);
-	pipe_read(cJSON_GetObjectItemCaseSensitive(o, "err"), &c.err_fd,
-	    &c.err_partial, &c.err_plen);
-	c.notify_fd = (int)num_of(o, "notify");
-	c.timer = num_of(o, "timer");
-	c.watchdog = num_of(o, "watchdog");
+	c.pidfd = (int)v[WF_PIDFD];
+	c.out_fd = (int)v[WF_OUT];
+	c.err_fd = (int)v[WF_ERR];
+	hex_bytes(it[WF_OUT_PARTIAL], &c.out_partial, &c.out_plen);
+	hex_bytes(it[WF_ERR_PARTIAL], &c.err_partial, &c.err_plen);
+	c.notify_fd = (int)v[WF_NOTIFY];
+	c.timer = v[WF_TIMER];
+	c.watchdog = v[WF_WATCHDOG];
 	worker_adopt(w, &c);
 	free(c.out_partial);
 	free(c.err_partial);
-	if ((c.ipc_fd = (int)num_of(ipc, "fd")) != -1) {
-		hex_bytes(cJSON_GetObjectItemCaseSensitive(ipc, "in"), &in,
-		    &inlen);
-		hex_bytes(cJSON_GetObjectItemCaseSensitive(ipc, "out"), &out,
-		    &outlen);
-		ipc_adopt(w, c.ipc_fd, in, inlen, (int)num_of(ipc, "skip"), out,
+	if ((c.ipc_fd = (int)v[WF_IPC]) != -1) {
+		hex_bytes(it[WF_IPC_IN], &in, &inlen);
+		hex_bytes(it[WF_IPC_OUT], &out, &outlen);
+		ipc_adopt(w, c.ipc_fd, in, inlen, (int)v[WF_IPC_SKIP], out,
 		    outlen);
 	}
 }
@@ -620,7 +683,7 @@ app_read(const cJSON *o, char **cause)
 		return -1;
 	ids = xcalloc(n + 1, sizeof *ids);
 	cJSON_ArrayForEach(v, ws)
-		ids[i++] = (unsigned)num_of(v, "pm_id");
+		ids[i++] = (unsigned)cJSON_GetArrayItem(v, WF_PM_ID)->valuedouble;
 	a = app_adopt(cfg, strings_of(cJSON_GetObjectItemCaseSensitive(o,
 	    "base_env")), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o,
 	    "adhoc")), str_of(o, "profile"), n, ids);

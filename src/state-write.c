@@ -26,27 +26,35 @@
 
 #include "pmd.h"
 #include "pmd-protocol.h"
+#include "state.h"
 
 /* The fds a state names, while it is written or checked. */
 struct fdset {
 	int	*fds;
 	size_t	 n;
+	size_t	 cap;
 };
 
-static void
+/* fd, named by the state: kept open across the exec (-1: none). */
+static int
 fds_add(struct fdset *s, int fd)
 {
-	s->fds = xrealloc(s->fds, (s->n + 1) * sizeof *s->fds);
+	if (fd < 0)
+		return -1;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 256;
+		s->fds = xrealloc(s->fds, s->cap * sizeof *s->fds);
+	}
 	s->fds[s->n++] = fd;
+	return fd;
 }
 
-/* Bytes as hex: partial lines and queued messages may be anything. */
-static cJSON *
-hex_json(const char *p, size_t n)
+/* Bytes as hex (malloc'd): partial lines and messages may be anything. */
+static char *
+hex_text(const char *p, size_t n)
 {
 	static const char	 digits[] = "0123456789abcdef";
 	char			*s = xmalloc(2 * n + 1);
-	cJSON			*v;
 	size_t			 i;
 
 	for (i = 0; i < n; i++) {
@@ -54,9 +62,7 @@ hex_json(const char *p, size_t n)
 		s[2 * i + 1] = digits[(unsigned char)p[i] & 15];
 	}
 	s[2 * n] = '\0';
-	v = cJSON_CreateString(s);
-	free(s);
-	return v;
+	return s;
 }
 
 static void
@@ -79,9 +85,7 @@ strv_json(char *const *v)
 static cJSON *
 fd_json(struct fdset *s, int fd)
 {
-	if (fd >= 0)
-		fds_add(s, fd);
-	return cJSON_CreateNumber(fd);
+	return cJSON_CreateNumber(fds_add(s, fd));
 }
 
 /* An app's config whole: every key as text, read back with key_set. */
@@ -121,93 +125,124 @@ cfg_json(const struct app_config *cfg)
 	return o;
 }
 
-static cJSON *
-logpipe_json(struct fdset *s, const struct logpipe *lp)
-{
-	cJSON		*o;
-	const char	*partial;
-	size_t		 plen;
-
-	if (lp == NULL)
-		return cJSON_CreateNull();
-	o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "fd", fd_json(s, logpipe_carry(lp, &partial,
-	    &plen)));
-	cJSON_AddItemToObject(o, "partial", hex_json(partial, plen));
-	return o;
-}
-
 static double
 remaining(ev_timer *t)
 {
 	return ev_is_active(t) ? ev_timer_remaining(pmd_loop, t) : -1;
 }
 
-static cJSON *
-ipc_json(struct fdset *s, const struct worker *w)
+static int
+pipe_fd(struct fdset *s, const struct logpipe *lp, const char **partial,
+    size_t *plen)
 {
-	cJSON	*o = cJSON_CreateObject(), *m;
-	size_t	 i;
-
-	cJSON_AddItemToObject(o, "fd", fd_json(s, w->ipc.r.fd));
-	cJSON_AddItemToObject(o, "in", hex_json(w->ipc.in, w->ipc.inlen));
-	cJSON_AddNumberToObject(o, "skip", w->ipc.skip);
-	cJSON_AddItemToObject(o, "out", hex_json(w->ipc.out + w->ipc.outoff,
-	    w->ipc.outlen - w->ipc.outoff));
-	cJSON_AddNumberToObject(o, "bad", w->ipc.bad);
-	cJSON_AddNumberToObject(o, "dropped_out", w->ipc.dropped_out);
-	m = cJSON_AddObjectToObject(o, "metrics");
-	for (i = 0; i < w->ipc.nmetrics; i++)
-		cJSON_AddNumberToObject(m, w->ipc.metrics[i].name,
-		    w->ipc.metrics[i].value);
-	return o;
+	*partial = NULL;
+	*plen = 0;
+	if (lp == NULL)
+		return -1;
+	return fds_add(s, logpipe_carry(lp, partial, plen));
 }
 
+/* A text item of a worker's array: JSON-quoted, or null. */
+static void
+text_item(struct text *t, const char *v)
+{
+	cJSON	*j;
+	char	*q;
+
+	if (v == NULL) {
+		text_put(t, ",null");
+		return;
+	}
+	j = cJSON_CreateString(v);
+	q = cJSON_PrintUnformatted(j);
+	text_put(t, ",%s", q);
+	free(q);
+	cJSON_Delete(j);
+}
+
+static void
+hex_item(struct text *t, const char *p, size_t n)
+{
+	char	*h = hex_text(p, n);
+
+	text_put(t, ",\"%s\"", h);
+	free(h);
+}
+
+/*
+ * A worker as an array (include/state.h), printed directly: with 1000s
+ * of workers a tree of their items would be most of the update's pause.
+ */
 static cJSON *
 worker_json(struct fdset *s, struct worker *w)
 {
-	cJSON	*o = cJSON_CreateObject(), *sm = cJSON_CreateObject();
+	double		 v[WF_NUMBERS];
+	struct text	 t = { NULL, 0, 0 };
+	cJSON		*m, *raw;
+	const char	*op, *ep;
+	char		*q;
+	size_t		 olen, elen, i;
 
-	cJSON_AddNumberToObject(o, "instance", w->instance);
-	cJSON_AddNumberToObject(o, "id", w->id);
-	cJSON_AddNumberToObject(o, "pm_id", w->pm_id);
-	cJSON_AddNumberToObject(o, "pid", w->pid);
-	cJSON_AddNumberToObject(o, "last_pid", w->last_pid);
-	cJSON_AddItemToObject(o, "pidfd", fd_json(s, w->pid > 0 ?
-	    w->child.io_w.fd : -1));
-	cJSON_AddNumberToObject(sm, "state", w->sm.state);
-	cJSON_AddNumberToObject(sm, "want", w->sm.want);
-	cJSON_AddNumberToObject(sm, "reason", w->sm.reason);
-	cJSON_AddNumberToObject(sm, "unstable", w->sm.unstable);
-	cJSON_AddNumberToObject(sm, "restarts", w->sm.restarts);
-	cJSON_AddNumberToObject(sm, "backoff", (double)w->sm.backoff);
-	cJSON_AddNumberToObject(sm, "delay", (double)w->sm.delay);
-	cJSON_AddNumberToObject(sm, "spawn_backoff",
-	    (double)w->sm.spawn_backoff);
-	cJSON_AddItemToObject(o, "sm", sm);
-	cJSON_AddNumberToObject(o, "started", w->started);
-	cJSON_AddNumberToObject(o, "tracked", (double)w->tracked);
-	cJSON_AddNumberToObject(o, "last_status", w->last_status);
-	cJSON_AddBoolToObject(o, "have_status", w->have_status);
-	add_str(o, "exec_error", w->exec_error);
-	cJSON_AddNumberToObject(o, "crash_at", w->crash_at);
-	cJSON_AddNumberToObject(o, "crash_uptime", (double)w->crash_uptime);
-	add_str(o, "status_text", w->status_text);
-	cJSON_AddBoolToObject(o, "await_listen", w->await_listen);
-	cJSON_AddBoolToObject(o, "proven", w->proven);
-	cJSON_AddNumberToObject(o, "stop_phase", w->stop_phase);
-	cJSON_AddBoolToObject(o, "watchdog_fired", w->watchdog_fired);
-	add_str(o, "exit_reason", w->exit_reason);
-	cJSON_AddNumberToObject(o, "timer", remaining(&w->timer_w));
-	cJSON_AddNumberToObject(o, "watchdog", remaining(&w->watchdog_w));
-	cJSON_AddItemToObject(o, "out", logpipe_json(s, w->out));
-	cJSON_AddItemToObject(o, "err", logpipe_json(s, w->err));
-	if (w->tail != NULL)
-		cJSON_AddItemToObject(o, "tail", hex_json(w->tail->buf,
-		    w->tail->len));
-	cJSON_AddItemToObject(o, "ipc", ipc_json(s, w));
-	cJSON_AddItemToObject(o, "notify", fd_json(s, w->notify_w.fd));
-	return o;
+	v[WF_INSTANCE] = w->instance;
+	v[WF_ID] = w->id;
+	v[WF_PM_ID] = w->pm_id;
+	v[WF_PID] = w->pid;
+	v[WF_LAST_PID] = w->last_pid;
+	v[WF_PIDFD] = w->pid > 0 ? fds_add(s, w->child.io_w.fd) : -1;
+	v[WF_STATE] = w->sm.state;
+	v[WF_WANT] = w->sm.want;
+	v[WF_REASON] = w->sm.reason;
+	v[WF_UNSTABLE] = w->sm.unstable;
+	v[WF_RESTARTS] = w->sm.restarts;
+	v[WF_BACKOFF] = (double)w->sm.backoff;
+	v[WF_DELAY] = (double)w->sm.delay;
+	v[WF_SPAWN_BACKOFF] = (double)w->sm.spawn_backoff;
+	v[WF_STARTED] = w->started;
+	v[WF_TRACKED] = (double)w->tracked;
+	v[WF_LAST_STATUS] = w->last_status;
+	v[WF_HAVE_STATUS] = w->have_status;
+	v[WF_CRASH_AT] = w->crash_at;
+	v[WF_CRASH_UPTIME] = (double)w->crash_uptime;
+	v[WF_AWAIT_LISTEN] = w->await_listen;
+	v[WF_PROVEN] = w->proven;
+	v[WF_STOP_PHASE] = w->stop_phase;
+	v[WF_WATCHDOG_FIRED] = w->watchdog_fired;
+	v[WF_TIMER] = remaining(&w->timer_w);
+	v[WF_WATCHDOG] = remaining(&w->watchdog_w);
+	v[WF_NOTIFY] = fds_add(s, w->notify_w.fd);
+	v[WF_OUT] = pipe_fd(s, w->out, &op, &olen);
+	v[WF_ERR] = pipe_fd(s, w->err, &ep, &elen);
+	v[WF_IPC] = fds_add(s, w->ipc.r.fd);
+	v[WF_IPC_SKIP] = w->ipc.skip;
+	v[WF_IPC_BAD] = w->ipc.bad;
+	v[WF_IPC_DROPPED] = w->ipc.dropped_out;
+	for (i = 0; i < WF_NUMBERS; i++) {
+		if (v[i] == (double)(long long)v[i])
+			text_put(&t, "%c%lld", i ? ',' : '[', (long long)v[i]);
+		else
+			text_put(&t, "%c%.17g", i ? ',' : '[', v[i]);
+	}
+	text_item(&t, w->exec_error);
+	text_item(&t, w->status_text);
+	text_item(&t, w->exit_reason);
+	hex_item(&t, op, olen);
+	hex_item(&t, ep, elen);
+	hex_item(&t, w->tail != NULL ? w->tail->buf : NULL, w->tail != NULL ?
+	    w->tail->len : 0);
+	hex_item(&t, w->ipc.in, w->ipc.inlen);
+	hex_item(&t, w->ipc.out + w->ipc.outoff, w->ipc.outlen -
+	    w->ipc.outoff);
+	m = cJSON_CreateObject();
+	for (i = 0; i < w->ipc.nmetrics; i++)
+		cJSON_AddNumberToObject(m, w->ipc.metrics[i].name,
+		    w->ipc.metrics[i].value);
+	q = cJSON_PrintUnformatted(m);
+	cJSON_Delete(m);
+	text_put(&t, ",%s]", q);
+	free(q);
+	raw = cJSON_CreateRaw(t.s);
+	free(t.s);
+	return raw;
 }
 
 static cJSON *
@@ -279,7 +314,7 @@ event_one(const struct event *e, void *arg)
 char *
 state_write(const struct state_daemon *d, int **fds, size_t *nfds)
 {
-	struct fdset	 s = { NULL, 0 };
+	struct fdset	 s = { NULL, 0, 0 };
 	cJSON		*root = cJSON_CreateObject(), *o, *list;
 	struct app	*a;
 	char		*text, **f;
@@ -335,12 +370,6 @@ state_write(const struct state_daemon *d, int **fds, size_t *nfds)
 		cJSON_AddItemToArray(list, app_json(&s, a));
 	text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
-	/* -1 (none) is not an fd. */
-	for (i = 0; i < s.n; )
-		if (s.fds[i] < 0)
-			s.fds[i] = s.fds[--s.n];
-		else
-			i++;
 	*fds = s.fds;
 	*nfds = s.n;
 	return text;

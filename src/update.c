@@ -23,6 +23,7 @@
  * A SIGKILL of the new process cannot be caught: its workers are then
  * left as those of any killed pmd, and the next pmd ends them (track.c).
  */
+#include <linux/close_range.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -32,6 +33,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -64,6 +66,8 @@ static struct probe {
 	char		*error;		/* why the update failed */
 	int		 ended;
 } *probe;
+
+static double	  checked_ms;	/* how long update_resume's check took */
 
 /* The way back, while a new pmd takes over (update_resume). */
 static char	**back_argv;
@@ -232,17 +236,14 @@ update_running(void)
 	return probe != NULL;
 }
 
+/* (FD_CLOEXEC is the one fd flag there is: no F_GETFD first.) */
 static void
 cloexec(const int *fds, size_t n, int on)
 {
 	size_t	i;
-	int	fl;
 
-	for (i = 0; i < n; i++) {
-		if ((fl = fcntl(fds[i], F_GETFD)) != -1)
-			fcntl(fds[i], F_SETFD, on ? fl | FD_CLOEXEC :
-			    fl & ~FD_CLOEXEC);
-	}
+	for (i = 0; i < n; i++)
+		fcntl(fds[i], F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
 /* The state in a sealed memfd, at offset 0: -1 with *cause. */
@@ -311,6 +312,7 @@ update_exec(void)
 	sigset_t		 set, old;
 	char			*text, *cause = NULL, **argv, *s;
 	int			*fds, statefd;
+	double			 t0;
 	size_t			 nfds;
 
 	memset(&d, 0, sizeof d);
@@ -325,6 +327,7 @@ update_exec(void)
 	d.fd_base = budget_base();
 	d.booting = daemon_booting();
 	d.nofile = worker_nofile;
+	t0 = mono_now();
 	logs_drop_released();
 	d.nfollowers = control_followers(&d.followers);
 	text = state_write(&d, &fds, &nfds);
@@ -343,7 +346,8 @@ update_exec(void)
 	s = xprintf("%d", self_fd);
 	argv = exec_argv(probe->binary, statefd, "--update-old", s);
 	free(s);
-	log_info("update: executing %s", probe->binary);
+	log_info("update: executing %s (state: %zu fds, written in %.1f ms)",
+	    probe->binary, nfds, (mono_now() - t0) * 1000);
 	daemon_notify("RELOADING=1");
 	cloexec(fds, nfds, 0);
 	held_signals(&set);
@@ -474,6 +478,28 @@ update_begin(const char *binary, int client, const struct ucred *cred,
 	return 0;
 }
 
+/*
+ * A new process's heap is unmapped: the state's tree would fault in a
+ * page at a time, which is most of the pause on a VM. Its room is made
+ * in one call instead (MADV_POPULATE_WRITE, Linux 5.14; else as before)
+ * and kept in the heap for the tree.
+ */
+static void
+heap_ready(size_t len)
+{
+	size_t	 size = len * 16 + (1 << 20);
+	char	*p;
+	long	 page = sysconf(_SC_PAGESIZE);
+
+	mallopt(M_MMAP_THRESHOLD, (int)(size + (1 << 20)));
+	mallopt(M_TRIM_THRESHOLD, (int)(size * 2));
+	if ((p = malloc(size)) == NULL)
+		return;
+	madvise((void *)(((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1)),
+	    size - (size_t)page, MADV_POPULATE_WRITE);
+	free(p);
+}
+
 /* The new pmd crashed while taking over: back to the old one. */
 static void
 crashed(int sig)
@@ -568,6 +594,7 @@ update_resume(int statefd, int old)
 	    st.st_size > (1 << 30))
 		update_back(statefd, "the state is missing or empty");
 	len = (size_t)st.st_size;
+	heap_ready(len);
 	if (fault != NULL && strcmp(fault, "truncate") == 0)
 		len /= 2;	/* for the tests: a state cut short */
 	text = xmalloc(len + 1);
@@ -576,11 +603,13 @@ update_resume(int statefd, int old)
 		update_back(statefd, "cannot read the state");
 	}
 	text[len] = '\0';
+	checked_ms = mono_now();
 	if (state_check(text, len, &root, &cause) == -1) {
 		free(text);
 		update_back(statefd, cause);
 	}
 	free(text);
+	checked_ms = (mono_now() - checked_ms) * 1000;
 	if (fault != NULL && strcmp(fault, "crash") == 0)
 		abort();	/* for the tests: a crash while taking over */
 	if (fault != NULL && strcmp(fault, "kill") == 0)
@@ -589,6 +618,13 @@ update_resume(int statefd, int old)
 		update_back(statefd, "PMD_UPDATE_FAULT=refuse (a test)");
 	free(fault);
 	return root;
+}
+
+/* How long reading and checking the state took, ms (for the log). */
+double
+update_checked_ms(void)
+{
+	return checked_ms;
 }
 
 /* Taken over: the way back closes; this binary is the one to return to. */
@@ -615,6 +651,8 @@ update_resumed(int statefd)
 	back_fd = -1;
 	close(statefd);
 	/* What the exec carried is ours alone again: no worker inherits it. */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
 	if ((d = opendir("/proc/self/fd")) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {

@@ -245,6 +245,8 @@ fd_nonblock(int fd)
 
 	if ((flags = fcntl(fd, F_GETFL)) == -1)
 		return -1;
+	if (flags & O_NONBLOCK)
+		return 0;	/* (an fd pmctl update carried, say) */
 	return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 

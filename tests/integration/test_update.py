@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 
 from conftest import NODE_APP, PMCTL, PMD, free_port, log_lines, pid_alive, wait_until
@@ -275,3 +276,26 @@ def test_a_new_pmd_killed_while_taking_over_leaves_nothing_running(pmd, tmp_path
     assert "left by a pmd that did not stop its workers" in pmd.stderr()
     ws = pmd.wait_status("numbers", "online")
     assert ws[0]["pid"] not in pids
+
+
+def test_systemd_sees_the_update_as_a_reload(pmd, tmp_path):
+    """Type=notify: RELOADING=1 before the exec, READY=1 once the new pmd
+    has taken over; on the way back too."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify"))
+    sock.settimeout(15)
+    pmd.env["NOTIFY_SOCKET"] = str(tmp_path / "notify")
+    pmd.start("[app:a]\ncommand = sleep 1000\n", wait=False)
+    assert sock.recv(4096) == b"READY=1"
+    pmd.wait_status("a", "online")
+    pmd.ok("update")
+    assert sock.recv(4096).decode().startswith("RELOADING=1\nMONOTONIC_USEC=")
+    assert sock.recv(4096) == b"READY=1"
+    w = tmp_path / "refuse"
+    w.write_text(FAULT.format(pmd=PMD, fault="refuse"))
+    w.chmod(0o755)
+    assert pmd.ctl("update", "--binary", w).returncode == 1
+    assert sock.recv(4096).decode().startswith("RELOADING=1\nMONOTONIC_USEC=")
+    assert sock.recv(4096) == b"READY=1"
+    pmd.proc.send_signal(signal.SIGTERM)
+    assert sock.recv(4096) == b"STOPPING=1"
