@@ -173,6 +173,7 @@ struct pstat {
 	uint64_t		 rss;		/* bytes */
 };
 int	 proc_stat(pid_t, struct pstat *);
+pid_t	 proc_pidfd_pid(int);
 
 /* child.c: the exits of pmd's children, each through its pidfd. */
 struct child {

@@ -20,6 +20,7 @@
  * the time of the spawn. Where pmd runs without pidfds (child.c), the
  * clone is a plain vfork, with a copy of the table, closed the same way.
  */
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -458,4 +459,44 @@ proc_kill_strays(void)
 		kill(pid, SIGKILL);
 	}
 	closedir(d);
+}
+
+/* Linux 6.13's PIDFD_GET_INFO, which Debian 12's headers lack. */
+struct pidfd_info_v0 {
+	uint64_t	 mask;
+	uint64_t	 cgroupid;
+	uint32_t	 pid;
+	uint32_t	 rest[11];
+};
+#define PIDFD_INFO_PID_	1
+#define PIDFD_GET_INFO_	_IOWR(0xFF, 11, struct pidfd_info_v0)
+
+/*
+ * The pid a pidfd names, or -1: the kernel says so in one call, or
+ * before Linux 6.13 the Pid: line of its fdinfo (three calls).
+ */
+pid_t
+proc_pidfd_pid(int fd)
+{
+	static int		 no_ioctl;
+	struct pidfd_info_v0	 info;
+	char			 path[64], buf[512], *p;
+	ssize_t			 n;
+	int			 f;
+
+	memset(&info, 0, sizeof info);
+	info.mask = PIDFD_INFO_PID_;
+	if (!no_ioctl && ioctl(fd, PIDFD_GET_INFO_, &info) == 0)
+		return (pid_t)info.pid;
+	if (errno == ENOTTY || errno == EINVAL)
+		no_ioctl = 1;
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
+	if ((f = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(f, buf, sizeof buf - 1);
+	close(f);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return (p = strstr(buf, "\nPid:")) != NULL ? (pid_t)atol(p + 5) : -1;
 }

@@ -12,7 +12,6 @@
  * back to the binary before it; state_apply() then builds the apps and
  * workers, which start nothing and bind nothing.
  */
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -135,55 +134,6 @@ str_of(const cJSON *o, const char *k)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
-/*
- * Linux 6.13's PIDFD_GET_INFO (not in Debian 12's headers): a pidfd's pid
- * in one call, where fdinfo takes three.
- */
-static int	pidfd_fdinfo(int, pid_t);
-
-struct pidfd_info_v0 {
-	uint64_t	 mask;
-	uint64_t	 cgroupid;
-	uint32_t	 pid;
-	uint32_t	 rest[11];
-};
-#define PIDFD_INFO_PID_	1
-#define PIDFD_GET_INFO_	_IOWR(0xFF, 11, struct pidfd_info_v0)
-
-/* Whether a pidfd names pid: the kernel, or its fdinfo, says so. */
-static int
-pidfd_of(int fd, pid_t pid)
-{
-	static int		 no_ioctl;
-	struct pidfd_info_v0	 info;
-
-	memset(&info, 0, sizeof info);
-	info.mask = PIDFD_INFO_PID_;
-	if (!no_ioctl && ioctl(fd, PIDFD_GET_INFO_, &info) == 0)
-		return (pid_t)info.pid == pid;
-	if (!no_ioctl && (errno == ENOTTY || errno == EINVAL))
-		no_ioctl = 1;
-	return pidfd_fdinfo(fd, pid);
-}
-
-static int
-pidfd_fdinfo(int fd, pid_t pid)
-{
-	char	 path[64], buf[512], *p;
-	int	 f;
-	ssize_t	 n;
-
-	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
-	if ((f = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(f, buf, sizeof buf - 1);
-	close(f);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return (p = strstr(buf, "\nPid:")) != NULL && atol(p + 5) == pid;
-}
-
 /* v (named k) is an fd of kind (or -1 where none may be): open, once. */
 static int
 fd_ok(struct rd *r, const cJSON *v, const char *k, int kind, pid_t pid,
@@ -213,7 +163,7 @@ fd_ok(struct rd *r, const cJSON *v, const char *k, int kind, pid_t pid,
 	r->seen.map[fd] = 1;
 	if ((kind == FD_SOCKET && !S_ISSOCK(st.st_mode)) ||
 	    (kind == FD_PIPE && !S_ISFIFO(st.st_mode)) ||
-	    (kind == FD_PIDFD && !pidfd_of(fd, pid)))
+	    (kind == FD_PIDFD && proc_pidfd_pid(fd) != pid))
 		return bad(r, "%s: fd %d is not the %s it should be", k, fd,
 		    kind == FD_PIDFD ? "pidfd" : kind == FD_PIPE ? "pipe" :
 		    "socket");

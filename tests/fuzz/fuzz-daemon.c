@@ -169,3 +169,11 @@ daemon_booting(void)
 {
 	return 0;
 }
+
+/* No process is made here, so no pidfd names one. */
+pid_t
+proc_pidfd_pid(int fd)
+{
+	(void)fd;
+	return -1;
+}
