@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -445,6 +446,8 @@ daemon_resume(const char *socket_path, gid_t gid, int statefd,
 		control_update_done(d.client, &cred, &done);
 	}
 	cJSON_Delete(root);
+	/* What the state's tree and the room made for it took goes back. */
+	malloc_trim(0);
 	daemon_dirty();
 }
 

@@ -48,6 +48,8 @@
 
 #define PROBE_SECONDS	10.0
 #define PROBE_OUT_MAX	4096
+#define HEAP_READY_MAX	(64 << 20)	/* bytes pre-faulted, at most */
+#define MALLOC_DEFAULT	(128 * 1024)	/* glibc's thresholds at start */
 
 extern char **environ;
 
@@ -274,6 +276,29 @@ state_memfd(const char *text, char **cause)
 	return fd_high(fd);
 }
 
+/*
+ * Room for size bytes of small allocations, faulted in with one call
+ * (MADV_POPULATE_WRITE, Linux 5.14; else as before) and kept in the heap:
+ * a fault per page was most of the pause on a VM, in a new process (the
+ * state's tree) and in a trimmed one (the state's text).
+ */
+static void
+heap_ready(size_t size)
+{
+	char	*p;
+	long	 page = sysconf(_SC_PAGESIZE);
+
+	if (size > HEAP_READY_MAX)
+		return;		/* (16,000 workers: faults are not the most) */
+	mallopt(M_MMAP_THRESHOLD, (int)(size + (1 << 20)));
+	mallopt(M_TRIM_THRESHOLD, (int)(size * 2));
+	if ((p = malloc(size)) == NULL)
+		return;
+	madvise((void *)(((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1)),
+	    size - (size_t)page, MADV_POPULATE_WRITE);
+	free(p);
+}
+
 /* The signals pmd handles: held across the exec until the next has its. */
 static void
 held_signals(sigset_t *set)
@@ -313,6 +338,8 @@ update_exec(void)
 	char			*text, *cause = NULL, **argv, *s;
 	int			*fds, statefd;
 	double			 t0;
+	struct app		*a;
+	size_t			 nworkers = 0;
 	size_t			 nfds;
 
 	memset(&d, 0, sizeof d);
@@ -328,6 +355,9 @@ update_exec(void)
 	d.booting = daemon_booting();
 	d.nofile = worker_nofile;
 	t0 = mono_now();
+	TAILQ_FOREACH(a, &apps, entry)
+		nworkers += a->nworkers;
+	heap_ready(nworkers * 1024 + (1 << 20));	/* the text: ~250 each */
 	logs_drop_released();
 	d.nfollowers = control_followers(&d.followers);
 	text = state_write(&d, &fds, &nfds);
@@ -478,28 +508,6 @@ update_begin(const char *binary, int client, const struct ucred *cred,
 	return 0;
 }
 
-/*
- * A new process's heap is unmapped: the state's tree would fault in a
- * page at a time, which is most of the pause on a VM. Its room is made
- * in one call instead (MADV_POPULATE_WRITE, Linux 5.14; else as before)
- * and kept in the heap for the tree.
- */
-static void
-heap_ready(size_t len)
-{
-	size_t	 size = len * 16 + (1 << 20);
-	char	*p;
-	long	 page = sysconf(_SC_PAGESIZE);
-
-	mallopt(M_MMAP_THRESHOLD, (int)(size + (1 << 20)));
-	mallopt(M_TRIM_THRESHOLD, (int)(size * 2));
-	if ((p = malloc(size)) == NULL)
-		return;
-	madvise((void *)(((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1)),
-	    size - (size_t)page, MADV_POPULATE_WRITE);
-	free(p);
-}
-
 /* The new pmd crashed while taking over: back to the old one. */
 static void
 crashed(int sig)
@@ -594,7 +602,7 @@ update_resume(int statefd, int old)
 	    st.st_size > (1 << 30))
 		update_back(statefd, "the state is missing or empty");
 	len = (size_t)st.st_size;
-	heap_ready(len);
+	heap_ready(len * 16 + (1 << 20));	/* the tree: ~16 x the text */
 	if (fault != NULL && strcmp(fault, "truncate") == 0)
 		len /= 2;	/* for the tests: a state cut short */
 	text = xmalloc(len + 1);
@@ -638,6 +646,9 @@ update_resumed(int statefd)
 
 	fatal_hook = NULL;
 	on_crash(crash_signals, nitems(crash_signals), SIG_DFL);
+	/* The heap gives back what the state's tree took, once it is freed. */
+	mallopt(M_MMAP_THRESHOLD, MALLOC_DEFAULT);
+	mallopt(M_TRIM_THRESHOLD, MALLOC_DEFAULT);
 	/* The signals held across the exec: the loop has its watchers now. */
 	held_signals(&set);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
