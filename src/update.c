@@ -279,8 +279,8 @@ state_memfd(const char *text, char **cause)
 /*
  * Room for size bytes of small allocations, faulted in with one call
  * (MADV_POPULATE_WRITE, Linux 5.14; else as before) and kept in the heap:
- * a fault per page was most of the pause on a VM, in a new process (the
- * state's tree) and in a trimmed one (the state's text).
+ * in a new process, a fault per page of the state's tree was a third of
+ * the pause on a VM.
  */
 static void
 heap_ready(size_t size)
@@ -338,8 +338,6 @@ update_exec(void)
 	char			*text, *cause = NULL, **argv, *s;
 	int			*fds, statefd;
 	double			 t0;
-	struct app		*a;
-	size_t			 nworkers = 0;
 	size_t			 nfds;
 
 	memset(&d, 0, sizeof d);
@@ -355,9 +353,6 @@ update_exec(void)
 	d.booting = daemon_booting();
 	d.nofile = worker_nofile;
 	t0 = mono_now();
-	TAILQ_FOREACH(a, &apps, entry)
-		nworkers += a->nworkers;
-	heap_ready(nworkers * 1024 + (1 << 20));	/* the text: ~250 each */
 	logs_drop_released();
 	d.nfollowers = control_followers(&d.followers);
 	text = state_write(&d, &fds, &nfds);
