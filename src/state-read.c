@@ -535,18 +535,17 @@ metrics_read(struct worker *w, const cJSON *m)
 	}
 }
 
-static char *
-dup_of(const cJSON *o, const char *k)
-{
-	const char	*s = str_of(o, k);
-
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
+/* A copy of v's text, or NULL (v is not a string). */
 static char *
 text_of(const cJSON *v)
 {
 	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+}
+
+static char *
+dup_of(const cJSON *o, const char *k)
+{
+	return text_of(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
 /* The fields of a slot, then its process's fds and timers (worker.c). */
