@@ -137,6 +137,7 @@ fuzz_reset(void)
 	if (!TAILQ_EMPTY(&apps))
 		abort();
 	reconfig_free();
+	events_free();	/* what one input left in the ring is not the next's */
 	config_free(config);
 	config = config_empty();
 	daemon_stopping = 0;
