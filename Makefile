@@ -30,7 +30,7 @@ PYTHON	 = /usr/bin/python3
 
 COMMON	 = src/util.c src/parse.c src/keytab.c
 DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.c src/supervise.c src/proc.c \
-	   src/logs.c src/control.c src/control-admit.c src/cmd.c src/config.c src/listen.c \
+	   src/logs.c src/control.c src/control-admit.c src/cmd.c src/config.c src/listen.c src/listen-addr.c \
 	   src/rolling.c src/order.c src/track.c src/reconfig.c src/dump.c src/cron.c \
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
 	   src/env.c src/handoff.c src/ipc.c src/events.c src/hooks.c \
@@ -115,7 +115,7 @@ UNIT_SRC_keys	   = src/keys.c src/keytab.c src/ini.c src/config.c src/appcfg.c s
 		     src/util.c
 UNIT_SRC_supervise = src/supervise.c
 UNIT_SRC_ipc	   = src/ipc.c src/util.c
-UNIT_SRC_listen	   = src/listen.c src/parse.c src/util.c
+UNIT_SRC_listen	   = src/listen-addr.c src/parse.c src/util.c
 
 .SECONDEXPANSION:
 build/san/test-%: tests/unit/test-%.c $(HEADERS) \

@@ -1,9 +1,9 @@
 /*
- * An app's listening sockets by address (listen.c, first half), on real
+ * An app's listening sockets by address (listen-addr.c), on real
  * sockets: tcp:// and unix: bound with the app's options, all or none,
  * a taken address refused naming the URL, a balanced group that cannot
  * begin on an address another socket holds, an instance's sockets out
- * of and back into their group. The rest of the daemon is stubbed below.
+ * of and back into their group.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,17 +24,6 @@
 #include <cmocka.h>
 
 #include "pmd.h"
-
-int	daemon_stopping;
-
-int
-budget_admit(unsigned fds, unsigned workers, const char *what,
-    const struct app_config *cfg, unsigned now, char **cause)
-{
-	(void)fds; (void)workers; (void)what; (void)cfg; (void)now;
-	(void)cause;
-	return 0;
-}
 
 static struct app_config cfg = {
 	.listen_mode = 0660,
