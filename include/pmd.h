@@ -307,6 +307,7 @@ struct worker {
 	 * not wait min_uptime again. */
 	int		 await_listen;
 	int		 proven;
+	int		 handed;	/* took the app's sockets: accepts on them */
 	int		 stop_phase;	/* STOP_*: how far a stop has gone */
 
 	struct ipc	 ipc;		/* its channel: ipc.c's alone */
@@ -436,6 +437,7 @@ struct app {
 	struct worker		**workers;
 	unsigned		 nworkers;
 	char			**learned;	/* listen_share: what workers bound */
+	char			**widened;	/* listen, 0.0.0.0 made [::]: listen_widen */
 	int			*listen_fds;	/* bound from listen_urls() (shared) */
 	size_t			 nlisten;	/* > 0: bound (shared or slots) */
 	int			**slot_fds;	/* balanced: each instance's */
@@ -514,6 +516,7 @@ const int *listen_sockets(const struct app *, unsigned);
 char *const *listen_urls(const struct app *);
 int	 listen_shares_binds(const struct app *);
 int	 listen_learn(struct app *, const char *, unsigned, char **);
+int	 listen_widen(struct app *, const struct worker *, unsigned short);
 unsigned listen_learned_fds(const struct app *, size_t);
 void	 listen_close_slots(struct app *, unsigned);
 void	 listen_app_close(struct app *);

@@ -148,6 +148,7 @@ app_free(struct app *a)
 	rolling_free(a);
 	listen_app_close(a);
 	argv_free(a->learned);
+	argv_free(a->widened);
 	free(a->listen_error);
 	free(a->reload_error);
 	free(a->held_for);

@@ -152,6 +152,8 @@ cmd_show_exec(struct client *c, cJSON *req)
 	}
 	if (a->learned != NULL)
 		cJSON_AddItemToObject(app, "shared", json_strings(a->learned));
+	if (a->widened != NULL)
+		cJSON_AddItemToObject(app, "listening", json_strings(a->widened));
 	if (a->listen_error != NULL)
 		cJSON_AddStringToObject(app, "listen_error", a->listen_error);
 	if (a->roll != NULL)
@@ -293,6 +295,10 @@ print_app(cJSON *app)
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(app, "shared"))
 		printf("%-29s %s (bound by its workers: listen_share)\n",
 		    "shared", cJSON_IsString(v) ? v->valuestring : "-");
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(app,
+	    "listening"))
+		printf("%-29s %s\n", "listening", cJSON_IsString(v) ?
+		    v->valuestring : "-");
 	if (json_string(app, "listen_error") != NULL)
 		printf("%-29s %s\n", "listen error", str(app, "listen_error"));
 	if (json_string(app, "last_reload_error") != NULL)

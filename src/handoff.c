@@ -26,6 +26,9 @@
  * worker's user: listen_learn), or finds the socket it holds, and answers
  * "pmd N I" with the app's N sockets, the one asked for at index I; or
  * "err ERRNO" when the bind fails, which the worker's bind() returns.
+ * A worker of an app with listen asks the same way for "tcp://[::]:PORT"
+ * when it binds that on a dual-stack socket where the app's address is
+ * tcp://0.0.0.0:PORT, so that its socket keeps its family (listen_widen).
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -193,6 +196,27 @@ share_serve(int s, struct worker *w, const char *url, pid_t pid)
 	worker_listening(w, pid);
 }
 
+/*
+ * A worker of an app with listen binds [::]:PORT on a dual-stack socket
+ * (its request "tcp://[::]:PORT"): the app's sockets, with the index of
+ * the one on that port, made [::] first if it was 0.0.0.0 (listen_widen).
+ */
+static void
+widen_serve(int s, struct worker *w, const char *url, pid_t pid)
+{
+	unsigned	port;
+	char		tail;
+	int		i;
+
+	if (sscanf(url, "tcp://[::]:%u%c", &port, &tail) != 1 || port == 0 ||
+	    port > 65535 || w->app->nlisten == 0)
+		return;		/* closed: the worker binds as it can */
+	if ((i = listen_widen(w->app, w, (unsigned short)port)) == -1)
+		return;
+	handoff_send(s, w, i);
+	worker_listening(w, pid);
+}
+
 /* Whether the process behind pidfd (-1: not known) is still there. */
 static int
 peer_alive(int pidfd)
@@ -255,7 +279,10 @@ handoff_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if ((w = handoff_worker(cred.pid)) != NULL &&
 		    peer_alive(pidfd)) {
 			if ((url = share_request(s)) != NULL) {
-				share_serve(s, w, url, cred.pid);
+				if (w->app->cfg->listen != NULL)
+					widen_serve(s, w, url, cred.pid);
+				else
+					share_serve(s, w, url, cred.pid);
 				free(url);
 			} else if (w->app->nlisten > 0) {
 				handoff_send(s, w, -1);

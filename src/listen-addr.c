@@ -62,6 +62,21 @@ sock_listen(const struct sockaddr *sa, socklen_t len, mode_t mode,
 	return sock_listen_opt(sa, len, mode, backlog, 0, cause);
 }
 
+/*
+ * [::] takes IPv4 too, whatever net.ipv6.bindv6only says, as Node's and
+ * libuv's do: IPV6_V6ONLY off before the bind.
+ */
+static void
+dual_stack(int fd, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){ 0 },
+		    sizeof(int));
+}
+
 /* Whether a TCP bind to sa fails (errno set), as one without SO_REUSEPORT. */
 static int
 addr_taken(const struct sockaddr *sa, socklen_t len)
@@ -71,6 +86,7 @@ addr_taken(const struct sockaddr *sa, socklen_t len)
 	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return 0;	/* the real socket() says why */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	dual_stack(fd, sa);
 	e = bind(fd, sa, len) == -1 ? errno : 0;
 	close(fd);
 	errno = e;
@@ -104,6 +120,7 @@ sock_listen_opt(const struct sockaddr *sa, socklen_t len, mode_t mode,
 	}
 	if (sa->sa_family != AF_UNIX)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	dual_stack(fd, sa);
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
 	    sizeof on) == -1) {
 		step = "SO_REUSEPORT";

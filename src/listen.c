@@ -27,6 +27,8 @@
 char *const *
 listen_urls(const struct app *a)
 {
+	if (a->widened != NULL)
+		return a->widened;
 	return a->cfg->listen != NULL ? a->cfg->listen : a->learned;
 }
 
@@ -267,6 +269,149 @@ listen_learn(struct app *a, const char *url, unsigned instance, char **cause)
 	if (i == n)
 		log_info("%s: its workers share %s, as with listen", a->name,
 		    url);
+	return (int)i;
+}
+
+/* Whether url is tcp://0.0.0.0:PORT with the port of sin6. */
+static int
+ipv4_any(const char *url, const struct sockaddr_in6 *sin6)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	socklen_t		 len;
+	char			*cause = NULL;
+
+	if (url_sockaddr(url, &ss, &len, &cause) == -1) {
+		free(cause);
+		return 0;
+	}
+	return ss.ss_family == AF_INET && sin->sin_addr.s_addr == INADDR_ANY &&
+	    sin->sin_port == sin6->sin6_port;
+}
+
+/*
+ * Whether a worker of a other than w accepts on the app's sockets: it took
+ * them through pmd-preload.so or listened on fd 3 (one online by
+ * min_uptime alone may not have bound yet).
+ */
+static int
+others_serve(const struct app *a, const struct worker *w)
+{
+	const struct worker	*o;
+	unsigned		 i;
+
+	for (i = 0; i <= a->nworkers; i++) {
+		o = i < a->nworkers ? a->workers[i] : rolling_fresh(a);
+		if (o != NULL && o != w && o->pid > 0 && o->handed)
+			return 1;
+	}
+	return 0;
+}
+
+/* The k-th set of the app's sockets: the shared one, or instance k's. */
+static int *
+set_of(struct app *a, unsigned k)
+{
+	if (!per_instance(a))
+		return a->listen_fds;
+	return k < a->nslot_fds ? a->slot_fds[k] : NULL;
+}
+
+/*
+ * Each set of the app's sockets has its socket at i replaced by one for
+ * url. The old ones stop listening first (in every process that holds
+ * them: a shutdown, as listen_pause's) but stay bound, and listen again
+ * if a new one cannot be made. -1 with *cause.
+ */
+static int
+replace_at(struct app *a, size_t i, const char *url, char **cause)
+{
+	unsigned	 k, j, n = per_instance(a) ? a->nslot_fds : 1;
+	char		*one[] = { (char *)url, NULL };
+	int		*old = xcalloc(n, sizeof *old), *fresh, *set, first = 1;
+	size_t		 got;
+
+	for (k = 0; k < n; k++) {
+		old[k] = (set = set_of(a, k)) != NULL ? set[i] : -1;
+		if (old[k] != -1)
+			shutdown(old[k], SHUT_RD);
+	}
+	for (k = 0; k < n; k++) {
+		if (old[k] == -1)
+			continue;
+		if (listen_open(a->cfg, one, &fresh, &got, first, cause) == -1)
+			break;
+		first = 0;
+		set_of(a, k)[i] = fresh[0];
+		free(fresh);
+	}
+	for (j = 0; j < n; j++) {
+		if (old[j] == -1)
+			continue;
+		if (k == n)
+			close(old[j]);
+		else {		/* the ones made go, the old ones listen */
+			if (j < k) {
+				close(set_of(a, j)[i]);
+				set_of(a, j)[i] = old[j];
+			}
+			listen(old[j], (int)a->cfg->listen_backlog);
+		}
+	}
+	free(old);
+	return k == n ? 0 : -1;
+}
+
+/*
+ * A worker binds [::]:PORT on a dual-stack socket (IPV6_V6ONLY off, as
+ * Node's server.listen(PORT) does) where the app holds
+ * tcp://0.0.0.0:PORT: the index of that address among the app's (-1: it
+ * has none). The program's own socket would take IPv4 and IPv6 and be
+ * AF_INET6, so the app's sockets for it become tcp://[::]:PORT (a wider
+ * address, never a narrower one) while no other worker accepts on them:
+ * then every later worker gets them so. Connections queued on the old
+ * ones are reset; when the new ones cannot be made, they stay as they
+ * are and the worker gets those.
+ */
+int
+listen_widen(struct app *a, const struct worker *w, unsigned short port)
+{
+	char *const		*urls = listen_urls(a);
+	struct sockaddr_in6	 sin6;
+	char			*url, *cause = NULL;
+	size_t			 i, n = argv_count(urls);
+
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_port = htons(port);
+	url = xprintf("tcp://[::]:%u", port);
+	for (i = 0; i < n && strcmp(urls[i], url) != 0 &&
+	    !ipv4_any(urls[i], &sin6); i++)
+		;
+	if (i == n || strcmp(urls[i], url) == 0 || a->nlisten == 0 ||
+	    others_serve(a, w)) {
+		free(url);
+		return i == n ? -1 : (int)i;
+	}
+	if (replace_at(a, i, url, &cause) == -1) {
+		log_warn("%s: its program binds [::]:%u; %s stays IPv4 only: "
+		    "%s", a->name, port, urls[i], cause);
+		free(cause);
+		free(url);
+		return (int)i;
+	}
+	if (a->widened == NULL) {
+		a->widened = xcalloc(n + 1, sizeof *a->widened);
+		for (n = 0; urls[n] != NULL; n++)
+			a->widened[n] = xstrdup(urls[n]);
+	}
+	log_info("%s: its program binds [::]:%u (IPv4 and IPv6): %s is now "
+	    "%s, of the program's family", a->name, port, a->widened[i], url);
+	free(a->widened[i]);
+	a->widened[i] = url;
+	if (sticky_attach(a, &cause) == -1) {
+		log_warn("%s: %s", a->name, cause);
+		free(cause);
+	}
 	return (int)i;
 }
 

@@ -330,6 +330,8 @@ check_app(struct rd *r, const cJSON *a)
 	    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cfg, "keys")) ||
 	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cfg, "env")) ||
 	    !check_strings(cJSON_GetObjectItemCaseSensitive(a, "learned"), 1) ||
+	    (cJSON_GetObjectItemCaseSensitive(a, "widened") != NULL &&
+	    !check_strings(cJSON_GetObjectItemCaseSensitive(a, "widened"), 0)) ||
 	    !is_num(a, "nlisten", 0, 4096) ||
 	    !is_num(a, "held_instance", -1, 65535) ||
 	    cJSON_GetArraySize(slots) != cJSON_GetArraySize(
@@ -580,6 +582,8 @@ worker_read(struct worker *w, const cJSON *o)
 	w->crash_uptime = (uint64_t)v[WF_CRASH_UPTIME];
 	w->await_listen = v[WF_AWAIT_LISTEN] != 0;
 	w->proven = v[WF_PROVEN] != 0;
+	/* Not in the state: one that runs may accept on the app's sockets. */
+	w->handed = w->pid > 0;
 	w->stop_phase = (int)v[WF_STOP_PHASE];
 	w->watchdog_fired = v[WF_WATCHDOG_FIRED] != 0;
 	w->exec_error = text_of(it[WF_EXEC_ERROR]);
@@ -653,6 +657,12 @@ app_read(const cJSON *o, char **cause)
 	listen_adopt(a, fds, (size_t)num_of(o, "nlisten"), slot_fds, slot_out,
 	    (unsigned)ns, strings_of(cJSON_GetObjectItemCaseSensitive(o,
 	    "learned")));
+	a->widened = strings_of(cJSON_GetObjectItemCaseSensitive(o,
+	    "widened"));
+	if (argv_count(a->widened) != argv_count(a->cfg->listen)) {
+		argv_free(a->widened);	/* not this config's: as bound */
+		a->widened = NULL;
+	}
 	a->listen_error = dup_of(o, "listen_error");
 	a->reload_error = dup_of(o, "reload_error");
 	a->reloads = (unsigned long)num_of(o, "reloads");

@@ -268,6 +268,8 @@ app_json(struct fdset *s, struct app *a)
 		cJSON_AddItemToObject(o, "base_env", strv_json(a->base_env));
 	cJSON_AddBoolToObject(o, "adhoc", a->adhoc);
 	cJSON_AddItemToObject(o, "learned", strv_json(a->learned));
+	if (a->widened != NULL)
+		cJSON_AddItemToObject(o, "widened", strv_json(a->widened));
 	cJSON_AddNumberToObject(o, "nlisten", (double)a->nlisten);
 	cJSON_AddItemToObject(o, "listen_fds", fds_json(s, a->listen_fds,
 	    a->listen_fds != NULL ? a->nlisten : 0));

@@ -107,6 +107,7 @@ timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 void
 worker_listening(struct worker *w, pid_t pid)
 {
+	w->handed = 1;
 	if (w->sm.state == W_ONLINE)
 		w->proven = 1;	/* listen_share: online already */
 	if (!w->await_listen || w->sm.state != W_STARTING)
@@ -334,7 +335,7 @@ worker_fresh(struct worker *w)
 	w->status_text = NULL;
 	w->started = mono_now();
 	w->cpu_at = 0;
-	w->await_listen = w->proven = 0;
+	w->await_listen = w->proven = w->handed = 0;
 	w->stop_phase = STOP_NONE;
 	ipc_metrics_clear(w);
 }

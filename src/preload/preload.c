@@ -24,7 +24,9 @@
  * connection to the name "pmd-bind/PID/N URL", pmd binds the address for
  * the app (or finds the socket it holds) and sends the app's sockets with
  * the index of the one asked for, or "err ERRNO", which bind() returns.
- * Later binds of other addresses go to libc.
+ * Later binds of other addresses go to libc. A program that binds [::]
+ * on a dual-stack socket where pmd holds 0.0.0.0 asks the same way for
+ * tcp://[::]:PORT, so that the socket it gets is of its own family.
  *
  * The library shares the process with the program, so it keeps to itself:
  * only bind, listen, unlink, unlinkat and remove are visible, nothing is
@@ -127,7 +129,8 @@ wildcard(int family, const void *addr)
  * Python bind [::] where pmd may hold 0.0.0.0). -1: none.
  */
 static int
-entry_find(const struct sockaddr *sa, socklen_t len, int exact)
+entry_find(const struct sockaddr *sa, socklen_t len, int exact,
+    struct entry *found)
 {
 	const char			*spec = getenv("PMD_LISTEN"), *end;
 	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
@@ -167,31 +170,56 @@ entry_find(const struct sockaddr *sa, socklen_t len, int exact)
 			if (addr == NULL) {
 				if (e.family == AF_UNIX &&
 				    strcmp(e.path, path) == 0)
-					return i;
+					break;
 			} else if (e.family != AF_UNIX && e.port == port &&
 			    port != 0) {
 				if (e.family == sa->sa_family &&
 				    memcmp(&e.addr, addr, e.family == AF_INET ?
 				    sizeof e.addr.v4 : sizeof e.addr.v6) == 0)
-					return i;
+					break;
 				if (!exact && (wildcard(e.family, &e.addr) ||
 				    wildcard(sa->sa_family, addr)))
-					return i;
+					break;
 			}
 		}
 		spec = *end == ',' ? end + 1 : end;
 	}
-	return -1;
+	if (*spec == '\0' || i == MAX_SOCKETS)
+		return -1;
+	if (found != NULL)
+		*found = e;
+	return i;
 }
 
 static int
-entry_match(const struct sockaddr *sa, socklen_t len)
+entry_match(const struct sockaddr *sa, socklen_t len, struct entry *found)
 {
 	int	i;
 
-	if ((i = entry_find(sa, len, 1)) == -1)
-		i = entry_find(sa, len, 0);
+	if ((i = entry_find(sa, len, 1, found)) == -1)
+		i = entry_find(sa, len, 0, found);
 	return i;
+}
+
+/*
+ * Whether fd, bound to sa, is a dual-stack socket on the IPv6 wildcard
+ * (IPV6_V6ONLY off: Node's server.listen(PORT)) where pmd's socket e is
+ * IPv4's: then pmd is asked for [::]:PORT, so that the socket the program
+ * gets keeps its family and takes IPv6 as its own would.
+ */
+static int
+widens(int fd, const struct sockaddr *sa, socklen_t len,
+    const struct entry *e)
+{
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+	socklen_t			 olen = sizeof(int);
+	int				 v6only = 1;
+
+	return sa->sa_family == AF_INET6 && len >= sizeof *sin6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr) &&
+	    e->family == AF_INET && wildcard(AF_INET, &e->addr) &&
+	    getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen) == 0 &&
+	    v6only == 0;
 }
 
 /*
@@ -420,6 +448,7 @@ share(int fd, const struct sockaddr *sa, socklen_t len, const char *url,
 PUBLIC int
 bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	struct entry	e;
 	int		fds[MAX_SOCKETS], n, i, k;
 	int		saved = errno;
 	char		url[160];
@@ -432,9 +461,13 @@ bind(int fd, const struct sockaddr *sa, socklen_t len)
 	    !__atomic_load_n(&shared_once, __ATOMIC_RELAXED) &&
 	    url_of(sa, len, url, sizeof url) == 0)
 		return share(fd, sa, len, url, saved);
-	if ((i = entry_match(sa, len)) == -1)
+	if ((i = entry_match(sa, len, &e)) == -1)
 		return real_bind(fd, sa, len);
-	if ((n = handoff(fds, NULL, NULL)) == -1 || i >= n) {
+	if (widens(fd, sa, len, &e) && url_of(sa, len, url, sizeof url) == 0)
+		n = handoff(fds, url, &i);
+	else
+		n = handoff(fds, NULL, NULL);
+	if (n < 0 || i >= n) {
 		for (k = 0; k < n; k++)
 			close(fds[k]);
 		errno = saved;
@@ -472,7 +505,7 @@ listen(int fd, int backlog)
 	/* One of pmd's sockets it inherited (fd 3..): tell pmd. */
 	if (!__atomic_load_n(&announced, __ATOMIC_RELAXED) &&
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    entry_find((struct sockaddr *)&ss, len, 1) != -1 &&
+	    entry_find((struct sockaddr *)&ss, len, 1, NULL) != -1 &&
 	    (n = handoff(fds, NULL, NULL)) > 0) {
 		for (k = 0; k < n; k++)
 			close(fds[k]);
@@ -493,7 +526,7 @@ pmd_path(const char *path)
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, path);
-	return entry_find((struct sockaddr *)&sun, sizeof sun, 1) != -1;
+	return entry_find((struct sockaddr *)&sun, sizeof sun, 1, NULL) != -1;
 }
 
 PUBLIC int

@@ -1,0 +1,147 @@
+"""The socket a program gets through pmd-preload.so is of its own family.
+Node's server.listen(PORT) binds [::] on a dual-stack socket (IPv4 and
+IPv6); where the app's listen is tcp://0.0.0.0:PORT (as pmctl import
+writes it), the first such bind makes the app's sockets [::]:PORT, so the
+program gets an AF_INET6 socket that takes both, as its own would have.
+pmd never widens an address narrower than 0.0.0.0, nor for a program
+that binds IPv6 only.
+"""
+import http.client
+import os
+import signal
+import socket
+
+import pytest
+
+from conftest import (NODE_APP, Hammer, free_port, get_pid, wait_until)
+
+# A server that reports its socket's family and an IPv6 option, as a
+# program that sets IPv6 options after bind would read them.
+V6_APP = """
+import http.server, os, socket, sys
+v6only = int(sys.argv[2])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"{os.getpid()}\\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+class S(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        super().server_bind()
+s = S(("::", int(sys.argv[1])), H)
+fam = s.socket.getsockname()
+try:
+    tclass = s.socket.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS)
+except OSError as e:
+    tclass = e.strerror
+print("bound", len(fam), fam[0], tclass, flush=True)
+s.serve_forever()
+"""
+
+
+def ask(host, port):
+    c = http.client.HTTPConnection(host, port, timeout=10)
+    c.request("GET", "/")
+    r = c.getresponse()
+    assert r.status == 200
+    pid = int(r.read())
+    c.close()
+    return pid
+
+
+def reports(pmd, name):
+    """What the workers printed ("bound ..."), after the log's timestamp."""
+    p = pmd.logs / f"{name}.out.log"
+    text = p.read_text() if p.exists() else ""
+    return [l[l.index("bound "):] for l in text.splitlines() if "bound " in l]
+
+
+@pytest.mark.parametrize("balance", ["balanced", "shared"])
+def test_a_dual_stack_bind_gets_an_ipv6_socket_that_takes_both(pmd, tmp_path, balance):
+    port = free_port()
+    (tmp_path / "v6.py").write_text(V6_APP)
+    pmd.start(f"[app:web]\ncommand = python3 v6.py {port} 0\ncwd = {tmp_path}\n"
+              f"instances = 2\nlisten = tcp://0.0.0.0:{port}\nlisten_balance = {balance}\n")
+    ws = pmd.wait_status("web", "online", count=2)
+    got = wait_until(lambda: len(reports(pmd, "web")) == 2 and reports(pmd, "web"),
+                     what="both workers' reports")
+    # A 4-tuple address (AF_INET6), the wildcard, and IPv6 options work.
+    assert all(l.split()[1:4] == ["4", "::", "0"] for l in got), got
+    assert f"web: its program binds [::]:{port} (IPv4 and IPv6): " \
+           f"tcp://0.0.0.0:{port} is now tcp://[::]:{port}" in pmd.stderr()
+    # Both families reach the workers, and both instances serve.
+    pids = {w["pid"] for w in ws}
+    seen = set()
+    wait_until(lambda: seen.update({ask("127.0.0.1", port), ask("::1", port)})
+               or seen == pids, timeout=20, what="both instances on both families")
+    # A worker killed comes back on the same kind of socket, and nothing
+    # is widened twice.
+    os.kill(ws[0]["pid"], signal.SIGKILL)
+    wait_until(lambda: len(reports(pmd, "web")) == 3, what="the new worker's report")
+    assert reports(pmd, "web")[-1].split()[1:4] == ["4", "::", "0"]
+    assert pmd.stderr().count("is now tcp://[::]") == 1
+    assert pmd.show("web")["listening"] == [f"tcp://[::]:{port}"]
+    assert ask("127.0.0.1", port) and ask("::1", port)
+    # pmd updated in place keeps the address so, and a new instance's
+    # socket is made so too.
+    pmd.ok("update")
+    pmd.ok("scale", "web", "3")
+    ws = pmd.wait_status("web", "online", count=3)
+    wait_until(lambda: len(reports(pmd, "web")) == 4, what="the third instance's report")
+    assert reports(pmd, "web")[-1].split()[1:4] == ["4", "::", "0"]
+    pids, seen = {w["pid"] for w in ws}, set()
+    wait_until(lambda: seen.update({ask("127.0.0.1", port), ask("::1", port)})
+               or seen == pids, timeout=20, what="all three on both families")
+    assert pmd.stderr().count("is now tcp://[::]") == 1
+
+
+def test_node_gets_ipv6_and_a_reload_drops_nothing(pmd, tmp_path):
+    port = free_port()
+    (tmp_path / "app.js").write_text(NODE_APP.replace(
+        "res.end(`${process.pid}\\n`))",
+        "res.end(`${process.pid}\\n`))\n    .on('listening', function () "
+        "{ console.log('bound', JSON.stringify(this.address())); })"))
+    pmd.start()
+    pmd.ok("start", "--name", "web", "-i", "2", "--listen", f"tcp://0.0.0.0:{port}",
+           "--", "node", str(tmp_path / "app.js"), env={"PORT": str(port)})
+    pmd.wait_status("web", "online", count=2)
+    got = wait_until(lambda: len(reports(pmd, "web")) == 2 and reports(pmd, "web"),
+                     what="both workers' reports")
+    assert all('"family":"IPv6"' in l and '"address":"::"' in l for l in got), got
+    assert ask("::1", port) and ask("127.0.0.1", port)
+    h = Hammer(port)
+    try:
+        pmd.ok("reload", "web")
+        pmd.wait_status("web", "online", count=2)
+    finally:
+        h.finish()
+    assert h.errors == [] and h.ok > 0
+    assert ask("::1", port)
+
+
+def test_narrower_addresses_and_ipv6_only_programs_are_not_widened(pmd, tmp_path):
+    """listen = tcp://127.0.0.1:PORT stays loopback IPv4 though the
+    program binds [::]; a program that binds IPv6 only (IPV6_V6ONLY on)
+    gets pmd's IPv4 socket as before rather than a wider one."""
+    lo, v6only = free_port(), free_port()
+    (tmp_path / "v6.py").write_text(V6_APP)
+    pmd.start(f"[app:lo]\ncommand = python3 v6.py {lo} 0\ncwd = {tmp_path}\n"
+              f"listen = tcp://127.0.0.1:{lo}\n"
+              f"[app:only]\ncommand = python3 v6.py {v6only} 1\ncwd = {tmp_path}\n"
+              f"listen = tcp://0.0.0.0:{v6only}\n")
+    pmd.wait_status("lo", "online")
+    pmd.wait_status("only", "online")
+    for name in ("lo", "only"):
+        got = wait_until(lambda: reports(pmd, name), what=f"{name}'s report")
+        assert got[0].split()[1:3] == ["2", "127.0.0.1" if name == "lo" else "0.0.0.0"], got
+    assert "is now tcp://[::]" not in pmd.stderr()
+    assert "listening" not in pmd.show("only")
+    assert ask("127.0.0.1", lo) and ask("127.0.0.1", v6only)
+    with pytest.raises(OSError):
+        ask("::1", lo)
