@@ -9,11 +9,10 @@ that binds IPv6 only.
 import http.client
 import os
 import signal
-import socket
 
 import pytest
 
-from conftest import (NODE_APP, Hammer, free_port, get_pid, wait_until)
+from conftest import NODE_APP, Hammer, free_port, wait_until
 
 # A server that reports its socket's family and an IPv6 option, as a
 # program that sets IPv6 options after bind would read them.
@@ -145,3 +144,53 @@ def test_narrower_addresses_and_ipv6_only_programs_are_not_widened(pmd, tmp_path
     assert ask("127.0.0.1", lo) and ask("127.0.0.1", v6only)
     with pytest.raises(OSError):
         ask("::1", lo)
+
+
+ASKER = """
+import array, os, socket, sys, time
+name, port = os.environ["PMD_LISTEN_SOCKET"], int(sys.argv[1])
+def ask(n, url):
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(f"\\0pmd-bind/{os.getpid()}/{n} {url}")
+    s.settimeout(5)
+    s.connect("\\0" + name[1:])
+    fds = array.array("i")
+    data, anc, _, _ = s.recvmsg(64, socket.CMSG_LEN(16 * fds.itemsize))
+    for _, _, d in anc:
+        fds.frombytes(d[:len(d) - len(d) % fds.itemsize])
+    for f in fds:
+        os.close(f)
+    s.close()
+    return data.decode().strip() or "nothing"
+for n, url in enumerate(sys.argv[2:]):
+    print("asked", url, "got", ask(n, url), flush=True)
+time.sleep(1000)
+"""
+
+
+def test_a_worker_asking_for_what_it_cannot_have_gets_nothing(pmd, tmp_path):
+    """Requests a worker makes by hand, not through the library: a port
+    out of range or not the app's, a specific address, trailing bytes.
+    Each gets no socket and changes nothing; the one well-formed request
+    gets the app's socket, widened."""
+    port, other = free_port(), free_port()
+    bad = ["tcp://[::]:0", "tcp://[::]:70000", f"tcp://[::]:{port}x",
+           f"tcp://127.0.0.1:{port}", f"tcp://[::]:{other}", "tcp://[::]:"]
+    (tmp_path / "asker.py").write_text(ASKER)
+    pmd.start(f"[app:web]\ncommand = python3 asker.py {port} "
+              + " ".join(bad) + f" tcp://[::]:{port}\n"
+              f"cwd = {tmp_path}\nlisten = tcp://0.0.0.0:{port}\n")
+    want = len(bad) + 1
+    got = wait_until(lambda: len(asked := [l for l in reports_of(pmd) if "asked" in l]) == want
+                     and asked, what="every answer")
+    for line, url in zip(got, bad):
+        assert line.endswith(f"asked {url} got nothing"), line
+    assert got[-1].endswith(f"asked tcp://[::]:{port} got pmd 1 0"), got[-1]
+    assert pmd.stderr().count("is now tcp://[::]") == 1
+    assert pmd.show("web")["listening"] == [f"tcp://[::]:{port}"]
+    assert pmd.ok("ping").returncode == 0
+
+
+def reports_of(pmd):
+    p = pmd.logs / "web.out.log"
+    return p.read_text().splitlines() if p.exists() else []
