@@ -7,7 +7,8 @@ printed beside a figure where there is one):
 - pmctl list <= 5 ms end to end with 100 workers;
 - a crashed worker (restart_delay 0) runs again within 3 ms of its death (the
   floor: a bare posix_spawn and waitpid loop, `respawn`);
-- 200 workers all online <= 0.3 s after pmctl start;
+- 200 workers all online <= 0.3 s after pmctl start (the floor: 200
+  posix_spawn calls in a row);
 - log capture with timestamps >= 70 % of the speed of `writer > file` (the
   floor: the same lines stamped by a bare copier, `writer | stamp-copy`);
 - 0 failed requests under load during a rolling reload of a listen app;
@@ -806,13 +807,31 @@ class Bench:
         pid = self.pmd.pid
         self.row("pmd RSS (private part), no workers", memory(pid), "-")
 
-        # 200 workers online after one pmctl start (which returns once they are).
+        # 200 workers online after one pmctl start: the time until pmd lists
+        # all 200 online (polled), and until pmctl start returns, which also
+        # watches them for a crash at once (0.5 s, as for one worker).
         t = time.perf_counter()
-        self.ctl("start", "--name", "burst", "-i", "200", "--", "sleep", "100000")
+        p = subprocess.Popen([PMCTL, "start", "--name", "burst", "-i", "200", "--",
+                              "sleep", "100000"], env=self.env, stdout=subprocess.DEVNULL)
+        self.wait(lambda: sum(w["status"] == "online" for w in self.workers("burst")) == 200,
+                  timeout=120)
+        online = time.perf_counter() - t
+        p.wait()
         took = time.perf_counter() - t
-        online = sum(w["status"] == "online" for w in self.workers("burst"))
-        self.row(f"200 workers online after pmctl start ({online} online)",
-                 f"{took * 1000:.0f} ms", "<= 300 ms")
+        # The floor: 200 posix_spawn calls of the same program in a row
+        # (each returns once its child has exec'd), nothing else.
+        sleep = shutil.which("sleep")
+        t = time.perf_counter()
+        pids = [os.posix_spawn(sleep, ["sleep", "100000"], os.environ) for _ in range(200)]
+        floor = time.perf_counter() - t
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        self.row("200 workers all online after pmctl start (listed so)",
+                 f"{online * 1000:.0f} ms",
+                 f"<= 300 ms; floor: 200 x posix_spawn {floor * 1000:.0f} ms")
+        self.row("  pmctl start returned (with the 0.5 s crash watch)",
+                 f"{took * 1000:.0f} ms", "-")
         self.ctl("delete", "burst")
 
         # One worker: the start waits to see it does not crash at once
