@@ -822,11 +822,12 @@ class Bench:
         # (each returns once its child has exec'd), nothing else.
         sleep = shutil.which("sleep")
         t = time.perf_counter()
-        pids = [os.posix_spawn(sleep, ["sleep", "100000"], os.environ) for _ in range(200)]
+        spawned = [os.posix_spawn(sleep, ["sleep", "100000"], os.environ)
+                   for _ in range(200)]
         floor = time.perf_counter() - t
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        for child in spawned:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
         self.row("200 workers all online after pmctl start (listed so)",
                  f"{online * 1000:.0f} ms",
                  f"<= 300 ms; floor: 200 x posix_spawn {floor * 1000:.0f} ms")
