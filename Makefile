@@ -180,10 +180,15 @@ build/fuzz/fuzz-import: tests/fuzz/fuzz-import.c $(FUZZ_CLIENT) $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(CPPFLAGS) -DPMCTL -o $@ $< $(FUZZ_CLIENT) \
 	    -Wl,--wrap=exit $(LDFLAGS) $(CLIENT_LIBS)
 
+# A bare environment (a worker's is built from pmd's: a large one is time
+# spent on every input) and no fill of fresh allocations: about 1.7 times
+# the executions a second of the IPC harness.
+FUZZ_ENV = env -i PATH=/usr/bin:/bin HOME=/nonexistent \
+	   ASAN_OPTIONS=max_malloc_fill_size=0:quarantine_size_mb=16
 fuzz: $(FUZZERS:%=build/fuzz/fuzz-%)
 	@for f in $(FUZZERS); do mkdir -p build/fuzz/corpus-$$f; \
 	    echo "== fuzz: $$f for $(FUZZ_SECONDS)s"; \
-	    build/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=2 \
+	    $(FUZZ_ENV) build/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=2 \
 	    -print_final_stats=1 build/fuzz/corpus-$$f \
 	    tests/fuzz/corpus/$$f || exit 1; done
 
