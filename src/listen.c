@@ -321,7 +321,8 @@ set_of(struct app *a, unsigned k)
  * Each set of the app's sockets has its socket at i replaced by one for
  * url. The old ones stop listening first (in every process that holds
  * them: a shutdown, as listen_pause's) but stay bound, and listen again
- * if a new one cannot be made. -1 with *cause.
+ * if a new one cannot be made; an instance's that was out of its group
+ * stays out (listen_resume puts it back at its start). -1 with *cause.
  */
 static int
 replace_at(struct app *a, size_t i, const char *url, char **cause)
@@ -329,6 +330,7 @@ replace_at(struct app *a, size_t i, const char *url, char **cause)
 	unsigned	 k, j, n = per_instance(a) ? a->nslot_fds : 1;
 	char		*one[] = { (char *)url, NULL };
 	int		*old = xcalloc(n, sizeof *old), *fresh, *set, first = 1;
+	int		 out;
 	size_t		 got;
 
 	for (k = 0; k < n; k++) {
@@ -346,17 +348,22 @@ replace_at(struct app *a, size_t i, const char *url, char **cause)
 		free(fresh);
 	}
 	for (j = 0; j < n; j++) {
+		out = per_instance(a) && a->slot_out[j] == SLOT_OUT;
 		if (old[j] == -1)
 			continue;
-		if (k == n)
+		if (k == n) {
 			close(old[j]);
-		else {		/* the ones made go, the old ones listen */
-			if (j < k) {
-				close(set_of(a, j)[i]);
-				set_of(a, j)[i] = old[j];
-			}
-			listen(old[j], (int)a->cfg->listen_backlog);
+			if (out)	/* out of the group, as the old one was */
+				shutdown(set_of(a, j)[i], SHUT_RD);
+			continue;
 		}
+		/* The ones made go; the old ones listen as they did. */
+		if (j < k) {
+			close(set_of(a, j)[i]);
+			set_of(a, j)[i] = old[j];
+		}
+		if (!out)
+			listen(old[j], (int)a->cfg->listen_backlog);
 	}
 	free(old);
 	return k == n ? 0 : -1;

@@ -19,6 +19,8 @@ from conftest import NODE_APP, Hammer, free_port, wait_until
 V6_APP = """
 import http.server, os, socket, sys
 v6only = int(sys.argv[2])
+# With a third argument, a file: IPv4 (0.0.0.0) until it exists.
+v4 = len(sys.argv) > 3 and not os.path.exists(sys.argv[3])
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         body = f"{os.getpid()}\\n".encode()
@@ -29,11 +31,12 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 class S(http.server.HTTPServer):
-    address_family = socket.AF_INET6
+    address_family = socket.AF_INET if v4 else socket.AF_INET6
     def server_bind(self):
-        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        if not v4:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
         super().server_bind()
-s = S(("::", int(sys.argv[1])), H)
+s = S(("0.0.0.0" if v4 else "::", int(sys.argv[1])), H)
 fam = s.socket.getsockname()
 try:
     tclass = s.socket.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS)
@@ -98,6 +101,38 @@ def test_a_dual_stack_bind_gets_an_ipv6_socket_that_takes_both(pmd, tmp_path, ba
     wait_until(lambda: seen.update({ask("127.0.0.1", port), ask("::1", port)})
                or seen == pids, timeout=20, what="all three on both families")
     assert pmd.stderr().count("is now tcp://[::]") == 1
+
+
+def test_an_instance_out_of_its_group_stays_out_when_the_address_widens(pmd, tmp_path):
+    """Balanced: an instance stopped by the user has its sockets out of
+    the group (connections go to the others). When a later worker's bind
+    widens the address, that instance's new socket is out too: no
+    connection waits in a queue nobody reads; it joins at its start."""
+    port = free_port()
+    flag = tmp_path / "v6"
+    (tmp_path / "v6.py").write_text(V6_APP)
+    pmd.start(f"[app:web]\ncommand = python3 v6.py {port} 0 {flag}\ncwd = {tmp_path}\n"
+              f"instances = 2\nlisten = tcp://0.0.0.0:{port}\n")
+    ws = pmd.wait_status("web", "online", count=2)
+    wait_until(lambda: len(reports(pmd, "web")) == 2, what="both IPv4 workers")
+    pmd.ok("stop", "web:1")
+    wait_until(lambda: "web:1: no process: new connections go to the other instances"
+               in pmd.stderr(), what="instance 1 out of the group")
+    flag.write_text("")
+    os.kill(ws[0]["pid"], signal.SIGKILL)
+    wait_until(lambda: "is now tcp://[::]" in pmd.stderr(), what="the address widened")
+    w0 = wait_until(lambda: [w["pid"] for w in pmd.workers("web")
+                             if w["instance"] == 0 and w["status"] == "online"],
+                    what="instance 0 back")[0]
+    # Every connection, of either family, reaches instance 0 at once.
+    for _ in range(20):
+        assert ask("127.0.0.1", port) == w0
+        assert ask("::1", port) == w0
+    pmd.ok("restart", "web:1")
+    pids = {w["pid"] for w in pmd.wait_status("web", "online", count=2)}
+    seen = set()
+    wait_until(lambda: seen.update({ask("127.0.0.1", port), ask("::1", port)})
+               or seen == pids, timeout=20, what="both instances again")
 
 
 def test_node_gets_ipv6_and_a_reload_drops_nothing(pmd, tmp_path):
