@@ -407,6 +407,19 @@ void	 metrics_close(void);
 void	 hooks_event(const struct app *, const struct worker *,
 	    const struct event *);
 void	 hooks_free(void);
+/* pmctl update: a hook still running, as the state carries it. */
+#define HOOK_LINE	512
+struct hook_state {
+	const char	*what;		/* "hook_exited of web:0" */
+	pid_t		 pid;
+	int		 pidfd;		/* -1: found by SIGCHLD and waitid */
+	int		 out;		/* its output pipe; -1 once closed */
+	double		 left;		/* seconds to hook_timeout */
+	const char	*line;		/* a line begun, not ended */
+	size_t		 len;
+};
+void	 hooks_each(void (*)(const struct hook_state *, void *), void *);
+void	 hooks_adopt(const struct hook_state *);
 #define HOOK_RUNNER	"--hook-runner"	/* pmd's argv[1]: run argv[2..] */
 int	 hook_runner(char **);
 

@@ -31,7 +31,6 @@
 
 #define HOOKS_MAX	4
 #define HOOK_TIMEOUT	30000	/* ms, unless [daemon] hook_timeout */
-#define HOOK_LINE	512
 #define SKIP_WARN	10.0	/* seconds between two "skipped" warnings */
 
 extern char **environ;
@@ -414,6 +413,52 @@ hooks_event(const struct app *a, const struct worker *w,
 		if (config != NULL && config->hooks[i] != NULL)
 			hook_run(key, config->hooks[i], a, w, e);
 	}
+}
+
+/* pmctl update: each hook still running, for the state. */
+void
+hooks_each(void (*fn)(const struct hook_state *, void *), void *arg)
+{
+	struct hook_run		*h;
+	struct hook_state	 st;
+
+	LIST_FOREACH(h, &runs, entry) {
+		st.what = h->what;
+		st.pid = h->pid;
+		st.pidfd = h->child.io_w.fd;
+		st.out = h->out_w.fd;
+		st.left = ev_timer_remaining(pmd_loop, &h->timer_w);
+		st.line = h->line;
+		st.len = h->len;
+		fn(&st, arg);
+	}
+}
+
+/*
+ * pmctl update: a hook the pmd before this one ran, taken over (its fds
+ * are this pmd's now): its output read and logged, its exit reaped, its
+ * timeout kept, its slot counted.
+ */
+void
+hooks_adopt(const struct hook_state *st)
+{
+	struct hook_run	*h = xcalloc(1, sizeof *h);
+
+	h->what = xstrdup(st->what);
+	h->pid = st->pid;
+	h->len = st->len < sizeof h->line ? st->len : sizeof h->line;
+	if (h->len > 0)
+		memcpy(h->line, st->line, h->len);
+	ev_io_init(&h->out_w, hook_out_cb, st->out, EV_READ);
+	if (st->out != -1)
+		ev_io_start(pmd_loop, &h->out_w);
+	if (child_watch(&h->child, st->pid, st->pidfd, hook_child_cb) == -1)
+		child_unmade(&h->child, 0, hook_child_cb);	/* gone */
+	ev_timer_init(&h->timer_w, hook_timer_cb, st->left > 0 ? st->left :
+	    0.001, 0);
+	ev_timer_start(pmd_loop, &h->timer_w);
+	LIST_INSERT_HEAD(&runs, h, entry);
+	nruns++;
 }
 
 /* At exit: the hooks still running are killed, not left behind. */

@@ -372,6 +372,32 @@ check_followers(struct rd *r, const cJSON *list)
 	return 0;
 }
 
+/* The hooks still running (optional: added in version 2). */
+static int
+check_hooks(struct rd *r, const cJSON *list)
+{
+	const cJSON	*h;
+	pid_t		 pid;
+
+	if (list == NULL)
+		return 0;
+	if (!cJSON_IsArray(list))
+		return bad(r, "not a list");
+	cJSON_ArrayForEach(h, list) {
+		if (!cJSON_IsObject(h) || str_of(h, "what") == NULL ||
+		    !is_num(h, "pid", 1, INT_MAX) || !is_num(h, "left", -1e9,
+		    1e9))
+			return bad(r, "a hook");
+		pid = (pid_t)num_of(h, "pid");
+		if (check_fd(r, h, "pidfd", FD_PIDFD, pid, 1) == -1 ||
+		    check_fd(r, h, "out", FD_PIPE, 0, 1) == -1 ||
+		    check_hex(r, cJSON_GetObjectItemCaseSensitive(h, "line"),
+		    "line", HOOK_LINE) == -1)
+			return bad(r, "hook %s", str_of(h, "what"));
+	}
+	return 0;
+}
+
 /*
  * Parse and check the state text (len bytes): *rootp is the tree to
  * apply. -1 with *cause naming what is wrong; nothing has changed then.
@@ -408,6 +434,9 @@ state_check(const char *text, size_t len, cJSON **rootp, char **cause)
 	else if (check_followers(&r, cJSON_GetObjectItemCaseSensitive(d,
 	    "followers")) == -1)
 		bad(&r, "daemon: followers");
+	else if (check_hooks(&r, cJSON_GetObjectItemCaseSensitive(root,
+	    "hooks")) == -1)
+		bad(&r, "hooks");
 	else if (check_fd(&r, d, "lock", FD_ANY, 0, 0) == -1 ||
 	    check_fd(&r, d, "control", FD_SOCKET, 0, 0) == -1 ||
 	    check_fd(&r, d, "http", FD_SOCKET, 0, 1) == -1 ||
@@ -698,6 +727,29 @@ events_read(const cJSON *list)
 	}
 }
 
+/* The hooks of a checked state, taken over. */
+static void
+hooks_read(const cJSON *list)
+{
+	const cJSON		*v;
+	struct hook_state	 st;
+	char			*line;
+
+	cJSON_ArrayForEach(v, list) {
+		if (hex_bytes(cJSON_GetObjectItemCaseSensitive(v, "line"),
+		    &line, &st.len) == -1)
+			continue;	/* (checked) */
+		st.what = str_of(v, "what");
+		st.pid = (pid_t)num_of(v, "pid");
+		st.pidfd = (int)num_of(v, "pidfd");
+		st.out = (int)num_of(v, "out");
+		st.left = num_of(v, "left");
+		st.line = line;
+		hooks_adopt(&st);
+		free(line);
+	}
+}
+
 /* The followers of a checked state (*list, strings in root): n of them. */
 size_t
 state_followers(const cJSON *root, struct follower **list)
@@ -772,6 +824,7 @@ state_apply(const cJSON *root, char **cause)
 			    (uid_t)num_of(v, "owner"));
 	}
 	events_read(cJSON_GetObjectItemCaseSensitive(root, "events"));
+	hooks_read(cJSON_GetObjectItemCaseSensitive(root, "hooks"));
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "apps")) {
 		if (app_read(v, cause) == -1)
 			return -1;

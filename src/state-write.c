@@ -294,6 +294,29 @@ app_json(struct fdset *s, struct app *a)
 	return o;
 }
 
+struct hooks_out {
+	cJSON		*list;
+	struct fdset	*s;
+};
+
+/* A hook still running: its pid, pidfd, output pipe, time and line. */
+static void
+hook_one(const struct hook_state *st, void *arg)
+{
+	struct hooks_out	*out = arg;
+	cJSON			*o = cJSON_CreateObject();
+	char			*hex = hex_text(st->line, st->len);
+
+	cJSON_AddStringToObject(o, "what", st->what);
+	cJSON_AddNumberToObject(o, "pid", st->pid);
+	cJSON_AddItemToObject(o, "pidfd", fd_json(out->s, st->pidfd));
+	cJSON_AddItemToObject(o, "out", fd_json(out->s, st->out));
+	cJSON_AddNumberToObject(o, "left", st->left);
+	cJSON_AddStringToObject(o, "line", hex);
+	free(hex);
+	cJSON_AddItemToArray(out->list, o);
+}
+
 static void
 event_one(const struct event *e, void *arg)
 {
@@ -317,6 +340,7 @@ char *
 state_write(const struct state_daemon *d, int **fds, size_t *nfds)
 {
 	struct fdset	 s = { NULL, 0, 0 };
+	struct hooks_out hooks;
 	cJSON		*root = cJSON_CreateObject(), *o, *list;
 	struct app	*a;
 	char		*text, **f;
@@ -367,6 +391,9 @@ state_write(const struct state_daemon *d, int **fds, size_t *nfds)
 	}
 	list = cJSON_AddArrayToObject(root, "events");
 	events_each(NULL, SIZE_MAX, event_one, list);
+	hooks.list = cJSON_AddArrayToObject(root, "hooks");
+	hooks.s = &s;
+	hooks_each(hook_one, &hooks);
 	list = cJSON_AddArrayToObject(root, "apps");
 	TAILQ_FOREACH(a, &apps, entry)
 		cJSON_AddItemToArray(list, app_json(&s, a));

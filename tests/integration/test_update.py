@@ -299,3 +299,32 @@ def test_systemd_sees_the_update_as_a_reload(pmd, tmp_path):
     assert sock.recv(4096) == b"READY=1"
     pmd.proc.send_signal(signal.SIGTERM)
     assert sock.recv(4096) == b"STOPPING=1"
+
+
+def test_a_hook_running_through_an_update_is_taken_over(pmd, tmp_path):
+    """A hook still running when pmd updates goes on under the new pmd:
+    what it prints afterwards, even a line begun before, is logged, its
+    exit is reaped and reported, and its slot is free again."""
+    go = tmp_path / "go"
+    (tmp_path / "hook.sh").write_text(
+        f"#!/bin/sh\necho started\nprintf 'begun '\n"
+        f"while [ ! -e {go} ]; do sleep 0.02; done\necho ended\nexit 3\n")
+    (tmp_path / "hook.sh").chmod(0o755)
+    pmd.start(f"[app:crash]\ncommand = sh -c 'exit 1'\ncwd = {tmp_path}\n"
+              f"autorestart = false\nhook_exited = {tmp_path}/hook.sh\n")
+    wait_until(lambda: "hook_exited of crash:0: started" in pmd.stderr(),
+               what="the hook to run")
+    pid = pmd.proc.pid
+    assert pmd.ok("update").stdout.startswith("pmd updated in place")
+    assert pmd.proc.pid == pid and pmd.proc.poll() is None
+    go.write_text("")
+    wait_until(lambda: "hook_exited of crash:0: exited with code 3" in pmd.stderr(),
+               what="the hook's exit, under the new pmd")
+    assert "hook_exited of crash:0: begun ended" in pmd.stderr()
+    # No process is left of it, and the next hook runs.
+    go.unlink()
+    pmd.ctl("restart", "crash")     # it exits at once again: rc 1, said
+    wait_until(lambda: pmd.stderr().count("hook_exited of crash:0: started") == 2,
+               what="the next hook")
+    go.write_text("")
+    wait_until(lambda: pmd.stderr().count("exited with code 3") == 2, what="its exit")
