@@ -385,11 +385,12 @@ check_hooks(struct rd *r, const cJSON *list)
 		return bad(r, "not a list");
 	cJSON_ArrayForEach(h, list) {
 		if (!cJSON_IsObject(h) || str_of(h, "what") == NULL ||
-		    !is_num(h, "pid", 1, INT_MAX) || !is_num(h, "left", -1e9,
+		    !is_num(h, "pid", 2, INT_MAX) || !is_num(h, "left", -1e9,
 		    1e9))
 			return bad(r, "a hook");
+		/* Its pidfd names it: no other process is timed or killed. */
 		pid = (pid_t)num_of(h, "pid");
-		if (check_fd(r, h, "pidfd", FD_PIDFD, pid, 1) == -1 ||
+		if (check_fd(r, h, "pidfd", FD_PIDFD, pid, 0) == -1 ||
 		    check_fd(r, h, "out", FD_PIPE, 0, 1) == -1 ||
 		    check_hex(r, cJSON_GetObjectItemCaseSensitive(h, "line"),
 		    "line", HOOK_LINE) == -1)

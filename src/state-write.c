@@ -299,14 +299,21 @@ struct hooks_out {
 	struct fdset	*s;
 };
 
-/* A hook still running: its pid, pidfd, output pipe, time and line. */
+/*
+ * A hook still running: its pid, pidfd, output pipe, time and line. One
+ * without a pidfd (pmd without them) is not carried: reaped as an orphan.
+ */
 static void
 hook_one(const struct hook_state *st, void *arg)
 {
 	struct hooks_out	*out = arg;
-	cJSON			*o = cJSON_CreateObject();
-	char			*hex = hex_text(st->line, st->len);
+	cJSON			*o;
+	char			*hex;
 
+	if (st->pidfd == -1)
+		return;		/* no pidfd to name it: left, as an orphan */
+	o = cJSON_CreateObject();
+	hex = hex_text(st->line, st->len);
 	cJSON_AddStringToObject(o, "what", st->what);
 	cJSON_AddNumberToObject(o, "pid", st->pid);
 	cJSON_AddItemToObject(o, "pidfd", fd_json(out->s, st->pidfd));
