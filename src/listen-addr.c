@@ -183,6 +183,34 @@ listen_one(const char *url, const struct app_config *cfg, int balanced,
 }
 
 /*
+ * Whether every one of urls is an address of cfg's listen, or one made
+ * [::] from its 0.0.0.0 (listen_widen): the config's choice, not a
+ * worker's.
+ */
+static int
+config_urls(const struct app_config *cfg, char *const *urls)
+{
+	char	*v4;
+	size_t	 i, j;
+	int	 found;
+
+	if (urls == cfg->listen)
+		return 1;
+	for (i = 0; urls[i] != NULL; i++) {
+		v4 = strncmp(urls[i], "tcp://[::]:", 11) == 0 ?
+		    xprintf("tcp://0.0.0.0:%s", urls[i] + 11) : NULL;
+		found = 0;
+		for (j = 0; cfg->listen != NULL && cfg->listen[j] != NULL; j++)
+			found |= strcmp(cfg->listen[j], urls[i]) == 0 ||
+			    (v4 != NULL && strcmp(cfg->listen[j], v4) == 0);
+		free(v4);
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Bind a socket for each of urls (cfg->listen, or the addresses an app's
  * workers bound: app.c) with cfg's options into *fds (a new array of *n);
  * all or none. Balanced, first says they begin their groups (no other
@@ -205,11 +233,11 @@ listen_open(const struct app_config *cfg, char *const *urls, int **fds,
 	 * A group member's sockets are made as the member: the kernel then
 	 * lets only its uid join their SO_REUSEPORT groups, as if it had
 	 * bound them itself, and never root's into them. So are the
-	 * addresses a worker chose (urls other than cfg->listen): a port it
-	 * may not bind, pmd does not bind for it.
+	 * addresses a worker chose (urls not of cfg->listen): a port it may
+	 * not bind, pmd does not bind for it.
 	 */
 	as_member = cfg->user != NULL && geteuid() == 0 &&
-	    (cfg->owner != OWNER_NONE || urls != cfg->listen);
+	    (cfg->owner != OWNER_NONE || !config_urls(cfg, urls));
 	if (as_member && creds_of(cfg->user, cfg->uid, cfg->gid, &member,
 	    cause) == -1)
 		return -1;

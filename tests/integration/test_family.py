@@ -8,7 +8,10 @@ that binds IPv6 only.
 """
 import http.client
 import os
+import shutil
 import signal
+import socket
+import tempfile
 
 import pytest
 
@@ -229,3 +232,39 @@ def test_a_worker_asking_for_what_it_cannot_have_gets_nothing(pmd, tmp_path):
 def reports_of(pmd):
     p = pmd.logs / "web.out.log"
     return p.read_text().splitlines() if p.exists() else []
+
+
+def free_low_port():
+    """A free port below 1024: only root may bind it."""
+    for port in range(700, 1000):
+        s = socket.socket()
+        try:
+            s.bind(("0.0.0.0", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    pytest.skip("no free port below 1024")
+
+
+def test_the_widened_address_is_bound_as_the_config_asked(pmd):
+    """A privileged port that root's config binds for an app that runs as
+    nobody: the widened [::] socket is made by pmd as it made the first
+    one, not as the worker (who could not bind port < 1024)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    port = free_low_port()
+    d = tempfile.mkdtemp(prefix="pmd-family-")
+    try:
+        os.chmod(d, 0o755)
+        with open(os.path.join(d, "v6.py"), "w") as f:
+            f.write(V6_APP)
+        pmd.start(f"[app:web]\ncommand = python3 v6.py {port} 0\ncwd = {d}\n"
+                  f"user = nobody\nlisten = tcp://0.0.0.0:{port}\n")
+        pmd.wait_status("web", "online")
+        got = wait_until(lambda: reports(pmd, "web"), what="the worker's report")
+        assert got[0].split()[1:4] == ["4", "::", "0"], (got, pmd.stderr())
+        assert ask("127.0.0.1", port) and ask("::1", port)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
