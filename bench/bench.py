@@ -813,7 +813,7 @@ class Bench:
         for child in spawned:
             os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
-        self.row("200 workers all online after pmctl start (listed so)",
+        self.row("200 workers all online after pmctl start (their start times)",
                  f"{online * 1000:.0f} ms",
                  f"<= 300 ms; floor: 200 x posix_spawn {floor * 1000:.0f} ms")
         self.row("  pmctl start returned (with the 0.5 s crash watch)",
