@@ -451,6 +451,7 @@ struct app {
 	unsigned		 nworkers;
 	char			**learned;	/* listen_share: what workers bound */
 	char			**widened;	/* listen, 0.0.0.0 made [::]: listen_widen */
+	int			 widen_failed;	/* tried once: not again */
 	int			*listen_fds;	/* bound from listen_urls() (shared) */
 	size_t			 nlisten;	/* > 0: bound (shared or slots) */
 	int			**slot_fds;	/* balanced: each instance's */

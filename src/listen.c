@@ -378,7 +378,8 @@ replace_at(struct app *a, size_t i, const char *url, char **cause)
  * address, never a narrower one) while no other worker accepts on them:
  * then every later worker gets them so. Connections queued on the old
  * ones are reset; when the new ones cannot be made, they stay as they
- * are and the worker gets those.
+ * are (for the app's lifetime: it is not tried again) and the worker gets
+ * those.
  */
 int
 listen_widen(struct app *a, const struct worker *w, unsigned short port)
@@ -395,11 +396,12 @@ listen_widen(struct app *a, const struct worker *w, unsigned short port)
 	    !ipv4_any(urls[i], &sin6); i++)
 		;
 	if (i == n || strcmp(urls[i], url) == 0 || a->nlisten == 0 ||
-	    others_serve(a, w)) {
+	    a->widen_failed || others_serve(a, w)) {
 		free(url);
 		return i == n ? -1 : (int)i;
 	}
 	if (replace_at(a, i, url, &cause) == -1) {
+		a->widen_failed = 1;	/* said once: a crash loop says no more */
 		log_warn("%s: its program binds [::]:%u; %s stays IPv4 only: "
 		    "%s", a->name, port, urls[i], cause);
 		free(cause);

@@ -268,3 +268,32 @@ def test_the_widened_address_is_bound_as_the_config_asked(pmd):
         assert ask("127.0.0.1", port) and ask("::1", port)
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_an_address_that_cannot_widen_stays_and_is_not_tried_again(pmd, tmp_path):
+    """Another process holds [::]:PORT for IPv6 alone, so pmd cannot bind
+    it dual-stack: the workers get the IPv4 socket, serve, and the warning
+    is said once, not at each restart of a crashing worker."""
+    port = free_port()
+    other = socket.socket(socket.AF_INET6)
+    other.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    other.bind(("::", port))
+    other.listen(1)
+    try:
+        (tmp_path / "v6.py").write_text(V6_APP)
+        pmd.start(f"[app:web]\ncommand = python3 v6.py {port} 0\ncwd = {tmp_path}\n"
+                  f"listen = tcp://0.0.0.0:{port}\n")
+        for n in range(1, 4):
+            w = pmd.wait_status("web", "online")[0]
+            got = wait_until(lambda: len(reports(pmd, "web")) == n and reports(pmd, "web"),
+                             what=f"report {n}")
+            assert got[-1].split()[1:3] == ["2", "0.0.0.0"], got
+            assert ask("127.0.0.1", port) == w["pid"]
+            os.kill(w["pid"], signal.SIGKILL)
+            wait_until(lambda: pmd.workers("web")[0]["pid"] != w["pid"],
+                       what="the next worker")
+        assert pmd.stderr().count(f"its program binds [::]:{port}; "
+                                  f"tcp://0.0.0.0:{port} stays IPv4 only") == 1
+        assert "is now tcp://[::]" not in pmd.stderr()
+    finally:
+        other.close()
