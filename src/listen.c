@@ -370,6 +370,33 @@ replace_at(struct app *a, size_t i, const char *url, char **cause)
 }
 
 /*
+ * Whether the kernel has IPv6 and no other socket holds [::]:port for
+ * it: a bind of IPv6 alone, which the app's 0.0.0.0 does not hinder,
+ * tried before the app's sockets stop listening. 0 with *cause if not.
+ */
+static int
+ipv6_free(unsigned short port, char **cause)
+{
+	struct sockaddr_in6	sin6;
+	int			fd, on = 1, rc;
+
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(port);
+	sin6.sin6_addr = in6addr_any;
+	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*cause = xprintf("socket: %s", strerror(errno));
+		return 0;
+	}
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if ((rc = bind(fd, (struct sockaddr *)&sin6, sizeof sin6)) == -1)
+		*cause = xprintf("bind [::]:%u: %s", port, strerror(errno));
+	close(fd);
+	return rc == 0;
+}
+
+/*
  * A worker binds [::]:PORT on a dual-stack socket (IPV6_V6ONLY off, as
  * Node's server.listen(PORT) does) where the app holds
  * tcp://0.0.0.0:PORT: the index of that address among the app's (-1: it
@@ -377,9 +404,9 @@ replace_at(struct app *a, size_t i, const char *url, char **cause)
  * AF_INET6, so the app's sockets for it become tcp://[::]:PORT (a wider
  * address, never a narrower one) while no other worker accepts on them:
  * then every later worker gets them so. Connections queued on the old
- * ones are reset; when the new ones cannot be made, they stay as they
- * are (for the app's lifetime: it is not tried again) and the worker gets
- * those.
+ * ones are reset. When the new ones cannot be made (no IPv6, another
+ * socket on [::]:PORT: found before anything stops), they stay as they
+ * are, for the app's lifetime, and the worker gets those.
  */
 int
 listen_widen(struct app *a, const struct worker *w, unsigned short port)
@@ -400,7 +427,7 @@ listen_widen(struct app *a, const struct worker *w, unsigned short port)
 		free(url);
 		return i == n ? -1 : (int)i;
 	}
-	if (replace_at(a, i, url, &cause) == -1) {
+	if (!ipv6_free(port, &cause) || replace_at(a, i, url, &cause) == -1) {
 		a->widen_failed = 1;	/* said once: a crash loop says no more */
 		log_warn("%s: its program binds [::]:%u; %s stays IPv4 only: "
 		    "%s", a->name, port, urls[i], cause);
