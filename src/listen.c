@@ -11,6 +11,7 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -369,6 +370,25 @@ replace_at(struct app *a, size_t i, const char *url, char **cause)
 	return k == n ? 0 : -1;
 }
 
+/* Whether connections wait on the app's sockets at i (in any set). */
+static int
+queued(struct app *a, size_t i)
+{
+	struct tcp_info	 ti;
+	socklen_t	 len;
+	unsigned	 k, n = per_instance(a) ? a->nslot_fds : 1;
+	int		*set;
+
+	for (k = 0; k < n; k++) {
+		len = sizeof ti;
+		if ((set = set_of(a, k)) != NULL && getsockopt(set[i],
+		    IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+		    ti.tcpi_unacked > 0)	/* for a listener: its queue */
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Whether the kernel has IPv6 and no other socket holds [::]:port for
  * it: a bind of IPv6 alone, which the app's 0.0.0.0 does not hinder,
@@ -403,10 +423,11 @@ ipv6_free(unsigned short port, char **cause)
  * has none). The program's own socket would take IPv4 and IPv6 and be
  * AF_INET6, so the app's sockets for it become tcp://[::]:PORT (a wider
  * address, never a narrower one) while no other worker accepts on them:
- * then every later worker gets them so. Connections queued on the old
- * ones are reset. When the new ones cannot be made (no IPv6, another
- * socket on [::]:PORT: found before anything stops), they stay as they
- * are, for the app's lifetime, and the worker gets those.
+ * then every later worker gets them so, and only while no connection
+ * waits on them (it would be reset). When they cannot change (queued
+ * connections, no IPv6, another socket on [::]:PORT: all found before
+ * anything stops), they stay as they are, for the app's lifetime, and the
+ * worker gets those.
  */
 int
 listen_widen(struct app *a, const struct worker *w, unsigned short port)
@@ -426,6 +447,13 @@ listen_widen(struct app *a, const struct worker *w, unsigned short port)
 	    a->widen_failed || others_serve(a, w)) {
 		free(url);
 		return i == n ? -1 : (int)i;
+	}
+	if (queued(a, i)) {
+		a->widen_failed = 1;	/* they would be reset */
+		log_info("%s: its program binds [::]:%u; %s stays IPv4 only: "
+		    "connections wait on it", a->name, port, urls[i]);
+		free(url);
+		return (int)i;
 	}
 	if (!ipv6_free(port, &cause) || replace_at(a, i, url, &cause) == -1) {
 		a->widen_failed = 1;	/* said once: a crash loop says no more */

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
 
 import pytest
 
@@ -297,3 +298,29 @@ def test_an_address_that_cannot_widen_stays_and_is_not_tried_again(pmd, tmp_path
         assert "is now tcp://[::]" not in pmd.stderr()
     finally:
         other.close()
+
+
+def test_connections_waiting_at_the_start_are_served_not_reset(pmd, tmp_path):
+    """A client that connects before any worker binds waits in pmd's
+    queue; widening then would reset it, so the address stays IPv4 and
+    the client gets its answer."""
+    port = free_port()
+    go = tmp_path / "go"
+    (tmp_path / "v6.py").write_text(V6_APP)
+    pmd.start(f"[app:web]\ncommand = sh -c 'while [ ! -e {go} ]; do sleep 0.02; done; "
+              f"exec python3 v6.py {port} 0'\ncwd = {tmp_path}\n"
+              f"listen = tcp://0.0.0.0:{port}\n")
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(ask("127.0.0.1", port)))
+    t.start()
+    # The connection is in the kernel's queue: nobody accepts yet.
+    wait_until(lambda: f":{port:04X} " in open("/proc/net/tcp").read()
+               and any(l.split()[3] == "01" and f":{port:04X}" in l.split()[2]
+                       for l in open("/proc/net/tcp").read().splitlines()[1:]),
+               what="the client's connection to be established")
+    go.write_text("")
+    t.join(30)
+    w = pmd.wait_status("web", "online")[0]
+    assert answers == [w["pid"]]
+    assert f"tcp://0.0.0.0:{port} stays IPv4 only: connections wait on it" in pmd.stderr()
+    assert reports(pmd, "web")[0].split()[1:3] == ["2", "0.0.0.0"]
