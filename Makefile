@@ -35,7 +35,7 @@ DAEMON	 = src/pmd.c src/daemon.c src/app.c src/appcfg.c src/worker.c src/notify.
 	   src/watch.c src/keys.c src/ini.c src/trigger.c src/target.c \
 	   src/env.c src/handoff.c src/ipc.c src/events.c src/hooks.c \
 	   src/metrics.c src/metrics-text.c src/http-api.c src/child.c src/budget.c \
-	   src/update.c src/state-write.c src/state-read.c \
+	   src/update.c src/state-write.c src/state-read.c src/state-check.c \
 	   $(CMDS) $(COMMON)
 # A command is one file, built into both programs (pmctl with -DPMCTL).
 CMDS	 = $(wildcard src/cmd-*.c)

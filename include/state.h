@@ -1,5 +1,5 @@
 /*
- * Private to state-write.c and state-read.c: a worker in pmctl update's
+ * Private to the state-*.c files: a worker in pmctl update's
  * state is an array, its items in this order (numbers, then texts). A new
  * item goes at the end; a reader takes a missing trailing item as absent
  * (ARCHITECTURE.md, "Updating in place").
@@ -23,5 +23,12 @@ enum wfield {
 	WF_METRICS,			/* an object of numbers */
 	WF_COUNT
 };
+
+struct cJSON;
+/* state-check.c: what both it and state-read.c read with. */
+int	 hex_bytes(const struct cJSON *, char **, size_t *);
+double	 num_of(const struct cJSON *, const char *);
+const char *str_of(const struct cJSON *, const char *);
+int	 worker_items(const struct cJSON *, const struct cJSON **);
 
 #endif

@@ -49,22 +49,6 @@ fds_add(struct fdset *s, int fd)
 	return fd;
 }
 
-/* Bytes as hex (malloc'd): partial lines and messages may be anything. */
-static char *
-hex_text(const char *p, size_t n)
-{
-	static const char	 digits[] = "0123456789abcdef";
-	char			*s = xmalloc(2 * n + 1);
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		s[2 * i] = digits[(unsigned char)p[i] >> 4];
-		s[2 * i + 1] = digits[(unsigned char)p[i] & 15];
-	}
-	s[2 * n] = '\0';
-	return s;
-}
-
 static void
 add_str(cJSON *o, const char *k, const char *v)
 {
@@ -163,7 +147,7 @@ text_item(struct text *t, const char *v)
 static void
 hex_item(struct text *t, const char *p, size_t n)
 {
-	char	*h = hex_text(p, n);
+	char	*h = hex_encode(p, n);
 
 	text_put(t, ",\"%s\"", h);
 	free(h);
@@ -313,7 +297,7 @@ hook_one(const struct hook_state *st, void *arg)
 	if (st->pidfd == -1)
 		return;		/* no pidfd to name it: left, as an orphan */
 	o = cJSON_CreateObject();
-	hex = hex_text(st->line, st->len);
+	hex = hex_encode(st->line, st->len);
 	cJSON_AddStringToObject(o, "what", st->what);
 	cJSON_AddNumberToObject(o, "pid", st->pid);
 	cJSON_AddItemToObject(o, "pidfd", fd_json(out->s, st->pidfd));

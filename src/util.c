@@ -70,6 +70,59 @@ xstrdup(const char *s)
 	return p;
 }
 
+/* n bytes of p as lowercase hex (malloc'd): bytes that may be anything. */
+char *
+hex_encode(const char *p, size_t n)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	char			*s = xmalloc(2 * n + 1);
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		s[2 * i] = digits[(unsigned char)p[i] >> 4];
+		s[2 * i + 1] = digits[(unsigned char)p[i] & 15];
+	}
+	s[2 * n] = '\0';
+	return s;
+}
+
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* s (hex_encode's) as *len bytes in *out (NULL for none); -1 if not hex. */
+int
+hex_decode(const char *s, char **out, size_t *len)
+{
+	size_t	n = strlen(s), i;
+	int	hi, lo;
+
+	*out = NULL;
+	*len = 0;
+	if (n % 2 != 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	*out = xmalloc(n / 2);
+	for (i = 0; i < n / 2; i++) {
+		if ((hi = hex_value(s[2 * i])) == -1 ||
+		    (lo = hex_value(s[2 * i + 1])) == -1) {
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		(*out)[i] = (char)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+}
+
 char *
 xstrndup(const char *s, size_t n)
 {
