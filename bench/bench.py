@@ -155,7 +155,7 @@ class Bench:
         self.wait(lambda: subprocess.run([PMCTL, "ping"], env=self.env,
                                          capture_output=True).returncode == 0)
 
-    def list_latency(self, n=50, cmd="list"):
+    def ctl_latency(self, n=50, cmd="list"):
         """Median ms of `pmctl CMD`, end to end (a process each time)."""
         if shutil.which("hyperfine"):
             out = os.path.join(self.tmp, "hf.json")
@@ -831,12 +831,12 @@ class Bench:
         self.ctl("start", "--name", "sleepers", "-i", "100", "--", "sleep", "100000")
         self.row("pmd RSS (private part), 100 workers", memory(pid), "<= 2 MiB")
         self.row("pmctl list, 100 workers (median of 50)",
-                 f"{self.list_latency():.2f} ms",
-                 f"<= 5 ms; floor: pmctl ping {self.list_latency(cmd='ping'):.2f} ms")
+                 f"{self.ctl_latency():.2f} ms",
+                 f"<= 5 ms; floor: pmctl ping {self.ctl_latency(cmd='ping'):.2f} ms")
         self.ctl("scale", "sleepers", "1000")
         self.row("pmd RSS (private part), 1000 workers", memory(pid), "<= 8 MiB")
         self.row("pmctl list, 1000 workers (median of 20)",
-                 f"{self.list_latency(20):.2f} ms", "- (no target)")
+                 f"{self.ctl_latency(20):.2f} ms", "- (no target)")
         self.ctl("delete", "sleepers")
 
         lat = self.restart_latency(30)

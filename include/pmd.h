@@ -24,7 +24,7 @@
 #include "util.h"
 #include "config.h"
 
-/* listen.c: an app's listening sockets, passed to workers as fds 3.. */
+/* listen-addr.c: sockets by address, made with an app's options. */
 struct sockaddr;
 int	 sock_listen(const struct sockaddr *, socklen_t, mode_t, int, char **);
 int	 sock_listen_opt(const struct sockaddr *, socklen_t, mode_t, int, int,
@@ -38,6 +38,8 @@ int	 listen_same(const struct app_config *, const struct app_config *);
 int	 listen_balanced(const struct app_config *);
 int	 listen_balanced_urls(const struct app_config *, char *const *);
 int	 listen_pause(const int *, size_t);
+int	 listen_queued(int);
+int	 url_widens(const char *, const char *);
 int	 listen_sticky(int, unsigned, char **);
 int	 listen_resume(const struct app_config *, char *const *, const int *,
 	    size_t, char **);
@@ -186,6 +188,7 @@ struct child {
 };
 extern struct ev_loop *pmd_loop;
 int	 child_init(char **);
+int	 child_pidfd(const struct child *);
 int	 child_pidfds(void);
 int	 child_watch(struct child *, pid_t, int, void (*)(struct child *));
 void	 child_unmade(struct child *, int, void (*)(struct child *));
@@ -523,7 +526,7 @@ int	 order_start_deps(struct app *, uid_t, int, char **);
 char	*order_check(struct config *, struct config *);
 char	*order_check_adhoc(struct app_config **, size_t);
 
-/* listen.c, second half: an app's sockets, shared or one set an instance. */
+/* listen.c: an app's sockets, shared or one set an instance, as fds 3.. */
 int	 listen_app(struct app *);
 int	 listen_slot(struct app *, unsigned);
 const int *listen_sockets(const struct app *, unsigned);

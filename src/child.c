@@ -141,6 +141,13 @@ child_watch(struct child *c, pid_t pid, int pidfd, void (*cb)(struct child *))
 	return 0;
 }
 
+/* c's pidfd (-1: none, or found by SIGCHLD and waitid): pmctl update's. */
+int
+child_pidfd(const struct child *c)
+{
+	return c->io_w.fd;
+}
+
 /* Whether children come with pidfds (proc.c asks for CLONE_PIDFD). */
 int
 child_pidfds(void)

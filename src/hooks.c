@@ -425,7 +425,7 @@ hooks_each(void (*fn)(const struct hook_state *, void *), void *arg)
 	LIST_FOREACH(h, &runs, entry) {
 		st.what = h->what;
 		st.pid = h->pid;
-		st.pidfd = h->child.io_w.fd;
+		st.pidfd = child_pidfd(&h->child);
 		st.out = h->out_w.fd;
 		st.left = ev_timer_remaining(pmd_loop, &h->timer_w);
 		st.line = h->line;

@@ -183,27 +183,45 @@ listen_one(const char *url, const struct app_config *cfg, int balanced,
 }
 
 /*
- * Whether every one of urls is an address of cfg's listen, or one made
- * [::] from its 0.0.0.0 (listen_widen): the config's choice, not a
- * worker's.
+ * Whether wide is tcp://[::]:PORT and url tcp://0.0.0.0:PORT, the same
+ * port: the address listen_widen makes of url.
+ */
+int
+url_widens(const char *url, const char *wide)
+{
+	struct sockaddr_storage	 a, b;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&a;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&b;
+	socklen_t		 len;
+	char			*cause = NULL;
+
+	if (url_sockaddr(url, &a, &len, &cause) == -1 ||
+	    url_sockaddr(wide, &b, &len, &cause) == -1) {
+		free(cause);
+		return 0;
+	}
+	return a.ss_family == AF_INET && sin->sin_addr.s_addr == INADDR_ANY &&
+	    b.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr) &&
+	    sin->sin_port == sin6->sin6_port;
+}
+
+/*
+ * Whether every one of urls is an address of cfg's listen, or one
+ * listen_widen made of it: the config's choice, not a worker's.
  */
 static int
 config_urls(const struct app_config *cfg, char *const *urls)
 {
-	char	*v4;
 	size_t	 i, j;
 	int	 found;
 
 	if (urls == cfg->listen)
 		return 1;
 	for (i = 0; urls[i] != NULL; i++) {
-		v4 = strncmp(urls[i], "tcp://[::]:", 11) == 0 ?
-		    xprintf("tcp://0.0.0.0:%s", urls[i] + 11) : NULL;
 		found = 0;
 		for (j = 0; cfg->listen != NULL && cfg->listen[j] != NULL; j++)
 			found |= strcmp(cfg->listen[j], urls[i]) == 0 ||
-			    (v4 != NULL && strcmp(cfg->listen[j], v4) == 0);
-		free(v4);
+			    url_widens(cfg->listen[j], urls[i]);
 		if (!found)
 			return 0;
 	}
@@ -297,6 +315,20 @@ migrate_req(void)
 }
 
 /*
+ * Whether connections wait on listening socket fd (or it cannot say): a
+ * shutdown would reset them.
+ */
+int
+listen_queued(int fd)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof ti;
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    ti.tcpi_unacked > 0;	/* for a listener: its queue */
+}
+
+/*
  * Take a balanced instance's n sockets out of their SO_REUSEPORT groups
  * (shutdown of a listener) while they stay bound, so that the kernel gives
  * new connections to the other instances; listen_resume() puts them back.
@@ -307,16 +339,12 @@ migrate_req(void)
 int
 listen_pause(const int *fds, size_t n)
 {
-	struct tcp_info	ti;
-	socklen_t	len;
-	size_t		i;
+	size_t	i;
 
 	if (!migrate_req()) {
 		for (i = 0; i < n; i++) {
-			len = sizeof ti;
-			if (getsockopt(fds[i], IPPROTO_TCP, TCP_INFO, &ti,
-			    &len) == -1 || ti.tcpi_unacked > 0)
-				return 0;	/* for a listener: its queue */
+			if (listen_queued(fds[i]))
+				return 0;
 		}
 	}
 	for (i = 0; i < n; i++)

@@ -11,7 +11,6 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -273,23 +272,6 @@ listen_learn(struct app *a, const char *url, unsigned instance, char **cause)
 	return (int)i;
 }
 
-/* Whether url is tcp://0.0.0.0:PORT with the port of sin6. */
-static int
-ipv4_any(const char *url, const struct sockaddr_in6 *sin6)
-{
-	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	socklen_t		 len;
-	char			*cause = NULL;
-
-	if (url_sockaddr(url, &ss, &len, &cause) == -1) {
-		free(cause);
-		return 0;
-	}
-	return ss.ss_family == AF_INET && sin->sin_addr.s_addr == INADDR_ANY &&
-	    sin->sin_port == sin6->sin6_port;
-}
-
 /*
  * Whether a worker of a other than w accepts on the app's sockets: it took
  * them through pmd-preload.so or listened on fd 3 (one online by
@@ -374,16 +356,11 @@ replace_at(struct app *a, size_t i, const char *url, char **cause)
 static int
 queued(struct app *a, size_t i)
 {
-	struct tcp_info	 ti;
-	socklen_t	 len;
 	unsigned	 k, n = per_instance(a) ? a->nslot_fds : 1;
 	int		*set;
 
 	for (k = 0; k < n; k++) {
-		len = sizeof ti;
-		if ((set = set_of(a, k)) != NULL && getsockopt(set[i],
-		    IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-		    ti.tcpi_unacked > 0)	/* for a listener: its queue */
+		if ((set = set_of(a, k)) != NULL && listen_queued(set[i]))
 			return 1;
 	}
 	return 0;
@@ -432,16 +409,13 @@ ipv6_free(unsigned short port, char **cause)
 int
 listen_widen(struct app *a, const struct worker *w, unsigned short port)
 {
-	char *const		*urls = listen_urls(a);
-	struct sockaddr_in6	 sin6;
-	char			*url, *cause = NULL;
-	size_t			 i, n = argv_count(urls);
+	char *const	*urls = listen_urls(a);
+	char		*url, *cause = NULL;
+	size_t		 i, n = argv_count(urls);
 
-	memset(&sin6, 0, sizeof sin6);
-	sin6.sin6_port = htons(port);
 	url = xprintf("tcp://[::]:%u", port);
 	for (i = 0; i < n && strcmp(urls[i], url) != 0 &&
-	    !ipv4_any(urls[i], &sin6); i++)
+	    !url_widens(urls[i], url); i++)
 		;
 	if (i == n || strcmp(urls[i], url) == 0 || a->nlisten == 0 ||
 	    a->widen_failed || others_serve(a, w)) {

@@ -484,12 +484,13 @@ proc_pidfd_pid(int fd)
 	ssize_t			 n;
 	int			 f;
 
-	memset(&info, 0, sizeof info);
-	info.mask = PIDFD_INFO_PID_;
-	if (!no_ioctl && ioctl(fd, PIDFD_GET_INFO_, &info) == 0)
-		return (pid_t)info.pid;
-	if (errno == ENOTTY || errno == EINVAL)
-		no_ioctl = 1;
+	if (!no_ioctl) {
+		memset(&info, 0, sizeof info);
+		info.mask = PIDFD_INFO_PID_;
+		if (ioctl(fd, PIDFD_GET_INFO_, &info) == 0)
+			return (pid_t)info.pid;
+		no_ioctl = errno == ENOTTY || errno == EINVAL;	/* old kernel */
+	}
 	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", fd);
 	if ((f = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;

@@ -172,7 +172,7 @@ worker_json(struct fdset *s, struct worker *w)
 	v[WF_PM_ID] = w->pm_id;
 	v[WF_PID] = w->pid;
 	v[WF_LAST_PID] = w->last_pid;
-	v[WF_PIDFD] = w->pid > 0 ? fds_add(s, w->child.io_w.fd) : -1;
+	v[WF_PIDFD] = w->pid > 0 ? fds_add(s, child_pidfd(&w->child)) : -1;
 	v[WF_STATE] = w->sm.state;
 	v[WF_WANT] = w->sm.want;
 	v[WF_REASON] = w->sm.reason;

@@ -124,6 +124,25 @@ wildcard(int family, const void *addr)
 }
 
 /*
+ * Whether entry e is the socket asked for: the unix path, or the TCP
+ * address of family at port (exact 0: where either side is a wildcard).
+ */
+static int
+entry_is(const struct entry *e, int family, const void *addr,
+    unsigned short port, const char *path, int exact)
+{
+	if (addr == NULL)
+		return e->family == AF_UNIX && strcmp(e->path, path) == 0;
+	if (e->family == AF_UNIX || e->port != port || port == 0)
+		return 0;
+	if (e->family == family && memcmp(&e->addr, addr, e->family ==
+	    AF_INET ? sizeof e->addr.v4 : sizeof e->addr.v6) == 0)
+		return 1;
+	return !exact && (wildcard(e->family, &e->addr) ||
+	    wildcard(family, addr));
+}
+
+/*
  * Which of pmd's sockets sa asks for: the same address, else (exact 0) a
  * TCP one on the same port where either side is a wildcard (Node and
  * Python bind [::] where pmd may hold 0.0.0.0). -1: none.
@@ -166,29 +185,15 @@ entry_find(const struct sockaddr *sa, socklen_t len, int exact,
 		end = strchr(spec, ',');
 		if (end == NULL)
 			end = spec + strlen(spec);
-		if (entry_parse(spec, end - spec, &e) == 0) {
-			if (addr == NULL) {
-				if (e.family == AF_UNIX &&
-				    strcmp(e.path, path) == 0)
-					break;
-			} else if (e.family != AF_UNIX && e.port == port &&
-			    port != 0) {
-				if (e.family == sa->sa_family &&
-				    memcmp(&e.addr, addr, e.family == AF_INET ?
-				    sizeof e.addr.v4 : sizeof e.addr.v6) == 0)
-					break;
-				if (!exact && (wildcard(e.family, &e.addr) ||
-				    wildcard(sa->sa_family, addr)))
-					break;
-			}
+		if (entry_parse(spec, end - spec, &e) == 0 &&
+		    entry_is(&e, sa->sa_family, addr, port, path, exact)) {
+			if (found != NULL)
+				*found = e;
+			return i;
 		}
 		spec = *end == ',' ? end + 1 : end;
 	}
-	if (*spec == '\0' || i == MAX_SOCKETS)
-		return -1;
-	if (found != NULL)
-		*found = e;
-	return i;
+	return -1;
 }
 
 static int

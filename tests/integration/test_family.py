@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from conftest import NODE_APP, Hammer, free_port, wait_until
+from conftest import NODE_APP, Hammer, free_port, log_lines, wait_until
 
 # A server that reports its socket's family and an IPv6 option, as a
 # program that sets IPv6 options after bind would read them.
@@ -61,11 +61,9 @@ def ask(host, port):
     return pid
 
 
-def reports(pmd, name):
-    """What the workers printed ("bound ..."), after the log's timestamp."""
-    p = pmd.logs / f"{name}.out.log"
-    text = p.read_text() if p.exists() else ""
-    return [l[l.index("bound "):] for l in text.splitlines() if "bound " in l]
+def reports(pmd, name, what="bound "):
+    """The lines the app's workers printed that begin with what."""
+    return [l for l in log_lines(pmd.logs / f"{name}.out.log") if l.startswith(what)]
 
 
 @pytest.mark.parametrize("balance", ["balanced", "shared"])
@@ -220,19 +218,14 @@ def test_a_worker_asking_for_what_it_cannot_have_gets_nothing(pmd, tmp_path):
               + " ".join(bad) + f" tcp://[::]:{port}\n"
               f"cwd = {tmp_path}\nlisten = tcp://0.0.0.0:{port}\n")
     want = len(bad) + 1
-    got = wait_until(lambda: len(asked := [l for l in reports_of(pmd) if "asked" in l]) == want
-                     and asked, what="every answer")
+    got = wait_until(lambda: len(asked := reports(pmd, "web", "asked ")) == want and asked,
+                     what="every answer")
     for line, url in zip(got, bad):
-        assert line.endswith(f"asked {url} got nothing"), line
-    assert got[-1].endswith(f"asked tcp://[::]:{port} got pmd 1 0"), got[-1]
+        assert line == f"asked {url} got nothing", line
+    assert got[-1] == f"asked tcp://[::]:{port} got pmd 1 0", got[-1]
     assert pmd.stderr().count("is now tcp://[::]") == 1
     assert pmd.show("web")["listening"] == [f"tcp://[::]:{port}"]
     assert pmd.ok("ping").returncode == 0
-
-
-def reports_of(pmd):
-    p = pmd.logs / "web.out.log"
-    return p.read_text().splitlines() if p.exists() else []
 
 
 def free_low_port():
