@@ -59,6 +59,7 @@ char	*path_dirname(const char *);
 struct cJSON;
 const char *json_string(struct cJSON *, const char *);
 struct cJSON *json_strings(char *const *);
+int	 json_is_strings(const struct cJSON *, int);
 char	*utf8_fix(char *);
 int	 text_printable(const char *, size_t);
 int	 cap_effective(int);

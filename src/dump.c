@@ -331,20 +331,6 @@ dump_read(const char *path, char **cause)
 	return NULL;
 }
 
-static int
-is_strings(cJSON *v, int nonempty)
-{
-	cJSON	*x;
-
-	if (!cJSON_IsArray(v) || (nonempty && cJSON_GetArraySize(v) == 0))
-		return 0;
-	cJSON_ArrayForEach(x, v) {
-		if (!cJSON_IsString(x))
-			return 0;
-	}
-	return 1;
-}
-
 /* Whether e, apps[i] of the dump, can be restored; else which field not. */
 static int
 entry_check(cJSON *e, int i, char **why)
@@ -364,12 +350,12 @@ entry_check(cJSON *e, int i, char **why)
 	    v->valuedouble != (int)v->valuedouble)
 		BAD("instances", "expected a whole number from 1 to 4096");
 	if ((v = cJSON_GetObjectItemCaseSensitive(e, "command")) != NULL) {
-		if (!is_strings(v, 1))
+		if (!json_is_strings(v, 1))
 			BAD("command", "expected a non-empty array of strings");
 		if ((s = json_string(e, "cwd")) == NULL || s[0] != '/')
 			BAD("cwd", "expected an absolute path");
 		v = cJSON_GetObjectItemCaseSensitive(e, "env");
-		if (v != NULL && !is_strings(v, 0))
+		if (v != NULL && !json_is_strings(v, 0))
 			BAD("env", "expected an array of strings");
 		v = cJSON_GetObjectItemCaseSensitive(e, "watch");
 		if (v != NULL && !cJSON_IsBool(v))

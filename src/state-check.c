@@ -268,20 +268,6 @@ check_worker(struct rd *r, const cJSON *w)
 }
 
 static int
-check_strings(const cJSON *a, int empty_ok)
-{
-	const cJSON	*v;
-
-	if (!cJSON_IsArray(a) || (!empty_ok && cJSON_GetArraySize(a) == 0))
-		return 0;
-	cJSON_ArrayForEach(v, a) {
-		if (!cJSON_IsString(v))
-			return 0;
-	}
-	return 1;
-}
-
-static int
 check_app(struct rd *r, const cJSON *a)
 {
 	const cJSON	*cfg = cJSON_GetObjectItemCaseSensitive(a, "cfg");
@@ -293,13 +279,13 @@ check_app(struct rd *r, const cJSON *a)
 	if (!cJSON_IsObject(a) || !cJSON_IsObject(cfg) || name == NULL ||
 	    !cJSON_IsArray(ws) || !cJSON_IsArray(slots))
 		return bad(r, "an app has no cfg, name, workers or slots");
-	if (!check_strings(cJSON_GetObjectItemCaseSensitive(cfg, "argv"), 0) ||
+	if (!json_is_strings(cJSON_GetObjectItemCaseSensitive(cfg, "argv"), 1) ||
 	    str_of(cfg, "cwd") == NULL ||
 	    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cfg, "keys")) ||
 	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cfg, "env")) ||
-	    !check_strings(cJSON_GetObjectItemCaseSensitive(a, "learned"), 1) ||
+	    !json_is_strings(cJSON_GetObjectItemCaseSensitive(a, "learned"), 0) ||
 	    (cJSON_GetObjectItemCaseSensitive(a, "widened") != NULL &&
-	    !check_strings(cJSON_GetObjectItemCaseSensitive(a, "widened"), 0)) ||
+	    !json_is_strings(cJSON_GetObjectItemCaseSensitive(a, "widened"), 1)) ||
 	    !is_num(a, "nlisten", 0, 4096) ||
 	    !is_num(a, "held_instance", -1, 65535) ||
 	    cJSON_GetArraySize(slots) != cJSON_GetArraySize(

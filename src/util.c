@@ -361,6 +361,21 @@ json_strings(char *const *v)
 	return list;
 }
 
+/* Whether v is an array of strings only (nonempty: at least one). */
+int
+json_is_strings(const cJSON *v, int nonempty)
+{
+	const cJSON	*x;
+
+	if (!cJSON_IsArray(v) || (nonempty && cJSON_GetArraySize(v) == 0))
+		return 0;
+	cJSON_ArrayForEach(x, v) {
+		if (!cJSON_IsString(x))
+			return 0;
+	}
+	return 1;
+}
+
 /* The string field key of o, or NULL if absent or not a string. */
 const char *
 json_string(cJSON *o, const char *key)
